@@ -1,0 +1,69 @@
+/**
+ * The one error shape, `{ error: { code, message, requestId } }`, the one code→status table, the one
+ * onError and the one zod hook. Routes throw AppError or return values; nothing else writes errors.
+ */
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ZodError } from "zod";
+import { AppError, type ErrorCode } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+
+export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
+  VALIDATION_FAILED: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  IDEMPOTENCY_CONFLICT: 409,
+  OFFER_EXPIRED: 409,
+  ALREADY_TAKEN: 409,
+  AT_CAPACITY: 409,
+  NOT_ELIGIBLE: 409,
+  INVALID_STATE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; requestId: string; details?: unknown };
+}
+
+export function errorResponse(c: Context, code: ErrorCode, message: string, details?: unknown): Response {
+  const body: ErrorBody = { error: { code, message, requestId: c.get("requestId") ?? "unknown", ...(details === undefined ? {} : { details }) } };
+  if (code === "UNAVAILABLE") c.header("Retry-After", "5");
+  return c.json(body, STATUS_BY_CODE[code]);
+}
+
+/** The zod hook for every validated route: a 400 listing the issues, never a 500. */
+export function validationHook(result: { success: boolean; error?: ZodError }, c: Context): Response | undefined {
+  if (result.success || !result.error) return undefined;
+  const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  return errorResponse(c, "VALIDATION_FAILED", "the request did not match the schema", issues);
+}
+
+/** Infrastructure faults that mean "try again shortly" rather than "we broke". */
+function isUnavailable(error: unknown): boolean {
+  const text = error instanceof Error ? `${error.name} ${error.message} ${(error as { code?: string }).code ?? ""}` : "";
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection is closed|ClientClosedError|SocketClosedUnexpectedly|P1001|P1017|P2024|DatabaseNotReachable|Can't reach database/i.test(text);
+}
+
+export function createOnError(logger: Logger) {
+  return (error: Error, c: Context): Response => {
+    if (error instanceof AppError) return errorResponse(c, error.code, error.message, error.details);
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      const code: ErrorCode = status === 401 ? "UNAUTHENTICATED" : status === 403 ? "FORBIDDEN" : status === 404 ? "NOT_FOUND" : status === 413 ? "PAYLOAD_TOO_LARGE" : status === 429 ? "RATE_LIMITED" : status < 500 ? "VALIDATION_FAILED" : "INTERNAL";
+      return errorResponse(c, code, error.message || "request refused");
+    }
+    if (error instanceof SyntaxError) return errorResponse(c, "VALIDATION_FAILED", "the body is not valid JSON");
+    if (isUnavailable(error)) {
+      logger.warn({ err: error, requestId: c.get("requestId") }, "dependency unavailable");
+      return errorResponse(c, "UNAVAILABLE", "a backing service is unavailable; retry shortly");
+    }
+    logger.error({ err: error, requestId: c.get("requestId") }, "unhandled error");
+    return errorResponse(c, "INTERNAL", "internal error");
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The process configuration, parsed once from the environment with one zod schema. A bad value fails
+ * fast with a message that names the variable; nothing downstream reads process.env.
+ */
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Environment variables that are set but empty count as unset, as a shell user would expect. */
+const optionalString = z.preprocess((v) => (v === "" ? undefined : v), z.string().optional());
+
+const booleanFlag = z
+  .preprocess((v) => (v === "" ? undefined : v), z.enum(["true", "false", "1", "0", "on", "off", "yes", "no"]).optional())
+  .transform((v) => (v === undefined ? undefined : ["true", "1", "on", "yes"].includes(v)));
+
+const port = z.preprocess(
+  (v) => (v === "" || v === undefined ? undefined : v),
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number from 0 to 65535")
+    .transform(Number)
+    .pipe(z.number().int().min(0, "must be a whole number from 0 to 65535").max(65535, "must be a whole number from 0 to 65535"))
+    .optional(),
+);
+
+const positiveInt = (fallback: number) =>
+  z.preprocess(
+    (v) => (v === "" || v === undefined ? undefined : v),
+    z.string().regex(/^\d+$/, "must be a positive whole number").transform(Number).pipe(z.number().int().positive()).optional(),
+  ).transform((v) => v ?? fallback);
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["development", "test", "production"]).default("development")),
+    HOST: optionalString.transform((v) => v ?? "0.0.0.0"),
+    PORT: port.transform((v) => v ?? 3000),
+    DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\/.+/.test(v), "must be a postgres:// or postgresql:// URL"),
+    REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\/.+/.test(v), "must be a redis:// or rediss:// URL"),
+    DATA_DIR: optionalString.transform((v) => v ?? "./data"),
+    JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
+    LOG_LEVEL: z.preprocess((v) => (v === "" ? undefined : v), z.enum(LOG_LEVELS).default("info")),
+    DEV_AUTH: booleanFlag,
+    SEED_DEMO: booleanFlag,
+    SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production") {
+      if (!env.JWT_SECRET) ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "is required when NODE_ENV=production" });
+      if (env.DEV_AUTH) ctx.addIssue({ code: "custom", path: ["DEV_AUTH"], message: "is refused when NODE_ENV=production" });
+    }
+  });
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  nodeEnv: "development" | "test" | "production";
+  host: string;
+  port: number;
+  /** Unset means embedded PGlite in dataDir. */
+  databaseUrl?: string;
+  /** Unset means the in-memory matching store (single process). */
+  redisUrl?: string;
+  dataDir: string;
+  jwtSecret: string;
+  /** True when no JWT_SECRET was given and a per-process random one is in use. */
+  jwtSecretIsEphemeral: boolean;
+  logLevel: (typeof LOG_LEVELS)[number];
+  devAuth: boolean;
+  seedDemo: boolean;
+  shutdownTimeoutMs: number;
+  embedded: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment into a Config, or throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? "environment");
+        const raw = env[name];
+        const shown = raw === undefined || /SECRET|URL/.test(name) ? "" : ` (got "${raw}")`;
+        return `${name} ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const embedded = e.DATABASE_URL === undefined;
+  return {
+    nodeEnv: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString("hex"),
+    jwtSecretIsEphemeral: e.JWT_SECRET === undefined,
+    logLevel: e.LOG_LEVEL,
+    // Dev tokens are a local convenience: on by default only for the embedded laptop setup.
+    devAuth: e.DEV_AUTH ?? (embedded && e.NODE_ENV !== "production"),
+    seedDemo: e.SEED_DEMO ?? embedded,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    embedded,
+  };
+}
+
+/** A URL with its password replaced, safe to log. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "<unparseable url>";
+  }
+}

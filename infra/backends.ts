@@ -1,0 +1,92 @@
+/**
+ * The composition of storage backends for one server process:
+ * - no DATABASE_URL: embedded PGlite in DATA_DIR, migrated automatically at start;
+ * - DATABASE_URL: PostgreSQL, which must already be migrated (`npm run db:migrate`);
+ * - no REDIS_URL: the in-memory matching store (one process only);
+ * - REDIS_URL: Redis, shared by every server process.
+ */
+import path from "node:path";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../core/logger.ts";
+import { applyMigrations, committedMigrationNames, pendingMigrations } from "../prisma/tools/migrations.ts";
+import { openPglite, openPostgres, type Database } from "./database.ts";
+import { connectRedis, type RedisHandle } from "./redis.ts";
+
+export interface Backends {
+  database: Database;
+  /** Present when REDIS_URL is set. */
+  redis?: RedisHandle;
+  matchingStore: "redis" | "memory";
+  committedMigrations: string[];
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+export async function openBackends(config: Config, logger: Logger): Promise<Backends> {
+  const committedMigrations = await committedMigrationNames();
+  const database = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(path.resolve(config.dataDir));
+  let redis: RedisHandle | undefined;
+  try {
+    await database.ping();
+    if (database.kind === "pglite") {
+      const applied = await applyMigrations(database.migrationAdapter);
+      if (applied.length) logger.info({ applied }, "applied migrations to the embedded database");
+    } else {
+      const pending = await pendingMigrations(database.prisma, committedMigrations);
+      if (pending.length) {
+        throw new StartupError(
+          `the database at ${database.location} has ${pending.length} pending migration(s) (${pending.join(", ")}); ` +
+            "run `npm run db:migrate` with the same DATABASE_URL, then start again",
+        );
+      }
+    }
+    if (config.redisUrl) {
+      redis = await connectRedis(config.redisUrl, (error) => logger.error({ err: error }, "redis connection error"));
+    }
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw error;
+  }
+
+  const matchingStore = redis ? "redis" : "memory";
+  logger.info(
+    { database: { kind: database.kind, location: database.location }, redis: redis?.location ?? null, matchingStore },
+    `backends: ${database.kind === "pglite" ? "embedded PGlite" : "PostgreSQL"} + ${redis ? "Redis" : "in-memory matching store"}`,
+  );
+  if (database.kind === "postgres" && !redis) {
+    logger.warn("PostgreSQL without REDIS_URL: the in-memory matching store serves one process only; set REDIS_URL to run several");
+  }
+
+  return {
+    database,
+    redis,
+    matchingStore,
+    committedMigrations,
+    async close() {
+      await redis?.close().catch((error) => logger.error({ err: error }, "closing redis failed"));
+      await database.close().catch((error) => logger.error({ err: error }, "closing the database failed"));
+    },
+  };
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  checks: { database: string; redis: string; migrations: string };
+}
+
+/** What /readyz reports: each dependency reachable, and no migration pending. */
+export async function checkReadiness(backends: Backends): Promise<ReadinessReport> {
+  const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 200);
+  const [database, redis, migrations] = await Promise.all([
+    backends.database.ping().then(() => "ok", (e) => `unreachable: ${describe(e)}`),
+    backends.redis ? backends.redis.ping().then(() => "ok", (e) => `unreachable: ${describe(e)}`) : Promise.resolve("not configured"),
+    pendingMigrations(backends.database.prisma, backends.committedMigrations).then(
+      (pending) => (pending.length ? `${pending.length} pending` : "ok"),
+      (e) => `unknown: ${describe(e)}`,
+    ),
+  ]);
+  return { ready: database === "ok" && migrations === "ok" && (redis === "ok" || redis === "not configured"), checks: { database, redis, migrations } };
+}
