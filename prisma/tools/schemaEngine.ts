@@ -142,18 +142,19 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationLis
 }
 
 /**
- * The SQL that would bring the committed migrations up to schema.prisma, or null when they match.
+ * The SQL that would bring the committed migrations up to schema.prisma (or to `schemaOverride`, a
+ * candidate schema text), or null when they match.
  * Runs against a throw-away in-memory PGlite: a live PostgreSQL through adapter-pg is not a safe diff
  * source (it connects to the main database, and 'char'/'name' columns fail to deserialise).
  */
-export async function diffMigrationsToSchema(): Promise<string | null> {
+export async function diffMigrationsToSchema(schemaOverride?: string): Promise<string | null> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { PrismaPGlite } = await import("pglite-prisma-adapter");
   const scratch = new PGlite();
   const session = await openSchemaEngine(new PrismaPGlite(scratch) as unknown as SqlMigrationAwareDriverAdapterFactory);
   try {
     const migrations = await readMigrations();
-    const schema = await readSchemaFile();
+    const schema = schemaOverride === undefined ? await readSchemaFile() : { path: SCHEMA_PATH, content: schemaOverride };
     const result = await session.engine.diff({
       from: migrations.migrationDirectories.length ? { tag: "migrations", ...migrations } : { tag: "empty" },
       to: { tag: "schemaDatamodel", files: [schema] },

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, redactUrl } from "../../core/config.ts";
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("config", () => {
+  it("defaults to the embedded setup with dev auth and demo data", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 3000, embedded: true, devAuth: true, seedDemo: true, dataDir: "./data", logLevel: "info" });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.jwtSecretIsEphemeral).toBe(true);
+    expect(config.jwtSecret.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it("names the variable and the bad value", () => {
+    expect(problemsOf({ PORT: "abc" })).toEqual(['PORT must be a whole number from 0 to 65535 (got "abc")']);
+    expect(problemsOf({ PORT: "70000" })[0]).toMatch(/^PORT /);
+    expect(problemsOf({ LOG_LEVEL: "loud" })[0]).toMatch(/^LOG_LEVEL /);
+    expect(problemsOf({ DEV_AUTH: "maybe" })[0]).toMatch(/^DEV_AUTH /);
+  });
+
+  it("never echoes secrets or URLs in its messages", () => {
+    const problems = problemsOf({ JWT_SECRET: "short-secret", DATABASE_URL: "mysql://u:pw@h/db" });
+    expect(problems.join("\n")).not.toMatch(/short-secret|pw@/);
+    expect(problems.map((p) => p.split(" ")[0]).sort()).toEqual(["DATABASE_URL", "JWT_SECRET"]);
+  });
+
+  it("switches to PostgreSQL + Redis when both URLs are set, without dev auth", () => {
+    const config = loadConfig({ DATABASE_URL: "postgresql://u@h:5432/db", REDIS_URL: "redis://h:6379" });
+    expect(config).toMatchObject({ embedded: false, devAuth: false, seedDemo: false });
+  });
+
+  it("refuses dev auth and a missing secret in production", () => {
+    const problems = problemsOf({ NODE_ENV: "production", DEV_AUTH: "true", DATABASE_URL: "postgresql://h/db" });
+    expect(problems.map((p) => p.split(" ")[0]).sort()).toEqual(["DEV_AUTH", "JWT_SECRET"]);
+    const ok = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32), DATABASE_URL: "postgresql://h/db" });
+    expect(ok.devAuth).toBe(false);
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ PORT: "", DATABASE_URL: "" })).toMatchObject({ port: 3000, embedded: true });
+  });
+
+  it("redacts passwords from URLs it logs", () => {
+    expect(redactUrl("postgresql://user:secret@db:5432/x")).toBe("postgresql://user:***@db:5432/x");
+  });
+});

@@ -1,0 +1,64 @@
+/**
+ * The real services integration tests talk to. Unreachable services make their suites skip with the
+ * reason, except under CI=true, where an unreachable service is a failure.
+ */
+import pg from "pg";
+import { createClient } from "redis";
+import { describe, it } from "vitest";
+
+export const TEST_DATABASE_URL = process.env.DATABASE_URL || "postgresql://postgres@127.0.0.1:5432/test";
+export const TEST_REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+export const IN_CI = process.env.CI === "true" || process.env.CI === "1";
+
+/** null when PostgreSQL answers, otherwise why not. */
+export async function probePostgres(url = TEST_DATABASE_URL): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return null;
+  } catch (error) {
+    return `PostgreSQL unreachable at ${url.replace(/:[^:@/]*@/, ":***@")}: ${(error as Error).message}`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** null when Redis answers, otherwise why not. */
+export async function probeRedis(url = TEST_REDIS_URL): Promise<string | null> {
+  const client = createClient({ url, socket: { connectTimeout: 2_000, reconnectStrategy: false } });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    return null;
+  } catch (error) {
+    return `Redis unreachable at ${url}: ${(error as Error).message}`;
+  } finally {
+    if (client.isOpen) await client.quit().catch(() => {});
+  }
+}
+
+/**
+ * describe() for a suite that needs a service. `problem` is the probe's answer: null runs the suite;
+ * a reason skips it with that reason in its name, or fails it under CI.
+ */
+export function describeWithServices(name: string, problems: Array<string | null>, body: () => void): void {
+  const problem = problems.filter(Boolean).join("; ");
+  if (!problem) {
+    describe(name, body);
+  } else if (IN_CI) {
+    describe(name, () => {
+      it("has its services reachable (required under CI=true)", () => {
+        throw new Error(problem);
+      });
+    });
+  } else {
+    describe.skip(`${name} [skipped: ${problem}]`, body);
+  }
+}
+
+/** A short random tag for ids and key prefixes, so concurrent tests never share rows or keys. */
+export function uniqueTag(): string {
+  return Math.random().toString(36).slice(2, 10);
+}
