@@ -1,0 +1,264 @@
+/**
+ * The matching store port: the live state of supply (advisors) and demand (open requests, offers,
+ * deadlines, the queue), and every atomic decision on it.
+ *
+ * Two adapters implement it with identical semantics, checked by one contract suite
+ * (tests/matching/store.contract.test.ts): Redis (production, shared by every server process; each
+ * operation below is one Lua script) and in-memory (embedded, one process).
+ *
+ * Partitioning. Advisor-side operations touch only one advisor's state; request-side operations touch
+ * only one request's state (in Redis each lives under its own hash tag, so the keys suit Redis
+ * Cluster). A decision that needs both, such as an accept, is a short saga run by the engine:
+ * take the advisor's capacity first (never exceeds capacity), then claim the request (at most one
+ * winner), and give the capacity back if the claim loses. Every step is idempotent.
+ *
+ * Expected outcomes are values (`{ ok: false, reason }`); only infrastructure faults throw.
+ * All times are epoch milliseconds supplied by the caller, so tests drive a manual clock.
+ */
+import type { EligibilitySnapshot, IneligibleReason } from "../domain/eligibility.ts";
+import type { OfferAnswer } from "../domain/ranking.ts";
+import type {
+  AdvisorProfile,
+  AdvisorStats,
+  AdvisorSupply,
+  LicenceKind,
+  OfferKind,
+  OfferOutcome,
+  Presence,
+  RequestFacts,
+  RequestStatus,
+} from "../domain/types.ts";
+
+export interface AdvisorState {
+  profile: AdvisorProfile;
+  /** supply.active === assignments.length and supply.pendingPush === pushHolds.length, always. */
+  supply: AdvisorSupply;
+  stats: AdvisorStats;
+  /** Ids of requests assigned to this advisor and not yet released. */
+  assignments: string[];
+  /** Ids of push offers holding one of this advisor's capacity slots. */
+  pushHolds: string[];
+}
+
+export interface OfferState {
+  id: string;
+  requestId: string;
+  advisorId: string;
+  kind: OfferKind;
+  /** The funnel stage the offer was made in. */
+  stageIndex: number;
+  sentAt: number;
+  expiresAt: number;
+  /** null while open. */
+  outcome: OfferOutcome | null;
+  respondedAt: number | null;
+}
+
+export interface LiveRequest {
+  facts: RequestFacts;
+  /**
+   * pending: live, no open offer; offered: live, at least one open offer; assigned: claimed by
+   * assignedAdvisorId; completed, cancelled, expired: terminal (kept for a while so late answers
+   * get a precise reason for at least 10 minutes, then dropped).
+   */
+  status: RequestStatus;
+  /** Index into the branch funnel's stages; a value past the last stage means "waiting in the queue". */
+  stageIndex: number;
+  stageStartedAt: number;
+  /** Offers made in the current stage. */
+  offersInStage: number;
+  assignedAdvisorId: string | null;
+  /** Advisors who declined this request or let an offer for it time out: never offered it again. */
+  excluded: string[];
+  /** Every offer made for this request, open and closed, in the order made. */
+  offers: OfferState[];
+  /** Queue order key when waiting in the queue (lower is served first), else null. */
+  queueScore: number | null;
+  callbackRequested: boolean;
+  updatedAt: number;
+}
+
+/** Where to look for candidates: one branch, one region, or everyone. */
+export interface CandidateQuery {
+  pool: "branch" | "region" | "national";
+  /** The branch id, the region name, or "*" for national. */
+  poolId: string;
+  licence: LicenceKind;
+  /** Required language, or null for any. */
+  language: string | null;
+  /** The client's risk level: only advisors whose suitability scope reaches it. */
+  minRisk: number;
+  limit: number;
+}
+
+export type EligibilityRefusal = { ok: false; reason: IneligibleReason | "UNKNOWN_ADVISOR"; detail: string };
+export type CapacityResult = { ok: true; snapshot: EligibilitySnapshot; advisor: AdvisorState; duplicate: boolean } | EligibilityRefusal;
+
+export type AddOffersResult =
+  | { ok: true; request: LiveRequest }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" | "EXCLUDED" | "ALREADY_OFFERED" };
+
+export type ClaimResult =
+  | { ok: true; request: LiveRequest; offer: OfferState; superseded: OfferState[]; duplicate: boolean }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_TAKEN" | "OFFER_EXPIRED" | "OFFER_CLOSED" | "NOT_LIVE" };
+
+export type CloseOfferResult =
+  | { ok: true; request: LiveRequest; offer: OfferState }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" | "NOT_DUE"; offer?: OfferState };
+
+export type AdvanceResult = { ok: true; request: LiveRequest } | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" | "OFFERS_OPEN" };
+
+export type FinishResult =
+  | { ok: true; request: LiveRequest; withdrawn: OfferState[]; duplicate: boolean }
+  | { ok: false; reason: "NOT_FOUND" | "INVALID_STATE"; status?: RequestStatus };
+
+export interface MatchingStore {
+  readonly kind: "redis" | "memory";
+
+  // ---- supply: one advisor per operation -------------------------------------------------------
+
+  /**
+   * Creates the advisor (presence offline, EMPTY_STATS, no holds) or replaces its profile, keeping
+   * presence, stats, assignments and holds. Re-indexes it for candidate lookup. Idempotent.
+   */
+  upsertAdvisor(profile: AdvisorProfile, now: number): Promise<AdvisorState>;
+
+  /** Sets presence and records a heartbeat at `now`. This call is also the heartbeat. */
+  setPresence(advisorId: string, presence: Presence, now: number): Promise<{ ok: true; advisor: AdvisorState } | { ok: false; reason: "UNKNOWN_ADVISOR" }>;
+
+  getAdvisor(advisorId: string): Promise<AdvisorState | null>;
+
+  /** Same order as `advisorIds`; null for unknown ids. */
+  getAdvisors(advisorIds: string[]): Promise<Array<AdvisorState | null>>;
+
+  /**
+   * Up to `limit` advisors who, by the index, are active, available, below maxConcurrent in
+   * assignments, hold an active-status licence of the kind, speak the language (when given) and
+   * whose suitability scope is >= minRisk; in pool order: longest since last assignment first,
+   * then id. Cost grows with `limit`, not with the number of registered advisors.
+   *
+   * Results are hints: a heartbeat may have lapsed, a licence's validity window may have closed,
+   * push holds may fill the capacity. Callers check eligibility, and the capacity operations below
+   * re-check it atomically.
+   */
+  findCandidates(query: CandidateQuery): Promise<AdvisorState[]>;
+
+  /**
+   * Atomically checks eligibility for a push offer (capacityRule "push": active + pendingPush <
+   * maxConcurrent; all other rules as checkEligibility, without EXCLUDED, which is request-side)
+   * and holds a slot for `offerId`. Idempotent: a held offerId returns ok with duplicate true.
+   */
+  holdPushSlot(advisorId: string, request: RequestFacts, offerId: string, now: number, presenceTtlMs: number): Promise<CapacityResult>;
+
+  /** Atomically checks eligibility for a broadcast offer (capacityRule "broadcast"); holds nothing. */
+  checkBroadcastEligibility(advisorId: string, request: RequestFacts, now: number, presenceTtlMs: number): Promise<CapacityResult>;
+
+  /**
+   * The advisor's half of an accept: atomically checks eligibility and takes a capacity slot for
+   * `request`. When `offerId` is one of the advisor's push holds, that hold converts into the
+   * assignment (capacityRule "accept"); otherwise push holds keep their slots (capacityRule "push").
+   * Sets stats.lastAssignedAt = now. Idempotent: a request already in assignments returns ok with
+   * duplicate true and changes nothing.
+   */
+  takeAssignment(advisorId: string, request: RequestFacts, offerId: string, now: number, presenceTtlMs: number): Promise<CapacityResult>;
+
+  /** Drops `requestId` from the advisor's assignments, freeing its slot. Idempotent. */
+  releaseAssignment(advisorId: string, requestId: string): Promise<AdvisorState | null>;
+
+  /** Drops the push hold for `offerId`, freeing its slot. Idempotent. */
+  releasePushHold(advisorId: string, offerId: string): Promise<AdvisorState | null>;
+
+  /** Folds an offer answer into the responsiveness EWMAs (updateResponsiveness, alpha 0.2). */
+  recordAnswer(advisorId: string, answer: OfferAnswer): Promise<void>;
+
+  /** Adds a rating to the advisor's rating sum and count. */
+  recordRating(advisorId: string, stars: number): Promise<void>;
+
+  /** Sets the incentive ranking input (clamped to 0..1). */
+  setIncentive(advisorId: string, value: number): Promise<void>;
+
+  // ---- demand: one request per operation -------------------------------------------------------
+
+  /**
+   * Registers a new live request (status pending, the given stage, no offers) with its first
+   * deadline. Idempotent on facts.id: an existing request is returned with created false.
+   */
+  createRequest(facts: RequestFacts, init: { stageIndex: number; now: number; deadline: number }): Promise<{ request: LiveRequest; created: boolean }>;
+
+  getRequest(requestId: string): Promise<LiveRequest | null>;
+
+  /**
+   * Records open offers, all or nothing, only if the request is live and unassigned (else
+   * NOT_LIVE), still at `stageIndex` (else STAGE_CHANGED), none goes to an excluded advisor (else
+   * EXCLUDED) and none to an advisor with an open offer for it (else ALREADY_OFFERED). Status
+   * becomes offered; offersInStage grows by the number of offers.
+   */
+  addOffers(requestId: string, stageIndex: number, offers: OfferState[], now: number): Promise<AddOffersResult>;
+
+  /**
+   * The request's half of an accept: the first claim wins. Checked in order: offer unknown
+   * (NOT_FOUND), not the advisor's (NOT_YOURS), request assigned to someone else or this offer
+   * lost_race (ALREADY_TAKEN), request terminal (NOT_LIVE), offer closed otherwise (OFFER_CLOSED),
+   * expiresAt <= now (OFFER_EXPIRED). On success the offer is accepted, the request assigned, and
+   * every other open offer closed: broadcast ones lost_race, push ones withdrawn (returned as
+   * superseded); the request leaves the queue. A repeat claim of the winning offer returns ok with
+   * duplicate true and no second effect.
+   */
+  claimOffer(requestId: string, offerId: string, advisorId: string, now: number): Promise<ClaimResult>;
+
+  /**
+   * Closes one open offer as declined, timed_out or withdrawn. When `advisorId` is given the offer
+   * must be theirs (NOT_YOURS). timed_out requires expiresAt <= now (NOT_DUE). declined and
+   * timed_out exclude the advisor from this request. When no open offer remains and the request was
+   * offered, it becomes pending. An offer already closed returns ALREADY_CLOSED with the offer.
+   */
+  closeOffer(requestId: string, offerId: string, outcome: "declined" | "timed_out" | "withdrawn", now: number, advisorId?: string): Promise<CloseOfferResult>;
+
+  /**
+   * Compare-and-set move from `fromStageIndex` to `toStageIndex` for a live, unassigned request
+   * with no open offer. offersInStage resets, stageStartedAt = now. A non-null queueScore puts the
+   * request in the queue (served lowest score first).
+   */
+  advanceStage(requestId: string, move: { fromStageIndex: number; toStageIndex: number; now: number; queueScore: number | null }): Promise<AdvanceResult>;
+
+  /**
+   * Ends a request: completed (from assigned), cancelled (from pending, offered or assigned) or
+   * expired (from pending or offered; callbackRequested as given). Open offers are withdrawn and
+   * returned; the request leaves the queue and the deadlines. A repeat of the same end returns ok
+   * with duplicate true; any other state gives INVALID_STATE. The caller releases advisor slots.
+   */
+  finishRequest(requestId: string, end: { to: "completed" | "cancelled" | "expired"; now: number; callbackRequested?: boolean }): Promise<FinishResult>;
+
+  // ---- timers and queue --------------------------------------------------------------------------
+
+  /** Sets (or moves) the request's single pending deadline. */
+  setDeadline(requestId: string, at: number): Promise<void>;
+
+  getDeadline(requestId: string): Promise<number | null>;
+
+  /**
+   * Leases up to `limit` requests whose deadline is <= now: each returned id's deadline moves to
+   * now + leaseMs in the same step, so concurrent sweepers never get the same id within a lease,
+   * and a sweeper that dies leaves the deadline to fire again after the lease.
+   */
+  claimDueDeadlines(now: number, leaseMs: number, limit: number): Promise<string[]>;
+
+  /** Queued request ids, lowest queue score first (ties by id). */
+  listQueue(limit: number): Promise<string[]>;
+
+  /** Ids of every request that is not terminal. */
+  listLiveRequestIds(): Promise<string[]>;
+
+  // ---- rebuild -----------------------------------------------------------------------------------
+
+  /** Removes every key this store owns (its namespace only). */
+  reset(): Promise<void>;
+
+  /** Writes an advisor exactly as given (rebuild from the system of record); re-indexes it. */
+  restoreAdvisor(state: AdvisorState): Promise<void>;
+
+  /** Writes a request exactly as given, with its deadline and queue membership (rebuild). */
+  restoreRequest(request: LiveRequest, deadline: number | null): Promise<void>;
+
+  close(): Promise<void>;
+}
