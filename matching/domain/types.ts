@@ -7,6 +7,9 @@ export type LicenceKind = (typeof LICENCE_KINDS)[number];
 export const PRESENCES = ["available", "away", "offline"] as const;
 export type Presence = (typeof PRESENCES)[number];
 
+export const CHANNELS = ["chat", "voice", "video"] as const;
+export type Channel = (typeof CHANNELS)[number];
+
 export type AdvisorStatus = "active" | "suspended" | "offboarded";
 export type LicenceStatus = "active" | "suspended" | "revoked";
 export type OfferKind = "push" | "broadcast";
