@@ -3,7 +3,7 @@
  * deadlines, the queue), and every atomic decision on it.
  *
  * Two adapters implement it with identical semantics, checked by one contract suite
- * (tests/matching/store.contract.test.ts): Redis (production, shared by every server process; each
+ * (tests/matching/support/storeContract.ts): Redis (production, shared by every server process; each
  * operation below is one Lua script) and in-memory (embedded, one process).
  *
  * Partitioning. Advisor-side operations touch only one advisor's state; request-side operations touch
@@ -200,8 +200,9 @@ export interface MatchingStore {
    * (NOT_FOUND), not the advisor's (NOT_YOURS), request assigned to someone else or this offer
    * lost_race (ALREADY_TAKEN), request terminal (NOT_LIVE), offer closed otherwise (OFFER_CLOSED),
    * expiresAt <= now (OFFER_EXPIRED). On success the offer is accepted, the request assigned, and
-   * every other open offer closed: broadcast ones lost_race, push ones withdrawn (returned as
-   * superseded); the request leaves the queue. A repeat claim of the winning offer returns ok with
+   * every other open offer closed: broadcast ones lost_race, push ones withdrawn; all of them are
+   * returned as superseded (the caller tells their advisors and frees push holds); the request
+   * leaves the queue. A repeat claim of the winning offer returns ok with
    * duplicate true and no second effect.
    */
   claimOffer(requestId: string, offerId: string, advisorId: string, now: number): Promise<ClaimResult>;
@@ -235,6 +236,9 @@ export interface MatchingStore {
   setDeadline(requestId: string, at: number): Promise<void>;
 
   getDeadline(requestId: string): Promise<number | null>;
+
+  /** Removes the request's deadline (assigned requests wait on their advisor, not on a timer). Idempotent. */
+  clearDeadline(requestId: string): Promise<void>;
 
   /**
    * Leases up to `limit` requests whose deadline is <= now: each returned id's deadline moves to

@@ -1,0 +1,154 @@
+/**
+ * The in-memory MatchingStore: the embedded adapter for a single process (no REDIS_URL), with the
+ * same semantics as the Redis adapter, checked by the same contract suite.
+ *
+ * Atomicity: each method does all of its reads and writes synchronously (AdvisorBook and
+ * RequestBook have no async code), so on one event loop no other call can interleave with it; the
+ * Promise is only the port's shape. Isolation: arguments are copied on the way in and results on
+ * the way out (structuredClone), so a caller can neither mutate the store's state nor be surprised
+ * by it changing under a value it holds.
+ */
+import type { MatchingStore } from "../port.ts";
+import { RequestBook } from "./demand.ts";
+import { AdvisorBook } from "./supply.ts";
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+export function createMemoryMatchingStore(): MatchingStore {
+  const advisors = new AdvisorBook();
+  const requests = new RequestBook();
+
+  return {
+    kind: "memory",
+
+    // ---- supply ----
+
+    // `now` is not used: registering is not a heartbeat, so heartbeatAt stays 0 until setPresence.
+    async upsertAdvisor(profile) {
+      return copy(advisors.upsert(copy(profile)));
+    },
+
+    async setPresence(advisorId, presence, now) {
+      const advisor = advisors.setPresence(advisorId, presence, now);
+      return advisor ? { ok: true, advisor: copy(advisor) } : { ok: false, reason: "UNKNOWN_ADVISOR" };
+    },
+
+    async getAdvisor(advisorId) {
+      return copy(advisors.get(advisorId));
+    },
+
+    async getAdvisors(advisorIds) {
+      return advisorIds.map((id) => copy(advisors.get(id)));
+    },
+
+    async findCandidates(query) {
+      return copy(advisors.findCandidates(query));
+    },
+
+    async holdPushSlot(advisorId, request, offerId, now, presenceTtlMs) {
+      return copy(advisors.holdPushSlot(advisorId, request, offerId, now, presenceTtlMs));
+    },
+
+    async checkBroadcastEligibility(advisorId, request, now, presenceTtlMs) {
+      return copy(advisors.checkBroadcastEligibility(advisorId, request, now, presenceTtlMs));
+    },
+
+    async takeAssignment(advisorId, request, offerId, now, presenceTtlMs) {
+      return copy(advisors.takeAssignment(advisorId, request, offerId, now, presenceTtlMs));
+    },
+
+    async releaseAssignment(advisorId, requestId) {
+      return copy(advisors.releaseAssignment(advisorId, requestId));
+    },
+
+    async releasePushHold(advisorId, offerId) {
+      return copy(advisors.releasePushHold(advisorId, offerId));
+    },
+
+    async recordAnswer(advisorId, answer) {
+      advisors.recordAnswer(advisorId, answer);
+    },
+
+    async recordRating(advisorId, stars) {
+      advisors.recordRating(advisorId, stars);
+    },
+
+    async setIncentive(advisorId, value) {
+      advisors.setIncentive(advisorId, value);
+    },
+
+    // ---- demand ----
+
+    async createRequest(facts, init) {
+      return copy(requests.create(copy(facts), init));
+    },
+
+    async getRequest(requestId) {
+      return copy(requests.get(requestId));
+    },
+
+    async addOffers(requestId, stageIndex, offers, now) {
+      return copy(requests.addOffers(requestId, stageIndex, copy(offers), now));
+    },
+
+    async claimOffer(requestId, offerId, advisorId, now) {
+      return copy(requests.claim(requestId, offerId, advisorId, now));
+    },
+
+    async closeOffer(requestId, offerId, outcome, now, advisorId) {
+      return copy(requests.close(requestId, offerId, outcome, now, advisorId));
+    },
+
+    async advanceStage(requestId, move) {
+      return copy(requests.advanceStage(requestId, move));
+    },
+
+    async finishRequest(requestId, end) {
+      return copy(requests.finish(requestId, end));
+    },
+
+    // ---- timers and queue ----
+
+    async setDeadline(requestId, at) {
+      requests.setDeadline(requestId, at);
+    },
+
+    async getDeadline(requestId) {
+      return requests.getDeadline(requestId);
+    },
+
+    async clearDeadline(requestId) {
+      requests.clearDeadline(requestId);
+    },
+
+    async claimDueDeadlines(now, leaseMs, limit) {
+      return requests.claimDueDeadlines(now, leaseMs, limit);
+    },
+
+    async listQueue(limit) {
+      return requests.listQueue(limit);
+    },
+
+    async listLiveRequestIds() {
+      return requests.listLiveIds();
+    },
+
+    // ---- rebuild ----
+
+    async reset() {
+      advisors.clear();
+      requests.clear();
+    },
+
+    async restoreAdvisor(state) {
+      advisors.restore(copy(state));
+    },
+
+    async restoreRequest(request, deadline) {
+      requests.restore(copy(request), deadline);
+    },
+
+    // Nothing to release: the state lives and dies with the process.
+    async close() {},
+  };
+}
