@@ -1,0 +1,429 @@
+/**
+ * The matching engine: runs requests through their branch's funnel, and turns advisor and client
+ * actions into atomic store decisions, persisted records and domain events.
+ *
+ * Concurrency model. Every decision is one atomic store operation; the engine never decides on a
+ * value it read earlier. Funnel progress for a request only runs while holding that request's
+ * deadline lease (claimDueDeadlines), so two processes never run the same request's funnel at once;
+ * actions that should move a funnel on (create, decline) make its deadline due and run a tick.
+ * Order per transition: store decision, then PostgreSQL, then the event.
+ */
+import type { Clock } from "../../core/clock.ts";
+import { newId } from "../../core/ids.ts";
+import type { EventBus } from "../events.ts";
+import { maxWaitDeadline, nextStep, queueScore, stageName, stagesFor, type StagePlan } from "../domain/funnel.ts";
+import { checkEligibility } from "../domain/eligibility.ts";
+import type { DispatchPolicy } from "../domain/policy.ts";
+import type { Channel, LicenceKind, Pool, Presence, RequestFacts, RequestMode } from "../domain/types.ts";
+import type { MatchingRecords, OfferChange } from "../records/port.ts";
+import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
+import { makeOffers } from "./offering.ts";
+import { PolicyCache } from "./policies.ts";
+
+export interface EngineOptions {
+  store: MatchingStore;
+  records: MatchingRecords;
+  bus: EventBus;
+  clock: Clock;
+  /** A heartbeat older than this counts as offline (default 45 s). */
+  presenceTtlMs?: number;
+  /** How long a sweeper owns a due request before another may take it over (default 10 s). */
+  leaseMs?: number;
+  /** How long a branch policy is cached (default 2 s): a manager's change applies within this. */
+  policyTtlMs?: number;
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface NewRequest {
+  clientId: string;
+  topic: string;
+  requiredLicence: LicenceKind;
+  channel: Channel;
+  mode: RequestMode;
+  language: string | null;
+  priority: number;
+  idempotencyKey?: string | null;
+  requestHash?: string | null;
+}
+
+export type CreateOutcome =
+  | { ok: true; requestId: string; created: boolean }
+  | { ok: false; reason: "UNKNOWN_CLIENT" | "IDEMPOTENCY_CONFLICT" };
+
+export type AcceptOutcome =
+  | { ok: true; requestId: string; duplicate: boolean }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "OFFER_EXPIRED" | "ALREADY_TAKEN" | "AT_CAPACITY" | "NOT_ELIGIBLE" };
+
+export type DeclineOutcome = { ok: true; requestId: string } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" };
+
+export type FinishOutcome = { ok: true; duplicate: boolean } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "INVALID_STATE" };
+
+/** How many steps one progress pass may take before it yields (a guard against a bad policy loop). */
+const MAX_STEPS_PER_PASS = 32;
+
+export class MatchingEngine {
+  readonly store: MatchingStore;
+  private readonly records: MatchingRecords;
+  private readonly bus: EventBus;
+  private readonly clock: Clock;
+  private readonly policies: PolicyCache;
+  private readonly presenceTtlMs: number;
+  private readonly leaseMs: number;
+  private readonly onError: (error: unknown, context: string) => void;
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.records = options.records;
+    this.bus = options.bus;
+    this.clock = options.clock;
+    this.policies = new PolicyCache(options.records, options.clock, options.policyTtlMs);
+    this.presenceTtlMs = options.presenceTtlMs ?? 45_000;
+    this.leaseMs = options.leaseMs ?? 10_000;
+    this.onError = options.onError ?? (() => {});
+  }
+
+  // ---- demand ------------------------------------------------------------------------------------
+
+  async createRequest(input: NewRequest): Promise<CreateOutcome> {
+    const now = this.clock.now();
+    const client = await this.records.clientContext(input.clientId);
+    if (!client) return { ok: false, reason: "UNKNOWN_CLIENT" };
+    const policy = await this.policies.get(client.branchId);
+    const stages = stagesFor(policy, input.mode);
+    const facts: RequestFacts = {
+      id: newId("request", now),
+      clientId: client.clientId,
+      branchId: client.branchId,
+      region: client.region,
+      requiredLicence: input.requiredLicence,
+      riskLevel: client.riskLevel,
+      language: input.language,
+      priority: input.priority,
+      dedicatedAdvisorId: client.dedicatedAdvisorId,
+      mode: input.mode,
+      createdAt: now,
+    };
+    // The row first: once the client has an id, the request survives any crash after this point.
+    const inserted = await this.records.insertRequest({
+      facts,
+      topic: input.topic,
+      channel: input.channel,
+      stageIndex: 0,
+      stage: stages[0]?.pool ?? null,
+      idempotencyKey: input.idempotencyKey ?? null,
+      requestHash: input.requestHash ?? null,
+    });
+    if (!inserted.created) {
+      return inserted.sameBody ? { ok: true, requestId: inserted.requestId, created: false } : { ok: false, reason: "IDEMPOTENCY_CONFLICT" };
+    }
+    await this.store.createRequest(facts, { stageIndex: 0, now, deadline: now });
+    await this.emit({ type: "request.created", requestId: facts.id, branchId: facts.branchId, clientId: facts.clientId, requiredLicence: facts.requiredLicence, priority: facts.priority });
+    await this.tick();
+    return { ok: true, requestId: facts.id, created: true };
+  }
+
+  async cancel(requestId: string, clientId: string): Promise<FinishOutcome> {
+    const request = await this.store.getRequest(requestId);
+    if (!request) return { ok: false, reason: "NOT_FOUND" };
+    if (request.facts.clientId !== clientId) return { ok: false, reason: "NOT_YOURS" };
+    return this.finish(request, "cancelled");
+  }
+
+  async complete(requestId: string, advisorId: string): Promise<FinishOutcome> {
+    const request = await this.store.getRequest(requestId);
+    if (!request) return { ok: false, reason: "NOT_FOUND" };
+    if (request.assignedAdvisorId !== advisorId) return { ok: false, reason: "NOT_YOURS" };
+    return this.finish(request, "completed");
+  }
+
+  // ---- supply ------------------------------------------------------------------------------------
+
+  /** Loads (or refreshes) an advisor from the directory into the live store. */
+  async syncAdvisor(advisorId: string): Promise<AdvisorState | null> {
+    const profile = await this.records.advisorProfile(advisorId);
+    if (!profile) return null;
+    const state = await this.store.upsertAdvisor(profile, this.clock.now());
+    await this.serveQueue(state);
+    return state;
+  }
+
+  /** Presence change and heartbeat. An advisor becoming available is offered waiting requests. */
+  async setPresence(advisorId: string, presence: Presence): Promise<{ ok: true; advisor: AdvisorState } | { ok: false; reason: "UNKNOWN_ADVISOR" }> {
+    let result = await this.store.setPresence(advisorId, presence, this.clock.now());
+    if (!result.ok) {
+      // Not in the live store yet (new advisor, or the store was rebuilt): load from the directory.
+      if (!(await this.syncAdvisor(advisorId))) return result;
+      result = await this.store.setPresence(advisorId, presence, this.clock.now());
+      if (!result.ok) return result;
+    }
+    if (presence === "available") await this.serveQueue(result.advisor);
+    return result;
+  }
+
+  async accept(offerId: string, advisorId: string): Promise<AcceptOutcome> {
+    const now = this.clock.now();
+    const requestId = await this.records.offerRequestId(offerId);
+    const request = requestId ? await this.store.getRequest(requestId) : null;
+    const offer = request?.offers.find((o) => o.id === offerId);
+    if (!request || !offer) return { ok: false, reason: "NOT_FOUND" };
+    if (offer.advisorId !== advisorId) return { ok: false, reason: "NOT_YOURS" };
+    // Cheap early answers from what we just read; the decisive checks are the atomic steps below.
+    if (request.assignedAdvisorId !== null && request.assignedAdvisorId !== advisorId) return { ok: false, reason: "ALREADY_TAKEN" };
+    if (request.assignedAdvisorId === null && offer.outcome === null && offer.expiresAt <= now) return { ok: false, reason: "OFFER_EXPIRED" };
+
+    // Capacity first (the advisor's slot), then the claim (the request): capacity can never be
+    // exceeded, and a lost claim gives the slot straight back.
+    const slot = await this.store.takeAssignment(advisorId, request.facts, offerId, now, this.presenceTtlMs);
+    if (!slot.ok) return { ok: false, reason: slot.reason === "CAPACITY" ? "AT_CAPACITY" : "NOT_ELIGIBLE" };
+    const claim = await this.store.claimOffer(request.facts.id, offerId, advisorId, now);
+    if (!claim.ok) {
+      if (!slot.duplicate) await this.store.releaseAssignment(advisorId, request.facts.id);
+      if (claim.reason === "ALREADY_TAKEN" || claim.reason === "NOT_LIVE") return { ok: false, reason: "ALREADY_TAKEN" };
+      if (claim.reason === "NOT_FOUND" || claim.reason === "NOT_YOURS") return { ok: false, reason: claim.reason };
+      return { ok: false, reason: "OFFER_EXPIRED" };
+    }
+    if (claim.duplicate) return { ok: true, requestId: request.facts.id, duplicate: true };
+
+    await Promise.all(claim.superseded.filter((o) => o.kind === "push").map((o) => this.store.releasePushHold(o.advisorId, o.id)));
+    await this.store.recordAnswer(advisorId, { accepted: true, latencyMs: now - offer.sentAt });
+    await this.store.clearDeadline(request.facts.id);
+    const stages = await this.stagesOf(claim.request);
+    await this.persist(claim.request, stages, [claim.offer, ...claim.superseded].map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })));
+    const base = { requestId: request.facts.id, branchId: request.facts.branchId };
+    for (const lost of claim.superseded) {
+      await this.emit({ ...base, type: "offer.withdrawn", offerId: lost.id, advisorId: lost.advisorId, outcome: lost.outcome === "lost_race" ? "lost_race" : "withdrawn" });
+    }
+    await this.emit({ ...base, type: "offer.accepted", offerId, advisorId, latencyMs: now - offer.sentAt, stage: stageName(stages, offer.stageIndex) });
+    await this.emit({ ...base, type: "request.assigned", advisorId, clientId: request.facts.clientId });
+    return { ok: true, requestId: request.facts.id, duplicate: false };
+  }
+
+  async decline(offerId: string, advisorId: string): Promise<DeclineOutcome> {
+    const now = this.clock.now();
+    const requestId = await this.records.offerRequestId(offerId);
+    if (!requestId) return { ok: false, reason: "NOT_FOUND" };
+    const closed = await this.store.closeOffer(requestId, offerId, "declined", now, advisorId);
+    if (!closed.ok) return { ok: false, reason: closed.reason === "NOT_DUE" ? "ALREADY_CLOSED" : closed.reason };
+    await this.afterOfferClosed(closed.request, closed.offer);
+    // Move the funnel on now rather than at the offer's expiry.
+    await this.store.setDeadline(requestId, now);
+    await this.tick();
+    return { ok: true, requestId };
+  }
+
+  // ---- timers ------------------------------------------------------------------------------------
+
+  /**
+   * Runs the funnel for every request whose deadline is due, each under its lease. Returns how many
+   * requests it handled. The sweeper calls this on an interval; tests call it after moving the clock.
+   */
+  async tick(limit = 100): Promise<number> {
+    const due = await this.store.claimDueDeadlines(this.clock.now(), this.leaseMs, limit);
+    await Promise.all(
+      due.map((id) =>
+        this.progress(id).catch((error) => {
+          // The lease lapses and the deadline fires again: a failed pass is retried, never lost.
+          this.onError(error, `progress ${id}`);
+        }),
+      ),
+    );
+    return due.length;
+  }
+
+  /** One funnel pass for a request whose lease the caller holds. */
+  private async progress(requestId: string): Promise<void> {
+    let request = await this.store.getRequest(requestId);
+    if (!request) {
+      await this.store.clearDeadline(requestId);
+      return;
+    }
+    const policy = await this.policies.get(request.facts.branchId);
+    const stages = stagesFor(policy, request.facts.mode);
+    let noCandidates = false;
+    for (let steps = 0; steps < MAX_STEPS_PER_PASS; steps++) {
+      const now = this.clock.now();
+      const step = nextStep(request, { stages, policy, now, noCandidates });
+      switch (step.kind) {
+        case "done":
+          await this.store.clearDeadline(requestId);
+          return;
+        case "wait":
+          await this.store.setDeadline(requestId, step.until);
+          return;
+        case "expire-offers":
+        case "withdraw-offers": {
+          const outcome = step.kind === "expire-offers" ? "timed_out" : "withdrawn";
+          for (const offer of step.offers) {
+            const closed = await this.store.closeOffer(requestId, offer.id, outcome, now);
+            if (closed.ok) await this.afterOfferClosed(closed.request, closed.offer, stages);
+          }
+          break;
+        }
+        case "advance": {
+          const toQueue = step.toStageIndex >= stages.length;
+          const moved = await this.store.advanceStage(requestId, {
+            fromStageIndex: request.stageIndex,
+            toStageIndex: step.toStageIndex,
+            now,
+            queueScore: toQueue ? queueScore(request.facts, policy) : null,
+          });
+          if (moved.ok) {
+            noCandidates = false;
+            await this.persist(moved.request, stages, []);
+            await this.emit({ type: "request.stage_changed", requestId, branchId: request.facts.branchId, stage: stageName(stages, step.toStageIndex), stageIndex: step.toStageIndex });
+          }
+          break;
+        }
+        case "offer": {
+          const attempt = await makeOffers(this.store, request, step, policy, now, this.presenceTtlMs);
+          if (attempt.made) {
+            const { result } = attempt;
+            await this.persist(result.request, stages, result.offers.map((o) => ({ offer: o.offer, eligibility: o.eligibility, stage: step.pool })));
+            const base = { requestId, branchId: request.facts.branchId };
+            await this.emit({ ...base, type: "request.decided", stage: step.pool, offered: result.offers.map((o) => o.offer.advisorId), excluded: result.excluded });
+            for (const { offer, eligibility } of result.offers) {
+              await this.emit({ ...base, type: "offer.sent", offerId: offer.id, advisorId: offer.advisorId, kind: offer.kind, stage: step.pool, expiresAt: offer.expiresAt, eligibility });
+            }
+          } else if (!attempt.stale) {
+            noCandidates = true;
+          }
+          break;
+        }
+        case "expire-request": {
+          const finished = await this.finish(request, "expired");
+          if (!finished.ok) this.onError(new Error(`could not expire ${requestId}: ${finished.reason}`), "progress");
+          return;
+        }
+      }
+      const reread = await this.store.getRequest(requestId);
+      if (!reread) return;
+      request = reread;
+    }
+    // A pass that did not settle comes back soon rather than spinning here.
+    await this.store.setDeadline(requestId, this.clock.now() + 1_000);
+  }
+
+  // ---- shared steps --------------------------------------------------------------------------------
+
+  private async finish(request: LiveRequest, to: "completed" | "cancelled" | "expired"): Promise<FinishOutcome> {
+    const now = this.clock.now();
+    const ended = await this.store.finishRequest(request.facts.id, { to, now, callbackRequested: to === "expired" });
+    if (!ended.ok) return { ok: false, reason: ended.reason };
+    if (ended.duplicate) return { ok: true, duplicate: true };
+    const freed = new Set<string>();
+    for (const offer of ended.withdrawn) {
+      if (offer.kind === "push") {
+        await this.store.releasePushHold(offer.advisorId, offer.id);
+        freed.add(offer.advisorId);
+      }
+    }
+    const assignee = request.assignedAdvisorId ?? ended.request.assignedAdvisorId;
+    if (assignee && (to === "completed" || to === "cancelled")) {
+      await this.store.releaseAssignment(assignee, request.facts.id);
+      freed.add(assignee);
+    }
+    const stages = await this.stagesOf(ended.request);
+    await this.persist(ended.request, stages, ended.withdrawn.map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })));
+    const base = { requestId: request.facts.id, branchId: request.facts.branchId };
+    for (const offer of ended.withdrawn) await this.emit({ ...base, type: "offer.withdrawn", offerId: offer.id, advisorId: offer.advisorId, outcome: "withdrawn" });
+    const clientId = request.facts.clientId;
+    if (to === "completed") await this.emit({ ...base, type: "request.completed", advisorId: assignee!, clientId });
+    if (to === "cancelled") await this.emit({ ...base, type: "request.cancelled", clientId, advisorId: assignee ?? null });
+    if (to === "expired") await this.emit({ ...base, type: "request.expired", clientId, callbackRequested: true });
+    for (const advisorId of freed) {
+      const state = await this.store.getAdvisor(advisorId);
+      if (state) await this.serveQueue(state);
+    }
+    return { ok: true, duplicate: false };
+  }
+
+  /** After an offer closed: free its slot, fold the answer into responsiveness, persist, announce. */
+  private async afterOfferClosed(request: LiveRequest, offer: OfferState, knownStages?: StagePlan[]): Promise<void> {
+    if (offer.kind === "push") await this.store.releasePushHold(offer.advisorId, offer.id);
+    if (offer.outcome === "declined" || offer.outcome === "timed_out") await this.store.recordAnswer(offer.advisorId, { accepted: false });
+    const stages = knownStages ?? (await this.stagesOf(request));
+    await this.persist(request, stages, [{ offer, stage: stageName(stages, offer.stageIndex) }]);
+    const base = { requestId: request.facts.id, branchId: request.facts.branchId, offerId: offer.id, advisorId: offer.advisorId };
+    if (offer.outcome === "declined") await this.emit({ ...base, type: "offer.declined" });
+    else if (offer.outcome === "timed_out") await this.emit({ ...base, type: "offer.timed_out" });
+    else await this.emit({ ...base, type: "offer.withdrawn", outcome: "withdrawn" });
+  }
+
+  /**
+   * An advisor has free capacity: wake the oldest queued requests they could take (up to their free
+   * slots) so the funnel offers them now instead of at their next deadline.
+   */
+  private async serveQueue(advisor: AdvisorState): Promise<void> {
+    let free = advisor.profile.maxConcurrent - advisor.supply.active - advisor.supply.pendingPush;
+    if (free <= 0 || advisor.supply.presence !== "available") return;
+    const now = this.clock.now();
+    const queued = await this.store.listQueue(200);
+    let woke = 0;
+    for (const requestId of queued) {
+      if (free <= 0) break;
+      const request = await this.store.getRequest(requestId);
+      if (!request || request.offers.some((o) => o.outcome === null)) continue;
+      const verdict = checkEligibility({
+        advisor: advisor.profile,
+        supply: advisor.supply,
+        request: request.facts,
+        now,
+        presenceTtlMs: this.presenceTtlMs,
+        capacityRule: "push",
+        excluded: request.excluded.includes(advisor.profile.id),
+      });
+      if (!verdict.eligible) continue;
+      await this.store.setDeadline(requestId, now);
+      free--;
+      woke++;
+    }
+    if (woke) await this.tick();
+  }
+
+  private async stagesOf(request: LiveRequest): Promise<StagePlan[]> {
+    return stagesFor(await this.policies.get(request.facts.branchId), request.facts.mode);
+  }
+
+  private async persist(request: LiveRequest, stages: StagePlan[], offers: OfferChange[]): Promise<void> {
+    const stage = stages[request.stageIndex]?.pool ?? null;
+    await this.records.saveRequest(request, stage, offers);
+  }
+
+  private async emit(event: DistributiveOmit<Parameters<EventBus["publish"]>[0], "id" | "at">): Promise<void> {
+    await this.bus.publish({ ...event, id: newId("auditEvent"), at: this.clock.now() } as Parameters<EventBus["publish"]>[0]);
+  }
+
+  // ---- rebuild -----------------------------------------------------------------------------------
+
+  /**
+   * Replaces the live store's contents with what PostgreSQL records: advisors (presence offline until
+   * their next heartbeat), open requests with their offers, assignments and push holds. Every live
+   * request gets a deadline of now, so the funnel re-evaluates each at once.
+   */
+  async rebuild(): Promise<{ advisors: number; requests: number }> {
+    const now = this.clock.now();
+    const snapshot = await this.records.rebuildSnapshot(now);
+    await this.store.reset();
+    for (const advisor of snapshot.advisors) await this.store.restoreAdvisor(advisor);
+    for (const request of snapshot.requests) {
+      const policy: DispatchPolicy = await this.policies.get(request.facts.branchId);
+      const stages = stagesFor(policy, request.facts.mode);
+      const live = request.status === "pending" || request.status === "offered";
+      const queued = live && request.stageIndex >= stages.length;
+      await this.store.restoreRequest({ ...request, queueScore: queued ? queueScore(request.facts, policy) : null }, live ? now : null);
+    }
+    return { advisors: snapshot.advisors.length, requests: snapshot.requests.length };
+  }
+
+  /** When the request will expire with a callback if nobody takes it. */
+  async maxWaitAt(request: LiveRequest): Promise<number> {
+    return maxWaitDeadline(request.facts, await this.policies.get(request.facts.branchId));
+  }
+
+  /** Pool names of the request's funnel, for display. */
+  async stageOf(request: LiveRequest): Promise<Pool | "queue"> {
+    return stageName(await this.stagesOf(request), request.stageIndex);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

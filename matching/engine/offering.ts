@@ -1,0 +1,149 @@
+/**
+ * Choosing advisors for one offer step and making the offers: look up candidates through the store's
+ * index, keep the eligible ones (recording who was excluded by which rule), rank them, then hold
+ * capacity (push) or re-check eligibility (broadcast) atomically per advisor before recording the
+ * offers on the request, all or nothing.
+ */
+import { newId } from "../../core/ids.ts";
+import { checkEligibility, explainExclusions, type EligibilityResult, type EligibilitySnapshot, type IneligibleReason } from "../domain/eligibility.ts";
+import type { DispatchPolicy } from "../domain/policy.ts";
+import { rankCandidates, type RankedCandidate } from "../domain/ranking.ts";
+import type { OfferKind, Pool } from "../domain/types.ts";
+import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
+
+export interface OfferPlan {
+  pool: Pool | "queue";
+  offerKind: OfferKind;
+  count: number;
+  expiresAt: number;
+}
+
+export interface MadeOffers {
+  request: LiveRequest;
+  offers: Array<{ offer: OfferState; eligibility: EligibilitySnapshot }>;
+  /** Candidates the index returned but the rules refused, by rule: the decision's reasons. */
+  excluded: Record<IneligibleReason, string[]>;
+}
+
+export type OfferAttempt =
+  | { made: true; result: MadeOffers }
+  /** Nobody eligible: the funnel moves on. `excluded` says who was refused by which rule. */
+  | { made: false; stale: false; excluded: Record<IneligibleReason, string[]> }
+  /** The request changed under us (another process moved it): re-read and decide again. */
+  | { made: false; stale: true };
+
+/** How many index hits to read per offer wanted: enough to survive stale entries and exclusions. */
+const CANDIDATE_OVERSCAN = 4;
+const MIN_CANDIDATES = 32;
+
+async function lookUp(store: MatchingStore, request: LiveRequest, plan: OfferPlan): Promise<AdvisorState[]> {
+  const { facts } = request;
+  if (plan.pool === "dedicated") {
+    const dedicated = facts.dedicatedAdvisorId ? await store.getAdvisor(facts.dedicatedAdvisorId) : null;
+    return dedicated ? [dedicated] : [];
+  }
+  const pool = plan.pool === "queue" ? "national" : plan.pool;
+  const poolId = pool === "branch" ? facts.branchId : pool === "region" ? facts.region : "*";
+  return store.findCandidates({
+    pool,
+    poolId,
+    licence: facts.requiredLicence,
+    language: facts.language,
+    minRisk: facts.riskLevel,
+    limit: Math.max(MIN_CANDIDATES, plan.count * CANDIDATE_OVERSCAN),
+  });
+}
+
+export interface Selection {
+  ranked: RankedCandidate[];
+  verdicts: Array<{ advisorId: string; result: EligibilityResult }>;
+}
+
+/**
+ * Candidates for one offer step, eligible and ranked best first: the index lookup (cost bounded by
+ * the limit, not by the number of registered advisors), the rules, then the ranking.
+ */
+export async function selectCandidates(
+  store: MatchingStore,
+  request: LiveRequest,
+  plan: OfferPlan,
+  policy: DispatchPolicy,
+  now: number,
+  presenceTtlMs: number,
+): Promise<Selection> {
+  const { facts } = request;
+  const excludedIds = new Set(request.excluded);
+  const alreadyOpen = new Set(request.offers.filter((o) => o.outcome === null).map((o) => o.advisorId));
+  const capacityRule = plan.offerKind === "push" ? "push" : "broadcast";
+  const candidates = await lookUp(store, request, plan);
+  const verdicts = candidates.map((c) => ({
+    advisorId: c.profile.id,
+    state: c,
+    result: checkEligibility({
+      advisor: c.profile,
+      supply: c.supply,
+      request: facts,
+      now,
+      presenceTtlMs,
+      capacityRule,
+      excluded: excludedIds.has(c.profile.id) || alreadyOpen.has(c.profile.id),
+    }),
+  }));
+  const eligible = verdicts.filter((v) => v.result.eligible).map((v) => ({ advisor: v.state.profile, supply: v.state.supply, stats: v.state.stats }));
+  const ranked = rankCandidates(eligible, { weights: policy.weights, ratingPrior: policy.ratingPrior, now, dedicatedAdvisorId: facts.dedicatedAdvisorId });
+  return { ranked, verdicts: verdicts.map((v) => ({ advisorId: v.advisorId, result: v.result })) };
+}
+
+export async function makeOffers(
+  store: MatchingStore,
+  request: LiveRequest,
+  plan: OfferPlan,
+  policy: DispatchPolicy,
+  now: number,
+  presenceTtlMs: number,
+): Promise<OfferAttempt> {
+  const { facts } = request;
+  const { ranked, verdicts } = await selectCandidates(store, request, plan, policy, now, presenceTtlMs);
+
+  const chosen: Array<{ offer: OfferState; eligibility: EligibilitySnapshot }> = [];
+  const offerFor = (advisorId: string): OfferState => ({
+    id: newId("offer", now),
+    requestId: facts.id,
+    advisorId,
+    kind: plan.offerKind,
+    stageIndex: request.stageIndex,
+    sentAt: now,
+    expiresAt: plan.expiresAt,
+    outcome: null,
+    respondedAt: null,
+  });
+
+  if (plan.offerKind === "push") {
+    // Walk down the ranking until one advisor's slot is held: the index may be a moment stale.
+    for (const candidate of ranked) {
+      const offer = offerFor(candidate.advisor.id);
+      const held = await store.holdPushSlot(candidate.advisor.id, facts, offer.id, now, presenceTtlMs);
+      if (held.ok) {
+        chosen.push({ offer, eligibility: held.snapshot });
+        break;
+      }
+    }
+  } else {
+    const top = ranked.slice(0, plan.count);
+    const checks = await Promise.all(top.map((c) => store.checkBroadcastEligibility(c.advisor.id, facts, now, presenceTtlMs)));
+    top.forEach((c, i) => {
+      const check = checks[i]!;
+      if (check.ok) chosen.push({ offer: offerFor(c.advisor.id), eligibility: check.snapshot });
+    });
+  }
+
+  const excluded = explainExclusions(verdicts);
+  if (!chosen.length) return { made: false, stale: false, excluded };
+
+  const added = await store.addOffers(facts.id, request.stageIndex, chosen.map((c) => c.offer), now);
+  if (!added.ok) {
+    await Promise.all(chosen.filter((c) => c.offer.kind === "push").map((c) => store.releasePushHold(c.offer.advisorId, c.offer.id)));
+    return { made: false, stale: true };
+  }
+  return { made: true, result: { request: added.request, offers: chosen, excluded } };
+}

@@ -1,0 +1,62 @@
+/**
+ * Domain events: every request and offer transition, published on an in-process bus after it is
+ * decided and persisted. The API/ws, incentives and compliance subscribe here.
+ */
+import type { EligibilitySnapshot, IneligibleReason } from "./domain/eligibility.ts";
+import type { LicenceKind, OfferKind, Pool } from "./domain/types.ts";
+
+interface Base {
+  /** Unique per event: the idempotency root for subscribers (e.g. ledger awards). */
+  id: string;
+  at: number;
+  requestId: string;
+  branchId: string;
+}
+
+export type DomainEvent =
+  | (Base & { type: "request.created"; clientId: string; requiredLicence: LicenceKind; priority: number })
+  | (Base & { type: "offer.sent"; offerId: string; advisorId: string; kind: OfferKind; stage: Pool | "queue"; expiresAt: number; eligibility: EligibilitySnapshot })
+  | (Base & { type: "offer.accepted"; offerId: string; advisorId: string; latencyMs: number; stage: Pool | "queue" })
+  | (Base & { type: "offer.declined"; offerId: string; advisorId: string })
+  | (Base & { type: "offer.timed_out"; offerId: string; advisorId: string })
+  | (Base & { type: "offer.withdrawn"; offerId: string; advisorId: string; outcome: "withdrawn" | "lost_race" })
+  | (Base & { type: "request.stage_changed"; stage: Pool | "queue"; stageIndex: number })
+  /** One offer step's reasons: who was offered, and who the rules excluded, by rule. */
+  | (Base & { type: "request.decided"; stage: Pool | "queue"; offered: string[]; excluded: Record<IneligibleReason, string[]> })
+  | (Base & { type: "request.assigned"; advisorId: string; clientId: string })
+  | (Base & { type: "request.completed"; advisorId: string; clientId: string })
+  | (Base & { type: "request.cancelled"; clientId: string; advisorId: string | null })
+  | (Base & { type: "request.expired"; clientId: string; callbackRequested: boolean })
+  | (Base & { type: "request.rated"; advisorId: string; clientId: string; stars: number });
+
+export type DomainEventType = DomainEvent["type"];
+export type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;
+
+type Handler = (event: DomainEvent) => void | Promise<void>;
+
+/**
+ * Fan-out to subscribers. A failing subscriber is reported and never breaks the publisher or the
+ * other subscribers: the decision has already been made and persisted.
+ */
+export class EventBus {
+  private readonly handlers = new Set<Handler>();
+
+  constructor(private readonly onHandlerError: (error: unknown, event: DomainEvent) => void = () => {}) {}
+
+  subscribe(handler: Handler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  async publish(event: DomainEvent): Promise<void> {
+    await Promise.all(
+      [...this.handlers].map(async (handler) => {
+        try {
+          await handler(event);
+        } catch (error) {
+          this.onHandlerError(error, event);
+        }
+      }),
+    );
+  }
+}

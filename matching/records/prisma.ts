@@ -1,0 +1,249 @@
+/**
+ * MatchingRecords on Prisma (PostgreSQL or embedded PGlite). The only matching file that knows
+ * Prisma; the engine sees the port.
+ */
+import type { PrismaClient } from "../../generated/prisma/client.ts";
+import { Prisma } from "../../generated/prisma/client.ts";
+import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../domain/policy.ts";
+import { EMPTY_STATS, updateResponsiveness } from "../domain/ranking.ts";
+import type { AdvisorProfile, AdvisorStats, LicenceKind, Pool, RequestFacts } from "../domain/types.ts";
+import type { AdvisorState, LiveRequest, OfferState } from "../store/port.ts";
+import type { ClientContext, InsertRequestResult, MatchingRecords, NewRequestRecord, OfferChange } from "./port.ts";
+
+const LIVE_STATUSES = ["pending", "offered", "assigned"] as const;
+/** How far back answered offers are replayed to rebuild the responsiveness EWMAs. */
+const RESPONSIVENESS_WINDOW_MS = 30 * 86_400_000;
+
+const toDate = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+type AdvisorWithLicences = Prisma.AdvisorGetPayload<{ include: { licences: true; branch: { select: { region: true } } } }>;
+
+function toProfile(a: AdvisorWithLicences): AdvisorProfile {
+  return {
+    id: a.id,
+    branchId: a.branchId,
+    region: a.branch.region,
+    status: a.status,
+    maxConcurrent: a.maxConcurrent,
+    languages: a.languages,
+    suitabilityMaxRisk: a.suitabilityMaxRisk,
+    licences: a.licences.map((l) => ({
+      id: l.id,
+      kind: l.kind,
+      number: l.number,
+      issuer: l.issuer,
+      validFrom: l.validFrom.getTime(),
+      validUntil: l.validUntil.getTime(),
+      status: l.status,
+    })),
+  };
+}
+
+export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecords {
+  return {
+    async clientContext(clientId: string): Promise<ClientContext | null> {
+      const client = await prisma.client.findUnique({ where: { id: clientId }, include: { branch: { select: { region: true } } } });
+      if (!client) return null;
+      return {
+        clientId: client.id,
+        branchId: client.branchId,
+        region: client.branch.region,
+        riskLevel: client.riskLevel,
+        language: client.language,
+        dedicatedAdvisorId: client.dedicatedAdvisorId,
+      };
+    },
+
+    async policyFor(branchId: string): Promise<DispatchPolicy> {
+      const row = await prisma.dispatchPolicy.findUnique({ where: { branchId } });
+      if (!row) return DEFAULT_DISPATCH_POLICY;
+      // Policies are validated on write; a row that no longer parses (an older schema) must not
+      // silently change matching, so it fails loudly here.
+      return DispatchPolicySchema.parse(row.policy);
+    },
+
+    async advisorProfile(advisorId: string): Promise<AdvisorProfile | null> {
+      const advisor = await prisma.advisor.findUnique({ where: { id: advisorId }, include: { licences: true, branch: { select: { region: true } } } });
+      return advisor ? toProfile(advisor) : null;
+    },
+
+    async offerRequestId(offerId: string): Promise<string | null> {
+      const offer = await prisma.offer.findUnique({ where: { id: offerId }, select: { requestId: true } });
+      return offer?.requestId ?? null;
+    },
+
+    async insertRequest(record: NewRequestRecord): Promise<InsertRequestResult> {
+      const { facts } = record;
+      try {
+        await prisma.serviceRequest.create({
+          data: {
+            id: facts.id,
+            clientId: facts.clientId,
+            branchId: facts.branchId,
+            region: facts.region,
+            riskLevel: facts.riskLevel,
+            topic: record.topic,
+            requiredLicence: facts.requiredLicence,
+            channel: record.channel,
+            mode: facts.mode,
+            language: facts.language,
+            priority: facts.priority,
+            stageIndex: record.stageIndex,
+            stage: record.stage,
+            stageStartedAt: new Date(facts.createdAt),
+            status: "pending",
+            idempotencyKey: record.idempotencyKey,
+            requestHash: record.requestHash,
+            createdAt: new Date(facts.createdAt),
+          },
+        });
+        return { created: true, requestId: facts.id };
+      } catch (error) {
+        if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") || record.idempotencyKey === null) throw error;
+        const existing = await prisma.serviceRequest.findUniqueOrThrow({
+          where: { clientId_idempotencyKey: { clientId: facts.clientId, idempotencyKey: record.idempotencyKey } },
+          select: { id: true, requestHash: true },
+        });
+        return { created: false, requestId: existing.id, sameBody: existing.requestHash === record.requestHash };
+      }
+    },
+
+    async saveRequest(request: LiveRequest, stage: Pool | null, offers: OfferChange[]): Promise<void> {
+      const accepted = request.offers.find((o) => o.outcome === "accepted");
+      const endedAt = (status: string) => (request.status === status ? new Date(request.updatedAt) : undefined);
+      const firstSent = request.offers.length ? Math.min(...request.offers.map((o) => o.sentAt)) : null;
+      const fresh = offers.filter((c) => c.eligibility !== undefined);
+      const answered = offers.filter((c) => c.offer.outcome !== null);
+      await prisma.$transaction([
+        prisma.serviceRequest.update({
+          where: { id: request.facts.id },
+          data: {
+            status: request.status,
+            stageIndex: request.stageIndex,
+            stage,
+            stageStartedAt: new Date(request.stageStartedAt),
+            assignedAdvisorId: request.assignedAdvisorId,
+            callbackRequested: request.callbackRequested,
+            offeredAt: toDate(firstSent),
+            assignedAt: accepted?.respondedAt ? new Date(accepted.respondedAt) : null,
+            completedAt: endedAt("completed"),
+            cancelledAt: endedAt("cancelled"),
+            expiredAt: endedAt("expired"),
+          },
+        }),
+        ...(fresh.length
+          ? [
+              prisma.offer.createMany({
+                data: fresh.map(({ offer, eligibility, stage: offerStage }) => ({
+                  id: offer.id,
+                  requestId: offer.requestId,
+                  advisorId: offer.advisorId,
+                  kind: offer.kind,
+                  stage: offerStage === "queue" ? "national" : offerStage,
+                  stageIndex: offer.stageIndex,
+                  sentAt: new Date(offer.sentAt),
+                  expiresAt: new Date(offer.expiresAt),
+                  outcome: offer.outcome,
+                  respondedAt: toDate(offer.respondedAt),
+                  eligibility: eligibility as unknown as Prisma.InputJsonValue,
+                })),
+                skipDuplicates: true,
+              }),
+            ]
+          : []),
+        ...answered.map(({ offer }) =>
+          prisma.offer.updateMany({ where: { id: offer.id }, data: { outcome: offer.outcome, respondedAt: toDate(offer.respondedAt) } }),
+        ),
+      ]);
+    },
+
+    async rebuildSnapshot(now: number) {
+      const [advisorRows, requestRows, ratings, lastAssigned, answers] = await Promise.all([
+        prisma.advisor.findMany({ where: { status: { not: "offboarded" } }, include: { licences: true, branch: { select: { region: true } } } }),
+        prisma.serviceRequest.findMany({
+          where: { status: { in: [...LIVE_STATUSES] } },
+          include: { offers: { orderBy: { sentAt: "asc" } }, client: { select: { dedicatedAdvisorId: true } } },
+        }),
+        prisma.rating.groupBy({ by: ["advisorId"], _sum: { stars: true }, _count: { _all: true } }),
+        prisma.serviceRequest.groupBy({ by: ["assignedAdvisorId"], where: { assignedAdvisorId: { not: null } }, _max: { assignedAt: true } }),
+        prisma.offer.findMany({
+          where: { outcome: { in: ["accepted", "declined", "timed_out"] }, respondedAt: { gte: new Date(now - RESPONSIVENESS_WINDOW_MS) } },
+          select: { advisorId: true, outcome: true, sentAt: true, respondedAt: true },
+          orderBy: { respondedAt: "asc" },
+        }),
+      ]);
+
+      const stats = new Map<string, AdvisorStats>();
+      const statsOf = (id: string) => stats.get(id) ?? { ...EMPTY_STATS };
+      for (const r of ratings) stats.set(r.advisorId, { ...statsOf(r.advisorId), ratingSum: r._sum.stars ?? 0, ratingCount: r._count._all });
+      for (const r of lastAssigned) {
+        if (r.assignedAdvisorId && r._max.assignedAt) stats.set(r.assignedAdvisorId, { ...statsOf(r.assignedAdvisorId), lastAssignedAt: r._max.assignedAt.getTime() });
+      }
+      for (const a of answers) {
+        const answer = a.outcome === "accepted" ? { accepted: true as const, latencyMs: a.respondedAt!.getTime() - a.sentAt.getTime() } : { accepted: false as const };
+        stats.set(a.advisorId, updateResponsiveness(statsOf(a.advisorId), answer));
+      }
+
+      const requests: LiveRequest[] = requestRows.map((row) => {
+        const offers: OfferState[] = row.offers.map((o) => ({
+          id: o.id,
+          requestId: o.requestId,
+          advisorId: o.advisorId,
+          kind: o.kind,
+          stageIndex: o.stageIndex,
+          sentAt: o.sentAt.getTime(),
+          expiresAt: o.expiresAt.getTime(),
+          outcome: o.outcome,
+          respondedAt: o.respondedAt?.getTime() ?? null,
+        }));
+        const facts: RequestFacts = {
+          id: row.id,
+          clientId: row.clientId,
+          branchId: row.branchId,
+          region: row.region,
+          requiredLicence: row.requiredLicence as LicenceKind,
+          riskLevel: row.riskLevel,
+          language: row.language,
+          priority: row.priority,
+          dedicatedAdvisorId: row.client.dedicatedAdvisorId,
+          mode: row.mode,
+          createdAt: row.createdAt.getTime(),
+        };
+        return {
+          facts,
+          status: row.status,
+          stageIndex: row.stageIndex,
+          stageStartedAt: (row.stageStartedAt ?? row.createdAt).getTime(),
+          offersInStage: offers.filter((o) => o.stageIndex === row.stageIndex).length,
+          assignedAdvisorId: row.assignedAdvisorId,
+          excluded: [...new Set(offers.filter((o) => o.outcome === "declined" || o.outcome === "timed_out").map((o) => o.advisorId))],
+          offers,
+          queueScore: null, // the engine knows the funnel and sets this
+          callbackRequested: row.callbackRequested,
+          updatedAt: now,
+        };
+      });
+
+      const assignments = new Map<string, string[]>();
+      const pushHolds = new Map<string, string[]>();
+      for (const r of requests) {
+        if (r.status === "assigned" && r.assignedAdvisorId) assignments.set(r.assignedAdvisorId, [...(assignments.get(r.assignedAdvisorId) ?? []), r.facts.id]);
+        for (const o of r.offers) if (o.kind === "push" && o.outcome === null) pushHolds.set(o.advisorId, [...(pushHolds.get(o.advisorId) ?? []), o.id]);
+      }
+
+      const advisors: AdvisorState[] = advisorRows.map((row) => {
+        const held = assignments.get(row.id) ?? [];
+        const holds = pushHolds.get(row.id) ?? [];
+        return {
+          profile: toProfile(row),
+          // Presence is not durable: advisors reappear with their next heartbeat.
+          supply: { presence: "offline", heartbeatAt: 0, active: held.length, pendingPush: holds.length },
+          stats: statsOf(row.id),
+          assignments: held,
+          pushHolds: holds,
+        };
+      });
+      return { advisors, requests };
+    },
+  };
+}
