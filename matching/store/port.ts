@@ -253,9 +253,26 @@ export interface MatchingStore {
   /** Ids of every request that is not terminal. */
   listLiveRequestIds(): Promise<string[]>;
 
-  // ---- rebuild -----------------------------------------------------------------------------------
+  // ---- rebuild and leases --------------------------------------------------------------------------
 
-  /** Removes every key this store owns (its namespace only). */
+  /**
+   * The live state's generation: written after a rebuild from the system of record. null means the
+   * live state is new or was lost (a flushed or replaced Redis) and must be rebuilt.
+   */
+  getGeneration(): Promise<string | null>;
+
+  setGeneration(generation: string): Promise<void>;
+
+  /** Takes the named lease when nobody holds it (SET NX PX in Redis); true when `token` now holds it. */
+  acquireLease(name: string, token: string, ttlMs: number): Promise<boolean>;
+
+  /** Extends the lease if `token` still holds it; false when it was lost. */
+  renewLease(name: string, token: string, ttlMs: number): Promise<boolean>;
+
+  /** Releases the lease only if `token` still holds it. */
+  releaseLease(name: string, token: string): Promise<void>;
+
+  /** Removes every key this store owns (its namespace only), generation and leases included. */
   reset(): Promise<void>;
 
   /** Writes an advisor exactly as given (rebuild from the system of record); re-indexes it. */

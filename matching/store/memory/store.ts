@@ -10,6 +10,7 @@
  */
 import type { MatchingStore } from "../port.ts";
 import { RequestBook } from "./demand.ts";
+import { LeaseBook } from "./leases.ts";
 import { AdvisorBook } from "./supply.ts";
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -17,6 +18,7 @@ const copy = <T>(value: T): T => structuredClone(value);
 export function createMemoryMatchingStore(): MatchingStore {
   const advisors = new AdvisorBook();
   const requests = new RequestBook();
+  const leases = new LeaseBook();
 
   return {
     kind: "memory",
@@ -138,6 +140,27 @@ export function createMemoryMatchingStore(): MatchingStore {
     async reset() {
       advisors.clear();
       requests.clear();
+      leases.clear();
+    },
+
+    async getGeneration() {
+      return leases.generation;
+    },
+
+    async setGeneration(generation) {
+      leases.generation = generation;
+    },
+
+    async acquireLease(name, token, ttlMs) {
+      return leases.acquire(name, token, ttlMs);
+    },
+
+    async renewLease(name, token, ttlMs) {
+      return leases.renew(name, token, ttlMs);
+    },
+
+    async releaseLease(name, token) {
+      leases.release(name, token);
     },
 
     async restoreAdvisor(state) {

@@ -1322,6 +1322,42 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
 
     // ==== concurrency ===========================================================================
 
+    describe("generation and leases", () => {
+      it("the generation is null until set, and reset clears it", async () => {
+        expect(await store.getGeneration()).toBeNull();
+        await store.setGeneration("g1");
+        expect(await store.getGeneration()).toBe("g1");
+        await store.reset();
+        expect(await store.getGeneration()).toBeNull();
+      });
+
+      it("a lease has one holder until it expires or is released; only the holder renews or releases it", async () => {
+        const name = uid("lease");
+        expect(await store.acquireLease(name, "a", 60_000)).toBe(true);
+        expect(await store.acquireLease(name, "b", 60_000)).toBe(false);
+        expect(await store.renewLease(name, "b", 60_000)).toBe(false);
+        expect(await store.renewLease(name, "a", 60_000)).toBe(true);
+        await store.releaseLease(name, "b");
+        expect(await store.acquireLease(name, "b", 60_000)).toBe(false);
+        await store.releaseLease(name, "a");
+        expect(await store.acquireLease(name, "b", 60_000)).toBe(true);
+      });
+
+      it("an expired lease can be taken over, and its old holder can no longer renew it", async () => {
+        const name = uid("lease");
+        expect(await store.acquireLease(name, "a", 50)).toBe(true);
+        await new Promise((r) => setTimeout(r, 120));
+        expect(await store.acquireLease(name, "b", 60_000)).toBe(true);
+        expect(await store.renewLease(name, "a", 60_000)).toBe(false);
+      });
+
+      it("concurrent acquirers: exactly one wins", async () => {
+        const name = uid("lease");
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.acquireLease(name, `t${i}`, 60_000)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
     describe("concurrency", () => {
       it("50 concurrent takeAssignment calls from one advisor (maxConcurrent 3) for 50 requests: exactly 3 succeed", async () => {
         const a = await online({ maxConcurrent: 3 });

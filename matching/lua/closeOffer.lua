@@ -1,0 +1,44 @@
+--[[
+  closeOffer: closes one open offer as declined, timed_out or withdrawn. Checked in order: offer
+  unknown (NOT_FOUND), advisor given and not theirs (NOT_YOURS), already closed (ALREADY_CLOSED,
+  with the offer), timed_out before expiresAt (NOT_DUE, with the offer). declined and timed_out
+  exclude the advisor from this request. An offered request with no open offer left becomes pending.
+  KEYS[1]  request document                 <prefix>req:{<requestId>}
+  ARGV[1]  offer id
+  ARGV[2]  outcome: declined | timed_out | withdrawn
+  ARGV[3]  now (epoch ms)
+  ARGV[4]  advisor id (JSON string, or null for "any")
+  Result   {OK, document, offer}
+           {ALREADY_CLOSED | NOT_DUE, offer}
+           {NOT_FOUND | NOT_YOURS}
+]]
+--@include codes
+--@include json
+--@include request
+
+local doc = load_request(KEYS[1])
+if not doc then return { C.NOT_FOUND } end
+local offer = find_offer(doc, ARGV[1])
+if not offer then return { C.NOT_FOUND } end
+local outcome = ARGV[2]
+local now = tonumber(ARGV[3])
+local advisor_id = cjson.decode(ARGV[4])
+if not is_null(advisor_id) and offer.advisorId ~= advisor_id then return { C.NOT_YOURS } end
+if not is_offer_open(offer) then return { C.ALREADY_CLOSED, json_encode(offer) } end
+if outcome == 'timed_out' and offer.expiresAt > now then return { C.NOT_DUE, json_encode(offer) } end
+
+offer.outcome = outcome
+offer.respondedAt = now
+if outcome ~= 'withdrawn' and not contains(doc.excluded, offer.advisorId) then
+  doc.excluded[#doc.excluded + 1] = offer.advisorId
+end
+if doc.status == 'offered' then
+  local any_open = false
+  for i = 1, #doc.offers do
+    if is_offer_open(doc.offers[i]) then any_open = true; break end
+  end
+  if not any_open then doc.status = 'pending' end
+end
+doc.updatedAt = now
+local raw = save_request(KEYS[1], doc, nil)
+return { C.OK, raw, json_encode(offer) }

@@ -1,0 +1,32 @@
+--[[
+  createRequest: registers a new live request (pending, the given stage, no offers). Idempotent on
+  the request id: an existing request (live or retained terminal) is returned unchanged.
+  Node adds the request to the live set and sets its first deadline when it was created.
+  KEYS[1]  request document                 <prefix>req:{<requestId>}
+  ARGV[1]  facts (JSON RequestFacts)
+  ARGV[2]  stage index
+  ARGV[3]  now (epoch ms)
+  Result   {OK, document} created | {DUPLICATE, document} already there
+]]
+--@include codes
+--@include json
+--@include request
+
+local existing = redis.call('GET', KEYS[1])
+if existing then return { C.DUPLICATE, existing } end
+local now = tonumber(ARGV[3])
+local doc = {
+  facts = cjson.decode(ARGV[1]),
+  status = 'pending',
+  stageIndex = tonumber(ARGV[2]),
+  stageStartedAt = now,
+  offersInStage = 0,
+  assignedAdvisorId = cjson.null,
+  excluded = {},
+  offers = {},
+  queueScore = cjson.null,
+  callbackRequested = false,
+  updatedAt = now,
+  rev = 0,
+}
+return { C.OK, save_request(KEYS[1], doc, nil) }

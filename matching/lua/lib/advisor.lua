@@ -1,0 +1,48 @@
+--[[
+  Shared library (not an operation): one advisor's document, KEYS[1] of every advisor script.
+
+  Requires: json, eligibility.
+
+  The document is AdvisorState plus fields Node strips on the way out:
+    rev   bumped by every write that can change candidate-index membership or score; Node's index
+          re-sync compares it to know whether it indexed the latest state (see keys.ts)
+    langs profile.languages folded to lower case by Node (toLowerCase)
+    snaps the eligibility snapshot each hold ('h:' .. offerId) and assignment ('a:' .. requestId)
+          was granted with, so a retried call answers with the original snapshot
+]]
+
+local function load_advisor(key)
+  local raw = redis.call('GET', key)
+  if not raw then return nil, nil end
+  local doc = cjson.decode(raw)
+  doc.assignments = as_array(doc.assignments)
+  doc.pushHolds = as_array(doc.pushHolds)
+  doc.profile.languages = as_array(doc.profile.languages)
+  doc.profile.licences = as_array(doc.profile.licences)
+  if type(doc.snaps) ~= 'table' then doc.snaps = {} end
+  if type(doc.langs) ~= 'table' then
+    doc.langs = {}
+    for i = 1, #doc.profile.languages do doc.langs[i] = string.lower(tostring(doc.profile.languages[i])) end
+  end
+  return doc, raw
+end
+
+-- Keeps supply.active / pendingPush equal to the list lengths (the AdvisorState invariant).
+local function save_advisor(key, doc, bump_rev)
+  if bump_rev then doc.rev = (tonumber(doc.rev) or 0) + 1 end
+  doc.supply.active = #doc.assignments
+  doc.supply.pendingPush = #doc.pushHolds
+  local raw = json_encode(doc)
+  redis.call('SET', key, raw)
+  return raw
+end
+
+local function copy_supply(supply)
+  return { presence = supply.presence, heartbeatAt = supply.heartbeatAt, active = supply.active, pendingPush = supply.pendingPush }
+end
+
+-- Eligibility of this advisor for `request`; ctx carries now, ttl and wantLang (see eligibility.lua).
+local function check_advisor(doc, supply, request, ctx, rule)
+  ctx.langs = doc.langs
+  return eligibility(doc.profile, supply, request, ctx, rule, false)
+end

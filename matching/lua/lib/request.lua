@@ -1,0 +1,41 @@
+--[[
+  Shared library (not an operation): one request's document, KEYS[1] of every request script.
+
+  Requires: json.
+
+  The document is LiveRequest plus `rev`, bumped by every write; Node compares it after updating
+  the global queue and live-request set to know whether it synced the latest state (see keys.ts).
+  A terminal request keeps its key with a TTL (ARGV retention seconds); later writes keep that TTL.
+]]
+
+local function load_request(key)
+  local raw = redis.call('GET', key)
+  if not raw then return nil, nil end
+  local doc = cjson.decode(raw)
+  doc.excluded = as_array(doc.excluded)
+  doc.offers = as_array(doc.offers)
+  return doc, raw
+end
+
+local function is_open(status) return status == 'pending' or status == 'offered' end
+local function is_terminal(status) return status == 'completed' or status == 'cancelled' or status == 'expired' end
+local function is_offer_open(offer) return is_null(offer.outcome) end
+
+local function find_offer(doc, offer_id)
+  for i = 1, #doc.offers do
+    if doc.offers[i].id == offer_id then return doc.offers[i] end
+  end
+  return nil
+end
+
+-- ttl_seconds: set a fresh TTL (terminal); nil: keep whatever TTL the key has.
+local function save_request(key, doc, ttl_seconds)
+  doc.rev = (tonumber(doc.rev) or 0) + 1
+  local raw = json_encode(doc)
+  if ttl_seconds then
+    redis.call('SET', key, raw, 'EX', ttl_seconds)
+  else
+    redis.call('SET', key, raw, 'KEEPTTL')
+  end
+  return raw
+end

@@ -1,0 +1,24 @@
+--[[
+  restoreRequest: writes a request exactly as given (rebuild). A terminal request gets the
+  retention TTL, a live one none. Node then sets its deadline, queue and live-set membership.
+  KEYS[1]  request document                 <prefix>req:{<requestId>}
+  ARGV[1]  request (JSON LiveRequest)
+  ARGV[2]  retention of a terminal request, seconds
+  Result   {OK, document}
+]]
+--@include codes
+--@include json
+--@include request
+
+local old_raw = redis.call('GET', KEYS[1])
+local doc = cjson.decode(ARGV[1])
+doc.rev = 0
+if old_raw then doc.rev = tonumber(cjson.decode(old_raw).rev) or 0 end
+local raw
+if is_terminal(doc.status) then
+  raw = save_request(KEYS[1], doc, tonumber(ARGV[2]))
+else
+  raw = save_request(KEYS[1], doc, nil)
+  redis.call('PERSIST', KEYS[1])
+end
+return { C.OK, raw }

@@ -1,0 +1,28 @@
+--[[
+  upsertAdvisor: creates an advisor (presence offline, heartbeatAt 0, the given empty stats, no
+  holds) or replaces its profile keeping presence, stats, assignments and holds.
+  KEYS[1]  advisor document                 <prefix>adv:{<advisorId>}
+  ARGV[1]  profile (JSON AdvisorProfile)
+  ARGV[2]  profile.languages folded to lower case (JSON string[])
+  ARGV[3]  stats for a new advisor (JSON AdvisorStats, EMPTY_STATS)
+  Result   {OK, newDocument, oldDocument | nil}
+]]
+--@include codes
+--@include json
+--@include advisor
+
+local doc, old_raw = load_advisor(KEYS[1])
+if not doc then
+  doc = {
+    supply = { presence = 'offline', heartbeatAt = 0, active = 0, pendingPush = 0 },
+    stats = cjson.decode(ARGV[3]),
+    assignments = {},
+    pushHolds = {},
+    snaps = {},
+    rev = 0,
+  }
+end
+doc.profile = cjson.decode(ARGV[1])
+doc.langs = cjson.decode(ARGV[2])
+local raw = save_advisor(KEYS[1], doc, true)
+return { C.OK, raw, old_raw or false }

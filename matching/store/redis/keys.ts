@@ -1,0 +1,183 @@
+/**
+ * Key layout of the Redis matching store. Everything lives under one prefix (default "adx:"), so a
+ * store owns exactly `${prefix}*` and tests isolate by prefix (prefixes must not be prefixes of
+ * each other).
+ *
+ * Owned state, one JSON string per entity, each under its own hash tag (Redis Cluster: every
+ * script touches the keys of ONE hash tag only, scripts.ts asserts it on every call):
+ *
+ *   ${prefix}adv:{<advisorId>}   AdvisorState + rev, langs, snaps (see lua/lib/advisor.lua)
+ *   ${prefix}req:{<requestId>}   LiveRequest + rev (see lua/lib/request.lua); a terminal request
+ *                                keeps its key with a 1 hour TTL, then it is gone
+ *
+ * Global structures, each its own key (so its own slot), updated by Node right after the script
+ * that owns the decision returns, never inside it:
+ *
+ *   ${prefix}deadlines           sorted set, member request id, score = deadline (epoch ms).
+ *                                claimDueDeadlines is one script over this key alone.
+ *   ${prefix}queue               sorted set, member request id, score = queueScore (ties by id,
+ *                                which Redis gives for equal scores)
+ *   ${prefix}live                set of request ids that are not terminal
+ *   ${prefix}idx:{<pool>:<poolId>:<licence>:<language>}:s<scope>
+ *                                candidate index, sorted set, member advisor id, score =
+ *                                stats.lastAssignedAt. One per (pool, pool id, licence kind,
+ *                                language or "*", suitability scope 1..5). The five scopes of one
+ *                                (pool, pool id, licence, language) share a hash tag, so one query's
+ *                                reads live on one slot. Pool ids and languages are escaped (see
+ *                                `escape`), so "*" means "any language" / "the national pool" only.
+ *
+ * Why the global structures may lag, and why that is safe: they are hints that converge.
+ *  - Every decision is re-checked atomically on the owning document: a stale candidate fails
+ *    eligibility in holdPushSlot / takeAssignment, a stale deadline fires and the engine's request
+ *    script finds nothing to do, a stale queue entry is skipped by listQueue (it reads the documents).
+ *  - Convergence: each document carries `rev`, bumped by every write that can change what the
+ *    globals should hold. After updating the globals from the state a script returned, Node reads the
+ *    document again; if `rev` moved, another writer raced it, and Node re-applies from the newer
+ *    state (removing whatever it added that the newer state does not want). The last writer to
+ *    finish has therefore always written the latest state, whatever order the writes landed in.
+ *  - Writes skip the re-sync when the old and new states index identically (heartbeats, holds).
+ */
+import type { AdvisorState, CandidateQuery } from "../port.ts";
+
+export const DEFAULT_PREFIX = "adx:";
+
+export const MIN_SCOPE = 1;
+export const MAX_SCOPE = 5;
+/** The language slot that matches a query for any language, and the single national pool id. */
+export const ANY = "*";
+
+/**
+ * Makes a pool id or language safe inside a key: anything but [A-Za-z0-9_.~-] becomes %XXXX (one
+ * UTF-16 code unit, fixed width, so the escaping is injective). "*", ":", "{" and "}" never appear raw.
+ */
+export function escape(part: string): string {
+  return part.replace(/[^A-Za-z0-9_.~-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Escapes glob characters so SCAN MATCH treats the prefix literally. */
+export function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+export interface KeySpace {
+  readonly prefix: string;
+  advisor(advisorId: string): string;
+  request(requestId: string): string;
+  readonly deadlines: string;
+  readonly queue: string;
+  readonly live: string;
+  /** The live state's generation marker (see MatchingStore.getGeneration). */
+  readonly generation: string;
+  lease(name: string): string;
+  /** The candidate index key for one (pool, pool id, licence, language or ANY, scope). */
+  candidates(pool: CandidateQuery["pool"], poolId: string, licence: string, language: string, scope: number): string;
+}
+
+export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
+  return {
+    prefix,
+    advisor: (advisorId) => `${prefix}adv:{${advisorId}}`,
+    request: (requestId) => `${prefix}req:{${requestId}}`,
+    deadlines: `${prefix}deadlines`,
+    queue: `${prefix}queue`,
+    live: `${prefix}live`,
+    generation: `${prefix}meta:generation`,
+    lease: (name) => `${prefix}lease:{${escape(name)}}`,
+    candidates: (pool, poolId, licence, language, scope) => {
+      const id = pool === "national" ? ANY : escape(poolId);
+      const lang = language === ANY ? ANY : escape(language);
+      return `${prefix}idx:{${pool}:${id}:${escape(licence)}:${lang}}:s${scope}`;
+    },
+  };
+}
+
+// ---- candidate index membership ----------------------------------------------------------------
+
+/** The scope set an advisor belongs in: fractional scopes round down, above 5 serves every level. */
+export function scopeOf(suitabilityMaxRisk: number): number | null {
+  if (!(suitabilityMaxRisk >= MIN_SCOPE)) return null;
+  return Math.min(MAX_SCOPE, Math.floor(suitabilityMaxRisk));
+}
+
+/** Active, available and below maxConcurrent in assignments: what the index promises. */
+export function isIndexable(state: AdvisorState): boolean {
+  return (
+    state.profile.status === "active" &&
+    state.supply.presence === "available" &&
+    state.assignments.length < state.profile.maxConcurrent
+  );
+}
+
+/** Every candidate index key the advisor belongs in right now, each with its score. */
+export function candidateEntries(keys: KeySpace, state: AdvisorState | null): Map<string, number> {
+  const entries = new Map<string, number>();
+  if (!state || !isIndexable(state)) return entries;
+  const { profile } = state;
+  const scope = scopeOf(profile.suitabilityMaxRisk);
+  if (scope === null) return entries;
+  const kinds = new Set(profile.licences.filter((licence) => licence.status === "active").map((licence) => licence.kind));
+  const languages = new Set([ANY, ...profile.languages.map((language) => language.toLowerCase())]);
+  const pools: Array<[CandidateQuery["pool"], string]> = [
+    ["branch", profile.branchId],
+    ["region", profile.region],
+    ["national", ANY],
+  ];
+  // A restored document could carry a non-number here; Redis would refuse it as a score.
+  const lastAssignedAt = state.stats.lastAssignedAt;
+  const score = typeof lastAssignedAt === "number" && !Number.isNaN(lastAssignedAt) ? lastAssignedAt : 0;
+  for (const [pool, poolId] of pools) {
+    for (const kind of kinds) {
+      for (const language of languages) entries.set(keys.candidates(pool, poolId, kind, language, scope), score);
+    }
+  }
+  return entries;
+}
+
+/** The scope keys a query reads, lowest scope first; empty when the query can match nobody. */
+export function candidateQueryKeys(keys: KeySpace, query: CandidateQuery): string[] {
+  const fromScope = Math.max(MIN_SCOPE, Math.min(MAX_SCOPE, Math.floor(query.minRisk)));
+  if (Number.isNaN(fromScope)) return [];
+  const language = query.language === null ? ANY : query.language.toLowerCase();
+  const result: string[] = [];
+  for (let scope = fromScope; scope <= MAX_SCOPE; scope++) {
+    result.push(keys.candidates(query.pool, query.poolId, query.licence, language, scope));
+  }
+  return result;
+}
+
+// ---- Redis Cluster hash slots -----------------------------------------------------------------
+
+/** The part of the key Redis Cluster hashes: the first non-empty {…}, else the whole key. */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf("{");
+  if (open === -1) return key;
+  const close = key.indexOf("}", open + 1);
+  if (close === -1 || close === open + 1) return key;
+  return key.slice(open + 1, close);
+}
+
+const CRC16_TABLE = (() => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[i] = crc;
+  }
+  return table;
+})();
+
+/** CLUSTER KEYSLOT: CRC16 (XMODEM) of the hash tag's UTF-8 bytes, mod 16384. */
+export function keySlot(key: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(hashTagOf(key), "utf8")) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ byte) & 0xff]!;
+  return crc % 16384;
+}
+
+/** Throws unless every key hashes to the same slot (a script touching two slots would break on Cluster). */
+export function assertOneSlot(script: string, keys: readonly string[]): void {
+  if (keys.length < 2) return;
+  const slot = keySlot(keys[0]!);
+  for (const key of keys) {
+    if (keySlot(key) !== slot) throw new Error(`redis matching store: script ${script} would touch several hash slots: ${keys.join(", ")}`);
+  }
+}

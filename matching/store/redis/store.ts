@@ -1,0 +1,540 @@
+/**
+ * The Redis MatchingStore: production adapter, shared by every server process.
+ *
+ * Every check-and-mutate is one Lua script (matching/lua/, run by scripts.ts) over one entity's
+ * document, so two processes can never both win a decision. Node only decodes results, maps codes
+ * to outcomes (codes.ts) and keeps the global hint structures (candidate index, queue, live set,
+ * deadlines) in step after the owning script returns; keys.ts explains why lagging hints are safe
+ * and how they converge.
+ *
+ * Documents are JSON written by the scripts; Node normalises arrays on the way in (a `{}` where an
+ * array belongs becomes []) and strips the store's bookkeeping fields (rev, langs, snaps).
+ */
+import type { RedisClient } from "../../../infra/redis.ts";
+import type { EligibilityInput, EligibilityResult, EligibilitySnapshot } from "../../domain/eligibility.ts";
+import { EMPTY_STATS, type OfferAnswer } from "../../domain/ranking.ts";
+import type { AdvisorProfile, RequestFacts, RequestStatus } from "../../domain/types.ts";
+import type { AdvisorState, CandidateQuery, CapacityResult, LiveRequest, MatchingStore, OfferState } from "../port.ts";
+import { outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
+import { candidateEntries, candidateQueryKeys, DEFAULT_PREFIX, globEscape, keySpace } from "./keys.ts";
+import { runScript } from "./scripts.ts";
+
+/** updateResponsiveness's weight for a new observation (the port fixes it at 0.2). */
+export const RESPONSIVENESS_ALPHA = 0.2;
+/** How long a terminal request's key is kept (the port asks for at least 10 minutes). */
+export const TERMINAL_RETENTION_SECONDS = 3600;
+/** Bound on re-sync rounds when other writers keep racing; the next write syncs again anyway. */
+const MAX_SYNC_ROUNDS = 8;
+/** Documents loaded per round trip when listing. */
+const LOAD_BATCH = 500;
+
+export interface RedisMatchingStoreOptions {
+  /** Namespace of every key this store owns (default "adx:"). */
+  prefix?: string;
+}
+
+// ---- decoding ------------------------------------------------------------------------------------
+
+type Json = Record<string, unknown>;
+interface Doc<T> {
+  value: T;
+  rev: number;
+}
+
+/** cjson writes an empty Lua table as `{}`: anything that should be an array and is not becomes []. */
+export function asArray<T = unknown>(value: unknown): T[] {
+  return Array.isArray(value) ? (value as T[]) : [];
+}
+
+const asObject = (value: unknown): Json => (value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Json) : {});
+
+function parse(raw: unknown, what: string): Json {
+  if (typeof raw !== "string") throw new Error(`redis matching store: expected a JSON ${what}, got ${typeof raw}`);
+  return asObject(JSON.parse(raw));
+}
+
+function decodeProfile(value: unknown): AdvisorProfile {
+  const profile = asObject(value);
+  return { ...profile, languages: asArray(profile.languages), licences: asArray(profile.licences) } as unknown as AdvisorProfile;
+}
+
+export function decodeAdvisor(raw: unknown): Doc<AdvisorState> | null {
+  if (raw === null || raw === undefined) return null;
+  const { rev, langs: _langs, snaps: _snaps, ...doc } = parse(raw, "advisor");
+  const value = {
+    ...doc,
+    profile: decodeProfile(doc.profile),
+    supply: asObject(doc.supply),
+    stats: asObject(doc.stats),
+    assignments: asArray(doc.assignments),
+    pushHolds: asArray(doc.pushHolds),
+  } as unknown as AdvisorState;
+  return { value, rev: typeof rev === "number" ? rev : 0 };
+}
+
+function decodeOffer(value: unknown): OfferState {
+  const offer = asObject(value);
+  return { ...offer, outcome: offer.outcome ?? null, respondedAt: offer.respondedAt ?? null } as unknown as OfferState;
+}
+
+const decodeOffers = (raw: unknown): OfferState[] => asArray(JSON.parse(String(raw))).map(decodeOffer);
+
+export function decodeRequest(raw: unknown): Doc<LiveRequest> | null {
+  if (raw === null || raw === undefined) return null;
+  const { rev, ...doc } = parse(raw, "request");
+  const value = {
+    ...doc,
+    facts: asObject(doc.facts),
+    assignedAdvisorId: doc.assignedAdvisorId ?? null,
+    excluded: asArray(doc.excluded),
+    offers: asArray(doc.offers).map(decodeOffer),
+    queueScore: doc.queueScore ?? null,
+  } as unknown as LiveRequest;
+  return { value, rev: typeof rev === "number" ? rev : 0 };
+}
+
+function decodeSnapshot(raw: unknown): EligibilitySnapshot {
+  const snapshot = parse(raw, "snapshot");
+  const language = asObject(snapshot.language);
+  return {
+    ...snapshot,
+    language: { ...language, requested: language.requested ?? null, advisor: asArray(language.advisor) },
+  } as unknown as EligibilitySnapshot;
+}
+
+function must<T>(doc: Doc<T> | null, what: string): T {
+  if (!doc) throw new Error(`redis matching store: script returned no ${what}`);
+  return doc.value;
+}
+
+const isOpen = (status: RequestStatus): boolean => status === "pending" || status === "offered";
+const isTerminal = (status: RequestStatus): boolean => status === "completed" || status === "cancelled" || status === "expired";
+const clamp01 = (value: number): number => (Number.isNaN(value) ? 0 : Math.min(1, Math.max(0, value)));
+const sameEntries = (a: Map<string, number>, b: Map<string, number>): boolean =>
+  a.size === b.size && [...a].every(([key, score]) => b.get(key) === score);
+
+/** What eligibility needs besides the stored advisor: the clock and the case-folded language. */
+function eligibilityContext(request: RequestFacts, now: number, presenceTtlMs: number): string {
+  return JSON.stringify({ now, ttl: presenceTtlMs, wantLang: request.language === null ? null : request.language.toLowerCase() });
+}
+
+const foldedLanguages = (profile: AdvisorProfile): string => JSON.stringify(profile.languages.map((language) => language.toLowerCase()));
+
+// ---- the pure Lua eligibility, for tests and diagnostics ------------------------------------------
+
+/**
+ * Runs the Lua mirror of checkEligibility (lua/lib/eligibility.lua, the code every capacity script
+ * uses) on the given facts, touching no key.
+ */
+export async function checkEligibilityInLua(client: RedisClient, input: EligibilityInput): Promise<EligibilityResult> {
+  const argument = JSON.stringify({
+    profile: input.advisor,
+    supply: input.supply,
+    request: input.request,
+    now: input.now,
+    ttl: input.presenceTtlMs,
+    wantLang: input.request.language === null ? null : input.request.language.toLowerCase(),
+    langs: input.advisor.languages.map((language) => language.toLowerCase()),
+    rule: input.capacityRule,
+    excluded: input.excluded === true,
+  });
+  const outcome = outcomeOf("checkEligibility", await runScript(client, "checkEligibility", [], [argument]));
+  if (outcome.ok) return { eligible: true, snapshot: decodeSnapshot(outcome.payload[0]) };
+  return { eligible: false, reason: outcome.reason, detail: String(outcome.payload[0]) };
+}
+
+// ---- the store -------------------------------------------------------------------------------------
+
+export function createRedisMatchingStore(client: RedisClient, options: RedisMatchingStoreOptions = {}): MatchingStore {
+  const keys = keySpace(options.prefix ?? DEFAULT_PREFIX);
+
+  const run = async <S extends ScriptName>(name: S, scriptKeys: string[], args: string[]): Promise<ScriptOutcome<S>> =>
+    outcomeOf(name, await runScript(client, name, scriptKeys, args));
+
+  const loadAdvisor = async (advisorId: string) => decodeAdvisor(await client.get(keys.advisor(advisorId)));
+  const loadRequest = async (requestId: string) => decodeRequest(await client.get(keys.request(requestId)));
+
+  /**
+   * Puts the advisor in exactly the index sets `after` calls for, removing it from those `before`
+   * called for; then re-reads the document and repeats from the newer state if another write raced
+   * this one (keys.ts: convergence).
+   */
+  async function syncCandidateIndex(advisorId: string, before: AdvisorState | null, after: Doc<AdvisorState> | null): Promise<void> {
+    const previous = candidateEntries(keys, before);
+    let state = after;
+    let desired = candidateEntries(keys, state?.value ?? null);
+    if (sameEntries(previous, desired)) return;
+    const touched = new Set(previous.keys());
+    for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
+      const writes: Array<Promise<unknown>> = [];
+      for (const key of touched) if (!desired.has(key)) writes.push(client.zRem(key, advisorId));
+      for (const [key, score] of desired) {
+        writes.push(client.zAdd(key, { score, value: advisorId }));
+        touched.add(key);
+      }
+      await Promise.all(writes);
+      const fresh = await loadAdvisor(advisorId);
+      if ((fresh?.rev ?? -1) === (state?.rev ?? -1)) return;
+      state = fresh;
+      desired = candidateEntries(keys, state?.value ?? null);
+    }
+  }
+
+  /** Same idea for a request's queue and live-set membership, which follow from its document alone. */
+  async function syncRequestGlobals(requestId: string, after: Doc<LiveRequest> | null): Promise<void> {
+    let state = after;
+    for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
+      const request = state?.value;
+      const queueScore = request && isOpen(request.status) ? request.queueScore : null;
+      await Promise.all([
+        queueScore !== null ? client.zAdd(keys.queue, { score: queueScore, value: requestId }) : client.zRem(keys.queue, requestId),
+        request && !isTerminal(request.status) ? client.sAdd(keys.live, requestId) : client.sRem(keys.live, requestId),
+      ]);
+      const fresh = await loadRequest(requestId);
+      if ((fresh?.rev ?? -1) === (state?.rev ?? -1)) return;
+      state = fresh;
+    }
+  }
+
+  /** Runs an advisor script that answers {code, newDocument, oldDocument} and re-syncs the index. */
+  async function writeAdvisor(
+    name: "upsertAdvisor" | "setPresence" | "releaseAssignment" | "restoreAdvisor",
+    advisorId: string,
+    args: string[],
+  ): Promise<AdvisorState | null> {
+    const outcome = await run(name, [keys.advisor(advisorId)], args);
+    if (!outcome.ok) return null;
+    const after = decodeAdvisor(outcome.payload[0]);
+    await syncCandidateIndex(advisorId, decodeAdvisor(outcome.payload[1])?.value ?? null, after);
+    return must(after, "advisor");
+  }
+
+  /** The shared tail of the three capacity operations. */
+  function capacityResult(
+    advisorId: string,
+    outcome: ScriptOutcome<"holdPushSlot" | "checkBroadcastEligibility" | "takeAssignment">,
+  ): CapacityResult {
+    if (!outcome.ok) {
+      if (outcome.reason === "UNKNOWN_ADVISOR") return { ok: false, reason: outcome.reason, detail: `advisor ${advisorId} is not registered` };
+      return { ok: false, reason: outcome.reason, detail: String(outcome.payload[0]) };
+    }
+    return {
+      ok: true,
+      snapshot: decodeSnapshot(outcome.payload[1]),
+      advisor: must(decodeAdvisor(outcome.payload[0]), "advisor"),
+      duplicate: outcome.duplicate,
+    };
+  }
+
+  async function loadMany<T>(ids: string[], load: (id: string) => Promise<T>): Promise<T[]> {
+    const out: T[] = [];
+    // Commands issued in the same tick go out together (node-redis pipelines them): one round trip per batch.
+    for (let start = 0; start < ids.length; start += LOAD_BATCH) out.push(...(await Promise.all(ids.slice(start, start + LOAD_BATCH).map(load))));
+    return out;
+  }
+
+  const store: MatchingStore = {
+    kind: "redis",
+
+    // ---- supply ----
+
+    async upsertAdvisor(profile, _now) {
+      const state = await writeAdvisor("upsertAdvisor", profile.id, [JSON.stringify(profile), foldedLanguages(profile), JSON.stringify(EMPTY_STATS)]);
+      if (!state) throw new Error("redis matching store: upsertAdvisor refused");
+      return state;
+    },
+
+    async setPresence(advisorId, presence, now) {
+      const advisor = await writeAdvisor("setPresence", advisorId, [presence, String(now)]);
+      return advisor ? { ok: true, advisor } : { ok: false, reason: "UNKNOWN_ADVISOR" };
+    },
+
+    async getAdvisor(advisorId) {
+      return (await loadAdvisor(advisorId))?.value ?? null;
+    },
+
+    async getAdvisors(advisorIds) {
+      return (await loadMany(advisorIds, loadAdvisor)).map((doc) => doc?.value ?? null);
+    },
+
+    async findCandidates(query: CandidateQuery) {
+      if (!(query.limit > 0)) return [];
+      const scopeKeys = candidateQueryKeys(keys, query);
+      if (scopeKeys.length === 0) return [];
+      const queried = new Set(scopeKeys);
+      const chunk = Math.min(Math.ceil(query.limit), 1000);
+      const cursors = scopeKeys.map((key) => ({ key, offset: 0, done: false, buffer: [] as Array<{ value: string; score: number }> }));
+      const seen = new Set<string>();
+      const result: AdvisorState[] = [];
+
+      while (result.length < query.limit) {
+        // Read the next heads of every scope set that ran dry (one round trip: one slot, pipelined).
+        await Promise.all(
+          cursors
+            .filter((cursor) => !cursor.done && cursor.buffer.length === 0)
+            .map(async (cursor) => {
+              const rows = await client.zRangeWithScores(cursor.key, cursor.offset, cursor.offset + chunk - 1);
+              cursor.offset += rows.length;
+              cursor.buffer.push(...rows.map((row) => ({ value: String(row.value), score: Number(row.score) })));
+              if (rows.length < chunk) cursor.done = true;
+            }),
+        );
+        // Merge by (lastAssignedAt, id) until we have enough or a set needs reading again.
+        const batch: string[] = [];
+        for (;;) {
+          if (batch.length >= query.limit - result.length) break;
+          if (cursors.some((cursor) => !cursor.done && cursor.buffer.length === 0)) break;
+          let best: (typeof cursors)[number] | undefined;
+          for (const cursor of cursors) {
+            const head = cursor.buffer[0];
+            if (!head) continue;
+            const top = best?.buffer[0];
+            if (!top || head.score < top.score || (head.score === top.score && head.value < top.value)) best = cursor;
+          }
+          if (!best) break;
+          const { value } = best.buffer.shift()!;
+          if (!seen.has(value)) {
+            seen.add(value);
+            batch.push(value);
+          }
+        }
+        if (batch.length === 0 && cursors.every((cursor) => cursor.done && cursor.buffer.length === 0)) break;
+        // The index is a hint: keep only advisors whose current document still belongs in a queried set.
+        for (const doc of await loadMany(batch, loadAdvisor)) {
+          if (!doc || result.length >= query.limit) continue;
+          const state = doc.value;
+          const inQueriedSet = [...candidateEntries(keys, state).keys()].some((key) => queried.has(key));
+          if (inQueriedSet && state.profile.suitabilityMaxRisk >= query.minRisk) result.push(state);
+        }
+      }
+      return result;
+    },
+
+    async holdPushSlot(advisorId, request, offerId, now, presenceTtlMs) {
+      const outcome = await run("holdPushSlot", [keys.advisor(advisorId)], [
+        JSON.stringify(request),
+        eligibilityContext(request, now, presenceTtlMs),
+        offerId,
+      ]);
+      return capacityResult(advisorId, outcome);
+    },
+
+    async checkBroadcastEligibility(advisorId, request, now, presenceTtlMs) {
+      const outcome = await run("checkBroadcastEligibility", [keys.advisor(advisorId)], [
+        JSON.stringify(request),
+        eligibilityContext(request, now, presenceTtlMs),
+      ]);
+      return capacityResult(advisorId, outcome);
+    },
+
+    async takeAssignment(advisorId, request, offerId, now, presenceTtlMs) {
+      const outcome = await run("takeAssignment", [keys.advisor(advisorId)], [
+        JSON.stringify(request),
+        eligibilityContext(request, now, presenceTtlMs),
+        offerId,
+      ]);
+      if (outcome.ok && !outcome.duplicate) {
+        await syncCandidateIndex(advisorId, decodeAdvisor(outcome.payload[2])?.value ?? null, decodeAdvisor(outcome.payload[0]));
+      }
+      return capacityResult(advisorId, outcome);
+    },
+
+    async releaseAssignment(advisorId, requestId) {
+      return writeAdvisor("releaseAssignment", advisorId, [requestId]);
+    },
+
+    async releasePushHold(advisorId, offerId) {
+      const outcome = await run("releasePushHold", [keys.advisor(advisorId)], [offerId]);
+      return outcome.ok ? must(decodeAdvisor(outcome.payload[0]), "advisor") : null;
+    },
+
+    // Unknown advisors are ignored: an answer can outlive a directory removal, and that is not a fault.
+    async recordAnswer(advisorId, answer: OfferAnswer) {
+      const latency = answer.accepted ? String(answer.latencyMs) : "0";
+      await run("recordAnswer", [keys.advisor(advisorId)], [answer.accepted ? "1" : "0", latency, String(RESPONSIVENESS_ALPHA)]);
+    },
+
+    async recordRating(advisorId, stars) {
+      await run("recordRating", [keys.advisor(advisorId)], [String(stars)]);
+    },
+
+    async setIncentive(advisorId, value) {
+      await run("setIncentive", [keys.advisor(advisorId)], [String(clamp01(value))]);
+    },
+
+    // ---- demand ----
+
+    async createRequest(facts, init) {
+      const outcome = await run("createRequest", [keys.request(facts.id)], [JSON.stringify(facts), String(init.stageIndex), String(init.now)]);
+      if (!outcome.ok) throw new Error("redis matching store: createRequest refused");
+      const doc = decodeRequest(outcome.payload[0]);
+      const created = !outcome.duplicate;
+      if (created) {
+        await client.zAdd(keys.deadlines, { score: init.deadline, value: facts.id });
+        await syncRequestGlobals(facts.id, doc);
+      }
+      return { request: must(doc, "request"), created };
+    },
+
+    async getRequest(requestId) {
+      return (await loadRequest(requestId))?.value ?? null;
+    },
+
+    async addOffers(requestId, stageIndex, offers, now) {
+      const outcome = await run("addOffers", [keys.request(requestId)], [String(stageIndex), JSON.stringify(offers), String(now)]);
+      if (!outcome.ok) return { ok: false, reason: outcome.reason };
+      // pending -> offered: still live, queue score unchanged, so nothing global to sync.
+      return { ok: true, request: must(decodeRequest(outcome.payload[0]), "request") };
+    },
+
+    async claimOffer(requestId, offerId, advisorId, now) {
+      const outcome = await run("claimOffer", [keys.request(requestId)], [offerId, advisorId, String(now)]);
+      if (!outcome.ok) return { ok: false, reason: outcome.reason };
+      const doc = decodeRequest(outcome.payload[0]);
+      if (!outcome.duplicate) await syncRequestGlobals(requestId, doc);
+      return {
+        ok: true,
+        request: must(doc, "request"),
+        offer: decodeOffer(JSON.parse(String(outcome.payload[1]))),
+        superseded: decodeOffers(outcome.payload[2]),
+        duplicate: outcome.duplicate,
+      };
+    },
+
+    async closeOffer(requestId, offerId, outcome, now, advisorId) {
+      const result = await run("closeOffer", [keys.request(requestId)], [offerId, outcome, String(now), JSON.stringify(advisorId ?? null)]);
+      if (!result.ok) {
+        if (result.reason === "ALREADY_CLOSED" || result.reason === "NOT_DUE") {
+          return { ok: false, reason: result.reason, offer: decodeOffer(JSON.parse(String(result.payload[0]))) };
+        }
+        return { ok: false, reason: result.reason };
+      }
+      // offered -> pending at most: still live, queue score unchanged, so nothing global to sync.
+      return { ok: true, request: must(decodeRequest(result.payload[0]), "request"), offer: decodeOffer(JSON.parse(String(result.payload[1]))) };
+    },
+
+    async advanceStage(requestId, move) {
+      const outcome = await run("advanceStage", [keys.request(requestId)], [
+        String(move.fromStageIndex),
+        String(move.toStageIndex),
+        String(move.now),
+        JSON.stringify(move.queueScore),
+      ]);
+      if (!outcome.ok) return { ok: false, reason: outcome.reason };
+      const doc = decodeRequest(outcome.payload[0]);
+      await syncRequestGlobals(requestId, doc);
+      return { ok: true, request: must(doc, "request") };
+    },
+
+    async finishRequest(requestId, end) {
+      const outcome = await run("finishRequest", [keys.request(requestId)], [
+        end.to,
+        String(end.now),
+        JSON.stringify(end.callbackRequested ?? null),
+        String(TERMINAL_RETENTION_SECONDS),
+      ]);
+      if (!outcome.ok) {
+        if (outcome.reason === "INVALID_STATE") return { ok: false, reason: outcome.reason, status: String(outcome.payload[0]) as RequestStatus };
+        return { ok: false, reason: outcome.reason };
+      }
+      const doc = decodeRequest(outcome.payload[0]);
+      if (!outcome.duplicate) {
+        await client.zRem(keys.deadlines, requestId);
+        await syncRequestGlobals(requestId, doc);
+      }
+      return { ok: true, request: must(doc, "request"), withdrawn: decodeOffers(outcome.payload[1]), duplicate: outcome.duplicate };
+    },
+
+    // ---- timers and queue ----
+
+    async setDeadline(requestId, at) {
+      await client.zAdd(keys.deadlines, { score: at, value: requestId });
+    },
+
+    async getDeadline(requestId) {
+      const score = await client.zScore(keys.deadlines, requestId);
+      return score === null ? null : Number(score);
+    },
+
+    async clearDeadline(requestId) {
+      await client.zRem(keys.deadlines, requestId);
+    },
+
+    async claimDueDeadlines(now, leaseMs, limit) {
+      if (!(limit > 0)) return [];
+      const outcome = await run("claimDueDeadlines", [keys.deadlines], [String(now), String(now + leaseMs), String(Math.ceil(limit))]);
+      return outcome.payload.map(String);
+    },
+
+    async listQueue(limit) {
+      if (!(limit > 0)) return [];
+      const result: string[] = [];
+      const chunk = Math.min(Math.ceil(limit), 1000);
+      for (let offset = 0; result.length < limit; offset += chunk) {
+        const ids = (await client.zRange(keys.queue, offset, offset + chunk - 1)).map(String);
+        // A stale entry (claimed, finished, moved out) is skipped: the document decides.
+        const docs = await loadMany(ids, loadRequest);
+        ids.forEach((id, i) => {
+          const request = docs[i]?.value;
+          if (request && request.queueScore !== null && isOpen(request.status) && result.length < limit) result.push(id);
+        });
+        if (ids.length < chunk) break;
+      }
+      return result;
+    },
+
+    async listLiveRequestIds() {
+      const ids = (await client.sMembers(keys.live)).map(String).sort();
+      const docs = await loadMany(ids, loadRequest);
+      return ids.filter((_, i) => {
+        const request = docs[i]?.value;
+        return request !== undefined && !isTerminal(request.status);
+      });
+    },
+
+    // ---- rebuild ----
+
+    async reset() {
+      for await (const batch of client.scanIterator({ MATCH: `${globEscape(keys.prefix)}*`, COUNT: 500 })) {
+        // One key per UNLINK: keys of different slots cannot share a command on Redis Cluster.
+        await Promise.all(batch.map((key) => client.unlink(String(key))));
+      }
+    },
+
+    async restoreAdvisor(state) {
+      await writeAdvisor("restoreAdvisor", state.profile.id, [JSON.stringify(state), foldedLanguages(state.profile)]);
+    },
+
+    async restoreRequest(request, deadline) {
+      const id = request.facts.id;
+      const outcome = await run("restoreRequest", [keys.request(id)], [JSON.stringify(request), String(TERMINAL_RETENTION_SECONDS)]);
+      if (!outcome.ok) throw new Error("redis matching store: restoreRequest refused");
+      await (deadline === null ? client.zRem(keys.deadlines, id) : client.zAdd(keys.deadlines, { score: deadline, value: id }));
+      await syncRequestGlobals(id, decodeRequest(outcome.payload[0]));
+    },
+
+    async getGeneration() {
+      return (await client.get(keys.generation)) ?? null;
+    },
+
+    async setGeneration(generation) {
+      await client.set(keys.generation, generation);
+    },
+
+    async acquireLease(name, token, ttlMs) {
+      return (await client.set(keys.lease(name), token, { NX: true, PX: ttlMs })) === "OK";
+    },
+
+    async renewLease(name, token, ttlMs) {
+      return (await run("renewLease", [keys.lease(name)], [token, String(ttlMs)])).ok;
+    },
+
+    async releaseLease(name, token) {
+      await run("releaseLease", [keys.lease(name)], [token]);
+    },
+
+    // The client belongs to the caller (it is shared with other stores and health checks): not closed here.
+    async close() {},
+  };
+  return store;
+}

@@ -1,0 +1,699 @@
+/**
+ * The Redis matching store: the shared contract suite against a real Redis, plus what only the
+ * Redis adapter can get wrong: script loading (NOSCRIPT), the Lua mirror of checkEligibility and
+ * updateResponsiveness, JSON encoding (cjson's empty tables and 14-digit numbers), hash tags,
+ * races between separate connections, and convergence of the global index structures.
+ */
+import fc from "fast-check";
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RedisClient } from "../../infra/redis.ts";
+import { checkEligibility, type CapacityRule, type EligibilityInput } from "../../matching/domain/eligibility.ts";
+import { EMPTY_STATS, updateResponsiveness, type OfferAnswer } from "../../matching/domain/ranking.ts";
+import { LICENCE_KINDS, type AdvisorProfile, type LicenceFact, type RequestFacts } from "../../matching/domain/types.ts";
+import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../../matching/store/port.ts";
+import { CODES, outcomeOf, SCRIPT_NAMES } from "../../matching/store/redis/codes.ts";
+import { candidateEntries, hashTagOf, keySlot, keySpace } from "../../matching/store/redis/keys.ts";
+import { scripts } from "../../matching/store/redis/scripts.ts";
+import { asArray, checkEligibilityInLua, createRedisMatchingStore } from "../../matching/store/redis/store.ts";
+import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { storeContract } from "./support/storeContract.ts";
+
+const T0 = Date.UTC(2026, 0, 5, 9);
+const SEC = 1_000;
+const TTL = 45 * SEC;
+const DAY = 86_400_000;
+
+const clients: RedisClient[] = [];
+
+async function connect(): Promise<RedisClient> {
+  const client = createClient({ url: TEST_REDIS_URL });
+  client.on("error", () => {});
+  await client.connect();
+  clients.push(client);
+  return client;
+}
+
+/** A store in its own namespace; every namespace opened here is wiped after the file. */
+const opened: MatchingStore[] = [];
+function openStore(client: RedisClient, prefix = `test:${uniqueTag()}:`): MatchingStore {
+  const store = createRedisMatchingStore(client, { prefix });
+  opened.push(store);
+  return store;
+}
+
+// ---- fixtures --------------------------------------------------------------------------------------
+
+function licence(overrides: Partial<LicenceFact> = {}): LicenceFact {
+  return {
+    id: `lic_${uniqueTag()}`,
+    kind: "fund_sales",
+    number: "FS-1",
+    issuer: "FSA",
+    validFrom: T0 - 365 * DAY,
+    validUntil: T0 + 365 * DAY,
+    status: "active",
+    ...overrides,
+  };
+}
+
+function profile(overrides: Partial<AdvisorProfile> = {}): AdvisorProfile {
+  return {
+    id: `adv_${uniqueTag()}`,
+    branchId: "brn_1",
+    region: "north",
+    status: "active",
+    maxConcurrent: 3,
+    languages: ["en"],
+    suitabilityMaxRisk: 5,
+    licences: [licence()],
+    ...overrides,
+  };
+}
+
+function facts(overrides: Partial<RequestFacts> = {}): RequestFacts {
+  return {
+    id: `req_${uniqueTag()}`,
+    clientId: `cli_${uniqueTag()}`,
+    branchId: "brn_1",
+    region: "north",
+    requiredLicence: "fund_sales",
+    riskLevel: 3,
+    language: "en",
+    priority: 0,
+    dedicatedAdvisorId: null,
+    mode: "grab",
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+function offer(requestId: string, advisorId: string, overrides: Partial<OfferState> = {}): OfferState {
+  return {
+    id: `off_${uniqueTag()}`,
+    requestId,
+    advisorId,
+    kind: "broadcast",
+    stageIndex: 0,
+    sentAt: T0,
+    expiresAt: T0 + 30 * SEC,
+    outcome: null,
+    respondedAt: null,
+    ...overrides,
+  };
+}
+
+async function online(store: MatchingStore, overrides: Partial<AdvisorProfile> = {}): Promise<AdvisorState> {
+  const p = profile(overrides);
+  await store.upsertAdvisor(p, T0);
+  const presence = await store.setPresence(p.id, "available", T0);
+  if (!presence.ok) throw new Error("fixture advisor missing");
+  return presence.advisor;
+}
+
+// ---- generators for the eligibility equivalence ------------------------------------------------------
+
+const MAX_TIME = 8_640_000_000_000_000n; // the largest valid Date (toISOString throws beyond)
+const LANGUAGES = ["en", "EN", "fr", "Fr", "de", "zh-Hant", "İ", "i̇", "ß", "SS", ""];
+
+/** Integers, with -0 turned into 0 (JSON has no -0). */
+const int = (min: number, max: number) => fc.integer({ min, max });
+const positiveZero = (x: number): number => x + 0;
+
+const eligibilityInput: fc.Arbitrary<EligibilityInput> = fc
+  .record({
+    now: fc.oneof(int(0, 2_000_000_000).map((x) => T0 + x), fc.bigInt({ min: -MAX_TIME / 2n, max: MAX_TIME / 2n }).map(Number)),
+    heartbeatOffset: fc.oneof(int(-120_000, 120_000), fc.constantFrom(-45_000, -44_999, 0), fc.double({ min: -1e6, max: 1e6, noNaN: true })),
+    ttl: fc.oneof(fc.constantFrom(45_000, 0, 1), int(0, 120_000), fc.double({ min: 0, max: 1e5, noNaN: true })),
+    status: fc.constantFrom("active", "active", "suspended", "offboarded"),
+    presence: fc.constantFrom("available", "available", "away", "offline"),
+    maxConcurrent: int(0, 4),
+    active: int(0, 5),
+    pendingPush: int(0, 5),
+    licences: fc.array(
+      fc.record({
+        kind: fc.constantFrom(...LICENCE_KINDS),
+        status: fc.constantFrom("active", "active", "suspended", "revoked"),
+        from: fc.oneof(int(-3 * DAY, 3 * DAY), fc.constantFrom(0, 1), fc.bigInt({ min: -MAX_TIME, max: MAX_TIME }).map(Number)),
+        until: fc.oneof(int(-3 * DAY, 3 * DAY), fc.constantFrom(0, 1, DAY), fc.bigInt({ min: -MAX_TIME, max: MAX_TIME }).map(Number)),
+        absolute: fc.boolean(),
+        number: fc.string({ maxLength: 6 }),
+        issuer: fc.string({ maxLength: 6 }),
+      }),
+      { maxLength: 4 },
+    ),
+    languages: fc.array(fc.constantFrom(...LANGUAGES), { maxLength: 3 }),
+    suitabilityMaxRisk: fc.oneof(int(0, 6), fc.constantFrom(2.5)),
+    riskLevel: fc.oneof(int(0, 6), fc.constantFrom(2.5)),
+    requiredLicence: fc.constantFrom(...LICENCE_KINDS),
+    language: fc.option(fc.constantFrom(...LANGUAGES), { nil: null }),
+    rule: fc.constantFrom<CapacityRule>("push", "broadcast", "accept"),
+    excluded: fc.constantFrom(undefined, false, true, false, undefined),
+  })
+  .map((g): EligibilityInput => {
+    const clampTime = (t: number) => Math.max(-8.64e15, Math.min(8.64e15, t));
+    const input: EligibilityInput = {
+      advisor: {
+        id: "adv_x",
+        branchId: "brn_1",
+        region: "north",
+        status: g.status as AdvisorProfile["status"],
+        maxConcurrent: g.maxConcurrent,
+        languages: g.languages,
+        suitabilityMaxRisk: g.suitabilityMaxRisk,
+        licences: g.licences.map((l, i) => ({
+          id: `lic_${i}`,
+          kind: l.kind,
+          number: l.number,
+          issuer: l.issuer,
+          // Mostly around `now` (boundaries, ties), sometimes anywhere in the Date range.
+          validFrom: clampTime(l.absolute ? l.from : g.now + l.from),
+          validUntil: clampTime(l.absolute ? l.until : g.now + l.until),
+          status: l.status as LicenceFact["status"],
+        })),
+      },
+      supply: {
+        presence: g.presence as AdvisorState["supply"]["presence"],
+        heartbeatAt: positiveZero(g.now + g.heartbeatOffset),
+        active: g.active,
+        pendingPush: g.pendingPush,
+      },
+      request: facts({ id: "req_x", requiredLicence: g.requiredLicence, riskLevel: g.riskLevel, language: g.language }),
+      now: g.now,
+      presenceTtlMs: positiveZero(g.ttl),
+      capacityRule: g.rule,
+    };
+    if (g.excluded !== undefined) input.excluded = g.excluded;
+    return input;
+  });
+
+// ---- the suites ----------------------------------------------------------------------------------
+
+describeWithServices("matching store: redis", [await probeRedis()], () => {
+  let client: RedisClient;
+
+  beforeAll(async () => {
+    client = await connect();
+  });
+
+  afterAll(async () => {
+    for (const store of opened) await store.reset().catch(() => {});
+    for (const c of clients) if (c.isOpen) await c.quit().catch(() => {});
+  });
+
+  storeContract("matching store contract: redis", async () => openStore(client, `test:${uniqueTag()}:`));
+
+  describe("scripts", () => {
+    it("every operation is one Lua file whose header documents KEYS, ARGV and the result", () => {
+      for (const name of SCRIPT_NAMES) {
+        const { source, sha } = scripts()[name];
+        expect(source.startsWith("--[["), name).toBe(true);
+        const header = source.slice(0, source.indexOf("]]"));
+        expect(header, name).toMatch(/KEYS/);
+        expect(header, name).toMatch(/Result/);
+        if (name !== "checkEligibility") expect(header, name).toMatch(/ARGV\[1\]/);
+        expect(source, name).not.toMatch(/^--@include/m);
+        expect(sha).toMatch(/^[0-9a-f]{40}$/);
+      }
+    });
+
+    it("falls back to EVAL after SCRIPT FLUSH (NOSCRIPT), and EVALSHA works again afterwards", async () => {
+      const calls: string[] = [];
+      const watched = spyClient(client, (method) => calls.push(method));
+      const store = openStore(watched);
+      const a = await online(store);
+      expect(calls.filter((c) => c === "eval")).toEqual([]);
+
+      await client.scriptFlush();
+      calls.length = 0;
+      const held = await store.holdPushSlot(a.profile.id, facts(), "off_1", T0 + SEC, TTL);
+      expect(held.ok).toBe(true);
+      expect(calls).toEqual(["evalSha", "eval"]);
+
+      // The next call (another script) re-loads every script once and runs by SHA again.
+      calls.length = 0;
+      expect(await store.releasePushHold(a.profile.id, "off_1")).not.toBeNull();
+      expect(calls.filter((c) => c === "scriptLoad")).toHaveLength(SCRIPT_NAMES.length);
+      expect(calls.filter((c) => c.startsWith("eval"))).toEqual(["evalSha"]);
+      calls.length = 0;
+      await store.recordRating(a.profile.id, 4);
+      expect(calls).toEqual(["evalSha"]);
+
+      // A client that never loaded (new process, failover) also runs after a flush.
+      await client.scriptFlush();
+      const fresh = openStore(await connect());
+      expect((await fresh.setPresence("adv_unknown", "available", T0)).ok).toBe(false);
+    });
+
+    it("maps codes in one place and treats an undocumented code as a fault", () => {
+      expect(outcomeOf("claimOffer", [CODES.ALREADY_TAKEN])).toEqual({ ok: false, reason: "ALREADY_TAKEN", payload: [] });
+      expect(outcomeOf("claimDueDeadlines", [CODES.OK, "a", "b"])).toEqual({ ok: true, duplicate: false, payload: ["a", "b"] });
+      expect(outcomeOf("createRequest", CODES.DUPLICATE)).toMatchObject({ ok: true, duplicate: true });
+      expect(() => outcomeOf("claimOffer", [CODES.CAPACITY])).toThrow(/unexpected code/);
+      expect(() => outcomeOf("addOffers", [999])).toThrow(/unexpected code/);
+      expect(() => outcomeOf("addOffers", "OK")).toThrow(/unexpected code/);
+    });
+  });
+
+  describe("eligibility in Lua mirrors checkEligibility", () => {
+    it("gives the same verdict, reason, detail and snapshot on generated inputs", async () => {
+      await fc.assert(
+        fc.asyncProperty(eligibilityInput, async (input) => {
+          expect(await checkEligibilityInLua(client, input)).toEqual(checkEligibility(input));
+        }),
+        { numRuns: 1500 },
+      );
+    });
+
+    it("covers every reason and formats far-away dates and fractional numbers like JS", async () => {
+      const base: EligibilityInput = {
+        advisor: profile({ licences: [licence({ validFrom: -62_198_755_200_001, validUntil: -62_198_755_200_000 })] }),
+        supply: { presence: "available", heartbeatAt: T0 - 0.25, active: 0, pendingPush: 0 },
+        request: facts(),
+        now: T0,
+        presenceTtlMs: TTL,
+        capacityRule: "push",
+      };
+      const variants: EligibilityInput[] = [
+        { ...base, excluded: true },
+        { ...base, advisor: { ...base.advisor, status: "offboarded" } },
+        { ...base, supply: { ...base.supply, heartbeatAt: T0 - 45_000.5 } },
+        { ...base, supply: { ...base.supply, active: 2, pendingPush: 1 } },
+        base, // LICENCE expired in year -0001
+        { ...base, advisor: { ...base.advisor, licences: [licence({ validFrom: 8.64e15 - 1, validUntil: 8.64e15 })] } }, // +275760
+        { ...base, advisor: { ...base.advisor, licences: [licence({ validFrom: -DAY, validUntil: -1.5 })] } }, // Date truncates: ...59.999Z
+        { ...base, advisor: { ...base.advisor, licences: [licence({ validFrom: T0 + 0.75, validUntil: T0 + DAY })] } }, // not valid until
+        { ...base, advisor: { ...base.advisor, licences: [licence({ status: "revoked" })] } },
+        { ...base, advisor: { ...base.advisor, licences: [licence()], suitabilityMaxRisk: 1e-7 } },
+        { ...base, advisor: { ...base.advisor, licences: [licence()], languages: ["Fr", "DE"] } },
+        { ...base, advisor: { ...base.advisor, licences: [licence()], suitabilityMaxRisk: 1e21 }, request: facts({ riskLevel: 2e21 }) },
+      ];
+      const reasons = [];
+      for (const input of variants) {
+        const expected = checkEligibility(input);
+        expect(await checkEligibilityInLua(client, input)).toEqual(expected);
+        reasons.push(expected.eligible ? "OK" : expected.reason);
+      }
+      expect(reasons).toEqual(["EXCLUDED", "STATUS", "PRESENCE", "CAPACITY", "LICENCE", "LICENCE", "LICENCE", "LICENCE", "LICENCE", "SUITABILITY", "LANGUAGE", "SUITABILITY"]);
+    });
+
+    it("the capacity operations give checkEligibility's verdict on the stored advisor", async () => {
+      const store = openStore(client);
+      await fc.assert(
+        fc.asyncProperty(eligibilityInput, fc.boolean(), async (input, broadcast) => {
+          const id = `adv_${uniqueTag()}`;
+          const rule: CapacityRule = broadcast ? "broadcast" : input.capacityRule;
+          // Make the stored lists agree with the counters, with the accepted offer among the holds.
+          const holds = Array.from({ length: input.supply.pendingPush }, (_, i) => `off_${i}`);
+          const state: AdvisorState = {
+            profile: { ...input.advisor, id },
+            supply: input.supply,
+            stats: { ...EMPTY_STATS },
+            assignments: Array.from({ length: input.supply.active }, (_, i) => `req_held_${i}`),
+            pushHolds: holds,
+          };
+          if (rule === "accept" && holds.length === 0) return; // accept needs a hold to convert
+          await store.restoreAdvisor(state);
+          const expected = checkEligibility({ ...input, advisor: state.profile, capacityRule: rule, excluded: false });
+          const result =
+            rule === "broadcast"
+              ? await store.checkBroadcastEligibility(id, input.request, input.now, input.presenceTtlMs)
+              : rule === "push"
+                ? await store.holdPushSlot(id, input.request, "off_new", input.now, input.presenceTtlMs)
+                : await store.takeAssignment(id, input.request, "off_0", input.now, input.presenceTtlMs);
+          if (expected.eligible) {
+            expect(result).toMatchObject({ ok: true, duplicate: false });
+            if (result.ok) expect(result.snapshot).toEqual(expected.snapshot);
+          } else {
+            expect(result).toEqual({ ok: false, reason: expected.reason, detail: expected.detail });
+            expect(await store.getAdvisor(id)).toEqual(state); // refused: nothing changed
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+
+  describe("recordAnswer in Lua mirrors updateResponsiveness", () => {
+    it("gives bit-identical stats for generated answer sequences", async () => {
+      const store = openStore(client);
+      const answer: fc.Arbitrary<OfferAnswer> = fc.oneof(
+        fc.constant<OfferAnswer>({ accepted: false }),
+        fc.double({ min: -5_000, max: 600_000, noNaN: true }).map((latencyMs): OfferAnswer => ({ accepted: true, latencyMs: latencyMs + 0 })),
+        int(0, 60_000).map((latencyMs): OfferAnswer => ({ accepted: true, latencyMs })),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(answer, { minLength: 1, maxLength: 12 }), async (answers) => {
+          const a = await online(store);
+          let expected = a.stats;
+          for (const x of answers) {
+            await store.recordAnswer(a.profile.id, x);
+            expected = updateResponsiveness(expected, x, 0.2);
+          }
+          expect((await store.getAdvisor(a.profile.id))?.stats).toEqual(expected);
+        }),
+        { numRuns: 100 },
+      );
+    });
+  });
+
+  describe("JSON documents", () => {
+    it("cjson writes empty arrays as {} — which is why the adapter encodes itself and normalises on read", async () => {
+      expect(await client.eval("return cjson.encode(cjson.decode('[]'))")).toBe("{}");
+      expect(asArray({})).toEqual([]);
+      expect(asArray(["a"])).toEqual(["a"]);
+    });
+
+    it("empty arrays come back as arrays, in Redis and in Node", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = openStore(client, prefix);
+      const keys = keySpace(prefix);
+      const p = profile({ languages: [], licences: [] });
+      const created = await store.upsertAdvisor(p, T0);
+      expect(created).toMatchObject({ assignments: [], pushHolds: [], profile: { languages: [], licences: [] } });
+      const raw = JSON.parse((await client.get(keys.advisor(p.id)))!);
+      expect(raw.assignments).toEqual([]);
+      expect(raw.pushHolds).toEqual([]);
+      expect(raw.profile.languages).toEqual([]);
+
+      const a = await online(store, { languages: [] });
+      const checked = await store.checkBroadcastEligibility(a.profile.id, facts({ language: null }), T0 + SEC, TTL);
+      expect(checked).toMatchObject({ ok: true, snapshot: { language: { requested: null, advisor: [] } } });
+
+      const f = facts();
+      const { request } = await store.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + 60 * SEC });
+      expect(request).toMatchObject({ excluded: [], offers: [] });
+      const finished = await store.finishRequest(f.id, { to: "cancelled", now: T0 + SEC });
+      expect(finished).toMatchObject({ ok: true, withdrawn: [] });
+      expect(JSON.parse((await client.get(keys.request(f.id)))!)).toMatchObject({ excluded: [], offers: [] });
+    });
+
+    it("documents written with {} for empty arrays (plain cjson.encode) still read and update correctly", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = openStore(client, prefix);
+      const keys = keySpace(prefix);
+      const p = profile({ languages: [] });
+      const doc = {
+        profile: { ...p, languages: {} },
+        supply: { presence: "available", heartbeatAt: T0, active: 0, pendingPush: 0 },
+        stats: EMPTY_STATS,
+        assignments: {},
+        pushHolds: {},
+        rev: 1,
+      };
+      await client.set(keys.advisor(p.id), JSON.stringify(doc));
+      expect(await store.getAdvisor(p.id)).toMatchObject({ assignments: [], pushHolds: [], profile: { languages: [] } });
+      const held = await store.holdPushSlot(p.id, facts({ language: null }), "off_1", T0 + SEC, TTL);
+      expect(held).toMatchObject({ ok: true, advisor: { pushHolds: ["off_1"], assignments: [] } });
+      expect(await store.releasePushHold(p.id, "off_1")).toMatchObject({ pushHolds: [], assignments: [] });
+
+      const f = facts();
+      const request = { facts: f, status: "pending", stageIndex: 0, stageStartedAt: T0, offersInStage: 0, assignedAdvisorId: null, excluded: {}, offers: {}, queueScore: null, callbackRequested: false, updatedAt: T0, rev: 1 };
+      await client.set(keys.request(f.id), JSON.stringify(request));
+      expect(await store.getRequest(f.id)).toMatchObject({ excluded: [], offers: [] });
+      expect(await store.addOffers(f.id, 0, [offer(f.id, "adv_1")], T0 + SEC)).toMatchObject({ ok: true, request: { status: "offered" } });
+    });
+
+    it("keeps every number exact (cjson.encode would keep only 14 digits)", async () => {
+      const store = openStore(client);
+      const p = profile({ licences: [licence({ validFrom: -8.64e15, validUntil: Number.MAX_SAFE_INTEGER, number: "x/\"\\\u0001é" })] });
+      const state: AdvisorState = {
+        profile: p,
+        supply: { presence: "available", heartbeatAt: T0 + 0.1, active: 0, pendingPush: 0 },
+        stats: { ratingSum: 0.1 + 0.2, ratingCount: 3, latencyEwmaMs: 1 / 3, acceptEwma: 5e-324, lastAssignedAt: 2 ** 53 - 1, incentive: 1e-7 },
+        assignments: [],
+        pushHolds: [],
+      };
+      await store.restoreAdvisor(state);
+      expect(await store.getAdvisor(p.id)).toEqual(state);
+      await store.recordRating(p.id, 0.7);
+      expect((await store.getAdvisor(p.id))?.stats.ratingSum).toBe(0.1 + 0.2 + 0.7);
+    });
+  });
+
+  describe("keys", () => {
+    it("computes Redis Cluster slots (CLUSTER KEYSLOT) and hash tags", () => {
+      expect(keySlot("123456789")).toBe(12739);
+      expect(keySlot("foo")).toBe(12182);
+      expect(keySlot("{user1000}.following")).toBe(keySlot("{user1000}.followers"));
+      expect(hashTagOf("foo{}{bar}")).toBe("foo{}{bar}");
+      expect(hashTagOf("foo{{bar}}zap")).toBe("{bar");
+      const keys = keySpace("adx:");
+      expect(keys.advisor("adv_01")).toBe("adx:adv:{adv_01}");
+      expect(hashTagOf(keys.request("req_01"))).toBe("req_01");
+      const scopes = [1, 2, 3, 4, 5].map((s) => keys.candidates("branch", "brn_x", "fund_sales", "en", s));
+      expect(scopes[2]).toBe("adx:idx:{branch:brn_x:fund_sales:en}:s3");
+      expect(new Set(scopes.map(keySlot)).size).toBe(1);
+      // Escaping keeps "*" (any language, the national pool) and hash-tag braces unambiguous.
+      expect(keys.candidates("region", "a}b*", "fund_sales", "*", 1)).toBe("adx:idx:{region:a%007db%002a:fund_sales:*}:s1");
+      expect(keys.candidates("national", "ignored", "fund_sales", "*", 1)).toBe("adx:idx:{national:*:fund_sales:*}:s1");
+    });
+
+    it("every script call touches keys of one hash tag only: its advisor's, its request's or the deadlines'", async () => {
+      const calls: Array<{ name: string; keys: string[] }> = [];
+      const shaToName = new Map(Object.values(scripts()).map((s) => [s.sha, s.name]));
+      const watched = spyClient(client, (method, args) => {
+        if (method !== "evalSha" && method !== "eval") return;
+        const name = method === "evalSha" ? shaToName.get(String(args[0])) : Object.values(scripts()).find((s) => s.source === args[0])?.name;
+        calls.push({ name: name ?? "?", keys: ((args[1] as { keys?: string[] }) ?? {}).keys ?? [] });
+      });
+      const store = openStore(watched);
+      await exerciseEveryOperation(store, watched);
+
+      expect(new Set(calls.map((c) => c.name))).toEqual(new Set(SCRIPT_NAMES));
+      for (const { name, keys } of calls) {
+        if (name === "checkEligibility") {
+          expect(keys).toEqual([]);
+          continue;
+        }
+        expect(keys.length, name).toBeGreaterThan(0);
+        const tags = new Set(keys.map(hashTagOf));
+        expect(tags.size, name).toBe(1);
+        expect(new Set(keys.map(keySlot)).size, name).toBe(1);
+        const tag = [...tags][0]!;
+        if (name === "claimDueDeadlines") expect(keys[0], name).toMatch(/deadlines$/);
+        else if (name === "renewLease" || name === "releaseLease") expect(keys[0], name).toMatch(/lease:\{[^}]+\}$/);
+        else expect(tag, name).toMatch(/^(adv|req)_/);
+      }
+    });
+
+    it("keeps every key under the prefix, and reset removes exactly that namespace (glob characters included)", async () => {
+      const prefix = `test:${uniqueTag()}:[*?]\\:`;
+      const neighbour = `test:${uniqueTag()}:`;
+      const store = openStore(client, prefix);
+      const other = openStore(client, neighbour);
+      await exerciseEveryOperation(store, client);
+      const otherAdvisor = await online(other);
+
+      const mine = await scanAll(`${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`);
+      expect(mine.length).toBeGreaterThan(5);
+      expect(mine.every((key) => key.startsWith(prefix))).toBe(true);
+      await store.reset();
+      expect(await scanAll(`${prefix.replace(/[*?[\]\\]/g, "\\$&")}*`)).toEqual([]);
+      expect(await other.getAdvisor(otherAdvisor.profile.id)).toEqual(otherAdvisor);
+    });
+
+    it("keeps a terminal request for an hour (EXPIRE) and a live one without TTL", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = openStore(client, prefix);
+      const keys = keySpace(prefix);
+      const f = facts();
+      await store.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + SEC });
+      expect(await client.ttl(keys.request(f.id))).toBe(-1);
+      await store.addOffers(f.id, 0, [offer(f.id, "adv_1")], T0);
+      const ended = await store.finishRequest(f.id, { to: "expired", now: T0 + SEC });
+      const ttl = await client.ttl(keys.request(f.id));
+      expect(ttl).toBeGreaterThan(3590);
+      expect(ttl).toBeLessThanOrEqual(3600);
+      // A later write (a late decline) keeps the TTL.
+      expect(await store.closeOffer(f.id, "nope", "declined", T0 + 2 * SEC)).toMatchObject({ ok: false });
+      expect(await client.ttl(keys.request(f.id))).toBeGreaterThan(3590);
+
+      if (!ended.ok) throw new Error("not ended");
+      await store.restoreRequest({ ...ended.request, status: "pending", queueScore: null }, null);
+      expect(await client.ttl(keys.request(f.id))).toBe(-1);
+      await store.restoreRequest(ended.request, null);
+      expect(await client.ttl(keys.request(f.id))).toBeGreaterThan(3590);
+    });
+  });
+
+  describe("candidate index", () => {
+    it("reads scope sets minRisk..5 and skips stale index entries without losing later candidates", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = openStore(client, prefix);
+      const keys = keySpace(prefix);
+      const branchId = `brn_${uniqueTag()}`;
+      const a = await online(store, { id: `adv_${uniqueTag()}_a`, branchId, suitabilityMaxRisk: 3 });
+      const b = await online(store, { id: `adv_${uniqueTag()}_b`, branchId, suitabilityMaxRisk: 5 });
+      // Stale entries: an advisor who no longer exists, and one who went away, both at the head.
+      const gone = await online(store, { branchId, suitabilityMaxRisk: 4 });
+      await client.zAdd(keys.candidates("branch", branchId, "fund_sales", "*", 3), [
+        { score: -2, value: "adv_ghost" },
+        { score: -1, value: gone.profile.id },
+      ]);
+      await client.set(keys.advisor(gone.profile.id), JSON.stringify({ ...gone, profile: { ...gone.profile, suitabilityMaxRisk: 4 }, supply: { ...gone.supply, presence: "away" } }));
+
+      const found = await store.findCandidates({ pool: "branch", poolId: branchId, licence: "fund_sales", language: null, minRisk: 3, limit: 2 });
+      expect(found.map((s) => s.profile.id)).toEqual([a.profile.id, b.profile.id].sort());
+      const high = await store.findCandidates({ pool: "branch", poolId: branchId, licence: "fund_sales", language: "EN", minRisk: 4, limit: 10 });
+      expect(high.map((s) => s.profile.id)).toEqual([b.profile.id]);
+    });
+
+    it("converges to exactly the advisors' current states after concurrent writes over many connections", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const connections = await Promise.all(Array.from({ length: 8 }, () => connect()));
+      const stores = connections.map((c) => openStore(c, prefix));
+      const keys = keySpace(prefix);
+      const branchId = `brn_${uniqueTag()}`;
+      const advisors = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => online(stores[0]!, { branchId, maxConcurrent: 2, languages: i % 2 ? ["en", "FR"] : ["de"] })),
+      );
+
+      const rng = fc.sample(fc.array(fc.tuple(int(0, 3), int(0, 5), int(0, 7)), { minLength: 400, maxLength: 400 }), { numRuns: 1, seed: 42 })[0]!;
+      await Promise.all(
+        rng.map(async ([who, what, via], i) => {
+          const store = stores[via]!;
+          const id = advisors[who]!.profile.id;
+          const now = T0 + i;
+          if (what === 0) await store.setPresence(id, "available", now);
+          if (what === 1) await store.setPresence(id, "away", now);
+          if (what === 2) await store.takeAssignment(id, facts({ id: `req_${i % 3}` }), `off_${i}`, now, TTL);
+          if (what === 3) await store.releaseAssignment(id, `req_${i % 3}`);
+          if (what === 4) await store.upsertAdvisor({ ...advisors[who]!.profile, suitabilityMaxRisk: 1 + (i % 5) }, now);
+          if (what === 5) await store.holdPushSlot(id, facts(), `off_${i}`, now, TTL);
+        }),
+      );
+
+      const indexKeys = (await scanAll(`${prefix}idx:*`)).sort();
+      const actual = new Map<string, Map<string, number>>();
+      for (const key of indexKeys) {
+        for (const { value, score } of await client.zRangeWithScores(key, 0, -1)) {
+          if (!actual.has(value)) actual.set(value, new Map());
+          actual.get(value)!.set(key, score);
+        }
+      }
+      for (const a of advisors) {
+        const state = await stores[0]!.getAdvisor(a.profile.id);
+        expect(actual.get(a.profile.id) ?? new Map(), a.profile.id).toEqual(candidateEntries(keys, state));
+      }
+    });
+  });
+
+  describe("races between separate connections", () => {
+    it("200 concurrent claims of 200 advisors' broadcast offers on one request over 10 connections: exactly one wins", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const stores = (await Promise.all(Array.from({ length: 10 }, () => connect()))).map((c) => openStore(c, prefix));
+      const f = facts();
+      await stores[0]!.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + 60 * SEC });
+      const offers = Array.from({ length: 200 }, (_, i) => offer(f.id, `adv_${i}_${uniqueTag()}`));
+      expect((await stores[0]!.addOffers(f.id, 0, offers, T0)).ok).toBe(true);
+
+      const results = await Promise.all(offers.map((o, i) => stores[i % stores.length]!.claimOffer(f.id, o.id, o.advisorId, T0 + SEC)));
+
+      expect(results.filter((r) => r.ok)).toHaveLength(1);
+      expect(results.filter((r) => !r.ok && r.reason === "ALREADY_TAKEN")).toHaveLength(199);
+      const winner = offers[results.findIndex((r) => r.ok)]!;
+      const final = await stores[0]!.getRequest(f.id);
+      expect(final).toMatchObject({ status: "assigned", assignedAdvisorId: winner.advisorId });
+      expect(final!.offers.filter((o) => o.outcome === "accepted").map((o) => o.id)).toEqual([winner.id]);
+      expect(final!.offers.filter((o) => o.outcome === "lost_race")).toHaveLength(199);
+    });
+
+    it("50 concurrent takeAssignment calls for one advisor (maxConcurrent 3) over 8 connections: exactly 3 succeed", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const stores = (await Promise.all(Array.from({ length: 8 }, () => connect()))).map((c) => openStore(c, prefix));
+      const a = await online(stores[0]!, { maxConcurrent: 3 });
+      const requests = Array.from({ length: 50 }, () => facts());
+
+      const results = await Promise.all(requests.map((r, i) => stores[i % stores.length]!.takeAssignment(a.profile.id, r, `off_${i}`, T0 + SEC, TTL)));
+
+      expect(results.filter((r) => r.ok)).toHaveLength(3);
+      expect(results.filter((r) => !r.ok && r.reason === "CAPACITY")).toHaveLength(47);
+      const state = await stores[0]!.getAdvisor(a.profile.id);
+      expect(state?.supply.active).toBe(3);
+      expect(new Set(state?.assignments)).toEqual(new Set(requests.filter((_, i) => results[i]!.ok).map((r) => r.id)));
+      // Full: gone from the index.
+      expect(await stores[0]!.findCandidates({ pool: "branch", poolId: "brn_1", licence: "fund_sales", language: null, minRisk: 1, limit: 10 })).toEqual([]);
+    });
+
+    it("concurrent sweepers over 8 connections never lease the same deadline twice", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const stores = (await Promise.all(Array.from({ length: 8 }, () => connect()))).map((c) => openStore(c, prefix));
+      const ids = Array.from({ length: 100 }, (_, i) => `req_${String(i).padStart(3, "0")}`);
+      for (const id of ids) await stores[0]!.setDeadline(id, T0 - 1);
+      const batches = await Promise.all(Array.from({ length: 32 }, (_, i) => stores[i % 8]!.claimDueDeadlines(T0, 60 * SEC, 5)));
+      const claimed = batches.flat();
+      expect(claimed).toHaveLength(100);
+      expect(new Set(claimed).size).toBe(100);
+    });
+  });
+
+  // ---- helpers that need the live client ----
+
+  async function scanAll(match: string): Promise<string[]> {
+    const found: string[] = [];
+    for await (const batch of client.scanIterator({ MATCH: match, COUNT: 500 })) found.push(...batch.map(String));
+    return found;
+  }
+});
+
+/** A client whose method calls are reported (name, arguments) before being forwarded. */
+function spyClient(target: RedisClient, onCall: (method: string, args: unknown[]) => void): RedisClient {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value = Reflect.get(object, property, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        onCall(String(property), args);
+        return (value as (...a: unknown[]) => unknown).apply(object, args);
+      };
+    },
+  });
+}
+
+/** Calls every store operation at least once, so every script runs. */
+async function exerciseEveryOperation(store: MatchingStore, client: RedisClient): Promise<void> {
+  const a = await online(store, { maxConcurrent: 3 });
+  const id = a.profile.id;
+  const f = facts();
+  await store.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + SEC });
+  await store.addOffers(f.id, 0, [offer(f.id, id, { id: "off_push", kind: "push" }), offer(f.id, "adv_other", { id: "off_b" })], T0);
+  await store.holdPushSlot(id, f, "off_push", T0, TTL);
+  await store.checkBroadcastEligibility(id, facts(), T0, TTL);
+  await store.takeAssignment(id, f, "off_push", T0 + 1, TTL);
+  await store.claimOffer(f.id, "off_push", id, T0 + 1);
+  await store.releaseAssignment(id, f.id);
+  await store.holdPushSlot(id, facts(), "off_2", T0, TTL);
+  await store.releasePushHold(id, "off_2");
+  await store.recordAnswer(id, { accepted: true, latencyMs: 900 });
+  await store.recordRating(id, 5);
+  await store.setIncentive(id, 0.5);
+  await store.restoreAdvisor((await store.getAdvisor(id))!);
+  await store.findCandidates({ pool: "national", poolId: "*", licence: "fund_sales", language: "en", minRisk: 2, limit: 5 });
+  await store.getAdvisors([id, "adv_missing"]);
+
+  const g = facts();
+  await store.createRequest(g, { stageIndex: 0, now: T0, deadline: T0 + SEC });
+  await store.addOffers(g.id, 0, [offer(g.id, id, { id: "off_g" })], T0);
+  await store.closeOffer(g.id, "off_g", "declined", T0 + 1, id);
+  await store.advanceStage(g.id, { fromStageIndex: 0, toStageIndex: 4, now: T0 + 2, queueScore: 3 });
+  await store.listQueue(10);
+  await store.claimDueDeadlines(T0 + SEC, SEC, 10);
+  await store.setDeadline(g.id, T0 + 5 * SEC);
+  await store.getDeadline(g.id);
+  await store.clearDeadline(f.id);
+  const ended = await store.finishRequest(g.id, { to: "expired", now: T0 + 3, callbackRequested: true });
+  await store.restoreRequest((ended as { request: LiveRequest }).request, null);
+  await store.listLiveRequestIds();
+  await checkEligibilityInLua(client, {
+    advisor: a.profile,
+    supply: a.supply,
+    request: f,
+    now: T0,
+    presenceTtlMs: TTL,
+    capacityRule: "broadcast",
+  });
+  await store.acquireLease("exercise", "t1", 60_000);
+  await store.renewLease("exercise", "t1", 60_000);
+  await store.releaseLease("exercise", "t1");
+}
