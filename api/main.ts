@@ -6,6 +6,7 @@ import type { Server } from "node:http";
 import { ConfigError, loadConfig, type Config } from "../core/config.ts";
 import { createLogger } from "../core/logger.ts";
 import { openBackends, StartupError, type Backends } from "../infra/backends.ts";
+import { createMatchingRuntime } from "../infra/matching.ts";
 import { demoMissing, seedDemo } from "../prisma/seed/demo.ts";
 import { createApp } from "./app.ts";
 
@@ -37,9 +38,11 @@ if (config.seedDemo && (await demoMissing(backends.database.prisma))) {
   logger.info({ inserted }, "seeded demo data");
 }
 
+const matching = await createMatchingRuntime(backends, logger);
 const app = createApp({ config, logger, backends });
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   logger.info({ port: info.port, host: config.host, devAuth: config.devAuth }, `listening on http://${config.host}:${info.port}`);
+  matching.start();
 }) as Server;
 
 let stopping = false;
@@ -57,6 +60,7 @@ async function shutdown(signal: string): Promise<void> {
     server.closeIdleConnections();
   });
   clearTimeout(forced);
+  await matching.stop();
   await backends.close();
   logger.info("stopped");
   process.exit(0);

@@ -400,10 +400,10 @@ export class MatchingEngine {
    * their next heartbeat), open requests with their offers, assignments and push holds. Every live
    * request gets a deadline of now, so the funnel re-evaluates each at once.
    */
-  async rebuild(): Promise<{ advisors: number; requests: number }> {
+  async rebuild(options: { reset: boolean } = { reset: true }): Promise<{ advisors: number; requests: number }> {
     const now = this.clock.now();
     const snapshot = await this.records.rebuildSnapshot(now);
-    await this.store.reset();
+    if (options.reset) await this.store.reset();
     for (const advisor of snapshot.advisors) await this.store.restoreAdvisor(advisor);
     for (const request of snapshot.requests) {
       const policy: DispatchPolicy = await this.policies.get(request.facts.branchId);
@@ -413,6 +413,26 @@ export class MatchingEngine {
       await this.store.restoreRequest({ ...request, queueScore: queued ? queueScore(request.facts, policy) : null }, live ? now : null);
     }
     return { advisors: snapshot.advisors.length, requests: snapshot.requests.length };
+  }
+
+  /**
+   * Rebuilds the live state when it is missing (a new store, or Redis lost its data), once across
+   * all processes: the first to take the rebuild lease does it, the others carry on. Returns what
+   * was rebuilt, or null when nothing was needed or another process is on it.
+   */
+  async ensureLiveState(): Promise<{ advisors: number; requests: number } | null> {
+    if ((await this.store.getGeneration()) !== null) return null;
+    const token = newId("auditEvent");
+    if (!(await this.store.acquireLease("rebuild", token, 60_000))) return null;
+    try {
+      // No reset: the store is empty or holds only what live traffic wrote since the loss, all of
+      // which is also in PostgreSQL, so restoring over it is safe and keeps the lease key.
+      const rebuilt = await this.rebuild({ reset: false });
+      await this.store.setGeneration(token);
+      return rebuilt;
+    } finally {
+      await this.store.releaseLease("rebuild", token);
+    }
   }
 
   /** When the request will expire with a callback if nobody takes it. */

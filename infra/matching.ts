@@ -1,0 +1,64 @@
+/**
+ * Composes the matching engine for a server process: the store adapter the backends call for
+ * (Redis when REDIS_URL is set, otherwise in memory), the PostgreSQL records, the event bus and the
+ * deadline sweeper.
+ */
+import { systemClock, type Clock } from "../core/clock.ts";
+import type { Logger } from "../core/logger.ts";
+import { MatchingEngine } from "../matching/engine/engine.ts";
+import { DeadlineSweeper } from "../matching/engine/sweeper.ts";
+import { EventBus } from "../matching/events.ts";
+import { createPrismaMatchingRecords } from "../matching/records/prisma.ts";
+import { createMemoryMatchingStore } from "../matching/store/memory/store.ts";
+import type { MatchingStore } from "../matching/store/port.ts";
+import { createRedisMatchingStore } from "../matching/store/redis/store.ts";
+import type { Backends } from "./backends.ts";
+
+const LIVE_STATE_CHECK_MS = 5_000;
+
+export interface MatchingRuntime {
+  engine: MatchingEngine;
+  bus: EventBus;
+  store: MatchingStore;
+  /** Starts the sweeper; call once the HTTP server is up. */
+  start(): void;
+  /** Stops the sweeper and waits for a pass in progress. */
+  stop(): Promise<void>;
+}
+
+export async function createMatchingRuntime(backends: Backends, logger: Logger, clock: Clock = systemClock): Promise<MatchingRuntime> {
+  const store = backends.redis ? createRedisMatchingStore(backends.redis.client) : createMemoryMatchingStore();
+  const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
+  const engine = new MatchingEngine({
+    store,
+    records: createPrismaMatchingRecords(backends.database.prisma),
+    bus,
+    clock,
+    onError: (error, context) => logger.error({ err: error, context }, "matching step failed; it will be retried"),
+  });
+  const sweeper = new DeadlineSweeper(engine, 250, (error) => logger.error({ err: error }, "deadline sweep failed"));
+
+  const ensureLiveState = async () => {
+    const rebuilt = await engine.ensureLiveState();
+    if (rebuilt) logger.info(rebuilt, "rebuilt the live matching state from the database");
+  };
+  await ensureLiveState();
+
+  // Redis can lose its data (a restart without persistence, a failover, a flush): notice within
+  // seconds and rebuild from PostgreSQL.
+  let watchdog: NodeJS.Timeout | undefined;
+  return {
+    engine,
+    bus,
+    store,
+    start() {
+      sweeper.start();
+      watchdog = setInterval(() => ensureLiveState().catch((error) => logger.error({ err: error }, "live state check failed")), LIVE_STATE_CHECK_MS);
+      watchdog.unref();
+    },
+    async stop() {
+      clearInterval(watchdog);
+      await sweeper.stop();
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/** Redis-backed stores for tests: each store gets its own key prefix, each client its own connection. */
+import { createClient } from "redis";
+import type { RedisClient } from "../../../infra/redis.ts";
+import type { MatchingStore } from "../../../matching/store/port.ts";
+import { createRedisMatchingStore } from "../../../matching/store/redis/store.ts";
+import { TEST_REDIS_URL, uniqueTag } from "../../support/services.ts";
+
+export async function connectTestRedis(): Promise<RedisClient> {
+  const client = createClient({ url: TEST_REDIS_URL });
+  client.on("error", () => {});
+  await client.connect();
+  return client;
+}
+
+/** A store under a fresh prefix whose close() removes its keys and closes its connection. */
+export async function openTestRedisStore(prefix = `test:${uniqueTag()}:`): Promise<MatchingStore> {
+  const client = await connectTestRedis();
+  const store = createRedisMatchingStore(client, { prefix });
+  return {
+    ...store,
+    async close() {
+      await store.reset();
+      await client.quit();
+    },
+  };
+}
