@@ -229,6 +229,6 @@ export function historyProperty(name: string, harness: HistoryHarness): void {
         { numRuns: harness.numRuns, endOnFailure: true },
       );
       expect(seed).toBeGreaterThanOrEqual(harness.numRuns);
-    });
+    }, 20 * 60_000);
   });
 }
