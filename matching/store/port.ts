@@ -126,6 +126,33 @@ export interface MatchingStore {
   /** Sets presence and records a heartbeat at `now`. This call is also the heartbeat. */
   setPresence(advisorId: string, presence: Presence, now: number): Promise<{ ok: true; advisor: AdvisorState } | { ok: false; reason: "UNKNOWN_ADVISOR" }>;
 
+  /**
+   * Sets presence offline only if the advisor's heartbeatAt is still < `heartbeatBefore`, in one
+   * atomic step, so a heartbeat that arrives after findLapsedAdvisors answered keeps the advisor
+   * online (NOT_DUE). heartbeatAt is left as it was: this is not a heartbeat. An advisor already
+   * offline returns ok with duplicate true and changes nothing. Leaves the candidate index like
+   * setPresence does.
+   */
+  expirePresence(
+    advisorId: string,
+    heartbeatBefore: number,
+  ): Promise<{ ok: true; advisor: AdvisorState; duplicate: boolean } | { ok: false; reason: "UNKNOWN_ADVISOR" | "NOT_DUE" }>;
+
+  /**
+   * Ids of up to `limit` advisors whose presence is not offline and whose heartbeatAt <
+   * `heartbeatBefore` (their client stopped sending heartbeats), oldest heartbeat first, ties by
+   * id. Cost grows with `limit`, not with the number of registered advisors. A hint, like
+   * findCandidates: the caller expires each one with expirePresence, which re-checks atomically.
+   */
+  findLapsedAdvisors(heartbeatBefore: number, limit: number): Promise<string[]>;
+
+  /**
+   * How many advisors have presence available and heartbeatAt >= `heartbeatAfter` (the supply
+   * gauge). Cheap whatever the number of advisors; in the Redis adapter it may briefly trail a
+   * write that is still re-syncing its hint structures (see redis/keys.ts).
+   */
+  countAvailable(heartbeatAfter: number): Promise<number>;
+
   getAdvisor(advisorId: string): Promise<AdvisorState | null>;
 
   /** Same order as `advisorIds`; null for unknown ids. */

@@ -77,6 +77,12 @@ export class ScoreIndex {
     return result;
   }
 
+  /** How many entries have a score >= `minScore` (binary search, no scan). */
+  countFrom(minScore: number): number {
+    // "" sorts before every id, so this is the first position whose score is >= minScore.
+    return this.entries.length - this.lowerBound({ score: minScore, id: "" });
+  }
+
   clear(): void {
     this.entries.length = 0;
     this.scores.clear();

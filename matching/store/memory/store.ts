@@ -35,6 +35,19 @@ export function createMemoryMatchingStore(): MatchingStore {
       return advisor ? { ok: true, advisor: copy(advisor) } : { ok: false, reason: "UNKNOWN_ADVISOR" };
     },
 
+    async expirePresence(advisorId, heartbeatBefore) {
+      return copy(advisors.expirePresence(advisorId, heartbeatBefore));
+    },
+
+    async findLapsedAdvisors(heartbeatBefore, limit) {
+      if (!(limit > 0)) return [];
+      return advisors.findLapsed(heartbeatBefore, limit);
+    },
+
+    async countAvailable(heartbeatAfter) {
+      return advisors.countAvailable(heartbeatAfter);
+    },
+
     async getAdvisor(advisorId) {
       return copy(advisors.get(advisorId));
     },

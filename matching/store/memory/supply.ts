@@ -10,6 +10,7 @@ import { EMPTY_STATS, updateResponsiveness, type OfferAnswer } from "../../domai
 import type { AdvisorProfile, Presence, RequestFacts } from "../../domain/types.ts";
 import type { AdvisorState, CandidateQuery, CapacityResult, EligibilityRefusal } from "../port.ts";
 import { CandidateIndex, isIndexable } from "./candidateIndex.ts";
+import { PresenceIndex } from "./presenceIndex.ts";
 
 interface AdvisorRecord {
   state: AdvisorState;
@@ -33,6 +34,7 @@ const clamp01 = (value: number): number => (Number.isNaN(value) ? 0 : Math.min(1
 export class AdvisorBook {
   private readonly advisors = new Map<string, AdvisorRecord>();
   private readonly index = new CandidateIndex();
+  private readonly presence = new PresenceIndex();
 
   upsert(profile: AdvisorProfile): AdvisorState {
     const existing = this.advisors.get(profile.id);
@@ -60,7 +62,31 @@ export class AdvisorBook {
     record.state.supply.presence = presence;
     record.state.supply.heartbeatAt = now;
     this.index.update(record.state);
+    this.presence.update(record.state);
     return record.state;
+  }
+
+  /** Offline only if the heartbeat is still older than the cut-off (see MatchingStore.expirePresence). */
+  expirePresence(
+    advisorId: string,
+    heartbeatBefore: number,
+  ): { ok: true; advisor: AdvisorState; duplicate: boolean } | { ok: false; reason: "UNKNOWN_ADVISOR" | "NOT_DUE" } {
+    const state = this.advisors.get(advisorId)?.state;
+    if (!state) return { ok: false, reason: "UNKNOWN_ADVISOR" };
+    if (state.supply.presence === "offline") return { ok: true, advisor: state, duplicate: true };
+    if (!(state.supply.heartbeatAt < heartbeatBefore)) return { ok: false, reason: "NOT_DUE" };
+    state.supply.presence = "offline";
+    this.index.update(state);
+    this.presence.update(state);
+    return { ok: true, advisor: state, duplicate: false };
+  }
+
+  findLapsed(heartbeatBefore: number, limit: number): string[] {
+    return this.presence.lapsed(heartbeatBefore, limit);
+  }
+
+  countAvailable(heartbeatAfter: number): number {
+    return this.presence.countAvailable(heartbeatAfter);
   }
 
   get(advisorId: string): AdvisorState | null {
@@ -180,11 +206,13 @@ export class AdvisorBook {
   restore(state: AdvisorState): void {
     this.advisors.set(state.profile.id, { state, holdSnapshots: new Map(), assignmentSnapshots: new Map() });
     this.index.update(state);
+    this.presence.update(state);
   }
 
   clear(): void {
     this.advisors.clear();
     this.index.clear();
+    this.presence.clear();
   }
 
   /**

@@ -65,6 +65,10 @@ export const SCRIPT_REASONS = {
   claimDueDeadlines: [],
   renewLease: ["NOT_YOURS"],
   releaseLease: ["NOT_YOURS"],
+  expirePresence: ["UNKNOWN_ADVISOR", "NOT_DUE"],
+  // Not a store operation: the shared per-principal rate limiter (infra/rateLimit/redis.ts) runs
+  // through the same loader so it gets the same SCRIPT LOAD / NOSCRIPT handling.
+  rateLimit: [],
 } as const satisfies Record<string, readonly Reason[]>;
 
 export type ScriptName = keyof typeof SCRIPT_REASONS;

@@ -18,6 +18,11 @@
  *   ${prefix}queue               sorted set, member request id, score = queueScore (ties by id,
  *                                which Redis gives for equal scores)
  *   ${prefix}live                set of request ids that are not terminal
+ *   ${prefix}heartbeats          sorted set, member advisor id, score = supply.heartbeatAt, for every
+ *                                advisor whose presence is not offline: findLapsedAdvisors reads its
+ *                                head (oldest heartbeats), so the presence sweep never scans everyone
+ *   ${prefix}available           sorted set, same scores, for advisors whose presence is available:
+ *                                countAvailable is one ZCOUNT over it
  *   ${prefix}idx:{<pool>:<poolId>:<licence>:<language>}:s<scope>
  *                                candidate index, sorted set, member advisor id, score =
  *                                stats.lastAssignedAt. One per (pool, pool id, licence kind,
@@ -25,6 +30,10 @@
  *                                (pool, pool id, licence, language) share a hash tag, so one query's
  *                                reads live on one slot. Pool ids and languages are escaped (see
  *                                `escape`), so "*" means "any language" / "the national pool" only.
+ *
+ * Not the store's, but under the same deployment prefix: ${prefix}rl:{<action>:<principal>}, the
+ * rate limiter's counters (infra/rateLimit/redis.ts). reset() removes them too, which only starts
+ * their windows afresh.
  *
  * Why the global structures may lag, and why that is safe: they are hints that converge.
  *  - Every decision is re-checked atomically on the owning document: a stale candidate fails
@@ -35,7 +44,13 @@
  *    document again; if `rev` moved, another writer raced it, and Node re-applies from the newer
  *    state (removing whatever it added that the newer state does not want). The last writer to
  *    finish has therefore always written the latest state, whatever order the writes landed in.
- *  - Writes skip the re-sync when the old and new states index identically (heartbeats, holds).
+ *  - Writes skip the re-sync when the old and new states index identically (holds; heartbeats for
+ *    the candidate index, though they do move the two presence sets).
+ *  - The presence sets follow presence and heartbeatAt, which only setPresence, expirePresence,
+ *    upsertAdvisor (creation) and restoreAdvisor change, and every one of those bumps `rev`.
+ *    findLapsedAdvisors re-reads the documents, so a lagging entry never expires anyone;
+ *    countAvailable trusts the set (a gauge), and an entry left behind by a crashed writer stops
+ *    counting once its heartbeat is older than the presence TTL the caller asks about.
  */
 import type { AdvisorState, CandidateQuery } from "../port.ts";
 
@@ -66,6 +81,10 @@ export interface KeySpace {
   readonly deadlines: string;
   readonly queue: string;
   readonly live: string;
+  /** Advisors not offline, by heartbeatAt. */
+  readonly heartbeats: string;
+  /** Available advisors, by heartbeatAt. */
+  readonly available: string;
   /** The live state's generation marker (see MatchingStore.getGeneration). */
   readonly generation: string;
   lease(name: string): string;
@@ -81,6 +100,8 @@ export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
     deadlines: `${prefix}deadlines`,
     queue: `${prefix}queue`,
     live: `${prefix}live`,
+    heartbeats: `${prefix}heartbeats`,
+    available: `${prefix}available`,
     generation: `${prefix}meta:generation`,
     lease: (name) => `${prefix}lease:{${escape(name)}}`,
     candidates: (pool, poolId, licence, language, scope) => {
@@ -130,6 +151,18 @@ export function candidateEntries(keys: KeySpace, state: AdvisorState | null): Ma
       for (const language of languages) entries.set(keys.candidates(pool, poolId, kind, language, scope), score);
     }
   }
+  return entries;
+}
+
+/** The presence sets the advisor belongs in right now (heartbeats, available), each with its score. */
+export function presenceEntries(keys: KeySpace, state: AdvisorState | null): Map<string, number> {
+  const entries = new Map<string, number>();
+  if (!state || state.supply.presence === "offline") return entries;
+  // Same guard as the candidate index: Redis refuses a non-number score.
+  const heartbeatAt = state.supply.heartbeatAt;
+  const score = typeof heartbeatAt === "number" && !Number.isNaN(heartbeatAt) ? heartbeatAt : 0;
+  entries.set(keys.heartbeats, score);
+  if (state.supply.presence === "available") entries.set(keys.available, score);
   return entries;
 }
 

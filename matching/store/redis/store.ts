@@ -3,8 +3,8 @@
  *
  * Every check-and-mutate is one Lua script (matching/lua/, run by scripts.ts) over one entity's
  * document, so two processes can never both win a decision. Node only decodes results, maps codes
- * to outcomes (codes.ts) and keeps the global hint structures (candidate index, queue, live set,
- * deadlines) in step after the owning script returns; keys.ts explains why lagging hints are safe
+ * to outcomes (codes.ts) and keeps the global hint structures (candidate index, presence sets,
+ * queue, live set, deadlines) in step after the owning script returns; keys.ts explains why lagging hints are safe
  * and how they converge.
  *
  * Documents are JSON written by the scripts; Node normalises arrays on the way in (a `{}` where an
@@ -16,7 +16,7 @@ import { EMPTY_STATS, type OfferAnswer } from "../../domain/ranking.ts";
 import type { AdvisorProfile, RequestFacts, RequestStatus } from "../../domain/types.ts";
 import type { AdvisorState, CandidateQuery, CapacityResult, LiveRequest, MatchingStore, OfferState } from "../port.ts";
 import { outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
-import { candidateEntries, candidateQueryKeys, DEFAULT_PREFIX, globEscape, keySpace } from "./keys.ts";
+import { candidateEntries, candidateQueryKeys, DEFAULT_PREFIX, globEscape, keySpace, presenceEntries, type KeySpace } from "./keys.ts";
 import { runScript } from "./scripts.ts";
 
 /** updateResponsiveness's weight for a new observation (the port fixes it at 0.2). */
@@ -155,14 +155,19 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
   const loadRequest = async (requestId: string) => decodeRequest(await client.get(keys.request(requestId)));
 
   /**
-   * Puts the advisor in exactly the index sets `after` calls for, removing it from those `before`
-   * called for; then re-reads the document and repeats from the newer state if another write raced
-   * this one (keys.ts: convergence).
+   * Puts the advisor in exactly the sorted sets `after` calls for (by `entriesOf`: the candidate
+   * index or the presence sets), removing it from those `before` called for; then re-reads the
+   * document and repeats from the newer state if another write raced this one (keys.ts: convergence).
    */
-  async function syncCandidateIndex(advisorId: string, before: AdvisorState | null, after: Doc<AdvisorState> | null): Promise<void> {
-    const previous = candidateEntries(keys, before);
+  async function syncAdvisorSets(
+    entriesOf: (keys: KeySpace, state: AdvisorState | null) => Map<string, number>,
+    advisorId: string,
+    before: AdvisorState | null,
+    after: Doc<AdvisorState> | null,
+  ): Promise<void> {
+    const previous = entriesOf(keys, before);
     let state = after;
-    let desired = candidateEntries(keys, state?.value ?? null);
+    let desired = entriesOf(keys, state?.value ?? null);
     if (sameEntries(previous, desired)) return;
     const touched = new Set(previous.keys());
     for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
@@ -176,8 +181,16 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       const fresh = await loadAdvisor(advisorId);
       if ((fresh?.rev ?? -1) === (state?.rev ?? -1)) return;
       state = fresh;
-      desired = candidateEntries(keys, state?.value ?? null);
+      desired = entriesOf(keys, state?.value ?? null);
     }
+  }
+
+  const syncCandidateIndex = (advisorId: string, before: AdvisorState | null, after: Doc<AdvisorState> | null) =>
+    syncAdvisorSets(candidateEntries, advisorId, before, after);
+
+  /** After a write that may change presence or heartbeatAt: both the candidate index and the presence sets. */
+  async function syncAdvisorGlobals(advisorId: string, before: AdvisorState | null, after: Doc<AdvisorState> | null): Promise<void> {
+    await Promise.all([syncCandidateIndex(advisorId, before, after), syncAdvisorSets(presenceEntries, advisorId, before, after)]);
   }
 
   /** Same idea for a request's queue and live-set membership, which follow from its document alone. */
@@ -205,7 +218,9 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     const outcome = await run(name, [keys.advisor(advisorId)], args);
     if (!outcome.ok) return null;
     const after = decodeAdvisor(outcome.payload[0]);
-    await syncCandidateIndex(advisorId, decodeAdvisor(outcome.payload[1])?.value ?? null, after);
+    const before = decodeAdvisor(outcome.payload[1])?.value ?? null;
+    // releaseAssignment cannot change presence, so it skips the presence sets.
+    await (name === "releaseAssignment" ? syncCandidateIndex(advisorId, before, after) : syncAdvisorGlobals(advisorId, before, after));
     return must(after, "advisor");
   }
 
@@ -247,6 +262,35 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     async setPresence(advisorId, presence, now) {
       const advisor = await writeAdvisor("setPresence", advisorId, [presence, String(now)]);
       return advisor ? { ok: true, advisor } : { ok: false, reason: "UNKNOWN_ADVISOR" };
+    },
+
+    async expirePresence(advisorId, heartbeatBefore) {
+      const outcome = await run("expirePresence", [keys.advisor(advisorId)], [String(heartbeatBefore)]);
+      if (!outcome.ok) return { ok: false, reason: outcome.reason };
+      const after = decodeAdvisor(outcome.payload[0]);
+      if (!outcome.duplicate) await syncAdvisorGlobals(advisorId, decodeAdvisor(outcome.payload[1])?.value ?? null, after);
+      return { ok: true, advisor: must(after, "advisor"), duplicate: outcome.duplicate };
+    },
+
+    async findLapsedAdvisors(heartbeatBefore, limit) {
+      if (!(limit > 0)) return [];
+      const result: string[] = [];
+      const chunk = Math.min(Math.ceil(limit), 1000);
+      for (let offset = 0; result.length < limit; offset += chunk) {
+        const ids = (await client.zRange(keys.heartbeats, "-inf", `(${heartbeatBefore}`, { BY: "SCORE", LIMIT: { offset, count: chunk } })).map(String);
+        // The set is a hint: the document decides (an entry may trail a write still re-syncing).
+        const docs = await loadMany(ids, loadAdvisor);
+        ids.forEach((id, i) => {
+          const supply = docs[i]?.value.supply;
+          if (supply && supply.presence !== "offline" && supply.heartbeatAt < heartbeatBefore && result.length < limit) result.push(id);
+        });
+        if (ids.length < chunk) break;
+      }
+      return result;
+    },
+
+    async countAvailable(heartbeatAfter) {
+      return await client.zCount(keys.available, heartbeatAfter, "+inf");
     },
 
     async getAdvisor(advisorId) {

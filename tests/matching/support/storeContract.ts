@@ -1320,6 +1320,158 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
       });
     });
 
+    // ==== presence sweeping ======================================================================
+
+    describe("presence expiry and the available count", () => {
+      /** A registered advisor with `presence` and a heartbeat at `at`. */
+      async function withPresence(presence: "available" | "away" | "offline", at: number, overrides: Partial<AdvisorProfile> = {}): Promise<string> {
+        const p = profile(overrides);
+        await store.upsertAdvisor(p, at);
+        ok(await store.setPresence(p.id, presence, at));
+        return p.id;
+      }
+
+      it("findLapsedAdvisors: not offline and heartbeatAt < heartbeatBefore, oldest first, ties by id, up to limit", async () => {
+        const cut = T0 + 60 * SEC;
+        const oldest = await withPresence("available", T0);
+        const [tieA, tieB] = sorted([await withPresence("available", T0 + SEC), await withPresence("away", T0 + SEC)]);
+        const away = await withPresence("away", T0 + 2 * SEC);
+        await withPresence("available", cut); // at the cut-off: not lapsed
+        await withPresence("available", cut + SEC); // fresh
+        await withPresence("offline", T0); // offline: nothing to expire
+        await store.upsertAdvisor(profile(), T0); // registered, never seen: offline
+
+        expect(await store.findLapsedAdvisors(cut, 10)).toEqual([oldest, tieA, tieB, away]);
+        expect(await store.findLapsedAdvisors(cut, 2)).toEqual([oldest, tieA]);
+        expect(await store.findLapsedAdvisors(T0, 10)).toEqual([]);
+        expect(await store.findLapsedAdvisors(cut, 0)).toEqual([]);
+      });
+
+      it("findLapsedAdvisors follows heartbeats and presence changes", async () => {
+        const cut = T0 + 60 * SEC;
+        const a = await withPresence("available", T0);
+        const b = await withPresence("available", T0 + SEC);
+        expect(await store.findLapsedAdvisors(cut, 10)).toEqual([a, b]);
+        ok(await store.setPresence(a, "available", cut + SEC)); // a heartbeat
+        ok(await store.setPresence(b, "offline", T0 + 2 * SEC));
+        expect(await store.findLapsedAdvisors(cut, 10)).toEqual([]);
+        ok(await store.setPresence(b, "away", T0 + 3 * SEC));
+        expect(await store.findLapsedAdvisors(cut, 10)).toEqual([b]);
+      });
+
+      it("expirePresence sets a lapsed advisor offline, keeps heartbeatAt, and takes them out of the candidate index, the lapsed list and the count", async () => {
+        const cut = T0 + 60 * SEC;
+        const a = await withPresence("available", T0, { maxConcurrent: 2 });
+        const taken = facts();
+        ok(await store.takeAssignment(a, taken, uid("off"), T0, TTL));
+        expect(await candidateIds()).toEqual([a]);
+        expect(await store.countAvailable(T0)).toBe(1);
+
+        const expired = ok(await store.expirePresence(a, cut));
+        expect(expired.duplicate).toBe(false);
+        expect(expired.advisor.supply).toEqual({ presence: "offline", heartbeatAt: T0, active: 1, pendingPush: 0 });
+        expect(expired.advisor.assignments).toEqual([taken.id]);
+        expect(await advisorOf(a)).toEqual(expired.advisor);
+        expect(await candidateIds()).toEqual([]);
+        expect(await store.findLapsedAdvisors(cut, 10)).toEqual([]);
+        expect(await store.countAvailable(0)).toBe(0);
+      });
+
+      it("expirePresence refuses a heartbeat at or after the cut-off (NOT_DUE), e.g. one that arrived after the lookup", async () => {
+        const cut = T0 + 60 * SEC;
+        const a = await withPresence("available", T0);
+        expect(await store.findLapsedAdvisors(cut, 10)).toEqual([a]);
+        ok(await store.setPresence(a, "available", cut)); // the heartbeat lands between lookup and expiry
+        expectRefused(await store.expirePresence(a, cut), "NOT_DUE");
+        expect((await advisorOf(a)).supply).toMatchObject({ presence: "available", heartbeatAt: cut });
+        expect(await candidateIds()).toEqual([a]);
+      });
+
+      it("expirePresence: an offline advisor is a duplicate that changes nothing; an unknown one is UNKNOWN_ADVISOR", async () => {
+        const a = await withPresence("offline", T0);
+        const before = await advisorOf(a);
+        const again = ok(await store.expirePresence(a, T0 + MIN));
+        expect(again.duplicate).toBe(true);
+        expect(again.advisor).toEqual(before);
+        expect(await advisorOf(a)).toEqual(before);
+        expectRefused(await store.expirePresence(uid("adv"), T0 + MIN), "UNKNOWN_ADVISOR");
+      });
+
+      it("expirePresence also expires an away advisor", async () => {
+        const a = await withPresence("away", T0);
+        expect(ok(await store.expirePresence(a, T0 + SEC)).advisor.supply.presence).toBe("offline");
+        expect(await store.findLapsedAdvisors(T0 + MIN, 10)).toEqual([]);
+      });
+
+      it("countAvailable counts available advisors with heartbeatAt >= heartbeatAfter only", async () => {
+        await withPresence("available", T0);
+        await withPresence("available", T0 + 10 * SEC);
+        await withPresence("available", T0 + 20 * SEC);
+        await withPresence("away", T0 + 20 * SEC);
+        await withPresence("offline", T0 + 20 * SEC);
+        await store.upsertAdvisor(profile(), T0 + 20 * SEC);
+
+        expect(await store.countAvailable(0)).toBe(3);
+        expect(await store.countAvailable(T0 + 10 * SEC)).toBe(2); // inclusive
+        expect(await store.countAvailable(T0 + 10 * SEC + 1)).toBe(1);
+        expect(await store.countAvailable(T0 + 21 * SEC)).toBe(0);
+      });
+
+      it("countAvailable follows presence changes, heartbeats and profile edits", async () => {
+        const a = await withPresence("available", T0);
+        expect(await store.countAvailable(T0 + SEC)).toBe(0);
+        ok(await store.setPresence(a, "available", T0 + 2 * SEC));
+        expect(await store.countAvailable(T0 + SEC)).toBe(1);
+        await store.upsertAdvisor({ ...(await advisorOf(a)).profile, maxConcurrent: 7 }, T0 + 3 * SEC);
+        expect(await store.countAvailable(T0 + SEC)).toBe(1);
+        ok(await store.setPresence(a, "away", T0 + 4 * SEC));
+        expect(await store.countAvailable(0)).toBe(0);
+      });
+
+      it("restoreAdvisor and reset re-index presence", async () => {
+        const a = await withPresence("available", T0);
+        const state = await advisorOf(a);
+        await store.restoreAdvisor({ ...state, supply: { ...state.supply, presence: "offline" } });
+        expect(await store.countAvailable(0)).toBe(0);
+        expect(await store.findLapsedAdvisors(T0 + MIN, 10)).toEqual([]);
+
+        await store.restoreAdvisor({ ...state, supply: { ...state.supply, presence: "away", heartbeatAt: T0 + SEC } });
+        expect(await store.findLapsedAdvisors(T0 + MIN, 10)).toEqual([a]);
+        await store.restoreAdvisor(state);
+        expect(await store.countAvailable(T0)).toBe(1);
+        expect(await store.findLapsedAdvisors(T0 + MIN, 10)).toEqual([a]);
+
+        await store.reset();
+        expect(await store.countAvailable(0)).toBe(0);
+        expect(await store.findLapsedAdvisors(T0 + MIN, 10)).toEqual([]);
+      });
+
+      it("a sweep expires every lapsed advisor and nobody else, concurrently with heartbeats", async () => {
+        const cut = T0 + 60 * SEC;
+        const lapsed = await Promise.all(Array.from({ length: 20 }, (_, i) => withPresence(i % 2 ? "away" : "available", T0 + i)));
+        const fresh = await Promise.all(Array.from({ length: 10 }, () => withPresence("available", cut + SEC)));
+        // Half the lapsed advisors heartbeat while the sweep runs; whichever lands first decides each.
+        const found = await store.findLapsedAdvisors(cut, 100);
+        expect(sorted(found)).toEqual(sorted(lapsed));
+        const beats = lapsed.filter((_, i) => i % 4 === 0);
+        const [expiries] = await Promise.all([
+          Promise.all(found.map((id) => store.expirePresence(id, cut))),
+          Promise.all(beats.map((id) => store.setPresence(id, "available", cut + 2 * SEC))),
+        ]);
+        for (const [i, id] of found.entries()) {
+          const state = await advisorOf(id);
+          const result = expiries[i]!;
+          // Either the expiry won (and then a later heartbeat may have brought them back), or the
+          // heartbeat came first and the expiry was refused.
+          if (!result.ok) expect(result.reason).toBe("NOT_DUE");
+          if (!beats.includes(id)) expect(state.supply.presence).toBe("offline");
+          else expect(state.supply).toMatchObject({ presence: "available", heartbeatAt: cut + 2 * SEC });
+        }
+        expect(await store.findLapsedAdvisors(cut, 100)).toEqual([]);
+        expect(await store.countAvailable(cut)).toBe(fresh.length + beats.length);
+      });
+    });
+
     // ==== concurrency ===========================================================================
 
     describe("generation and leases", () => {
