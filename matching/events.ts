@@ -19,7 +19,8 @@ export type DomainEvent =
   | (Base & { type: "offer.accepted"; offerId: string; advisorId: string; latencyMs: number; stage: Pool | "queue" })
   | (Base & { type: "offer.declined"; offerId: string; advisorId: string })
   | (Base & { type: "offer.timed_out"; offerId: string; advisorId: string })
-  | (Base & { type: "offer.withdrawn"; offerId: string; advisorId: string; outcome: "withdrawn" | "lost_race" })
+  /** `reason` is set when the engine was asked to withdraw the offer (withdrawOffer), e.g. "licence_lapsed". */
+  | (Base & { type: "offer.withdrawn"; offerId: string; advisorId: string; outcome: "withdrawn" | "lost_race"; reason?: string })
   | (Base & { type: "request.stage_changed"; stage: Pool | "queue"; stageIndex: number })
   /** One offer step's reasons: who was offered, and who the rules excluded, by rule. */
   | (Base & { type: "request.decided"; stage: Pool | "queue"; offered: string[]; excluded: Record<IneligibleReason, string[]> })

@@ -56,6 +56,8 @@ export type AcceptOutcome =
 
 export type DeclineOutcome = { ok: true; requestId: string } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" };
 
+export type RateOutcome = { ok: true } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "NOT_COMPLETED" | "ALREADY_RATED" };
+
 export type FinishOutcome = { ok: true; duplicate: boolean } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "INVALID_STATE" };
 
 /** How many steps one progress pass may take before it yields (a guard against a bad policy loop). */
@@ -136,6 +138,23 @@ export class MatchingEngine {
     return this.finish(request, "completed");
   }
 
+  /**
+   * A client rates a completed request, once. The rating feeds the advisor's Bayesian rating for
+   * ranking and is announced as request.rated.
+   */
+  async rate(requestId: string, clientId: string, stars: number, comment: string | null): Promise<RateOutcome> {
+    const summary = await this.records.requestSummary(requestId);
+    if (!summary) return { ok: false, reason: "NOT_FOUND" };
+    if (summary.clientId !== clientId) return { ok: false, reason: "NOT_YOURS" };
+    if (summary.status !== "completed" || !summary.assignedAdvisorId) return { ok: false, reason: "NOT_COMPLETED" };
+    const now = this.clock.now();
+    const inserted = await this.records.insertRating({ id: newId("rating", now), requestId, advisorId: summary.assignedAdvisorId, clientId, stars, comment, at: now });
+    if (!inserted.ok) return inserted;
+    await this.store.recordRating(summary.assignedAdvisorId, stars);
+    await this.emit({ type: "request.rated", requestId, branchId: summary.branchId, advisorId: summary.assignedAdvisorId, clientId, stars });
+    return { ok: true };
+  }
+
   // ---- supply ------------------------------------------------------------------------------------
 
   /** Loads (or refreshes) an advisor from the directory into the live store. */
@@ -209,6 +228,25 @@ export class MatchingEngine {
     await this.store.setDeadline(requestId, now);
     await this.tick();
     return { ok: true, requestId };
+  }
+
+  /**
+   * Withdraws one open offer for a reason outside the funnel (e.g. the advisor's licence lapsed):
+   * closes it as withdrawn, frees its push hold, persists and announces it (offer.withdrawn with
+   * `reason`), then moves the request's funnel on at once, as a decline does. The advisor is not
+   * excluded from the request. True when this call closed the offer; false when the offer is
+   * unknown or was already closed (answered, expired or withdrawn before).
+   */
+  async withdrawOffer(offerId: string, reason: string): Promise<boolean> {
+    const now = this.clock.now();
+    const requestId = await this.records.offerRequestId(offerId);
+    if (!requestId) return false;
+    const closed = await this.store.closeOffer(requestId, offerId, "withdrawn", now);
+    if (!closed.ok) return false;
+    await this.afterOfferClosed(closed.request, closed.offer, undefined, reason);
+    await this.store.setDeadline(requestId, now);
+    await this.tick();
+    return true;
   }
 
   // ---- timers ------------------------------------------------------------------------------------
@@ -338,7 +376,7 @@ export class MatchingEngine {
   }
 
   /** After an offer closed: free its slot, fold the answer into responsiveness, persist, announce. */
-  private async afterOfferClosed(request: LiveRequest, offer: OfferState, knownStages?: StagePlan[]): Promise<void> {
+  private async afterOfferClosed(request: LiveRequest, offer: OfferState, knownStages?: StagePlan[], withdrawReason?: string): Promise<void> {
     if (offer.kind === "push") await this.store.releasePushHold(offer.advisorId, offer.id);
     if (offer.outcome === "declined" || offer.outcome === "timed_out") await this.store.recordAnswer(offer.advisorId, { accepted: false });
     const stages = knownStages ?? (await this.stagesOf(request));
@@ -346,7 +384,7 @@ export class MatchingEngine {
     const base = { requestId: request.facts.id, branchId: request.facts.branchId, offerId: offer.id, advisorId: offer.advisorId };
     if (offer.outcome === "declined") await this.emit({ ...base, type: "offer.declined" });
     else if (offer.outcome === "timed_out") await this.emit({ ...base, type: "offer.timed_out" });
-    else await this.emit({ ...base, type: "offer.withdrawn", outcome: "withdrawn" });
+    else await this.emit({ ...base, type: "offer.withdrawn", outcome: "withdrawn", ...(withdrawReason ? { reason: withdrawReason } : {}) });
   }
 
   /**

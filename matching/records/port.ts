@@ -65,6 +65,15 @@ export interface MatchingRecords {
    */
   saveRequest(request: LiveRequest, stage: Pool | null, offers: OfferChange[]): Promise<void>;
 
+  /**
+   * Records a rating for a completed request, once: ALREADY_RATED when it has one. The caller has
+   * checked that the request is completed and belongs to the client.
+   */
+  insertRating(rating: { id: string; requestId: string; advisorId: string; clientId: string; stars: number; comment: string | null; at: number }): Promise<{ ok: true } | { ok: false; reason: "ALREADY_RATED" }>;
+
+  /** Status, client and assignee of a request as recorded (also for requests no longer live). */
+  requestSummary(requestId: string): Promise<{ id: string; clientId: string; branchId: string; status: string; assignedAdvisorId: string | null } | null>;
+
   /** Everything the live store needs, read from the system of record. */
   rebuildSnapshot(now: number): Promise<{ advisors: AdvisorState[]; requests: LiveRequest[] }>;
 }

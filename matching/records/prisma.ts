@@ -157,6 +157,22 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       ]);
     },
 
+    async insertRating(rating) {
+      try {
+        await prisma.rating.create({
+          data: { id: rating.id, requestId: rating.requestId, advisorId: rating.advisorId, clientId: rating.clientId, stars: rating.stars, comment: rating.comment, createdAt: new Date(rating.at) },
+        });
+        return { ok: true };
+      } catch (error) {
+        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return { ok: false, reason: "ALREADY_RATED" };
+        throw error;
+      }
+    },
+
+    async requestSummary(requestId) {
+      return prisma.serviceRequest.findUnique({ where: { id: requestId }, select: { id: true, clientId: true, branchId: true, status: true, assignedAdvisorId: true } });
+    },
+
     async rebuildSnapshot(now: number) {
       const [advisorRows, requestRows, ratings, lastAssigned, answers] = await Promise.all([
         prisma.advisor.findMany({ where: { status: { not: "offboarded" } }, include: { licences: true, branch: { select: { region: true } } } }),

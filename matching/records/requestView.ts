@@ -1,0 +1,76 @@
+/**
+ * What a client (and the realtime channel) sees of a request: status, stage, the assigned advisor
+ * with the licence that made them eligible, and a timeline built from the recorded rows.
+ */
+import type { PrismaClient } from "../../generated/prisma/client.ts";
+
+export interface RequestView {
+  id: string;
+  clientId: string;
+  branchId: string;
+  status: string;
+  mode: string;
+  stage: string;
+  topic: string;
+  requiredLicence: string;
+  channel: string;
+  createdAt: string;
+  assignedAt?: string;
+  callbackRequested: boolean;
+  advisor?: { id: string; name: string; licence: { kind: string; number: string; validUntil: string } };
+  timeline: Array<{ at: string; event: string }>;
+}
+
+export async function loadRequestView(prisma: PrismaClient, requestId: string): Promise<RequestView | null> {
+  const row = await prisma.serviceRequest.findUnique({
+    where: { id: requestId },
+    include: {
+      offers: { orderBy: { sentAt: "asc" }, select: { sentAt: true, respondedAt: true, outcome: true, eligibility: true, advisorId: true } },
+      assignedAdvisor: { select: { id: true, name: true, licences: { select: { kind: true, number: true, validUntil: true, status: true } } } },
+    },
+  });
+  if (!row) return null;
+
+  const timeline: Array<{ at: Date; event: string }> = [{ at: row.createdAt, event: "request.created" }];
+  for (const offer of row.offers) {
+    timeline.push({ at: offer.sentAt, event: "offer.sent" });
+    if (offer.outcome && offer.respondedAt) timeline.push({ at: offer.respondedAt, event: `offer.${offer.outcome}` });
+  }
+  if (row.assignedAt) timeline.push({ at: row.assignedAt, event: "request.assigned" });
+  if (row.completedAt) timeline.push({ at: row.completedAt, event: "request.completed" });
+  if (row.cancelledAt) timeline.push({ at: row.cancelledAt, event: "request.cancelled" });
+  if (row.expiredAt) timeline.push({ at: row.expiredAt, event: "request.expired" });
+  timeline.sort((a, b) => a.at.getTime() - b.at.getTime());
+
+  // The licence shown is the one recorded as making the advisor eligible when offered, so it says
+  // why they were matched even if the directory changed since.
+  let advisor: RequestView["advisor"];
+  if (row.assignedAdvisor) {
+    const accepted = row.offers.find((o) => o.outcome === "accepted" && o.advisorId === row.assignedAdvisor!.id);
+    const snapshot = (accepted?.eligibility as { licence?: { kind: string; number: string; validUntil: number } } | null)?.licence;
+    const current = row.assignedAdvisor.licences.find((l) => l.kind === row.requiredLicence);
+    const licence = snapshot
+      ? { kind: snapshot.kind, number: snapshot.number, validUntil: new Date(snapshot.validUntil).toISOString() }
+      : current
+        ? { kind: current.kind, number: current.number, validUntil: current.validUntil.toISOString() }
+        : { kind: row.requiredLicence, number: "unknown", validUntil: new Date(0).toISOString() };
+    advisor = { id: row.assignedAdvisor.id, name: row.assignedAdvisor.name, licence };
+  }
+
+  return {
+    id: row.id,
+    clientId: row.clientId,
+    branchId: row.branchId,
+    status: row.status,
+    mode: row.mode,
+    stage: row.stage ?? "queue",
+    topic: row.topic,
+    requiredLicence: row.requiredLicence,
+    channel: row.channel,
+    createdAt: row.createdAt.toISOString(),
+    ...(row.assignedAt ? { assignedAt: row.assignedAt.toISOString() } : {}),
+    callbackRequested: row.callbackRequested,
+    ...(advisor ? { advisor } : {}),
+    timeline: timeline.map((t) => ({ at: t.at.toISOString(), event: t.event })),
+  };
+}
