@@ -1,0 +1,68 @@
+/**
+ * Licence-expiry withdrawal: an open offer must not stay in front of an advisor who, since it was
+ * made, lost the licence the request needs (it lapsed at validUntil, or was suspended or revoked).
+ * Eligibility is checked when an offer is made and again when it is accepted, but the advisor would
+ * still see the offer until then; this job withdraws it and moves the request on.
+ *
+ * PostgreSQL is the directory, so it decides who lost a licence. The withdrawal itself is the
+ * engine's atomic closeOffer, so an offer answered in the meantime is left alone.
+ */
+import type { Clock } from "../../core/clock.ts";
+import type { PrismaClient } from "../database.ts";
+import type { MatchingEngine } from "../../matching/engine/engine.ts";
+
+/** Offers handled per run; the rest wait for the next run, a minute later. */
+const BATCH = 500;
+export const LICENCE_WITHDRAW_REASON = "licence_lapsed";
+
+export interface LicenceExpiryDeps {
+  engine: Pick<MatchingEngine, "syncAdvisor" | "withdrawOffer">;
+  prisma: PrismaClient;
+  clock: Clock;
+  /** Checked between offers: false stops the run (leadership lost, shutting down). */
+  shouldContinue?: () => boolean;
+}
+
+/**
+ * Open offers, on live requests and not yet expired (expired ones time out on their own, and a row
+ * the live state already closed must not hold up the batch for long), whose advisor holds no active
+ * licence of the request's kind valid now. Validity is the half-open [validFrom, validUntil), as in
+ * matching/domain/eligibility.ts. Times are compared in UTC, as Prisma stores them.
+ */
+export async function findUnlicensedOffers(prisma: PrismaClient, now: number, limit: number): Promise<Array<{ offerId: string; advisorId: string }>> {
+  return prisma.$queryRaw<Array<{ offerId: string; advisorId: string }>>`
+    SELECT o."id" AS "offerId", o."advisorId" AS "advisorId"
+    FROM "Offer" o
+    JOIN "ServiceRequest" r ON r."id" = o."requestId"
+    WHERE o."outcome" IS NULL
+      AND r."status" IN ('pending', 'offered')
+      AND o."expiresAt" > (to_timestamp(${now}::double precision / 1000) AT TIME ZONE 'UTC')
+      AND NOT EXISTS (
+        SELECT 1 FROM "Licence" l
+        WHERE l."advisorId" = o."advisorId"
+          AND l."kind" = r."requiredLicence"
+          AND l."status" = 'active'
+          AND l."validFrom" <= (to_timestamp(${now}::double precision / 1000) AT TIME ZONE 'UTC')
+          AND l."validUntil" > (to_timestamp(${now}::double precision / 1000) AT TIME ZONE 'UTC')
+      )
+    ORDER BY o."sentAt", o."id"
+    LIMIT ${limit}`;
+}
+
+export async function withdrawUnlicensedOffers(deps: LicenceExpiryDeps): Promise<{ found: number; withdrawn: number }> {
+  const shouldContinue = deps.shouldContinue ?? (() => true);
+  const offers = await findUnlicensedOffers(deps.prisma, deps.clock.now(), BATCH);
+  // Re-sync each advisor first, so the live profile carries the lapsed licence: the funnel step that
+  // follows each withdrawal must not offer the request straight back to them, and a suspended or
+  // revoked licence would otherwise still count as active in the live state.
+  for (const advisorId of new Set(offers.map((o) => o.advisorId))) {
+    if (!shouldContinue()) return { found: offers.length, withdrawn: 0 };
+    await deps.engine.syncAdvisor(advisorId);
+  }
+  let withdrawn = 0;
+  for (const { offerId } of offers) {
+    if (!shouldContinue()) break;
+    if (await deps.engine.withdrawOffer(offerId, LICENCE_WITHDRAW_REASON)) withdrawn++;
+  }
+  return { found: offers.length, withdrawn };
+}

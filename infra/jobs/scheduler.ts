@@ -1,0 +1,118 @@
+/**
+ * The scheduled jobs of a server process (node-cron), run only by the process that holds the job
+ * lease (leader.ts):
+ *
+ *   presence-expiry   every 5 s    advisors whose heartbeat lapsed go offline (presence.ts)
+ *   licence-expiry    every minute open offers to advisors who lost the licence are withdrawn (licences.ts)
+ *   deadline-sweep    every 10 s   engine.tick: a safety net under the per-process 250 ms sweeper
+ *
+ * Every process schedules every job and each run first asks whether this process leads, so a new
+ * leader takes over at the next tick without any hand-over. A job never overlaps itself (a run that
+ * is still going makes the next tick a no-op), logs its duration at debug and its failure at error,
+ * and long jobs stop between steps once leadership is lost.
+ */
+import cron, { type ScheduledTask } from "node-cron";
+import type { Clock } from "../../core/clock.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { MatchingEngine } from "../../matching/engine/engine.ts";
+import type { MatchingStore } from "../../matching/store/port.ts";
+import type { PrismaClient } from "../database.ts";
+import { createLeaderElection } from "./leader.ts";
+import { withdrawUnlicensedOffers } from "./licences.ts";
+import { expireLapsedPresence } from "./presence.ts";
+
+/** Default job lease: a dead leader's jobs resume elsewhere within this. */
+const DEFAULT_LEASE_TTL_MS = 15_000;
+/** How many due requests the safety-net sweep handles per run. */
+const SWEEP_LIMIT = 1_000;
+
+export interface JobsDeps {
+  engine: MatchingEngine;
+  store: MatchingStore;
+  prisma: PrismaClient;
+  logger: Logger;
+  clock: Clock;
+  presenceTtlMs: number;
+  /** The job lease's time to live (default 15 s); renewed every third of it. */
+  leaseTtlMs?: number;
+}
+
+export interface Jobs {
+  /** Stops scheduling, waits for runs in progress, and releases the job lease. */
+  stop(): Promise<void>;
+  isLeader(): boolean;
+}
+
+interface Job {
+  name: string;
+  /** node-cron expression, with seconds. */
+  schedule: string;
+  run(shouldContinue: () => boolean): Promise<Record<string, unknown>>;
+}
+
+export function startJobs(deps: JobsDeps): Jobs {
+  const logger = deps.logger.child({ component: "jobs" });
+  const leader = createLeaderElection({ store: deps.store, logger, ttlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
+  let stopping = false;
+  const shouldContinue = () => !stopping && leader.isLeader();
+
+  const jobs: Job[] = [
+    {
+      name: "presence-expiry",
+      schedule: "*/5 * * * * *",
+      run: (go) => expireLapsedPresence({ store: deps.store, clock: deps.clock, presenceTtlMs: deps.presenceTtlMs, shouldContinue: go }),
+    },
+    {
+      name: "licence-expiry",
+      schedule: "0 * * * * *",
+      run: (go) => withdrawUnlicensedOffers({ engine: deps.engine, prisma: deps.prisma, clock: deps.clock, shouldContinue: go }),
+    },
+    {
+      name: "deadline-sweep",
+      schedule: "*/10 * * * * *",
+      run: async () => ({ handled: await deps.engine.tick(SWEEP_LIMIT) }),
+    },
+  ];
+
+  const inFlight = new Map<string, Promise<void>>();
+
+  function runJob(job: Job): Promise<void> {
+    if (!shouldContinue() || inFlight.has(job.name)) return Promise.resolve();
+    const started = performance.now();
+    const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
+    const run = job
+      .run(shouldContinue)
+      .then(
+        (result) => logger.debug({ job: job.name, durationMs: elapsed(), ...result }, "job finished"),
+        (error: unknown) => logger.error({ err: error, job: job.name, durationMs: elapsed() }, "job failed"),
+      )
+      .finally(() => inFlight.delete(job.name));
+    inFlight.set(job.name, run);
+    return run;
+  }
+
+  // node-cron's own messages (missed ticks under load) go to our logger.
+  const cronLogger = {
+    info: (message: string) => logger.debug({ source: "node-cron" }, message),
+    warn: (message: string) => logger.warn({ source: "node-cron" }, message),
+    error: (message: string | Error, err?: Error) => logger.error({ source: "node-cron", err: err ?? message }, String(message)),
+    debug: (message: string | Error) => logger.debug({ source: "node-cron" }, String(message)),
+  };
+  const tasks: ScheduledTask[] = jobs.map((job) =>
+    // unref: the jobs alone never keep a process alive (the HTTP server does).
+    cron.schedule(job.schedule, () => runJob(job), { name: `advisor-dispatch:${job.name}`, logger: cronLogger, unref: true }),
+  );
+
+  const started = leader.start().catch((error: unknown) => logger.error({ err: error }, "job leader election failed to start"));
+
+  return {
+    isLeader: () => leader.isLeader(),
+    async stop() {
+      stopping = true;
+      await Promise.all(tasks.map((task) => task.destroy()));
+      await started;
+      await Promise.all(inFlight.values());
+      await leader.stop();
+    },
+  };
+}
