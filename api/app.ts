@@ -1,11 +1,24 @@
 /** Builds the HTTP application: middleware, route groups, the one error handler, the OpenAPI document. */
+import { swaggerUI } from "@hono/swagger-ui";
+import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { newId } from "../core/ids.ts";
+import { authenticate } from "./auth/middleware.ts";
 import { createRouter, type AppDeps } from "./context.ts";
 import { createOnError, errorResponse } from "./errors.ts";
+import { httpMetrics } from "./metrics/middleware.ts";
+import { advisorRoutes } from "./routes/advisors.ts";
+import { devTokenRoutes } from "./routes/devToken.ts";
+import { directoryRoutes } from "./routes/directory.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
+import { policyRoutes } from "./routes/policy.ts";
+import { requestRoutes } from "./routes/requests.ts";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const DEV_TOKEN_PATH = "/v1/dev/token";
+/** Request bodies above this are refused before parsing: nothing in the API needs more. */
+const MAX_BODY_BYTES = 256 * 1024;
 
 export function createApp(deps: AppDeps) {
   const app = createRouter();
@@ -19,9 +32,41 @@ export function createApp(deps: AppDeps) {
       },
     }),
   );
+  app.use("*", httpMetrics(deps.metrics));
+  // Counts the bytes actually read, so a chunked body without Content-Length is cut off too.
+  // The rest of an oversized body is never read, so the connection cannot be reused: close it.
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => {
+        c.header("Connection", "close");
+        return errorResponse(c, "PAYLOAD_TOO_LARGE", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  // Every /v1 route is authenticated; the dev token endpoint is how local users get a token.
+  const auth = authenticate(deps.config.jwtSecret);
+  app.use("/v1/*", (c, next) => (deps.config.devAuth && c.req.path === DEV_TOKEN_PATH ? next() : auth(c, next)));
+  app.use("/metrics", auth);
+
   app.route("/", healthRoutes(deps));
+  if (deps.config.devAuth) app.route("/", devTokenRoutes(deps));
+  app.route("/", requestRoutes(deps));
+  app.route("/", advisorRoutes(deps));
+  app.route("/", directoryRoutes(deps));
+  app.route("/", policyRoutes(deps));
+  app.route("/", metricsRoutes(deps));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "advisor-dispatch", version: "1", description: "Matches clients with a licensed, free financial advisor now." },
+    security: [{ bearer: [] }],
+  });
+  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
   app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError(createOnError(deps.logger));
-  app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "advisor-dispatch", version: "1" } });
   return app;
 }

@@ -3,10 +3,14 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Backends } from "../infra/backends.ts";
+import type { MatchingRuntime } from "../infra/matching.ts";
+import type { Principal } from "./auth/principal.ts";
 import { validationHook } from "./errors.ts";
+import type { Metrics } from "./metrics.ts";
+import type { RateLimiter } from "./rateLimit.ts";
 
 export interface AppEnv {
-  Variables: { requestId: string };
+  Variables: { requestId: string; principal?: Principal };
 }
 
 /** What route groups may use; built once at start by the composition root. */
@@ -14,6 +18,9 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   backends: Backends;
+  matching: MatchingRuntime;
+  limiter: RateLimiter;
+  metrics: Metrics;
 }
 
 /** Every route group is an OpenAPIHono sharing the one zod hook. */

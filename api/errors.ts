@@ -44,6 +44,15 @@ export function validationHook(result: { success: boolean; error?: ZodError }, c
   return errorResponse(c, "VALIDATION_FAILED", "the request did not match the schema", issues);
 }
 
+/**
+ * PostgreSQL data exceptions (class 22: a value out of range, an invalid byte sequence): input that
+ * validation let through but storage cannot hold. The caller's fault, so a 400, never a 500.
+ */
+function isStorageRangeError(error: unknown): boolean {
+  const text = error instanceof Error ? `${error.message} ${JSON.stringify((error as { meta?: unknown }).meta ?? "")}` : "";
+  return /\b22(0(0[1-8]|12|15|21|P0)|003|008|021|P02)\b|out of range|invalid byte sequence/i.test(text);
+}
+
 /** Infrastructure faults that mean "try again shortly" rather than "we broke". */
 function isUnavailable(error: unknown): boolean {
   const text = error instanceof Error ? `${error.name} ${error.message} ${(error as { code?: string }).code ?? ""}` : "";
@@ -59,6 +68,10 @@ export function createOnError(logger: Logger) {
       return errorResponse(c, code, error.message || "request refused");
     }
     if (error instanceof SyntaxError) return errorResponse(c, "VALIDATION_FAILED", "the body is not valid JSON");
+    if (isStorageRangeError(error)) {
+      logger.warn({ err: error, requestId: c.get("requestId") }, "input out of storage range");
+      return errorResponse(c, "VALIDATION_FAILED", "a value is outside what can be stored");
+    }
     if (isUnavailable(error)) {
       logger.warn({ err: error, requestId: c.get("requestId") }, "dependency unavailable");
       return errorResponse(c, "UNAVAILABLE", "a backing service is unavailable; retry shortly");

@@ -37,12 +37,18 @@ const EnvSchema = z
     PORT: port.transform((v) => v ?? 3000),
     DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\/.+/.test(v), "must be a postgres:// or postgresql:// URL"),
     REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\/.+/.test(v), "must be a redis:// or rediss:// URL"),
+    REDIS_PREFIX: optionalString
+      .refine((v) => v === undefined || /^[A-Za-z0-9_:.-]{1,64}$/.test(v), "must be 1-64 letters, digits or _ : . -")
+      .transform((v) => v ?? "adx:"),
     DATA_DIR: optionalString.transform((v) => v ?? "./data"),
     JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
     LOG_LEVEL: z.preprocess((v) => (v === "" ? undefined : v), z.enum(LOG_LEVELS).default("info")),
     DEV_AUTH: booleanFlag,
     SEED_DEMO: booleanFlag,
     SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+    CRON_LEASE_MS: positiveInt(15_000),
+    RATE_LIMIT_REQUESTS_PER_MINUTE: positiveInt(30),
+    RATE_LIMIT_ACCEPTS_PER_MINUTE: positiveInt(120),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production") {
@@ -61,6 +67,8 @@ export interface Config {
   databaseUrl?: string;
   /** Unset means the in-memory matching store (single process). */
   redisUrl?: string;
+  /** Namespace of every Redis key and channel, so deployments can share one Redis. */
+  redisPrefix: string;
   dataDir: string;
   jwtSecret: string;
   /** True when no JWT_SECRET was given and a per-process random one is in use. */
@@ -69,6 +77,10 @@ export interface Config {
   devAuth: boolean;
   seedDemo: boolean;
   shutdownTimeoutMs: number;
+  /** How long the scheduled-jobs lease lasts without renewal: the failover time after a crash. */
+  cronLeaseMs: number;
+  /** Per-principal limits per minute (fixed window): creating requests, and accepting or grabbing offers. */
+  rateLimits: { requestsPerMinute: number; acceptsPerMinute: number };
   embedded: boolean;
 }
 
@@ -100,6 +112,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
     dataDir: e.DATA_DIR,
     jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString("hex"),
     jwtSecretIsEphemeral: e.JWT_SECRET === undefined,
@@ -108,6 +121,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     devAuth: e.DEV_AUTH ?? (embedded && e.NODE_ENV !== "production"),
     seedDemo: e.SEED_DEMO ?? embedded,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    cronLeaseMs: e.CRON_LEASE_MS,
+    rateLimits: { requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE, acceptsPerMinute: e.RATE_LIMIT_ACCEPTS_PER_MINUTE },
     embedded,
   };
 }

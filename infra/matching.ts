@@ -26,8 +26,9 @@ export interface MatchingRuntime {
   stop(): Promise<void>;
 }
 
-export async function createMatchingRuntime(backends: Backends, logger: Logger, clock: Clock = systemClock): Promise<MatchingRuntime> {
-  const store = backends.redis ? createRedisMatchingStore(backends.redis.client) : createMemoryMatchingStore();
+export async function createMatchingRuntime(backends: Backends, logger: Logger, options: { redisPrefix?: string; clock?: Clock } = {}): Promise<MatchingRuntime> {
+  const clock = options.clock ?? systemClock;
+  const store = backends.redis ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix }) : createMemoryMatchingStore();
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
   const engine = new MatchingEngine({
     store,

@@ -2,9 +2,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { describeWithServices, probePostgres, probeRedis, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { createScratchDatabase } from "../support/scratchDatabase.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { freePort, startServer, waitFor200 } from "../support/server.ts";
 
 describe("npm start: embedded default", () => {
@@ -52,7 +52,8 @@ describe("npm start: embedded default", () => {
 describeWithServices("npm start: PostgreSQL + Redis", [await probePostgres(), await probeRedis()], () => {
   it("serves /readyz with 200 on a migrated database, with both backends named in the log", async () => {
     const port = await freePort();
-    const server = startServer({ PORT: String(port), DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, JWT_SECRET: "t".repeat(32) });
+    const scratch = await createScratchDatabase();
+    const server = startServer({ PORT: String(port), DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:`, JWT_SECRET: "t".repeat(32) });
     try {
       await waitFor200(`http://127.0.0.1:${port}/readyz`, 60_000, server);
       const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { checks: Record<string, string> };
@@ -61,23 +62,18 @@ describeWithServices("npm start: PostgreSQL + Redis", [await probePostgres(), aw
     } finally {
       server.child.kill("SIGTERM");
       expect(await server.exited).toBe(0);
+      await scratch.drop();
     }
   });
 
   it("refuses to start on a database with pending migrations, saying what to run", async () => {
-    const name = `adx_pending_${uniqueTag()}`;
-    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
+    const scratch = await createScratchDatabase({ migrate: false });
     try {
-      const url = new URL(TEST_DATABASE_URL);
-      url.pathname = `/${name}`;
-      const server = startServer({ PORT: String(await freePort()), DATABASE_URL: url.toString(), REDIS_URL: TEST_REDIS_URL });
+      const server = startServer({ PORT: String(await freePort()), DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:` });
       expect(await server.exited).toBe(1);
       expect(server.output()).toMatch(/pending migration\(s\).*npm run db:migrate/);
     } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await scratch.drop();
     }
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * The WebSocket endpoint `GET /v1/ws`: authenticates the upgrade (token in `?token=` or offered as
+ * a Sec-WebSocket-Protocol), keeps this process's sockets by user, delivers envelopes to them, and
+ * pings every socket so dead connections are noticed. A dropped advisor socket changes nothing
+ * else: presence lapses by its own TTL, so a flaky mobile network does not flap availability.
+ */
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { Logger } from "../../core/logger.ts";
+import { verifyToken, type Principal } from "../auth/principal.ts";
+import type { Envelope, Fanout } from "./fanout.ts";
+
+export const WS_PATH = "/v1/ws";
+const PING_INTERVAL_MS = 25_000;
+/** Messages queued for a slow socket before it is dropped: protects the process, not the client. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+
+export interface RealtimeHub {
+  /** Connected sockets on this process. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+const looksLikeJwt = (value: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value);
+
+export function attachRealtime(server: Server, options: { secret: string; fanout: Fanout; logger: Logger; pingIntervalMs?: number }): RealtimeHub {
+  const { fanout, logger } = options;
+  const sockets = new Map<string, Set<WebSocket>>();
+  const alive = new WeakMap<WebSocket, boolean>();
+  // The subprotocol to echo back is the token the client offered (browsers cannot set headers).
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => [...protocols].find(looksLikeJwt) ?? false });
+
+  const refuse = (socket: Duplex, status: number, reason: string) => {
+    socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.destroy();
+  };
+
+  const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    if (url.pathname !== WS_PATH) return refuse(socket, 404, "Not Found");
+    const offered = (request.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim()).filter(looksLikeJwt);
+    const token = url.searchParams.get("token") ?? offered[0];
+    const principal = token ? await verifyToken(token, options.secret) : null;
+    if (!principal) return refuse(socket, 401, "Unauthorized");
+    wss.handleUpgrade(request, socket, head, (ws) => register(ws, principal));
+  };
+
+  const register = (ws: WebSocket, principal: Principal) => {
+    const mine = sockets.get(principal.sub) ?? new Set<WebSocket>();
+    mine.add(ws);
+    sockets.set(principal.sub, mine);
+    alive.set(ws, true);
+    ws.on("pong", () => alive.set(ws, true));
+    ws.on("close", () => {
+      mine.delete(ws);
+      if (!mine.size) sockets.delete(principal.sub);
+    });
+    ws.on("error", (error) => logger.debug({ err: error, sub: principal.sub }, "websocket error"));
+    // Clients only listen; anything they send is ignored rather than trusted.
+    ws.on("message", () => {});
+    ws.send(JSON.stringify({ type: "hello", role: principal.role, sub: principal.sub }));
+  };
+
+  const deliver = (envelope: Envelope) => {
+    const data = JSON.stringify(envelope.message);
+    for (const userId of envelope.to) {
+      for (const ws of sockets.get(userId) ?? []) {
+        if (ws.readyState !== ws.OPEN) continue;
+        if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+          ws.terminate();
+          continue;
+        }
+        ws.send(data);
+      }
+    }
+  };
+  fanout.onEnvelope(deliver);
+
+  const pinger = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, options.pingIntervalMs ?? PING_INTERVAL_MS);
+  pinger.unref();
+
+  const upgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    onUpgrade(request, socket, head).catch((error) => {
+      logger.error({ err: error }, "websocket upgrade failed");
+      refuse(socket, 500, "Internal Server Error");
+    });
+  };
+  server.on("upgrade", upgradeListener);
+
+  return {
+    connections: () => wss.clients.size,
+    async close() {
+      clearInterval(pinger);
+      server.off("upgrade", upgradeListener);
+      for (const ws of wss.clients) ws.close(1001, "server shutting down");
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await fanout.close();
+    },
+  };
+}

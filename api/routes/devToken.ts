@@ -1,0 +1,39 @@
+/**
+ * `POST /v1/dev/token`: mints a token for local use and tests. Registered only when DEV_AUTH is on,
+ * which is refused in production (core/config.ts); otherwise the path does not exist at all.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { issueToken, ROLES } from "../auth/principal.ts";
+import { createRouter, type AppDeps } from "../context.ts";
+import { errorResponse } from "../errors.ts";
+
+const Subject = z.string().regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 printable ASCII characters without spaces");
+const DevTokenBody = z
+  .object({
+    sub: Subject,
+    role: z.enum(ROLES),
+    branchId: Subject.optional(),
+  })
+  .openapi("DevTokenRequest");
+
+const route = createRoute({
+  method: "post",
+  path: "/v1/dev/token",
+  tags: ["dev"],
+  summary: "Mint a token (DEV_AUTH only)",
+  request: { body: { required: true, content: { "application/json": { schema: DevTokenBody } } } },
+  responses: {
+    200: { description: "token", content: { "application/json": { schema: z.object({ token: z.string() }) } } },
+    400: { description: "invalid claims" },
+  },
+});
+
+export function devTokenRoutes(deps: AppDeps) {
+  return createRouter().openapi(route, async (c) => {
+    const body = c.req.valid("json");
+    if ((body.role === "advisor" || body.role === "manager") && !body.branchId) {
+      return errorResponse(c, "VALIDATION_FAILED", `${body.role} tokens need a branchId`, [{ path: "branchId", message: "required for this role" }]) as never;
+    }
+    return c.json({ token: await issueToken(body, deps.config.jwtSecret) }, 200);
+  });
+}

@@ -1,0 +1,80 @@
+/**
+ * The composition root of one server process: backends, matching, rate limits, metrics, the HTTP
+ * app, realtime delivery and scheduled jobs, started in order and stopped in reverse.
+ */
+import { serve } from "@hono/node-server";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { systemClock } from "../core/clock.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../core/logger.ts";
+import { openBackends } from "../infra/backends.ts";
+import { startJobs } from "../infra/jobs/scheduler.ts";
+import { createMatchingRuntime } from "../infra/matching.ts";
+import { createMemoryRateLimiter } from "../infra/rateLimit/memory.ts";
+import { createRedisRateLimiter } from "../infra/rateLimit/redis.ts";
+import { demoMissing, seedDemo } from "../prisma/seed/demo.ts";
+import { createApp } from "./app.ts";
+import { createPrometheusMetrics } from "./metrics/prometheus.ts";
+import { createLocalFanout, createRedisFanout } from "./realtime/fanout.ts";
+import { attachRealtime } from "./realtime/hub.ts";
+import { wireNotifications } from "./realtime/notifications.ts";
+
+const PRESENCE_TTL_MS = 45_000;
+
+export interface RunningServer {
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const backends = await openBackends(config, logger);
+  try {
+    if (config.seedDemo && (await demoMissing(backends.database.prisma))) {
+      const { inserted } = await seedDemo(backends.database.prisma);
+      logger.info({ inserted }, "seeded demo data");
+    }
+    const prisma = backends.database.prisma;
+    const matching = await createMatchingRuntime(backends, logger, { redisPrefix: config.redisPrefix });
+    const redis = backends.redis?.client;
+    const limiter = redis ? createRedisRateLimiter(redis, { prefix: config.redisPrefix }) : createMemoryRateLimiter();
+    const metrics = createPrometheusMetrics({ prisma, store: matching.store, clock: systemClock });
+    const fanout = redis
+      ? await createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"))
+      : createLocalFanout();
+    const unwire = wireNotifications(matching.bus, fanout, prisma, logger);
+
+    const app = createApp({ config, logger, backends, matching, limiter, metrics });
+    const server = await new Promise<Server>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
+    });
+    const port = (server.address() as AddressInfo).port;
+    const realtime = attachRealtime(server, { secret: config.jwtSecret, fanout, logger });
+    matching.start();
+    const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: systemClock, presenceTtlMs: PRESENCE_TTL_MS, leaseTtlMs: config.cronLeaseMs });
+    logger.info({ port, host: config.host, devAuth: config.devAuth }, `listening on http://${config.host}:${port}`);
+
+    return {
+      port,
+      async stop() {
+        const forced = setTimeout(() => {
+          logger.warn({ timeoutMs: config.shutdownTimeoutMs }, "in-flight work did not finish in time; closing connections");
+          server.closeAllConnections();
+        }, config.shutdownTimeoutMs);
+        forced.unref();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await realtime.close();
+        await closed;
+        clearTimeout(forced);
+        await jobs.stop();
+        await matching.stop();
+        unwire();
+        await backends.close();
+      },
+    };
+  } catch (error) {
+    await backends.close();
+    throw error;
+  }
+}
