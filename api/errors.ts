@@ -56,7 +56,7 @@ function isStorageRangeError(error: unknown): boolean {
 /** Infrastructure faults that mean "try again shortly" rather than "we broke". */
 function isUnavailable(error: unknown): boolean {
   const text = error instanceof Error ? `${error.name} ${error.message} ${(error as { code?: string }).code ?? ""}` : "";
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection is closed|ClientClosedError|SocketClosedUnexpectedly|P1001|P1017|P2024|DatabaseNotReachable|Can't reach database/i.test(text);
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection is closed|ClientClosedError|ClientOfflineError|client is offline|SocketClosedUnexpectedly|P1001|P1017|P2024|DatabaseNotReachable|Can't reach database/i.test(text);
 }
 
 export function createOnError(logger: Logger) {

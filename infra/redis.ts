@@ -18,6 +18,9 @@ export interface RedisHandle {
 export async function connectRedis(url: string, onError: (error: Error) => void): Promise<RedisHandle> {
   const client = createClient({
     url,
+    // While Redis is unreachable, fail commands at once (the API answers 503 with Retry-After)
+    // instead of queueing them and leaving callers hanging.
+    disableOfflineQueue: true,
     socket: {
       connectTimeout: 5_000,
       reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2_000),
