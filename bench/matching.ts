@@ -17,7 +17,8 @@ import { selectCandidates, type OfferPlan } from "../matching/engine/offering.ts
 import { createMemoryMatchingStore } from "../matching/store/memory/store.ts";
 import type { LiveRequest, MatchingStore } from "../matching/store/port.ts";
 import { createRedisMatchingStore } from "../matching/store/redis/store.ts";
-import { benchRequest, mulberry32, populate } from "./lib/population.ts";
+import { seededRandom } from "../core/random.ts";
+import { benchRequest, populate } from "./lib/population.ts";
 import { formatMicros, median, percentile, printTable } from "./lib/stats.ts";
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=") as [string, string]));
@@ -58,7 +59,7 @@ interface PoolResult {
 async function measure(store: MatchingStore, size: number): Promise<Map<string, PoolResult>> {
   const results = new Map<string, PoolResult>();
   for (const plan of PLANS) {
-    const random = mulberry32(7);
+    const random = seededRandom(7);
     const times: number[] = [];
     let found = 0;
     for (let i = 0; i < iterations + 20; i++) {

@@ -2,6 +2,7 @@
  * A deterministic synthetic advisor population for benchmarks: many branches in a few regions, a mix
  * of licences, languages, suitability scopes and capacities, about half of them available.
  */
+import { seededRandom } from "../../core/random.ts";
 import type { AdvisorProfile, LicenceKind, RequestFacts } from "../../matching/domain/types.ts";
 import { LICENCE_KINDS } from "../../matching/domain/types.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
@@ -11,15 +12,6 @@ const REGIONS = 10;
 const LANGUAGES = ["en", "zh", "es", "fr", "de"];
 const YEAR = 365 * 86_400_000;
 
-export function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function branchOf(i: number): string {
   return `brn_bench_${String(Math.floor(i / ADVISORS_PER_BRANCH)).padStart(5, "0")}`;
@@ -57,7 +49,7 @@ export function benchAdvisor(i: number, now: number, random: () => number): Advi
 
 /** Registers `count` advisors, about half available, reporting progress for large populations. */
 export async function populate(store: MatchingStore, count: number, now: number, log: (line: string) => void): Promise<void> {
-  const random = mulberry32(count);
+  const random = seededRandom(count);
   const batch = 500;
   for (let start = 0; start < count; start += batch) {
     const end = Math.min(count, start + batch);

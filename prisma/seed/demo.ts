@@ -3,22 +3,13 @@
  * suitability scopes and capacities, 200 clients (some with dedicated advisors) and a default dispatch
  * policy per branch. Ids are fixed and inserts skip existing rows, so seeding twice changes nothing.
  */
+import { seededRandom } from "../../core/random.ts";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 import type { LicenceKind } from "../../generated/prisma/enums.ts";
 import { DEFAULT_DISPATCH_POLICY } from "../../matching/domain/policy.ts";
 
 const DAY = 86_400_000;
 
-/** A small deterministic PRNG so the demo data is the same on every machine. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BRANCHES = [
   { id: "brn_demo_central", name: "Central", region: "north", timezone: "Europe/London" },
@@ -40,7 +31,7 @@ export interface SeedResult {
 }
 
 export async function seedDemo(prisma: PrismaClient, nowMs: number = Date.now()): Promise<SeedResult> {
-  const random = mulberry32(20261123);
+  const random = seededRandom(20261123);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const name = () => `${pick(FIRST)} ${pick(LAST)}`;
 

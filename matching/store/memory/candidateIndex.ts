@@ -8,12 +8,9 @@
  * `limit` advisors. Its cost grows with `limit`, not with the number of registered advisors, which
  * is what the port promises and what the Redis adapter does with one sorted set per key.
  */
+import { isIndexable, MAX_SCOPE, MIN_SCOPE, scopeOf } from "../candidateMembership.ts";
 import type { AdvisorState, CandidateQuery } from "../port.ts";
 import { compareScored, ScoreIndex, type ScoredId } from "./scoreIndex.ts";
-
-/** Suitability scopes are client risk levels; an advisor's scope is the highest level they may serve. */
-const MIN_SCOPE = 1;
-const MAX_SCOPE = 5;
 
 /** The language key that matches a query for any language. */
 const ANY_LANGUAGE = "*";
@@ -35,28 +32,6 @@ function foldLanguage(language: string): string {
   return language.toLowerCase();
 }
 
-/**
- * Which scope list an advisor belongs in. Fractional scopes round down (the exact comparison is
- * re-done on read), anything above the top level serves every level, and an advisor who cannot
- * serve level 1 serves nobody.
- */
-function scopeOf(suitabilityMaxRisk: number): number | null {
-  if (!(suitabilityMaxRisk >= MIN_SCOPE)) return null;
-  return Math.min(MAX_SCOPE, Math.floor(suitabilityMaxRisk));
-}
-
-/**
- * Whether the advisor belongs in the index at all. Only what the store itself knows for sure:
- * heartbeat age and licence validity windows depend on the caller's clock, so they are left to
- * eligibility (results are hints).
- */
-export function isIndexable(state: AdvisorState): boolean {
-  return (
-    state.profile.status === "active" &&
-    state.supply.presence === "available" &&
-    state.assignments.length < state.profile.maxConcurrent
-  );
-}
 
 /** Every list the advisor belongs in right now; empty when not indexable. */
 function keysFor(state: AdvisorState): string[] {

@@ -9,7 +9,8 @@ import { checkEligibility, type CapacityRule, type EligibilitySnapshot } from ".
 import { EMPTY_STATS, updateResponsiveness, type OfferAnswer } from "../../domain/ranking.ts";
 import type { AdvisorProfile, Presence, RequestFacts } from "../../domain/types.ts";
 import type { AdvisorState, CandidateQuery, CapacityResult, EligibilityRefusal } from "../port.ts";
-import { CandidateIndex, isIndexable } from "./candidateIndex.ts";
+import { isIndexable } from "../candidateMembership.ts";
+import { CandidateIndex } from "./candidateIndex.ts";
 import { PresenceIndex } from "./presenceIndex.ts";
 
 interface AdvisorRecord {

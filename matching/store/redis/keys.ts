@@ -52,12 +52,11 @@
  *    countAvailable trusts the set (a gauge), and an entry left behind by a crashed writer stops
  *    counting once its heartbeat is older than the presence TTL the caller asks about.
  */
+import { isIndexable, MAX_SCOPE, MIN_SCOPE, scopeOf } from "../candidateMembership.ts";
 import type { AdvisorState, CandidateQuery } from "../port.ts";
 
 export const DEFAULT_PREFIX = "adx:";
 
-export const MIN_SCOPE = 1;
-export const MAX_SCOPE = 5;
 /** The language slot that matches a query for any language, and the single national pool id. */
 export const ANY = "*";
 
@@ -114,20 +113,6 @@ export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
 
 // ---- candidate index membership ----------------------------------------------------------------
 
-/** The scope set an advisor belongs in: fractional scopes round down, above 5 serves every level. */
-export function scopeOf(suitabilityMaxRisk: number): number | null {
-  if (!(suitabilityMaxRisk >= MIN_SCOPE)) return null;
-  return Math.min(MAX_SCOPE, Math.floor(suitabilityMaxRisk));
-}
-
-/** Active, available and below maxConcurrent in assignments: what the index promises. */
-export function isIndexable(state: AdvisorState): boolean {
-  return (
-    state.profile.status === "active" &&
-    state.supply.presence === "available" &&
-    state.assignments.length < state.profile.maxConcurrent
-  );
-}
 
 /** Every candidate index key the advisor belongs in right now, each with its score. */
 export function candidateEntries(keys: KeySpace, state: AdvisorState | null): Map<string, number> {
@@ -214,3 +199,5 @@ export function assertOneSlot(script: string, keys: readonly string[]): void {
     if (keySlot(key) !== slot) throw new Error(`redis matching store: script ${script} would touch several hash slots: ${keys.join(", ")}`);
   }
 }
+
+
