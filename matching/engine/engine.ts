@@ -10,7 +10,7 @@
  */
 import type { Clock } from "../../core/clock.ts";
 import { newId } from "../../core/ids.ts";
-import type { EventBus } from "../events.ts";
+import type { DomainEvent, EventBus } from "../events.ts";
 import { maxWaitDeadline, nextStep, queueScore, stageName, stagesFor, type StagePlan } from "../domain/funnel.ts";
 import { checkEligibility } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
@@ -106,6 +106,7 @@ export class MatchingEngine {
       createdAt: now,
     };
     // The row first: once the client has an id, the request survives any crash after this point.
+    const created = this.stamp({ type: "request.created", requestId: facts.id, branchId: facts.branchId, clientId: facts.clientId, requiredLicence: facts.requiredLicence, priority: facts.priority });
     const inserted = await this.records.insertRequest({
       facts,
       topic: input.topic,
@@ -114,12 +115,12 @@ export class MatchingEngine {
       stage: stages[0]?.pool ?? null,
       idempotencyKey: input.idempotencyKey ?? null,
       requestHash: input.requestHash ?? null,
-    });
+    }, [created]);
     if (!inserted.created) {
       return inserted.sameBody ? { ok: true, requestId: inserted.requestId, created: false } : { ok: false, reason: "IDEMPOTENCY_CONFLICT" };
     }
     await this.store.createRequest(facts, { stageIndex: 0, now, deadline: now });
-    await this.emit({ type: "request.created", requestId: facts.id, branchId: facts.branchId, clientId: facts.clientId, requiredLicence: facts.requiredLicence, priority: facts.priority });
+    await this.publish([created]);
     await this.tick();
     return { ok: true, requestId: facts.id, created: true };
   }
@@ -148,10 +149,11 @@ export class MatchingEngine {
     if (summary.clientId !== clientId) return { ok: false, reason: "NOT_YOURS" };
     if (summary.status !== "completed" || !summary.assignedAdvisorId) return { ok: false, reason: "NOT_COMPLETED" };
     const now = this.clock.now();
-    const inserted = await this.records.insertRating({ id: newId("rating", now), requestId, advisorId: summary.assignedAdvisorId, clientId, stars, comment, at: now });
+    const rated = this.stamp({ type: "request.rated", requestId, branchId: summary.branchId, advisorId: summary.assignedAdvisorId, clientId, stars });
+    const inserted = await this.records.insertRating({ id: newId("rating", now), requestId, advisorId: summary.assignedAdvisorId, clientId, stars, comment, at: now }, [rated]);
     if (!inserted.ok) return inserted;
     await this.store.recordRating(summary.assignedAdvisorId, stars);
-    await this.emit({ type: "request.rated", requestId, branchId: summary.branchId, advisorId: summary.assignedAdvisorId, clientId, stars });
+    await this.publish([rated]);
     return { ok: true };
   }
 
@@ -207,13 +209,12 @@ export class MatchingEngine {
     await this.store.recordAnswer(advisorId, { accepted: true, latencyMs: now - offer.sentAt });
     await this.store.clearDeadline(request.facts.id);
     const stages = await this.stagesOf(claim.request);
-    await this.persist(claim.request, stages, [claim.offer, ...claim.superseded].map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })));
     const base = { requestId: request.facts.id, branchId: request.facts.branchId };
-    for (const lost of claim.superseded) {
-      await this.emit({ ...base, type: "offer.withdrawn", offerId: lost.id, advisorId: lost.advisorId, outcome: lost.outcome === "lost_race" ? "lost_race" : "withdrawn" });
-    }
-    await this.emit({ ...base, type: "offer.accepted", offerId, advisorId, latencyMs: now - offer.sentAt, stage: stageName(stages, offer.stageIndex) });
-    await this.emit({ ...base, type: "request.assigned", advisorId, clientId: request.facts.clientId });
+    await this.persist(claim.request, stages, [claim.offer, ...claim.superseded].map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })), [
+      ...claim.superseded.map((lost) => ({ ...base, type: "offer.withdrawn" as const, offerId: lost.id, advisorId: lost.advisorId, outcome: lost.outcome === "lost_race" ? ("lost_race" as const) : ("withdrawn" as const) })),
+      { ...base, type: "offer.accepted", offerId, advisorId, latencyMs: now - offer.sentAt, stage: stageName(stages, offer.stageIndex) },
+      { ...base, type: "request.assigned", advisorId, clientId: request.facts.clientId },
+    ]);
     return { ok: true, requestId: request.facts.id, duplicate: false };
   }
 
@@ -307,8 +308,7 @@ export class MatchingEngine {
           });
           if (moved.ok) {
             noCandidates = false;
-            await this.persist(moved.request, stages, []);
-            await this.emit({ type: "request.stage_changed", requestId, branchId: request.facts.branchId, stage: stageName(stages, step.toStageIndex), stageIndex: step.toStageIndex });
+            await this.persist(moved.request, stages, [], [{ type: "request.stage_changed", requestId, branchId: request.facts.branchId, stage: stageName(stages, step.toStageIndex), stageIndex: step.toStageIndex }]);
           }
           break;
         }
@@ -316,12 +316,11 @@ export class MatchingEngine {
           const attempt = await makeOffers(this.store, request, step, policy, now, this.presenceTtlMs);
           if (attempt.made) {
             const { result } = attempt;
-            await this.persist(result.request, stages, result.offers.map((o) => ({ offer: o.offer, eligibility: o.eligibility, stage: step.pool })));
             const base = { requestId, branchId: request.facts.branchId };
-            await this.emit({ ...base, type: "request.decided", stage: step.pool, offered: result.offers.map((o) => o.offer.advisorId), excluded: result.excluded });
-            for (const { offer, eligibility } of result.offers) {
-              await this.emit({ ...base, type: "offer.sent", offerId: offer.id, advisorId: offer.advisorId, kind: offer.kind, stage: step.pool, expiresAt: offer.expiresAt, eligibility });
-            }
+            await this.persist(result.request, stages, result.offers.map((o) => ({ offer: o.offer, eligibility: o.eligibility, stage: step.pool })), [
+              { ...base, type: "request.decided", stage: step.pool, offered: result.offers.map((o) => o.offer.advisorId), excluded: result.excluded },
+              ...result.offers.map(({ offer, eligibility }) => ({ ...base, type: "offer.sent" as const, offerId: offer.id, advisorId: offer.advisorId, kind: offer.kind, stage: step.pool, expiresAt: offer.expiresAt, eligibility })),
+            ]);
           } else if (!attempt.stale) {
             noCandidates = true;
           }
@@ -361,13 +360,18 @@ export class MatchingEngine {
       freed.add(assignee);
     }
     const stages = await this.stagesOf(ended.request);
-    await this.persist(ended.request, stages, ended.withdrawn.map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })));
     const base = { requestId: request.facts.id, branchId: request.facts.branchId };
-    for (const offer of ended.withdrawn) await this.emit({ ...base, type: "offer.withdrawn", offerId: offer.id, advisorId: offer.advisorId, outcome: "withdrawn" });
     const clientId = request.facts.clientId;
-    if (to === "completed") await this.emit({ ...base, type: "request.completed", advisorId: assignee!, clientId });
-    if (to === "cancelled") await this.emit({ ...base, type: "request.cancelled", clientId, advisorId: assignee ?? null });
-    if (to === "expired") await this.emit({ ...base, type: "request.expired", clientId, callbackRequested: true });
+    const ending: NewEvent =
+      to === "completed"
+        ? { ...base, type: "request.completed", advisorId: assignee!, clientId }
+        : to === "cancelled"
+          ? { ...base, type: "request.cancelled", clientId, advisorId: assignee ?? null }
+          : { ...base, type: "request.expired", clientId, callbackRequested: true };
+    await this.persist(ended.request, stages, ended.withdrawn.map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })), [
+      ...ended.withdrawn.map((offer) => ({ ...base, type: "offer.withdrawn" as const, offerId: offer.id, advisorId: offer.advisorId, outcome: "withdrawn" as const })),
+      ending,
+    ]);
     for (const advisorId of freed) {
       const state = await this.store.getAdvisor(advisorId);
       if (state) await this.serveQueue(state);
@@ -380,11 +384,14 @@ export class MatchingEngine {
     if (offer.kind === "push") await this.store.releasePushHold(offer.advisorId, offer.id);
     if (offer.outcome === "declined" || offer.outcome === "timed_out") await this.store.recordAnswer(offer.advisorId, { accepted: false });
     const stages = knownStages ?? (await this.stagesOf(request));
-    await this.persist(request, stages, [{ offer, stage: stageName(stages, offer.stageIndex) }]);
     const base = { requestId: request.facts.id, branchId: request.facts.branchId, offerId: offer.id, advisorId: offer.advisorId };
-    if (offer.outcome === "declined") await this.emit({ ...base, type: "offer.declined" });
-    else if (offer.outcome === "timed_out") await this.emit({ ...base, type: "offer.timed_out" });
-    else await this.emit({ ...base, type: "offer.withdrawn", outcome: "withdrawn", ...(withdrawReason ? { reason: withdrawReason } : {}) });
+    const event: NewEvent =
+      offer.outcome === "declined"
+        ? { ...base, type: "offer.declined" }
+        : offer.outcome === "timed_out"
+          ? { ...base, type: "offer.timed_out" }
+          : { ...base, type: "offer.withdrawn", outcome: "withdrawn", ...(withdrawReason ? { reason: withdrawReason } : {}) };
+    await this.persist(request, stages, [{ offer, stage: stageName(stages, offer.stageIndex) }], [event]);
   }
 
   /**
@@ -422,13 +429,23 @@ export class MatchingEngine {
     return stagesFor(await this.policies.get(request.facts.branchId), request.facts.mode);
   }
 
-  private async persist(request: LiveRequest, stages: StagePlan[], offers: OfferChange[]): Promise<void> {
+  /**
+   * Persists the request, its changed offers and the events describing the change in one
+   * transaction (the events are the outbox incentives and compliance read), then announces them.
+   */
+  private async persist(request: LiveRequest, stages: StagePlan[], offers: OfferChange[], events: NewEvent[] = []): Promise<void> {
     const stage = stages[request.stageIndex]?.pool ?? null;
-    await this.records.saveRequest(request, stage, offers);
+    const stamped = events.map((e) => this.stamp(e));
+    await this.records.saveRequest(request, stage, offers, stamped);
+    await this.publish(stamped);
   }
 
-  private async emit(event: DistributiveOmit<Parameters<EventBus["publish"]>[0], "id" | "at">): Promise<void> {
-    await this.bus.publish({ ...event, id: newId("auditEvent"), at: this.clock.now() } as Parameters<EventBus["publish"]>[0]);
+  private stamp(event: NewEvent): DomainEvent {
+    return { ...event, id: newId("auditEvent"), at: this.clock.now() } as DomainEvent;
+  }
+
+  private async publish(events: DomainEvent[]): Promise<void> {
+    for (const event of events) await this.bus.publish(event);
   }
 
   // ---- rebuild -----------------------------------------------------------------------------------
@@ -485,3 +502,5 @@ export class MatchingEngine {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** An event before it gets its id and time. */
+type NewEvent = DistributiveOmit<DomainEvent, "id" | "at">;

@@ -6,6 +6,7 @@
 import type { EligibilitySnapshot } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
 import type { AdvisorProfile, Channel, Pool, RequestFacts } from "../domain/types.ts";
+import type { DomainEvent } from "../events.ts";
 import type { AdvisorState, LiveRequest, OfferState } from "../store/port.ts";
 
 export interface ClientContext {
@@ -53,23 +54,27 @@ export interface MatchingRecords {
   offerRequestId(offerId: string): Promise<string | null>;
 
   /**
-   * Inserts the request row. With an idempotency key already used by this client, inserts nothing
+   * Inserts the request row and its creation events in one transaction. With an idempotency key already used by this client, inserts nothing
    * and returns the existing id, saying whether the body matched.
    */
-  insertRequest(record: NewRequestRecord): Promise<InsertRequestResult>;
+  insertRequest(record: NewRequestRecord, events: DomainEvent[]): Promise<InsertRequestResult>;
 
   /**
    * Persists the request's current state and the offers that changed, in one transaction: status,
    * stage, assignee, status timestamps, callback flag; new offers with their eligibility snapshot,
-   * closed offers with their outcome. Idempotent: replaying the same state writes the same rows.
+   * closed offers with their outcome; and the events describing the change, appended to the event
+   * log (the outbox). Idempotent: replaying the same state and events writes the same rows.
    */
-  saveRequest(request: LiveRequest, stage: Pool | null, offers: OfferChange[]): Promise<void>;
+  saveRequest(request: LiveRequest, stage: Pool | null, offers: OfferChange[], events: DomainEvent[]): Promise<void>;
 
   /**
    * Records a rating for a completed request, once: ALREADY_RATED when it has one. The caller has
    * checked that the request is completed and belongs to the client.
    */
-  insertRating(rating: { id: string; requestId: string; advisorId: string; clientId: string; stars: number; comment: string | null; at: number }): Promise<{ ok: true } | { ok: false; reason: "ALREADY_RATED" }>;
+  insertRating(
+    rating: { id: string; requestId: string; advisorId: string; clientId: string; stars: number; comment: string | null; at: number },
+    events: DomainEvent[],
+  ): Promise<{ ok: true } | { ok: false; reason: "ALREADY_RATED" }>;
 
   /** Status, client and assignee of a request as recorded (also for requests no longer live). */
   requestSummary(requestId: string): Promise<{ id: string; clientId: string; branchId: string; status: string; assignedAdvisorId: string | null } | null>;

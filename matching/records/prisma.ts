@@ -8,6 +8,7 @@ import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } fr
 import { EMPTY_STATS, updateResponsiveness } from "../domain/ranking.ts";
 import type { AdvisorProfile, AdvisorStats, LicenceKind, Pool, RequestFacts } from "../domain/types.ts";
 import type { AdvisorState, LiveRequest, OfferState } from "../store/port.ts";
+import type { DomainEvent } from "../events.ts";
 import type { ClientContext, InsertRequestResult, MatchingRecords, NewRequestRecord, OfferChange } from "./port.ts";
 
 const LIVE_STATUSES = ["pending", "offered", "assigned"] as const;
@@ -37,6 +38,22 @@ function toProfile(a: AdvisorWithLicences): AdvisorProfile {
       status: l.status,
     })),
   };
+}
+
+/** The event log rows for events (skipping ids already logged, so a replay appends nothing). */
+function appendEvents(prisma: PrismaClient, events: DomainEvent[]) {
+  return prisma.eventLog.createMany({
+    data: events.map((event) => ({
+      id: event.id,
+      type: event.type,
+      at: new Date(event.at),
+      requestId: event.requestId,
+      branchId: event.branchId,
+      advisorId: "advisorId" in event ? event.advisorId : null,
+      data: event as unknown as Prisma.InputJsonValue,
+    })),
+    skipDuplicates: true,
+  });
 }
 
 export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecords {
@@ -72,10 +89,11 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       return offer?.requestId ?? null;
     },
 
-    async insertRequest(record: NewRequestRecord): Promise<InsertRequestResult> {
+    async insertRequest(record: NewRequestRecord, events: DomainEvent[]): Promise<InsertRequestResult> {
       const { facts } = record;
       try {
-        await prisma.serviceRequest.create({
+        await prisma.$transaction([
+          prisma.serviceRequest.create({
           data: {
             id: facts.id,
             clientId: facts.clientId,
@@ -96,7 +114,9 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
             requestHash: record.requestHash,
             createdAt: new Date(facts.createdAt),
           },
-        });
+          }),
+          appendEvents(prisma, events),
+        ]);
         return { created: true, requestId: facts.id };
       } catch (error) {
         if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") || record.idempotencyKey === null) throw error;
@@ -108,7 +128,7 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       }
     },
 
-    async saveRequest(request: LiveRequest, stage: Pool | null, offers: OfferChange[]): Promise<void> {
+    async saveRequest(request: LiveRequest, stage: Pool | null, offers: OfferChange[], events: DomainEvent[]): Promise<void> {
       const accepted = request.offers.find((o) => o.outcome === "accepted");
       const endedAt = (status: string) => (request.status === status ? new Date(request.updatedAt) : undefined);
       const firstSent = request.offers.length ? Math.min(...request.offers.map((o) => o.sentAt)) : null;
@@ -154,14 +174,18 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
         ...answered.map(({ offer }) =>
           prisma.offer.updateMany({ where: { id: offer.id }, data: { outcome: offer.outcome, respondedAt: toDate(offer.respondedAt) } }),
         ),
+        appendEvents(prisma, events),
       ]);
     },
 
-    async insertRating(rating) {
+    async insertRating(rating, events) {
       try {
-        await prisma.rating.create({
-          data: { id: rating.id, requestId: rating.requestId, advisorId: rating.advisorId, clientId: rating.clientId, stars: rating.stars, comment: rating.comment, createdAt: new Date(rating.at) },
-        });
+        await prisma.$transaction([
+          prisma.rating.create({
+            data: { id: rating.id, requestId: rating.requestId, advisorId: rating.advisorId, clientId: rating.clientId, stars: rating.stars, comment: rating.comment, createdAt: new Date(rating.at) },
+          }),
+          appendEvents(prisma, events),
+        ]);
         return { ok: true };
       } catch (error) {
         if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return { ok: false, reason: "ALREADY_RATED" };

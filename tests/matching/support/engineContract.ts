@@ -72,6 +72,10 @@ export function engineContract(name: string, harness: EngineHarness): void {
         "request.completed",
       ]);
       expect(w.eventsOf("offer.accepted")[0]).toMatchObject({ latencyMs: 0 });
+      // Every announced event is in the durable event log, in order, written with its state change.
+      const logged = await db.prisma.eventLog.findMany({ where: { requestId }, orderBy: { seq: "asc" } });
+      expect(logged.map((e) => e.id)).toEqual(w.events.filter((e) => e.requestId === requestId).map((e) => e.id));
+      expect(logged.find((e) => e.type === "offer.accepted")).toMatchObject({ advisorId: a, branchId: w.branchId });
     });
 
     it("never offers an ineligible advisor, and says which rule excluded whom", async () => {
