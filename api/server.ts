@@ -18,6 +18,7 @@ import { createApp } from "./app.ts";
 import { createPrometheusMetrics } from "./metrics/prometheus.ts";
 import { createLocalFanout, createRedisFanout } from "./realtime/fanout.ts";
 import { attachRealtime } from "./realtime/hub.ts";
+import { wireDemandAlerts } from "./realtime/demandAlerts.ts";
 import { wireNotifications } from "./realtime/notifications.ts";
 
 const PRESENCE_TTL_MS = 45_000;
@@ -42,7 +43,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const fanout = redis
       ? await createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"))
       : createLocalFanout();
-    const unwire = wireNotifications(matching.bus, fanout, prisma, logger);
+    const unwireNotifications = wireNotifications(matching.bus, fanout, prisma, logger);
+    const unwireAlerts = wireDemandAlerts({ bus: matching.bus, prisma, records: matching.records, store: matching.store, fanout, clock: systemClock, logger });
 
     const app = createApp({ config, logger, backends, matching, limiter, metrics });
     const server = await new Promise<Server>((resolve) => {
@@ -69,7 +71,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         clearTimeout(forced);
         await jobs.stop();
         await matching.stop();
-        unwire();
+        unwireNotifications();
+        unwireAlerts();
         await backends.close();
       },
     };

@@ -10,6 +10,7 @@ import { DeadlineSweeper } from "../matching/engine/sweeper.ts";
 import { EventBus } from "../matching/events.ts";
 import { createPrismaMatchingRecords } from "../matching/records/prisma.ts";
 import { createMemoryMatchingStore } from "../matching/store/memory/store.ts";
+import type { MatchingRecords } from "../matching/records/port.ts";
 import type { MatchingStore } from "../matching/store/port.ts";
 import { createRedisMatchingStore } from "../matching/store/redis/store.ts";
 import type { Backends } from "./backends.ts";
@@ -18,6 +19,7 @@ const LIVE_STATE_CHECK_MS = 5_000;
 
 export interface MatchingRuntime {
   engine: MatchingEngine;
+  records: MatchingRecords;
   bus: EventBus;
   store: MatchingStore;
   /** Starts the sweeper; call once the HTTP server is up. */
@@ -30,9 +32,10 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
   const clock = options.clock ?? systemClock;
   const store = backends.redis ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix }) : createMemoryMatchingStore();
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
+  const records = createPrismaMatchingRecords(backends.database.prisma);
   const engine = new MatchingEngine({
     store,
-    records: createPrismaMatchingRecords(backends.database.prisma),
+    records,
     bus,
     clock,
     onError: (error, context) => logger.error({ err: error, context }, "matching step failed; it will be retried"),
@@ -50,6 +53,7 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
   let watchdog: NodeJS.Timeout | undefined;
   return {
     engine,
+    records,
     bus,
     store,
     start() {

@@ -13,10 +13,22 @@ interface Base {
   branchId: string;
 }
 
+/**
+ * Demand at the moment of an accept, recorded on the event so incentive rules (queue depth, surge)
+ * evaluate the same way live and in simulation.
+ */
+interface Demand {
+  requiredLicence: LicenceKind;
+  /** Requests of this licence kind waiting (pending or offered) in the branch. */
+  queueDepth: number;
+  /** queueDepth above the branch policy's surgeThreshold. */
+  surge: boolean;
+}
+
 export type DomainEvent =
   | (Base & { type: "request.created"; clientId: string; requiredLicence: LicenceKind; priority: number })
   | (Base & { type: "offer.sent"; offerId: string; advisorId: string; kind: OfferKind; stage: Pool | "queue"; expiresAt: number; eligibility: EligibilitySnapshot })
-  | (Base & { type: "offer.accepted"; offerId: string; advisorId: string; latencyMs: number; stage: Pool | "queue" })
+  | (Base & { type: "offer.accepted"; offerId: string; advisorId: string; latencyMs: number; stage: Pool | "queue" } & Demand)
   | (Base & { type: "offer.declined"; offerId: string; advisorId: string })
   | (Base & { type: "offer.timed_out"; offerId: string; advisorId: string })
   /** `reason` is set when the engine was asked to withdraw the offer (withdrawOffer), e.g. "licence_lapsed". */
@@ -25,10 +37,10 @@ export type DomainEvent =
   /** One offer step's reasons: who was offered, and who the rules excluded, by rule. */
   | (Base & { type: "request.decided"; stage: Pool | "queue"; offered: string[]; excluded: Record<IneligibleReason, string[]> })
   | (Base & { type: "request.assigned"; advisorId: string; clientId: string })
-  | (Base & { type: "request.completed"; advisorId: string; clientId: string })
+  | (Base & { type: "request.completed"; advisorId: string; clientId: string; requiredLicence: LicenceKind })
   | (Base & { type: "request.cancelled"; clientId: string; advisorId: string | null })
   | (Base & { type: "request.expired"; clientId: string; callbackRequested: boolean })
-  | (Base & { type: "request.rated"; advisorId: string; clientId: string; stars: number });
+  | (Base & { type: "request.rated"; advisorId: string; clientId: string; stars: number; requiredLicence: LicenceKind });
 
 export type DomainEventType = DomainEvent["type"];
 export type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T }>;

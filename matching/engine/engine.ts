@@ -149,7 +149,7 @@ export class MatchingEngine {
     if (summary.clientId !== clientId) return { ok: false, reason: "NOT_YOURS" };
     if (summary.status !== "completed" || !summary.assignedAdvisorId) return { ok: false, reason: "NOT_COMPLETED" };
     const now = this.clock.now();
-    const rated = this.stamp({ type: "request.rated", requestId, branchId: summary.branchId, advisorId: summary.assignedAdvisorId, clientId, stars });
+    const rated = this.stamp({ type: "request.rated", requestId, branchId: summary.branchId, advisorId: summary.assignedAdvisorId, clientId, stars, requiredLicence: summary.requiredLicence });
     const inserted = await this.records.insertRating({ id: newId("rating", now), requestId, advisorId: summary.assignedAdvisorId, clientId, stars, comment, at: now }, [rated]);
     if (!inserted.ok) return inserted;
     await this.store.recordRating(summary.assignedAdvisorId, stars);
@@ -209,10 +209,11 @@ export class MatchingEngine {
     await this.store.recordAnswer(advisorId, { accepted: true, latencyMs: now - offer.sentAt });
     await this.store.clearDeadline(request.facts.id);
     const stages = await this.stagesOf(claim.request);
+    const demand = await this.demandFor(request.facts);
     const base = { requestId: request.facts.id, branchId: request.facts.branchId };
     await this.persist(claim.request, stages, [claim.offer, ...claim.superseded].map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })), [
       ...claim.superseded.map((lost) => ({ ...base, type: "offer.withdrawn" as const, offerId: lost.id, advisorId: lost.advisorId, outcome: lost.outcome === "lost_race" ? ("lost_race" as const) : ("withdrawn" as const) })),
-      { ...base, type: "offer.accepted", offerId, advisorId, latencyMs: now - offer.sentAt, stage: stageName(stages, offer.stageIndex) },
+      { ...base, type: "offer.accepted", offerId, advisorId, latencyMs: now - offer.sentAt, stage: stageName(stages, offer.stageIndex), ...demand },
       { ...base, type: "request.assigned", advisorId, clientId: request.facts.clientId },
     ]);
     return { ok: true, requestId: request.facts.id, duplicate: false };
@@ -364,7 +365,7 @@ export class MatchingEngine {
     const clientId = request.facts.clientId;
     const ending: NewEvent =
       to === "completed"
-        ? { ...base, type: "request.completed", advisorId: assignee!, clientId }
+        ? { ...base, type: "request.completed", advisorId: assignee!, clientId, requiredLicence: request.facts.requiredLicence }
         : to === "cancelled"
           ? { ...base, type: "request.cancelled", clientId, advisorId: assignee ?? null }
           : { ...base, type: "request.expired", clientId, callbackRequested: true };
@@ -423,6 +424,12 @@ export class MatchingEngine {
       woke++;
     }
     if (woke) await this.tick();
+  }
+
+  /** Demand for the request's licence kind in its branch right now, and whether it is a surge. */
+  private async demandFor(facts: RequestFacts): Promise<{ requiredLicence: LicenceKind; queueDepth: number; surge: boolean }> {
+    const [queueDepth, policy] = await Promise.all([this.records.waitingCount(facts.branchId, facts.requiredLicence), this.policies.get(facts.branchId)]);
+    return { requiredLicence: facts.requiredLicence, queueDepth, surge: queueDepth > policy.surgeThreshold };
   }
 
   private async stagesOf(request: LiveRequest): Promise<StagePlan[]> {

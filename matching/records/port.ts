@@ -5,7 +5,7 @@
  */
 import type { EligibilitySnapshot } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
-import type { AdvisorProfile, Channel, Pool, RequestFacts } from "../domain/types.ts";
+import type { AdvisorProfile, Channel, LicenceKind, Pool, RequestFacts } from "../domain/types.ts";
 import type { DomainEvent } from "../events.ts";
 import type { AdvisorState, LiveRequest, OfferState } from "../store/port.ts";
 
@@ -76,8 +76,11 @@ export interface MatchingRecords {
     events: DomainEvent[],
   ): Promise<{ ok: true } | { ok: false; reason: "ALREADY_RATED" }>;
 
-  /** Status, client and assignee of a request as recorded (also for requests no longer live). */
-  requestSummary(requestId: string): Promise<{ id: string; clientId: string; branchId: string; status: string; assignedAdvisorId: string | null } | null>;
+  /** Status, client, licence and assignee of a request as recorded (also for requests no longer live). */
+  requestSummary(requestId: string): Promise<{ id: string; clientId: string; branchId: string; status: string; requiredLicence: LicenceKind; assignedAdvisorId: string | null } | null>;
+
+  /** Requests of a licence kind waiting (pending or offered) in a branch. */
+  waitingCount(branchId: string, licence: LicenceKind): Promise<number>;
 
   /** Everything the live store needs, read from the system of record. */
   rebuildSnapshot(now: number): Promise<{ advisors: AdvisorState[]; requests: LiveRequest[] }>;

@@ -194,7 +194,11 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
     },
 
     async requestSummary(requestId) {
-      return prisma.serviceRequest.findUnique({ where: { id: requestId }, select: { id: true, clientId: true, branchId: true, status: true, assignedAdvisorId: true } });
+      return prisma.serviceRequest.findUnique({ where: { id: requestId }, select: { id: true, clientId: true, branchId: true, status: true, requiredLicence: true, assignedAdvisorId: true } });
+    },
+
+    async waitingCount(branchId, licence) {
+      return prisma.serviceRequest.count({ where: { branchId, requiredLicence: licence, status: { in: ["pending", "offered"] } } });
     },
 
     async rebuildSnapshot(now: number) {
