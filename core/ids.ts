@@ -19,6 +19,8 @@ export const ID_PREFIXES = {
   ruleSet: "irs",
   account: "acc",
   transaction: "txn",
+  award: "awd",
+  settlement: "stl",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
