@@ -11,6 +11,7 @@ import { advisorRoutes } from "./routes/advisors.ts";
 import { devTokenRoutes } from "./routes/devToken.ts";
 import { directoryRoutes } from "./routes/directory.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { incentiveRoutes } from "./routes/incentives.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { policyRoutes } from "./routes/policy.ts";
 import { requestRoutes } from "./routes/requests.ts";
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", advisorRoutes(deps));
   app.route("/", directoryRoutes(deps));
   app.route("/", policyRoutes(deps));
+  app.route("/", incentiveRoutes(deps));
   app.route("/", metricsRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });

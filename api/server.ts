@@ -53,7 +53,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const port = (server.address() as AddressInfo).port;
     const realtime = attachRealtime(server, { secret: config.jwtSecret, fanout, logger });
     matching.start();
-    const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: systemClock, presenceTtlMs: PRESENCE_TTL_MS, leaseTtlMs: config.cronLeaseMs });
+    const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: systemClock, presenceTtlMs: PRESENCE_TTL_MS, leaseTtlMs: config.cronLeaseMs, incentiveEvaluationSeconds: config.incentiveEvaluationSeconds });
     logger.info({ port, host: config.host, devAuth: config.devAuth }, `listening on http://${config.host}:${port}`);
 
     return {

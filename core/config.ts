@@ -47,6 +47,10 @@ const EnvSchema = z
     SEED_DEMO: booleanFlag,
     SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
     CRON_LEASE_MS: positiveInt(15_000),
+    INCENTIVE_EVALUATION_SECONDS: z
+      .preprocess((v) => (v === "" || v === undefined ? undefined : v), z.string().regex(/^\d+$/, "must be a whole number of seconds").transform(Number).optional())
+      .transform((v) => v ?? 2)
+      .refine((v) => v === 0 || (v <= 60 && 60 % v === 0), "must be 0 (off) or a divisor of 60"),
     RATE_LIMIT_REQUESTS_PER_MINUTE: positiveInt(30),
     RATE_LIMIT_ACCEPTS_PER_MINUTE: positiveInt(120),
   })
@@ -79,6 +83,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** How long the scheduled-jobs lease lasts without renewal: the failover time after a crash. */
   cronLeaseMs: number;
+  /** Seconds between incentive evaluation runs on the job leader; 0 turns evaluation off here. */
+  incentiveEvaluationSeconds: number;
   /** Per-principal limits per minute (fixed window): creating requests, and accepting or grabbing offers. */
   rateLimits: { requestsPerMinute: number; acceptsPerMinute: number };
   embedded: boolean;
@@ -122,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedDemo: e.SEED_DEMO ?? embedded,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     cronLeaseMs: e.CRON_LEASE_MS,
+    incentiveEvaluationSeconds: e.INCENTIVE_EVALUATION_SECONDS,
     rateLimits: { requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE, acceptsPerMinute: e.RATE_LIMIT_ACCEPTS_PER_MINUTE },
     embedded,
   };

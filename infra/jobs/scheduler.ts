@@ -17,6 +17,7 @@ import type { Logger } from "../../core/logger.ts";
 import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import type { PrismaClient } from "../database.ts";
+import { drainIncentives } from "../../incentives/consumer.ts";
 import { createLeaderElection } from "./leader.ts";
 import { withdrawUnlicensedOffers } from "./licences.ts";
 import { expireLapsedPresence } from "./presence.ts";
@@ -35,6 +36,8 @@ export interface JobsDeps {
   presenceTtlMs: number;
   /** The job lease's time to live (default 15 s); renewed every third of it. */
   leaseTtlMs?: number;
+  /** Seconds between incentive evaluation runs (a divisor of 60); 0 turns it off on this process. */
+  incentiveEvaluationSeconds?: number;
 }
 
 export interface Jobs {
@@ -72,6 +75,15 @@ export function startJobs(deps: JobsDeps): Jobs {
       schedule: "*/10 * * * * *",
       run: async () => ({ handled: await deps.engine.tick(SWEEP_LIMIT) }),
     },
+    ...((deps.incentiveEvaluationSeconds ?? 2) > 0
+      ? [
+          {
+            name: "incentive-evaluation",
+            schedule: `*/${deps.incentiveEvaluationSeconds ?? 2} * * * * *`,
+            run: async () => ({ ...(await drainIncentives({ prisma: deps.prisma, store: deps.store, clock: deps.clock, logger })) }),
+          },
+        ]
+      : []),
   ];
 
   const inFlight = new Map<string, Promise<void>>();

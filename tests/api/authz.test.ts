@@ -115,6 +115,8 @@ async function openOffer(advisor: ApiClient, requestId: string): Promise<string>
 async function makeWorld(level: Level, otherBranchId?: string): Promise<World> {
   const t = tag();
   const branchId = (await ok(admin.call("POST", "/v1/branches", { name: `Branch ${t}`, region: `region-${t}` }), 201, "create branch")).body.id as string;
+  // Every world has a draft incentive rule set (version 1) for the incentive routes to address.
+  await ok(admin.call("POST", `/v1/branches/${branchId}/incentive-rules`, incentiveRules()), 201, "create incentive rules");
   const advisorOwnerId = (await ok(admin.call("POST", "/v1/advisors", advisorBody(branchId, t, 1)), 201, "create advisor")).body.id as string;
   const otherAdvisorId = (await ok(admin.call("POST", "/v1/advisors", advisorBody(branchId, t, 2)), 201, "create advisor")).body.id as string;
   const clientOwnerId = (
@@ -191,6 +193,8 @@ interface RouteCase {
   /** The route is addressed by, or writes into, a branch: a manager of another branch must get 403/404. */
   branchScoped?: boolean;
 }
+
+const incentiveRules = () => ({ rules: [{ id: "fast_accept", on: "offer.accepted", when: { responseSecondsAtMost: 10 }, award: { points: 5 } }], budget: { points: 1000, period: "week" } });
 
 const policyBody = () => structuredClone({ ...DEFAULT_DISPATCH_POLICY, stages: DEFAULT_DISPATCH_POLICY.stages.map((s) => ({ ...s })), offerTtlSeconds: 25 });
 
@@ -309,6 +313,51 @@ const TABLE: RouteCase[] = [
     branchScoped: true,
   },
 
+  // -- incentives
+  {
+    route: "GET /v1/branches/{id}/incentive-rules",
+    world: "shared",
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/incentive-rules` }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  {
+    route: "POST /v1/branches/{id}/incentive-rules",
+    world: "directory",
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/incentive-rules`, body: incentiveRules() }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  {
+    route: "GET /v1/branches/{id}/incentive-rules/{version}",
+    world: "shared",
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/incentive-rules/1` }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  {
+    route: "POST /v1/branches/{id}/incentive-rules/{version}/simulate",
+    world: "shared",
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/incentive-rules/1/simulate`, body: { from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z" } }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  {
+    route: "POST /v1/branches/{id}/incentive-rules/{version}/activate",
+    world: "directory",
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/incentive-rules/1/activate` }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  {
+    route: "GET /v1/branches/{id}/leaderboard",
+    world: "shared",
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/leaderboard` }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  { route: "GET /v1/advisors/me/earnings", world: "shared", call: () => ({ path: "/v1/advisors/me/earnings" }), expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }) },
+
   // -- operations
   { route: "GET /metrics", world: "shared", call: () => ({ path: "/metrics" }), expect: row(403, { admin: "allow" }) },
 ];
@@ -418,6 +467,12 @@ describe("authorization: every route × every caller (embedded backends)", () =>
         ["GET", `/v1/branches/${b.branchId}/dispatch-policy`],
         ["PUT", `/v1/branches/${b.branchId}/dispatch-policy`, { ...policyBody(), expectedVersion: 0 }],
         ["GET", `/v1/branches/${b.branchId}/queue`],
+        ["GET", `/v1/branches/${b.branchId}/incentive-rules`],
+        ["POST", `/v1/branches/${b.branchId}/incentive-rules`, incentiveRules()],
+        ["GET", `/v1/branches/${b.branchId}/incentive-rules/1`],
+        ["POST", `/v1/branches/${b.branchId}/incentive-rules/1/simulate`, { from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z" }],
+        ["POST", `/v1/branches/${b.branchId}/incentive-rules/1/activate`],
+        ["GET", `/v1/branches/${b.branchId}/leaderboard`],
       ];
       // Every branch-scoped row of the table has at least one attempt here.
       for (const rc of TABLE.filter((r) => r.branchScoped)) {

@@ -1,0 +1,124 @@
+/**
+ * Durable incentive evaluation: reads the event log after this consumer's cursor, folds each event
+ * into its branch's incentive state under the branch's active rules, and posts the awards.
+ *
+ * Exactly once, without one big transaction: the fold is deterministic, every award is idempotent on
+ * (event, rule), and each branch's state records the last event folded into it. A crash anywhere
+ * re-runs the same event from the same state, which re-derives the same decisions, which post
+ * nothing twice; then the state and the cursor move on.
+ */
+import type { PrismaClient } from "../generated/prisma/client.ts";
+import type { Clock } from "../core/clock.ts";
+import type { Logger } from "../core/logger.ts";
+import type { MatchingStore } from "../matching/store/port.ts";
+import { budgetRemainingFor, evaluate, initialState, localTime, type EvaluableEvent, type IncentiveState } from "./evaluate.ts";
+import { incentiveInput, RECENT_WINDOW_MS } from "./flywheel.ts";
+import { fundBudget, postAward, recordSkippedAward } from "./ledger/awards.ts";
+import { activeRuleSet } from "./ruleSets.ts";
+import type { RuleSet } from "./rules/schema.ts";
+
+export const INCENTIVE_CONSUMER = "incentives";
+/** Event types the fold needs: the earning ones, and the ones that break accept streaks. */
+const FOLDED_TYPES = new Set(["offer.accepted", "offer.declined", "offer.timed_out", "request.completed", "request.rated"]);
+const NO_RULES: RuleSet = { rules: [], budget: { points: 0, period: "week" } } as unknown as RuleSet;
+
+export interface IncentiveConsumerDeps {
+  prisma: PrismaClient;
+  store: MatchingStore;
+  clock: Clock;
+  logger: Logger;
+  batchSize?: number;
+  /** Test hook: called after an event's awards are posted and before its state is saved (a crash point). */
+  afterAwards?: (eventId: string) => void | Promise<void>;
+}
+
+export interface EvaluationRun {
+  events: number;
+  decisions: number;
+  posted: number;
+}
+
+/** Evaluates the next batch of events; returns what it did (events: 0 means caught up). */
+export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promise<EvaluationRun> {
+  const { prisma } = deps;
+  const cursor = await prisma.eventCursor.findUnique({ where: { consumer: INCENTIVE_CONSUMER } });
+  const after = cursor?.lastSeq ?? 0n;
+  const batch = await prisma.eventLog.findMany({ where: { seq: { gt: after } }, orderBy: { seq: "asc" }, take: deps.batchSize ?? 500 });
+  if (!batch.length) return { events: 0, decisions: 0, posted: 0 };
+
+  const rules = new Map<string, { ruleSet: RuleSet; version: number }>();
+  const timezones = new Map<string, string>();
+  const rewarded = new Set<string>();
+  let decisions = 0;
+  let posted = 0;
+
+  for (const row of batch) {
+    if (!FOLDED_TYPES.has(row.type) || !row.branchId) continue;
+    const branchId = row.branchId;
+    if (!rules.has(branchId)) {
+      const active = await activeRuleSet(prisma, branchId);
+      rules.set(branchId, active ? { ruleSet: active.ruleSet, version: active.version } : { ruleSet: NO_RULES, version: 0 });
+      const branch = await prisma.branch.findUnique({ where: { id: branchId }, select: { timezone: true } });
+      timezones.set(branchId, branch?.timezone ?? "UTC");
+    }
+    const { ruleSet, version } = rules.get(branchId)!;
+    const timezone = timezones.get(branchId)!;
+
+    const saved = await prisma.incentiveFoldState.findUnique({ where: { branchId } });
+    if (saved && saved.lastSeq >= row.seq) continue; // folded before a crash; the cursor had not moved yet
+    const state = (saved?.state as unknown as IncentiveState | undefined) ?? initialState();
+    const event = row.data as unknown as EvaluableEvent;
+    const budgetRemaining = budgetRemainingFor(state, event.at, timezone, ruleSet.budget.points);
+    const result = evaluate(state, event, ruleSet, { timezone, ruleSetVersion: version, budgetRemaining });
+
+    if (result.decisions.some((d) => d.status === "posted") && ruleSet.budget.points > 0) {
+      await fundBudget(prisma, { branchId, points: ruleSet.budget.points, periodKey: localTime(event.at, timezone).week });
+    }
+    for (const decision of result.decisions) {
+      const input = { eventId: decision.eventId, ruleId: decision.ruleId, ruleSetVersion: decision.ruleSetVersion, branchId, advisorId: decision.advisorId, points: decision.points, at: new Date(event.at) };
+      const outcome = decision.status === "posted" ? await postAward(prisma, input) : await recordSkippedAward(prisma, { ...input, reason: decision.reason ?? "skipped" });
+      if (!outcome.ok) throw new Error(`award ${decision.eventId}/${decision.ruleId} refused: ${outcome.reason}`);
+      decisions++;
+      if (outcome.decision.status === "posted") {
+        posted++;
+        rewarded.add(decision.advisorId);
+      }
+    }
+    await deps.afterAwards?.(row.id);
+    await prisma.incentiveFoldState.upsert({
+      where: { branchId },
+      create: { branchId, state: result.state as object, lastSeq: row.seq },
+      update: { state: result.state as object, lastSeq: row.seq },
+    });
+  }
+
+  const last = batch[batch.length - 1]!.seq;
+  await prisma.eventCursor.upsert({ where: { consumer: INCENTIVE_CONSUMER }, create: { consumer: INCENTIVE_CONSUMER, lastSeq: last }, update: { lastSeq: last } });
+  await feedRanking(deps, [...rewarded]);
+  return { events: batch.length, decisions, posted };
+}
+
+/** Runs batches until caught up (tests, and the job after a backlog). */
+export async function drainIncentives(deps: IncentiveConsumerDeps): Promise<EvaluationRun> {
+  const total: EvaluationRun = { events: 0, decisions: 0, posted: 0 };
+  for (;;) {
+    const run = await runIncentiveEvaluation(deps);
+    if (!run.events) return total;
+    total.events += run.events;
+    total.decisions += run.decisions;
+    total.posted += run.posted;
+  }
+}
+
+/** The flywheel: refresh the ranking's incentive input of advisors who just earned points. */
+async function feedRanking(deps: IncentiveConsumerDeps, advisorIds: string[]): Promise<void> {
+  if (!advisorIds.length) return;
+  const since = new Date(deps.clock.now() - RECENT_WINDOW_MS);
+  const recent = await deps.prisma.incentiveAward.groupBy({ by: ["advisorId"], where: { advisorId: { in: advisorIds }, status: "posted", at: { gte: since } }, _sum: { points: true } });
+  const points = new Map(recent.map((r) => [r.advisorId, r._sum.points ?? 0]));
+  const states = await deps.store.getAdvisors(advisorIds);
+  for (const state of states) {
+    if (!state) continue;
+    await deps.store.setIncentive(state.profile.id, incentiveInput(state.stats, points.get(state.profile.id) ?? 0));
+  }
+}
