@@ -5,6 +5,7 @@
  *   presence-expiry   every 5 s    advisors whose heartbeat lapsed go offline (presence.ts)
  *   licence-expiry    every minute open offers to advisors who lost the licence are withdrawn (licences.ts)
  *   deadline-sweep    every 10 s   engine.tick: a safety net under the per-process 250 ms sweeper
+ *   incentive-settlement  hourly at :05  each branch's last closed local week is settled (incentives/settlement.ts)
  *
  * Every process schedules every job and each run first asks whether this process leads, so a new
  * leader takes over at the next tick without any hand-over. A job never overlaps itself (a run that
@@ -14,6 +15,7 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { Clock } from "../../core/clock.ts";
 import type { Logger } from "../../core/logger.ts";
+import { settleDueBranches } from "../../incentives/settlement.ts";
 import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import type { PrismaClient } from "../database.ts";
@@ -74,6 +76,13 @@ export function startJobs(deps: JobsDeps): Jobs {
       name: "deadline-sweep",
       schedule: "*/10 * * * * *",
       run: async () => ({ handled: await deps.engine.tick(SWEEP_LIMIT) }),
+    },
+    {
+      // Hourly, not weekly: branches' weeks close at different UTC hours, and a run that waited for
+      // evaluation or failed is retried an hour later. Settled periods cost one lookup per branch.
+      name: "incentive-settlement",
+      schedule: "0 5 * * * *",
+      run: (go) => settleDueBranches(deps.prisma, { now: deps.clock.now(), logger, shouldContinue: go }),
     },
     ...((deps.incentiveEvaluationSeconds ?? 2) > 0
       ? [
