@@ -18,6 +18,7 @@
  *    (`budgetRemaining - postedInThisEvent >= points`), otherwise skipped as budget_exhausted. A later,
  *    smaller award may still fit after a larger one did not.
  */
+import { utcMs, wallClock } from "../core/wallClock.ts";
 import type { LicenceKind } from "../matching/domain/types.ts";
 import type { DomainEvent } from "../matching/events.ts";
 import { EARNING_EVENT_TYPES, type Conditions, type EarningEventType, type HourRange, type Rule, type RuleSet } from "./rules/schema.ts";
@@ -232,47 +233,17 @@ export interface LocalTime {
   week: string;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timezone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timezone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat("en-US", {
-      timeZone: timezone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-    });
-    formatters.set(timezone, formatter);
-  }
-  return formatter;
-}
-
 const DAY_MS = 86_400_000;
 
 /** An instant's local hour, weekday, day and ISO week in a timezone. */
 export function localTime(at: number, timezone: string): LocalTime {
-  const parts: Record<string, string> = {};
-  for (const part of formatterFor(timezone).formatToParts(at)) parts[part.type] = part.value;
-  const year = Number(parts.year);
-  const month = Number(parts.month);
-  const day = Number(parts.day);
-  const hour = Number(parts.hour) % 24;
-
-  const date = utcDate(year, month, day);
+  const { year, month, day, hour } = wallClock(at, timezone);
+  const date = utcMs(year, month, day);
   const weekday = ((new Date(date).getUTCDay() + 6) % 7) + 1;
   const thursday = new Date(date + (4 - weekday) * DAY_MS);
   const weekYear = thursday.getUTCFullYear();
-  const week = Math.floor((thursday.getTime() - utcDate(weekYear, 1, 1)) / DAY_MS / 7) + 1;
+  const week = Math.floor((thursday.getTime() - utcMs(weekYear, 1, 1)) / DAY_MS / 7) + 1;
   return { hour, weekday, day: `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}`, week: `${pad(weekYear, 4)}-W${pad(week, 2)}` };
-}
-
-function utcDate(year: number, month: number, day: number): number {
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  return date.getTime();
 }
 
 function pad(n: number, width: number): string {

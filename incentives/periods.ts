@@ -8,6 +8,7 @@
  *
  * Pure: no clock and no I/O; only Intl (no timezone library). An unknown timezone throws a RangeError.
  */
+import { utcMs, wallClock } from "../core/wallClock.ts";
 import { localTime } from "./evaluate.ts";
 
 export interface Period {
@@ -20,55 +21,6 @@ export interface Period {
 }
 
 const DAY_MS = 86_400_000;
-
-interface WallClock {
-  year: number;
-  month: number;
-  day: number;
-  /** The local date and time read as if it were UTC, in milliseconds (seconds precision). */
-  wallMs: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-// Seconds precision: some historical offsets are not whole minutes, and an offset is derived below
-// from the difference between the wall clock and the instant.
-function formatterFor(timezone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timezone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat("en-US", {
-      timeZone: timezone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    formatters.set(timezone, formatter);
-  }
-  return formatter;
-}
-
-/** Date.UTC without its mapping of years 0–99 to 19xx. */
-function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, second = 0): number {
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  date.setUTCHours(hour, minute, second, 0);
-  return date.getTime();
-}
-
-function wallClock(at: number, timezone: string): WallClock {
-  const parts: Record<string, string> = {};
-  for (const part of formatterFor(timezone).formatToParts(at)) parts[part.type] = part.value;
-  const year = Number(parts.year);
-  const month = Number(parts.month);
-  const day = Number(parts.day);
-  // Some ICU versions print midnight as hour 24 even under h23.
-  const wallMs = utcMs(year, month, day, Number(parts.hour) % 24, Number(parts.minute), Number(parts.second));
-  return { year, month, day, wallMs };
-}
 
 /** The wall clock minus the instant: the zone's UTC offset at `at`, in milliseconds. */
 function offsetAt(at: number, timezone: string): number {
