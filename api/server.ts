@@ -13,6 +13,7 @@ import { startJobs } from "../infra/jobs/scheduler.ts";
 import { createMatchingRuntime } from "../infra/matching.ts";
 import { createMemoryRateLimiter } from "../infra/rateLimit/memory.ts";
 import { createRedisRateLimiter } from "../infra/rateLimit/redis.ts";
+import { wireConnections } from "../compliance/connections/connections.ts";
 import { demoMissing, seedDemo } from "../prisma/seed/demo.ts";
 import { createApp } from "./app.ts";
 import { createPrometheusMetrics } from "./metrics/prometheus.ts";
@@ -43,17 +44,22 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const fanout = redis
       ? await createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"))
       : createLocalFanout();
+    const unwireConnections = wireConnections(matching.bus, prisma, logger);
     const unwireNotifications = wireNotifications(matching.bus, fanout, prisma, logger);
     const unwireAlerts = wireDemandAlerts({ bus: matching.bus, prisma, records: matching.records, store: matching.store, fanout, clock: systemClock, logger });
 
-    const app = createApp({ config, logger, backends, matching, limiter, metrics });
+    const app = createApp({ config, logger, backends, matching, limiter, metrics, fanout });
     const server = await new Promise<Server>((resolve) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
     });
+    // Keep idle connections longer than clients and load balancers do (60 s is common), so the
+    // server is never the side that closes a keep-alive socket just as a client reuses it.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     const port = (server.address() as AddressInfo).port;
     const realtime = attachRealtime(server, { secret: config.jwtSecret, fanout, logger });
     matching.start();
-    const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: systemClock, presenceTtlMs: PRESENCE_TTL_MS, leaseTtlMs: config.cronLeaseMs, incentiveEvaluationSeconds: config.incentiveEvaluationSeconds });
+    const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: systemClock, presenceTtlMs: PRESENCE_TTL_MS, leaseTtlMs: config.cronLeaseMs, incentiveEvaluationSeconds: config.incentiveEvaluationSeconds, auditRetentionDays: config.auditRetentionDays });
     logger.info({ port, host: config.host, devAuth: config.devAuth }, `listening on http://${config.host}:${port}`);
 
     return {
@@ -72,6 +78,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await jobs.stop();
         await matching.stop();
         unwireNotifications();
+        unwireConnections();
         unwireAlerts();
         await backends.close();
       },

@@ -372,7 +372,10 @@ async function runAll(requests: FuzzRequest[], tokenOf: (req: FuzzRequest) => st
       if (i >= requests.length) return;
       const req = requests[i]!;
       try {
-        check(req, await send(req, tokenOf(req)));
+        // A pooled keep-alive socket can be closed by the server just as the client reuses it; that
+        // race is the client's transport, not the server's answer, so a transport error gets one retry.
+        const res = await send(req, tokenOf(req)).catch(() => send(req, tokenOf(req)));
+        check(req, res);
       } catch (error) {
         sent++;
         failures.push({ op: req.op, label: req.label, problem: `transport error: ${(error as Error).message}`, status: 0, reproduction: reproduction(req), body: "" });
