@@ -51,6 +51,7 @@ const EnvSchema = z
       .preprocess((v) => (v === "" || v === undefined ? undefined : v), z.string().regex(/^\d+$/, "must be a whole number of seconds").transform(Number).optional())
       .transform((v) => v ?? 2)
       .refine((v) => v === 0 || (v <= 60 && 60 % v === 0), "must be 0 (off) or a divisor of 60"),
+    AUDIT_RETENTION_DAYS: positiveInt(2190).refine((v) => v >= 365, "must be at least 365 days"),
     RATE_LIMIT_REQUESTS_PER_MINUTE: positiveInt(30),
     RATE_LIMIT_ACCEPTS_PER_MINUTE: positiveInt(120),
   })
@@ -85,6 +86,8 @@ export interface Config {
   cronLeaseMs: number;
   /** Seconds between incentive evaluation runs on the job leader; 0 turns evaluation off here. */
   incentiveEvaluationSeconds: number;
+  /** Days audit entries and messages are kept before the daily retention purge deletes them (>= 365). */
+  auditRetentionDays: number;
   /** Per-principal limits per minute (fixed window): creating requests, and accepting or grabbing offers. */
   rateLimits: { requestsPerMinute: number; acceptsPerMinute: number };
   embedded: boolean;
@@ -129,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     cronLeaseMs: e.CRON_LEASE_MS,
     incentiveEvaluationSeconds: e.INCENTIVE_EVALUATION_SECONDS,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     rateLimits: { requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE, acceptsPerMinute: e.RATE_LIMIT_ACCEPTS_PER_MINUTE },
     embedded,
   };

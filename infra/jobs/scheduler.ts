@@ -20,6 +20,7 @@ import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import type { PrismaClient } from "../database.ts";
 import { drainIncentives } from "../../incentives/consumer.ts";
+import { auditJobs } from "../../compliance/audit/jobs.ts";
 import { createLeaderElection } from "./leader.ts";
 import { withdrawUnlicensedOffers } from "./licences.ts";
 import { expireLapsedPresence } from "./presence.ts";
@@ -40,6 +41,8 @@ export interface JobsDeps {
   leaseTtlMs?: number;
   /** Seconds between incentive evaluation runs (a divisor of 60); 0 turns it off on this process. */
   incentiveEvaluationSeconds?: number;
+  /** Audit retention in days (default 2190). */
+  auditRetentionDays?: number;
 }
 
 export interface Jobs {
@@ -93,6 +96,7 @@ export function startJobs(deps: JobsDeps): Jobs {
           },
         ]
       : []),
+    ...auditJobs({ prisma: deps.prisma, clock: deps.clock, retentionDays: deps.auditRetentionDays ?? 2190 }),
   ];
 
   const inFlight = new Map<string, Promise<void>>();

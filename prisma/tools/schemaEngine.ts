@@ -59,6 +59,17 @@ function awaitPgliteScripts(connection: TrackedConnection): TrackedConnection {
         connection.onError!(error);
       }
     };
+  } else if (/pg/i.test(connection.adapterName ?? "") && typeof (client as { query?: unknown } | undefined)?.query === "function") {
+    // adapter-pg splits scripts on every ";", which breaks $$-quoted function bodies (triggers):
+    // send the whole script as one simple query instead (PostgreSQL runs it as one implicit transaction).
+    const pgClient = client as unknown as { query(sql: string): Promise<unknown> };
+    connection.executeScript = async (script: string) => {
+      try {
+        await pgClient.query(script);
+      } catch (error) {
+        connection.onError!(error);
+      }
+    };
   }
   return connection;
 }
