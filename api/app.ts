@@ -8,10 +8,12 @@ import { createRouter, type AppDeps } from "./context.ts";
 import { createOnError, errorResponse } from "./errors.ts";
 import { httpMetrics } from "./metrics/middleware.ts";
 import { advisorRoutes } from "./routes/advisors.ts";
+import { auditRoutes } from "./routes/audit.ts";
 import { devTokenRoutes } from "./routes/devToken.ts";
 import { directoryRoutes } from "./routes/directory.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { incentiveRoutes } from "./routes/incentives.ts";
+import { messageRoutes } from "./routes/messages.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { policyRoutes } from "./routes/policy.ts";
 import { requestRoutes } from "./routes/requests.ts";
@@ -59,7 +61,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", directoryRoutes(deps));
   app.route("/", policyRoutes(deps));
   app.route("/", incentiveRoutes(deps));
+  app.route("/", auditRoutes(deps));
   app.route("/", metricsRoutes(deps));
+  app.route("/", messageRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", {

@@ -8,6 +8,7 @@ import type { Principal } from "./auth/principal.ts";
 import { validationHook } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RateLimiter } from "./rateLimit.ts";
+import type { Fanout } from "./realtime/fanout.ts";
 
 export interface AppEnv {
   Variables: { requestId: string; principal?: Principal };
@@ -21,6 +22,8 @@ export interface AppDeps {
   matching: MatchingRuntime;
   limiter: RateLimiter;
   metrics: Metrics;
+  /** Realtime delivery to users on any process; absent in route tests (nothing is delivered). */
+  fanout?: Fanout;
 }
 
 /** Every route group is an OpenAPIHono sharing the one zod hook. */

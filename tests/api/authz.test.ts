@@ -238,6 +238,20 @@ const TABLE: RouteCase[] = [
     expect: row(403, { advisorOwner: "allow", otherAdvisor: 404 }),
   },
 
+  {
+    route: "GET /v1/requests/{id}/messages",
+    world: "shared",
+    call: (w) => ({ path: `/v1/requests/${w.requestId}/messages` }),
+    expect: row(404, { clientOwner: "allow", advisorOwner: "allow", managerOwn: "allow", compliance: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  {
+    route: "POST /v1/requests/{id}/messages",
+    world: "assigned",
+    call: (w) => ({ path: `/v1/requests/${w.requestId}/messages`, body: { body: "hello" } }),
+    expect: row(404, { clientOwner: "allow", advisorOwner: "allow", managerOwn: 403, compliance: 403, admin: 403 }),
+  },
+
   // -- advisor self-service
   {
     route: "PUT /v1/advisors/me/presence",
@@ -357,6 +371,10 @@ const TABLE: RouteCase[] = [
     branchScoped: true,
   },
   { route: "GET /v1/advisors/me/earnings", world: "shared", call: () => ({ path: "/v1/advisors/me/earnings" }), expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }) },
+
+  // -- audit record
+  { route: "GET /v1/audit/verify", world: "shared", call: () => ({ path: "/v1/audit/verify" }), expect: row(403, { compliance: "allow", admin: "allow" }) },
+  { route: "GET /v1/audit/export", world: "shared", call: () => ({ path: "/v1/audit/export?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z" }), expect: row(403, { compliance: "allow" }) },
 
   // -- operations
   { route: "GET /metrics", world: "shared", call: () => ({ path: "/metrics" }), expect: row(403, { admin: "allow" }) },

@@ -1,0 +1,101 @@
+/**
+ * The recorded conversation of a request: its client and currently assigned advisor write while the
+ * connection is open; they, the branch's manager, compliance and admins read. Every message is
+ * stored (hash-chained, in seq order) before it is delivered to both parties' sockets.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { AppError } from "../../core/errors.ts";
+import { appendMessage, listMessages, toMessageView } from "../../compliance/messages/store.ts";
+import { canSeeBranch, principalOf } from "../auth/middleware.ts";
+import type { Principal } from "../auth/principal.ts";
+import { createRouter, type AppDeps } from "../context.ts";
+import { COMMON_ERRORS, idParam, text } from "../schemas.ts";
+
+const MessageBody = z.object({ body: text(1, 4000) }).strict().openapi("NewMessage");
+const MessageSchema = z
+  .object({
+    id: z.string(),
+    requestId: z.string(),
+    senderId: z.string(),
+    senderRole: z.string(),
+    body: z.string(),
+    sentAt: z.string(),
+    seq: z.number().int(),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .openapi("Message");
+const RequestParams = z.object({ id: idParam("request") });
+
+const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json": { schema } });
+
+const postMessageRoute = createRoute({
+  method: "post",
+  path: "/v1/requests/{id}/messages",
+  tags: ["conversation"],
+  summary: "Send a message in the request's conversation (client or assigned advisor, while the connection is open)",
+  request: { params: RequestParams, body: { required: true, content: json(MessageBody) } },
+  responses: { 201: { description: "stored, then delivered", content: json(MessageSchema) }, ...COMMON_ERRORS },
+});
+
+const listMessagesRoute = createRoute({
+  method: "get",
+  path: "/v1/requests/{id}/messages",
+  tags: ["conversation"],
+  summary: "The request's conversation in seq order, with its hash chain",
+  request: { params: RequestParams },
+  responses: { 200: { description: "the messages", content: json(z.object({ messages: z.array(MessageSchema) })) }, ...COMMON_ERRORS },
+});
+
+interface RequestAccess {
+  clientId: string;
+  branchId: string;
+  assignedAdvisorId: string | null;
+}
+
+function mayRead(principal: Principal, request: RequestAccess): boolean {
+  if (principal.role === "client") return request.clientId === principal.sub;
+  if (principal.role === "advisor") return request.assignedAdvisorId === principal.sub;
+  if (principal.role === "compliance") return true;
+  return canSeeBranch(principal, request.branchId);
+}
+
+export function messageRoutes(deps: AppDeps) {
+  const prisma = deps.backends.database.prisma;
+
+  /** The request when the caller may read it; someone else's request is indistinguishable from none. */
+  async function readable(principal: Principal, id: string): Promise<RequestAccess> {
+    const request = await prisma.serviceRequest.findUnique({ where: { id }, select: { clientId: true, branchId: true, assignedAdvisorId: true } });
+    if (!request || !mayRead(principal, request)) throw new AppError("NOT_FOUND", "no such request");
+    return request;
+  }
+
+  return createRouter()
+    .openapi(postMessageRoute, async (c) => {
+      const principal = principalOf(c);
+      const id = c.req.valid("param").id;
+      await readable(principal, id);
+      if (principal.role !== "client" && principal.role !== "advisor") {
+        throw new AppError("FORBIDDEN", "only the request's client and its assigned advisor may write in the conversation");
+      }
+      const outcome = await appendMessage(prisma, { requestId: id, senderId: principal.sub, senderRole: principal.role, body: c.req.valid("json").body });
+      if (!outcome.ok) {
+        if (outcome.reason === "NOT_FOUND") throw new AppError("NOT_FOUND", "no such request");
+        if (outcome.reason === "NOT_A_PARTY") throw new AppError("FORBIDDEN", "only the request's client and its currently assigned advisor may write in the conversation");
+        throw new AppError("FORBIDDEN", "the conversation is closed: messages can be sent only while the request is assigned and its connection open");
+      }
+      const message = toMessageView(outcome.message);
+      // Stored first; delivery is best effort (the conversation can always be read back with GET).
+      await deps.fanout
+        ?.publish({ to: [outcome.clientId, outcome.advisorId], message: { type: "message", message } })
+        .catch((error) => deps.logger.error({ err: error, requestId: id, messageId: message.id }, "message delivery failed"));
+      return c.json(message, 201);
+    })
+    .openapi(listMessagesRoute, async (c) => {
+      const principal = principalOf(c);
+      const id = c.req.valid("param").id;
+      await readable(principal, id);
+      const messages = await listMessages(prisma, id);
+      return c.json({ messages: messages.map(toMessageView) }, 200);
+    });
+}

@@ -1,0 +1,73 @@
+/**
+ * The recorded conversation of a request. A message is stored before it is delivered: one transaction
+ * locks the request row (serialising writers of one conversation), checks the conversation is open,
+ * takes the next seq and the previous hash, and inserts the hash-chained row.
+ */
+import type { PrismaClient } from "../../generated/prisma/client.ts";
+import { newId } from "../../core/ids.ts";
+import { GENESIS, hashEntry, messageHashFields } from "../audit/hash.ts";
+
+export interface MessageRow {
+  id: string;
+  requestId: string;
+  senderId: string;
+  senderRole: string;
+  body: string;
+  sentAt: Date;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export interface MessageView {
+  id: string;
+  requestId: string;
+  senderId: string;
+  senderRole: string;
+  body: string;
+  sentAt: string;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export function toMessageView(row: MessageRow): MessageView {
+  return { ...row, sentAt: row.sentAt.toISOString() };
+}
+
+export type AppendOutcome =
+  | { ok: true; message: MessageRow; clientId: string; advisorId: string }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_A_PARTY" | "CLOSED" };
+
+const TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 30_000 } as const;
+
+/**
+ * Appends a message from `sender` (the request's client or its currently assigned advisor) while the
+ * request is assigned and its connection open.
+ */
+export async function appendMessage(prisma: PrismaClient, input: { requestId: string; senderId: string; senderRole: "client" | "advisor"; body: string }): Promise<AppendOutcome> {
+  return prisma.$transaction(async (tx): Promise<AppendOutcome> => {
+    const locked = await tx.$queryRaw<Array<{ clientId: string; assignedAdvisorId: string | null; status: string }>>`
+      SELECT "clientId", "assignedAdvisorId", status::text AS status FROM "ServiceRequest" WHERE id = ${input.requestId} FOR UPDATE`;
+    const request = locked[0];
+    if (!request) return { ok: false, reason: "NOT_FOUND" };
+    const party = input.senderRole === "client" ? request.clientId === input.senderId : request.assignedAdvisorId === input.senderId;
+    if (!party) return { ok: false, reason: "NOT_A_PARTY" };
+    if (request.status !== "assigned" || !request.assignedAdvisorId) return { ok: false, reason: "CLOSED" };
+    const connection = await tx.connection.findFirst({ where: { requestId: input.requestId, advisorId: request.assignedAdvisorId, closedAt: null }, select: { id: true } });
+    if (!connection) return { ok: false, reason: "CLOSED" };
+
+    const last = await tx.message.findFirst({ where: { requestId: input.requestId }, orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
+    const seq = (last?.seq ?? 0) + 1;
+    const prevHash = last?.hash ?? GENESIS;
+    const fields = { id: newId("message"), requestId: input.requestId, senderId: input.senderId, senderRole: input.senderRole, body: input.body, sentAt: new Date(), seq };
+    const hash = hashEntry(prevHash, messageHashFields(fields));
+    const message = await tx.message.create({ data: { ...fields, prevHash, hash } });
+    return { ok: true, message, clientId: request.clientId, advisorId: request.assignedAdvisorId };
+  }, TRANSACTION_OPTIONS);
+}
+
+/** The conversation in seq order. */
+export async function listMessages(prisma: PrismaClient, requestId: string): Promise<MessageRow[]> {
+  return prisma.message.findMany({ where: { requestId }, orderBy: { seq: "asc" } });
+}
