@@ -23,13 +23,7 @@ local ctx = cjson.decode(ARGV[2])
 local offer_id = ARGV[3]
 
 if contains(doc.pushHolds, offer_id) then
-  local original = doc.snaps['h:' .. offer_id]
-  if type(original) == 'table' then return { C.DUPLICATE, raw, json_encode(original) } end
-  local supply = copy_supply(doc.supply)
-  supply.pendingPush = supply.pendingPush - 1
-  local ok, snapshot, detail = check_advisor(doc, supply, request, ctx, 'push')
-  if not ok then return { C[snapshot], detail } end
-  return { C.DUPLICATE, raw, json_encode(snapshot) }
+  return repeat_grant(doc, raw, 'h:' .. offer_id, 'pendingPush', request, ctx, 'push')
 end
 
 local ok, snapshot, detail = check_advisor(doc, doc.supply, request, ctx, 'push')

@@ -26,13 +26,7 @@ local offer_id = ARGV[3]
 local request_id = request.id
 
 if contains(doc.assignments, request_id) then
-  local original = doc.snaps['a:' .. request_id]
-  if type(original) == 'table' then return { C.DUPLICATE, raw, json_encode(original) } end
-  local supply = copy_supply(doc.supply)
-  supply.active = supply.active - 1
-  local ok, snapshot, detail = check_advisor(doc, supply, request, ctx, 'accept')
-  if not ok then return { C[snapshot], detail } end
-  return { C.DUPLICATE, raw, json_encode(snapshot) }
+  return repeat_grant(doc, raw, 'a:' .. request_id, 'active', request, ctx, 'accept')
 end
 
 local converts_hold = contains(doc.pushHolds, offer_id)

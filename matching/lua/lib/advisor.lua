@@ -46,3 +46,16 @@ local function check_advisor(doc, supply, request, ctx, rule)
   ctx.langs = doc.langs
   return eligibility(doc.profile, supply, request, ctx, rule, false)
 end
+
+-- A repeated grant (a hold or an assignment the advisor already has) answers DUPLICATE with the
+-- snapshot it was granted with; after a restore, which keeps no snapshots, it is re-checked as if
+-- its own slot (`freed`: "pendingPush" or "active") were free.
+local function repeat_grant(doc, raw, snapshot_key, freed, request, ctx, rule)
+  local original = doc.snaps[snapshot_key]
+  if type(original) == 'table' then return { C.DUPLICATE, raw, json_encode(original) } end
+  local supply = copy_supply(doc.supply)
+  supply[freed] = supply[freed] - 1
+  local ok, snapshot, detail = check_advisor(doc, supply, request, ctx, rule)
+  if not ok then return { C[snapshot], detail } end
+  return { C.DUPLICATE, raw, json_encode(snapshot) }
+end
