@@ -17,22 +17,14 @@ import { createLogger } from "../../core/logger.ts";
 import type { Database } from "../../infra/database.ts";
 import { createMemoryMatchingStore } from "../../matching/store/memory/store.ts";
 import { ApiClient, type RecordingSocket } from "../support/apiClient.ts";
+import type { MessageView } from "../../compliance/messages/store.ts";
 import { openMigratedPglite } from "../support/databases.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { createWorld } from "../matching/support/world.ts";
 
-interface StoredMessage {
-  id: string;
-  requestId: string;
-  senderId: string;
-  senderRole: string;
-  body: string;
-  sentAt: string;
-  seq: number;
-  prevHash: string;
-  hash: string;
-}
+/** A message as the API returns it. */
+type StoredMessage = MessageView;
 
 /** An independent recomputation of the chain: sha256(prevHash + JSON with sorted keys). */
 function recomputeChain(messages: StoredMessage[]): void {
