@@ -56,7 +56,7 @@ describeWithServices("incentives over HTTP on PostgreSQL + Redis", [await probeP
     const advisor = first.api.as(await first.api.devToken(advisorId, "advisor", branchId));
     await advisor.call("PUT", "/v1/advisors/me/presence", { status: "available" });
     const created = await first.api.as(await first.api.devToken(clientId, "client")).call("POST", "/v1/requests", { topic: "isa", requiredLicence: "fund_sales", channel: "chat" });
-    const offerId = (await advisor.call("GET", "/v1/advisors/me/offers")).body[0].offerId;
+    const { offerId } = await advisor.offerFor(created.body.id);
     expect((await advisor.call("POST", `/v1/offers/${offerId}/accept`)).status).toBe(200);
 
     // The accept is recorded; the process dies before any award is made.

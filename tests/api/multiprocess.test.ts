@@ -81,8 +81,7 @@ describeWithServices("two server processes on PostgreSQL + Redis", [await probeP
     const created = await a.as(await a.devToken(clientId, "client")).call("POST", "/v1/requests", { topic: "grab", requiredLicence: "futures", channel: "chat", mode: "grab" });
     expect(created.status).toBe(201);
 
-    const offers = await Promise.all(advisorApis.map(async (api) => (await api.call("GET", "/v1/advisors/me/offers")).body as Array<{ offerId: string; requestId: string }>));
-    const offerIds = offers.map((list) => list.find((o) => o.requestId === created.body.id)?.offerId);
+    const offerIds = await Promise.all(advisorApis.map(async (api) => (await api.offerFor(created.body.id)).offerId));
     expect(offerIds.every(Boolean)).toBe(true);
 
     const results = await Promise.all(advisorApis.map((api, i) => api.call("POST", `/v1/offers/${offerIds[i]}/accept`)));

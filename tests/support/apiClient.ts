@@ -40,6 +40,21 @@ export class ApiClient {
     return res.body.token;
   }
 
+  /**
+   * The advisor's open offer for a request. Offers are made by whichever process holds the
+   * request's deadline lease, so one may land a moment after the create call returns: poll.
+   */
+  async offerFor(requestId: string, timeoutMs = 5_000): Promise<{ offerId: string; requestId: string }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const offers = (await this.call<Array<{ offerId: string; requestId: string }>>("GET", "/v1/advisors/me/offers")).body;
+      const offer = Array.isArray(offers) ? offers.find((o) => o.requestId === requestId) : undefined;
+      if (offer) return offer;
+      if (Date.now() > deadline) throw new Error(`no offer for ${requestId} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Opens the realtime socket and records every message it receives. */
   async socket(): Promise<RecordingSocket> {
     const url = `${this.baseUrl.replace(/^http/, "ws")}/v1/ws?token=${encodeURIComponent(this.token ?? "")}`;
