@@ -39,6 +39,8 @@ export type DomainEvent =
   | (Base & { type: "request.assigned"; advisorId: string; clientId: string })
   | (Base & { type: "request.completed"; advisorId: string; clientId: string; requiredLicence: LicenceKind })
   | (Base & { type: "request.cancelled"; clientId: string; advisorId: string | null })
+  /** An assigned request taken back from its advisor (who left) and put back in the funnel. */
+  | (Base & { type: "request.redispatched"; clientId: string; advisorId: string; reason: string; stage: Pool | "queue"; stageIndex: number })
   | (Base & { type: "request.expired"; clientId: string; callbackRequested: boolean })
   | (Base & { type: "request.rated"; advisorId: string; clientId: string; stars: number; requiredLicence: LicenceKind });
 

@@ -10,7 +10,7 @@ import { loadRequestView } from "../../matching/records/requestView.ts";
 import type { Fanout } from "./fanout.ts";
 
 /** Events after which the client gets the request's new state. */
-const CLIENT_UPDATES = new Set<DomainEvent["type"]>(["request.created", "request.stage_changed", "request.assigned", "request.completed", "request.cancelled", "request.expired"]);
+const CLIENT_UPDATES = new Set<DomainEvent["type"]>(["request.created", "request.stage_changed", "request.assigned", "request.redispatched", "request.completed", "request.cancelled", "request.expired"]);
 
 export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaClient, logger: Logger): () => void {
   const publish = (to: string[], message: Record<string, unknown> & { type: string }) =>

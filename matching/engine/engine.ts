@@ -251,6 +251,28 @@ export class MatchingEngine {
     return true;
   }
 
+  /**
+   * Takes an assigned, uncompleted request back from `advisorId` (who is leaving) and runs it
+   * through the funnel again from its first stage, never offering it to them again. NOT_YOURS when
+   * the request is not assigned to them now (already taken back, completed or cancelled), so a
+   * repeat is harmless. The request's overall wait still counts from its creation: when that has
+   * run out by the end of the last stage it ends with a callback instead of waiting in the queue.
+   */
+  async redispatch(requestId: string, advisorId: string, reason: string): Promise<{ ok: true } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" }> {
+    const now = this.clock.now();
+    const reopened = await this.store.reopenRequest(requestId, { advisorId, now });
+    if (!reopened.ok) return reopened;
+    await this.store.releaseAssignment(advisorId, requestId);
+    const { request } = reopened;
+    const stages = await this.stagesOf(request);
+    await this.persist(request, stages, [], [
+      { type: "request.redispatched", requestId, branchId: request.facts.branchId, clientId: request.facts.clientId, advisorId, reason, stage: stageName(stages, request.stageIndex), stageIndex: request.stageIndex },
+    ]);
+    await this.store.setDeadline(requestId, now);
+    await this.tick();
+    return { ok: true };
+  }
+
   // ---- timers ------------------------------------------------------------------------------------
 
   /**

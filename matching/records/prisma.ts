@@ -129,7 +129,8 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
     },
 
     async saveRequest(request: LiveRequest, stage: Pool | null, offers: OfferChange[], events: DomainEvent[]): Promise<void> {
-      const accepted = request.offers.find((o) => o.outcome === "accepted");
+      // The latest accept: a request taken back from an advisor who left keeps its earlier accept.
+      const accepted = request.assignedAdvisorId ? request.offers.findLast((o) => o.outcome === "accepted" && o.advisorId === request.assignedAdvisorId) : undefined;
       const endedAt = (status: string) => (request.status === status ? new Date(request.updatedAt) : undefined);
       const firstSent = request.offers.length ? Math.min(...request.offers.map((o) => o.sentAt)) : null;
       const fresh = offers.filter((c) => c.eligibility !== undefined);
@@ -258,7 +259,9 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
           status: row.status,
           stageIndex: row.stageIndex,
           stageStartedAt: (row.stageStartedAt ?? row.createdAt).getTime(),
-          offersInStage: offers.filter((o) => o.stageIndex === row.stageIndex).length,
+          // Offers of this stage since it (last) started: a request put back in the funnel keeps the
+          // offers of its earlier pass through the same stage index.
+          offersInStage: offers.filter((o) => o.stageIndex === row.stageIndex && o.sentAt >= (row.stageStartedAt ?? row.createdAt).getTime()).length,
           assignedAdvisorId: row.assignedAdvisorId,
           excluded: [...new Set(offers.filter((o) => o.outcome === "declined" || o.outcome === "timed_out").map((o) => o.advisorId))],
           offers,

@@ -108,6 +108,9 @@ export type CloseOfferResult =
 
 export type AdvanceResult = { ok: true; request: LiveRequest } | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" | "OFFERS_OPEN" };
 
+/** reopenRequest: the request back in the funnel, or why not (NOT_YOURS: not assigned to that advisor now). */
+export type ReopenResult = { ok: true; request: LiveRequest } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" };
+
 export type FinishResult =
   | { ok: true; request: LiveRequest; withdrawn: OfferState[]; duplicate: boolean }
   | { ok: false; reason: "NOT_FOUND" | "INVALID_STATE"; status?: RequestStatus };
@@ -256,6 +259,16 @@ export interface MatchingStore {
    * with duplicate true; any other state gives INVALID_STATE. The caller releases advisor slots.
    */
   finishRequest(requestId: string, end: { to: "completed" | "cancelled" | "expired"; now: number; callbackRequested?: boolean }): Promise<FinishResult>;
+
+  /**
+   * Takes an assigned request away from its advisor and puts it back in the funnel (the advisor left
+   * the firm): only when it is assigned to `advisorId` right now, else NOT_YOURS (so a repeat, or a
+   * request completed meanwhile, changes nothing). It becomes pending at stage 0, stageStartedAt =
+   * now, offersInStage 0, no assignee, with the advisor excluded from it for good. Offers keep their
+   * history (the old accepted offer stays accepted). The caller releases the advisor's slot and sets
+   * the deadline that runs the funnel.
+   */
+  reopenRequest(requestId: string, change: { advisorId: string; now: number }): Promise<ReopenResult>;
 
   // ---- timers and queue --------------------------------------------------------------------------
 

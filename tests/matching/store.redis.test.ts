@@ -663,6 +663,7 @@ async function exerciseEveryOperation(store: MatchingStore, client: RedisClient)
   await store.checkBroadcastEligibility(id, facts(), T0, TTL);
   await store.takeAssignment(id, f, "off_push", T0 + 1, TTL);
   await store.claimOffer(f.id, "off_push", id, T0 + 1);
+  await store.reopenRequest(f.id, { advisorId: id, now: T0 + 2 });
   await store.releaseAssignment(id, f.id);
   await store.holdPushSlot(id, facts(), "off_2", T0, TTL);
   await store.releasePushHold(id, "off_2");

@@ -5,7 +5,7 @@
  *
  * Methods return internal objects; the facade copies them on the way out.
  */
-import type { OfferState, LiveRequest, AddOffersResult, ClaimResult, CloseOfferResult, AdvanceResult, FinishResult } from "../port.ts";
+import type { OfferState, LiveRequest, AddOffersResult, ClaimResult, CloseOfferResult, AdvanceResult, FinishResult, ReopenResult } from "../port.ts";
 import type { RequestFacts, RequestStatus } from "../../domain/types.ts";
 import { ScoreIndex } from "./scoreIndex.ts";
 
@@ -182,6 +182,22 @@ export class RequestBook {
     this.queue.delete(requestId);
     this.retention.set(requestId, end.now);
     return { ok: true, request, withdrawn, duplicate: false };
+  }
+
+  reopen(requestId: string, change: { advisorId: string; now: number }): ReopenResult {
+    this.purge(change.now);
+    const request = this.requests.get(requestId);
+    if (!request) return { ok: false, reason: "NOT_FOUND" };
+    if (request.status !== "assigned" || request.assignedAdvisorId !== change.advisorId) return { ok: false, reason: "NOT_YOURS" };
+    request.status = "pending";
+    request.assignedAdvisorId = null;
+    if (!request.excluded.includes(change.advisorId)) request.excluded.push(change.advisorId);
+    request.stageIndex = 0;
+    request.stageStartedAt = change.now;
+    request.offersInStage = 0;
+    request.queueScore = null;
+    request.updatedAt = change.now;
+    return { ok: true, request };
   }
 
   clearDeadline(requestId: string): void {

@@ -122,6 +122,10 @@ export function createMemoryMatchingStore(): MatchingStore {
       return copy(requests.finish(requestId, end));
     },
 
+    async reopenRequest(requestId, change) {
+      return copy(requests.reopen(requestId, change));
+    },
+
     // ---- timers and queue ----
 
     async setDeadline(requestId, at) {

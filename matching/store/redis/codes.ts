@@ -61,6 +61,7 @@ export const SCRIPT_REASONS = {
   closeOffer: ["NOT_FOUND", "NOT_YOURS", "ALREADY_CLOSED", "NOT_DUE"],
   advanceStage: ["NOT_FOUND", "NOT_LIVE", "STAGE_CHANGED", "OFFERS_OPEN"],
   finishRequest: ["NOT_FOUND", "INVALID_STATE"],
+  reopenRequest: ["NOT_FOUND", "NOT_YOURS"],
   restoreRequest: [],
   claimDueDeadlines: [],
   renewLease: ["NOT_YOURS"],

@@ -489,6 +489,14 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       return { ok: true, request: must(doc, "request"), withdrawn: decodeOffers(outcome.payload[1]), duplicate: outcome.duplicate };
     },
 
+    async reopenRequest(requestId, change) {
+      const outcome = await run("reopenRequest", [keys.request(requestId)], [change.advisorId, String(change.now)]);
+      if (!outcome.ok) return { ok: false, reason: outcome.reason };
+      const doc = decodeRequest(outcome.payload[0]);
+      await syncRequestGlobals(requestId, doc);
+      return { ok: true, request: must(doc, "request") };
+    },
+
     // ---- timers and queue ----
 
     async setDeadline(requestId, at) {

@@ -1105,6 +1105,43 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         expect(await store.claimDueDeadlines(T0 + DAY, SEC, 100)).not.toContain(id);
       });
 
+      it("reopenRequest takes an assigned request back into the funnel at stage 0, excluding its advisor; repeats and others are refused", async () => {
+        expect(await store.reopenRequest(uid("req"), { advisorId: uid("adv"), now: T0 })).toEqual({ ok: false, reason: "NOT_FOUND" });
+
+        const request = await newRequest();
+        const id = request.facts.id;
+        const [leaving, other] = [uid("adv"), uid("adv")];
+        ok(await store.advanceStage(id, { fromStageIndex: 0, toStageIndex: 2, now: T0 + SEC, queueScore: null }));
+        const [o] = await offerTo(id, [leaving], { stageIndex: 2 });
+        expect(await store.reopenRequest(id, { advisorId: leaving, now: T0 + 2 * SEC })).toEqual({ ok: false, reason: "NOT_YOURS" }); // offered, not assigned
+        const claimed = ok(await store.claimOffer(id, o!.id, leaving, T0 + 3 * SEC));
+        expect(await store.reopenRequest(id, { advisorId: other, now: T0 + 4 * SEC })).toEqual({ ok: false, reason: "NOT_YOURS" });
+
+        const reopened = ok(await store.reopenRequest(id, { advisorId: leaving, now: T0 + 5 * SEC }));
+        expect(reopened.request).toEqual({
+          ...claimed.request,
+          status: "pending",
+          assignedAdvisorId: null,
+          excluded: [leaving],
+          stageIndex: 0,
+          stageStartedAt: T0 + 5 * SEC,
+          offersInStage: 0,
+          queueScore: null,
+          updatedAt: T0 + 5 * SEC,
+        });
+        expect(reopened.request.offers.map((x) => x.outcome)).toEqual(["accepted"]);
+        expect(await store.getRequest(id)).toEqual(reopened.request);
+        expect(await store.listLiveRequestIds()).toContain(id);
+        expect(await store.reopenRequest(id, { advisorId: leaving, now: T0 + 6 * SEC })).toEqual({ ok: false, reason: "NOT_YOURS" });
+        expect(await store.addOffers(id, 0, [offer(id, leaving, { stageIndex: 0 })], T0 + 7 * SEC)).toMatchObject({ ok: false, reason: "EXCLUDED" });
+
+        const completed = await newRequest();
+        const [c] = await offerTo(completed.facts.id, [leaving]);
+        ok(await store.claimOffer(completed.facts.id, c!.id, leaving, T0 + SEC));
+        ok(await store.finishRequest(completed.facts.id, { to: "completed", now: T0 + 2 * SEC }));
+        expect(await store.reopenRequest(completed.facts.id, { advisorId: leaving, now: T0 + 3 * SEC })).toEqual({ ok: false, reason: "NOT_YOURS" });
+      });
+
       it("ended requests still give late answers a precise reason ten minutes on", async () => {
         const request = await newRequest();
         const id = request.facts.id;

@@ -1,0 +1,34 @@
+--[[
+  reopenRequest: takes an assigned request back from its advisor (the advisor left the firm) and
+  puts it back in the funnel. Only while it is assigned to exactly that advisor: anything else is
+  NOT_YOURS, so a repeat, or a request completed meanwhile, changes nothing. It becomes pending at
+  stage 0 (stageStartedAt = now, offersInStage 0, out of the queue) with the advisor excluded from
+  it for good; offers keep their history. Node then releases the advisor's slot, syncs the live set
+  and sets the deadline that runs the funnel.
+  KEYS[1]  request document                 <prefix>req:{<requestId>}
+  ARGV[1]  advisor id
+  ARGV[2]  now (epoch ms)
+  Result   {OK, document} | {NOT_FOUND | NOT_YOURS}
+]]
+--@include codes
+--@include json
+--@include request
+
+local doc = load_request(KEYS[1])
+if not doc then return { C.NOT_FOUND } end
+local advisor_id = ARGV[1]
+if doc.status ~= 'assigned' or doc.assignedAdvisorId ~= advisor_id then return { C.NOT_YOURS } end
+local now = tonumber(ARGV[2])
+doc.status = 'pending'
+doc.assignedAdvisorId = cjson.null
+local excluded = false
+for i = 1, #doc.excluded do
+  if doc.excluded[i] == advisor_id then excluded = true end
+end
+if not excluded then doc.excluded[#doc.excluded + 1] = advisor_id end
+doc.stageIndex = 0
+doc.stageStartedAt = now
+doc.offersInStage = 0
+doc.queueScore = cjson.null
+doc.updatedAt = now
+return { C.OK, save_request(KEYS[1], doc, nil) }
