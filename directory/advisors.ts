@@ -2,6 +2,7 @@
  * Advisors and their licences in the directory (PostgreSQL). The live matching store learns about an
  * advisor from here (MatchingEngine.syncAdvisor), so this module only writes the system of record.
  */
+import { recordAction } from "../compliance/audit/actions.ts";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 import { newId } from "../core/ids.ts";
 import type { LicenceKind } from "../matching/domain/types.ts";
@@ -18,6 +19,8 @@ export interface NewLicence {
 }
 
 export interface NewAdvisor {
+  /** Who creates them (recorded in the audit). */
+  actor: string;
   branchId: string;
   name: string;
   languages: string[];
@@ -72,6 +75,21 @@ export async function createAdvisor(prisma: PrismaClient, input: NewAdvisor, now
           suitabilityMaxRisk: input.suitabilityMaxRisk,
           createdAt: now,
           licences: { create: licences.map((l) => ({ ...l, createdAt: now })) },
+        },
+      });
+      await recordAction(tx, {
+        type: "advisor.created",
+        actor: input.actor,
+        at: now,
+        branchId: input.branchId,
+        advisorId: id,
+        data: {
+          advisorId: id,
+          name: input.name,
+          languages: input.languages,
+          maxConcurrent: input.maxConcurrent,
+          suitabilityMaxRisk: input.suitabilityMaxRisk,
+          licences: licences.map((l) => ({ licenceId: l.id, kind: l.kind, number: l.number, issuer: l.issuer, validFrom: l.validFrom.toISOString(), validUntil: l.validUntil.toISOString() })),
         },
       });
       return { ok: true, id };

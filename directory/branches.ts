@@ -2,10 +2,13 @@
  * Branches: the unit that owns advisors, clients, a dispatch policy and a manager. Branches are never
  * deleted (requests, ledgers and the audit trail refer to them), so "exists" checks cannot go stale.
  */
+import { recordAction } from "../compliance/audit/actions.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { newId } from "../core/ids.ts";
 
 export interface NewBranch {
+  /** Who creates it (recorded in the audit). */
+  actor: string;
   name: string;
   region: string;
   /** A canonical IANA zone (see canonicalTimeZone). */
@@ -26,9 +29,12 @@ export function canonicalTimeZone(value: string): string | null {
   }
 }
 
-export async function createBranch(prisma: PrismaClient, input: NewBranch): Promise<{ id: string }> {
+export async function createBranch(prisma: PrismaClient, input: NewBranch, now: Date = new Date()): Promise<{ id: string }> {
   const id = newId("branch");
-  await prisma.branch.create({ data: { id, name: input.name, region: input.region, timezone: input.timezone } });
+  await prisma.$transaction(async (tx) => {
+    await tx.branch.create({ data: { id, name: input.name, region: input.region, timezone: input.timezone } });
+    await recordAction(tx, { type: "branch.created", actor: input.actor, at: now, branchId: id, data: { branchId: id, name: input.name, region: input.region, timezone: input.timezone } });
+  });
   return { id };
 }
 

@@ -1,9 +1,12 @@
 /** Clients in the directory: who they are, their risk level, and optionally their dedicated advisor. */
+import { recordAction } from "../compliance/audit/actions.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { newId } from "../core/ids.ts";
 import { branchExists } from "./branches.ts";
 
 export interface NewClient {
+  /** Who creates them (recorded in the audit). */
+  actor: string;
   branchId: string;
   name: string;
   riskLevel: number;
@@ -44,6 +47,13 @@ export async function createClient(prisma: PrismaClient, input: NewClient, now: 
         dedicatedAdvisorId: input.dedicatedAdvisorId ?? null,
         createdAt: now,
       },
+    });
+    await recordAction(tx, {
+      type: "client.created",
+      actor: input.actor,
+      at: now,
+      branchId: input.branchId,
+      data: { clientId: id, riskLevel: input.riskLevel, language: input.language, dedicatedAdvisorId: input.dedicatedAdvisorId ?? null },
     });
     return { ok: true, id };
   });

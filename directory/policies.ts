@@ -3,6 +3,7 @@
  * the version, so two managers editing at once can never silently overwrite each other: the loser
  * gets VERSION_MISMATCH and re-reads. The engine's policy cache picks a change up within seconds.
  */
+import { recordAction } from "../compliance/audit/actions.ts";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../matching/domain/policy.ts";
 import { branchExists } from "./branches.ts";
@@ -52,9 +53,15 @@ export async function putBranchPolicy(
     const current = await prisma.dispatchPolicy.findUnique({ where: { branchId }, select: { version: true } });
     return { ok: false, reason: "VERSION_MISMATCH", currentVersion: current?.version ?? 0 };
   };
+  // Every stored version is recorded in the audit in the transaction that stores it.
+  const record = (tx: Prisma.TransactionClient, version: number) =>
+    recordAction(tx, { type: "policy.changed", actor: updatedBy, at: now, branchId, data: { branchId, version, previousVersion: version - 1, policy } });
   const create = async (): Promise<PutPolicyResult | null> => {
     try {
-      await prisma.dispatchPolicy.create({ data: { branchId, policy, version: 1, updatedBy, updatedAt: now } });
+      await prisma.$transaction(async (tx) => {
+        await tx.dispatchPolicy.create({ data: { branchId, policy, version: 1, updatedBy, updatedAt: now } });
+        await record(tx, 1);
+      });
       return stored(1);
     } catch (error) {
       if (isUniqueViolation(error)) return null;
@@ -66,22 +73,30 @@ export async function putBranchPolicy(
 
   if (expectedVersion !== undefined) {
     // UPDATE … WHERE version = expected: the database decides, no read-then-write window.
-    const { count } = await prisma.dispatchPolicy.updateMany({
-      where: { branchId, version: expectedVersion },
-      data: { policy, version: expectedVersion + 1, updatedBy, updatedAt: now },
+    const updated = await prisma.$transaction(async (tx) => {
+      const { count } = await tx.dispatchPolicy.updateMany({
+        where: { branchId, version: expectedVersion },
+        data: { policy, version: expectedVersion + 1, updatedBy, updatedAt: now },
+      });
+      if (count === 1) await record(tx, expectedVersion + 1);
+      return count === 1;
     });
-    return count === 1 ? stored(expectedVersion + 1) : await mismatch();
+    return updated ? stored(expectedVersion + 1) : await mismatch();
   }
 
   // Last writer wins, but the version still increments atomically in SQL, so concurrent writers get
   // distinct versions. A row created by someone else between our update and insert means retry.
   for (let attempt = 0; attempt < CREATE_RACE_RETRIES; attempt++) {
-    const [row] = await prisma.dispatchPolicy.updateManyAndReturn({
-      where: { branchId },
-      data: { policy, version: { increment: 1 }, updatedBy, updatedAt: now },
-      select: { version: true },
+    const version = await prisma.$transaction(async (tx) => {
+      const [row] = await tx.dispatchPolicy.updateManyAndReturn({
+        where: { branchId },
+        data: { policy, version: { increment: 1 }, updatedBy, updatedAt: now },
+        select: { version: true },
+      });
+      if (row) await record(tx, row.version);
+      return row?.version ?? null;
     });
-    if (row) return stored(row.version);
+    if (version !== null) return stored(version);
     const created = await create();
     if (created) return created;
   }

@@ -13,7 +13,7 @@ import { LICENCE_KINDS, PRESENCES } from "../../matching/domain/types.ts";
 import type { AdvisorState } from "../../matching/store/port.ts";
 import { canSeeBranch, requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
-import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, text, LanguageTag, Instant } from "../schemas.ts";
+import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, text, LanguageTag, Instant, json } from "../schemas.ts";
 
 // ---- input schemas -------------------------------------------------------------------------------
 
@@ -141,8 +141,6 @@ export type ClientView = z.infer<typeof ClientSchema>;
 
 // ---- routes ----------------------------------------------------------------------------------------
 
-const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json": { schema } });
-
 const createBranchRoute = createRoute({
   method: "post",
   path: "/v1/branches",
@@ -221,9 +219,10 @@ export function directoryRoutes(deps: AppDeps) {
 
   return createRouter()
     .openapi(createBranchRoute, async (c) => {
-      requireRole(c, "admin");
+      const principal = requireRole(c, "admin");
       const body = c.req.valid("json");
       const { id } = await createBranch(prisma, {
+        actor: principal.sub,
         name: body.name,
         region: body.region,
         // Stored canonical ("europe/london" → "Europe/London") so every reader can use it as is.
@@ -237,6 +236,7 @@ export function directoryRoutes(deps: AppDeps) {
       // Managers write only into their own branch; the id came from the caller, so 403 reveals nothing.
       requireBranchAccess(principal, body.branchId);
       const result = await createAdvisor(prisma, {
+        actor: principal.sub,
         branchId: body.branchId,
         name: body.name,
         languages: [...new Set(body.languages)],
@@ -271,6 +271,7 @@ export function directoryRoutes(deps: AppDeps) {
       // Managers write only into their own branch; the id came from the caller, so 403 reveals nothing.
       requireBranchAccess(principal, body.branchId);
       const result = await createClient(prisma, {
+        actor: principal.sub,
         branchId: body.branchId,
         name: body.name,
         riskLevel: body.riskLevel,
