@@ -7,6 +7,11 @@ export interface ApiResponse<T = any> {
   headers: Headers;
 }
 
+/** A body `call` sends as is rather than as JSON (a CSV upload); pass its content-type header too. */
+export class RawBody {
+  constructor(readonly text: string) {}
+}
+
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
@@ -21,7 +26,7 @@ export class ApiClient {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : body instanceof RawBody ? body.text : JSON.stringify(body),
     });
     const text = await res.text();
     let parsed: unknown = text;
