@@ -3,6 +3,7 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { newId } from "../core/ids.ts";
+import { refuseOffboardedAdvisors } from "./auth/standing.ts";
 import { authenticate } from "./auth/middleware.ts";
 import { createRouter, type AppDeps } from "./context.ts";
 import { createOnError, errorResponse } from "./errors.ts";
@@ -13,9 +14,12 @@ import { devTokenRoutes } from "./routes/devToken.ts";
 import { directoryRoutes } from "./routes/directory.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { incentiveRoutes } from "./routes/incentives.ts";
+import { licenceRoutes } from "./routes/licences.ts";
 import { messageRoutes } from "./routes/messages.ts";
+import { offboardingRoutes } from "./routes/offboarding.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { policyRoutes } from "./routes/policy.ts";
+import { recordRoutes } from "./routes/record.ts";
 import { requestRoutes } from "./routes/requests.ts";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -53,17 +57,21 @@ export function createApp(deps: AppDeps) {
   const auth = authenticate(deps.config.jwtSecret);
   app.use("/v1/*", (c, next) => (deps.config.devAuth && c.req.path === DEV_TOKEN_PATH ? next() : auth(c, next)));
   app.use("/metrics", auth);
+  app.use("/v1/*", refuseOffboardedAdvisors(deps.backends.database.prisma));
 
   app.route("/", healthRoutes(deps));
   if (deps.config.devAuth) app.route("/", devTokenRoutes(deps));
   app.route("/", requestRoutes(deps));
   app.route("/", advisorRoutes(deps));
   app.route("/", directoryRoutes(deps));
+  app.route("/", licenceRoutes(deps));
   app.route("/", policyRoutes(deps));
   app.route("/", incentiveRoutes(deps));
   app.route("/", auditRoutes(deps));
   app.route("/", metricsRoutes(deps));
   app.route("/", messageRoutes(deps));
+  app.route("/", offboardingRoutes(deps));
+  app.route("/", recordRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", {

@@ -63,3 +63,6 @@ export function idParam(kind: IdKind) {
     .regex(new RegExp(`^${prefix}[0-9a-z_]+$`), `must be an id starting with ${prefix}`)
     .openapi({ param: { name: "id", in: "path" }, example: `${prefix}01jd0000000000000000000000` });
 }
+
+/** A JSON request or response body of this schema, for createRoute. */
+export const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json": { schema } });

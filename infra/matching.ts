@@ -22,6 +22,8 @@ export interface MatchingRuntime {
   records: MatchingRecords;
   bus: EventBus;
   store: MatchingStore;
+  /** The clock the engine decides by (services acting next to the engine use the same one). */
+  clock: Clock;
   /** Starts the sweeper; call once the HTTP server is up. */
   start(): void;
   /** Stops the sweeper and waits for a pass in progress. */
@@ -56,6 +58,7 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
     records,
     bus,
     store,
+    clock,
     start() {
       sweeper.start();
       watchdog = setInterval(() => ensureLiveState().catch((error) => logger.error({ err: error }, "live state check failed")), LIVE_STATE_CHECK_MS);

@@ -24,7 +24,21 @@ export interface RealtimeHub {
 
 const looksLikeJwt = (value: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value);
 
-export function attachRealtime(server: Server, options: { secret: string; fanout: Fanout; logger: Logger; pingIntervalMs?: number }): RealtimeHub {
+/** Sent to a user's sockets to end their sessions (e.g. an offboarded advisor); the hub then closes them. */
+export const SESSION_REVOKED = "session.revoked";
+/** WebSocket close code for a revoked session (4000-4999 is for applications). */
+const CLOSE_REVOKED = 4003;
+
+export interface RealtimeOptions {
+  secret: string;
+  fanout: Fanout;
+  logger: Logger;
+  pingIntervalMs?: number;
+  /** A check beyond the token, e.g. that an advisor is not offboarded; false refuses with 403. */
+  admit?: (principal: Principal) => Promise<boolean>;
+}
+
+export function attachRealtime(server: Server, options: RealtimeOptions): RealtimeHub {
   const { fanout, logger } = options;
   const sockets = new Map<string, Set<WebSocket>>();
   const alive = new WeakMap<WebSocket, boolean>();
@@ -43,6 +57,7 @@ export function attachRealtime(server: Server, options: { secret: string; fanout
     const token = url.searchParams.get("token") ?? offered[0];
     const principal = token ? await verifyToken(token, options.secret) : null;
     if (!principal) return refuse(socket, 401, "Unauthorized");
+    if (options.admit && !(await options.admit(principal))) return refuse(socket, 403, "Forbidden");
     wss.handleUpgrade(request, socket, head, (ws) => register(ws, principal));
   };
 
@@ -72,6 +87,7 @@ export function attachRealtime(server: Server, options: { secret: string; fanout
           continue;
         }
         ws.send(data);
+        if (envelope.message.type === SESSION_REVOKED) ws.close(CLOSE_REVOKED, "session revoked");
       }
     }
   };

@@ -9,9 +9,7 @@ import type { AcceptOutcome } from "../../matching/engine/engine.ts";
 import { requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { rateLimited } from "../rateLimit.ts";
-import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam } from "../schemas.ts";
-
-const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json": { schema } });
+import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, json } from "../schemas.ts";
 
 const PresenceBody = z.object({ status: z.enum(PRESENCES) }).strict().openapi("Presence");
 const OfferSchema = z

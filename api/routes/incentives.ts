@@ -10,9 +10,7 @@ import { parseRuleSet } from "../../incentives/rules/schema.ts";
 import { simulateRuleSet } from "../../incentives/simulation.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
-import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, Instant } from "../schemas.ts";
-
-const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json": { schema } });
+import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, Instant, json } from "../schemas.ts";
 
 const BranchParams = z.object({ id: idParam("branch") });
 const VersionParams = z.object({ id: idParam("branch"), version: z.coerce.number().int().min(1).max(1_000_000).openapi({ param: { name: "version", in: "path" } }) });

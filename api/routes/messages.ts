@@ -9,10 +9,10 @@ import { appendMessage, listMessages, toMessageView } from "../../compliance/mes
 import { canSeeBranch, principalOf } from "../auth/middleware.ts";
 import type { Principal } from "../auth/principal.ts";
 import { createRouter, type AppDeps } from "../context.ts";
-import { COMMON_ERRORS, idParam, text } from "../schemas.ts";
+import { COMMON_ERRORS, idParam, text, json } from "../schemas.ts";
 
 const MessageBody = z.object({ body: text(1, 4000) }).strict().openapi("NewMessage");
-const MessageSchema = z
+export const MessageSchema = z
   .object({
     id: z.string(),
     requestId: z.string(),
@@ -26,8 +26,6 @@ const MessageSchema = z
   })
   .openapi("Message");
 const RequestParams = z.object({ id: idParam("request") });
-
-const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json": { schema } });
 
 const postMessageRoute = createRoute({
   method: "post",
@@ -74,7 +72,8 @@ export function messageRoutes(deps: AppDeps) {
     .openapi(postMessageRoute, async (c) => {
       const principal = principalOf(c);
       const id = c.req.valid("param").id;
-      await readable(principal, id);
+      // Writing is for the two parties only: anyone else (a third party included) is refused with
+      // 403, while an id that names no request stays 404.
       if (principal.role !== "client" && principal.role !== "advisor") {
         throw new AppError("FORBIDDEN", "only the request's client and its assigned advisor may write in the conversation");
       }

@@ -12,7 +12,7 @@ import { DispatchPolicySchema, FUNNEL_POOLS } from "../../matching/domain/policy
 import { LICENCE_KINDS } from "../../matching/domain/types.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
-import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam } from "../schemas.ts";
+import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, json } from "../schemas.ts";
 
 const BranchParams = z.object({ id: idParam("branch") });
 
@@ -66,8 +66,6 @@ const QueueSchema = z
 export type PutPolicyInput = z.infer<typeof PutPolicyBody>;
 export type BranchPolicyView = z.infer<typeof BranchPolicySchema>;
 export type BranchQueueView = z.infer<typeof QueueSchema>;
-
-const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json": { schema } });
 
 const getPolicyRoute = createRoute({
   method: "get",

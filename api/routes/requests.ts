@@ -11,7 +11,7 @@ import { canSeeBranch, principalOf, requireRole } from "../auth/middleware.ts";
 import type { Principal } from "../auth/principal.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { rateLimited } from "../rateLimit.ts";
-import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, LanguageTag, text } from "../schemas.ts";
+import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, LanguageTag, text, json } from "../schemas.ts";
 
 const CreateRequestBody = z
   .object({
@@ -48,8 +48,6 @@ const RequestViewSchema = z
   .openapi("Request");
 const RatingBody = z.object({ stars: z.number().int().min(1).max(5), comment: text(0, 2000).optional() }).strict().openapi("Rating");
 const RequestParams = z.object({ id: idParam("request") });
-
-const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json": { schema } });
 
 const createRequestRoute = createRoute({
   method: "post",

@@ -5,6 +5,7 @@
  *   presence-expiry   every 5 s    advisors whose heartbeat lapsed go offline (presence.ts)
  *   licence-expiry    every minute open offers to advisors who lost the licence are withdrawn (licences.ts)
  *   deadline-sweep    every 10 s   engine.tick: a safety net under the per-process 250 ms sweeper
+ *   offboarding-sweep every 30 s   finishes offboardings whose live phase was interrupted (offboarding.ts)
  *   incentive-settlement  hourly at :05  each branch's last closed local week is settled (incentives/settlement.ts)
  *
  * Every process schedules every job and each run first asks whether this process leads, so a new
@@ -23,6 +24,7 @@ import { drainIncentives } from "../../incentives/consumer.ts";
 import { auditJobs } from "../../compliance/audit/jobs.ts";
 import { createLeaderElection } from "./leader.ts";
 import { withdrawUnlicensedOffers } from "./licences.ts";
+import { finishPendingOffboardings } from "./offboarding.ts";
 import { expireLapsedPresence } from "./presence.ts";
 
 /** Default job lease: a dead leader's jobs resume elsewhere within this. */
@@ -79,6 +81,11 @@ export function startJobs(deps: JobsDeps): Jobs {
       name: "deadline-sweep",
       schedule: "*/10 * * * * *",
       run: async () => ({ handled: await deps.engine.tick(SWEEP_LIMIT) }),
+    },
+    {
+      name: "offboarding-sweep",
+      schedule: "*/30 * * * * *",
+      run: (go) => finishPendingOffboardings({ engine: deps.engine, prisma: deps.prisma, clock: deps.clock, shouldContinue: go }),
     },
     {
       // Hourly, not weekly: branches' weeks close at different UTC hours, and a run that waited for

@@ -24,7 +24,7 @@ import { ERROR_CODES } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import { createLogger } from "../../core/logger.ts";
 import { DEFAULT_DISPATCH_POLICY } from "../../matching/domain/policy.ts";
-import { ApiClient, type ApiResponse } from "../support/apiClient.ts";
+import { ApiClient, RawBody, type ApiResponse } from "../support/apiClient.ts";
 
 const SECRET = "authz-test-secret-0123456789abcdefghijklmnop";
 const OTHER_SECRET = "not-the-server-secret-0123456789abcdefghijkl";
@@ -249,7 +249,8 @@ const TABLE: RouteCase[] = [
     route: "POST /v1/requests/{id}/messages",
     world: "assigned",
     call: (w) => ({ path: `/v1/requests/${w.requestId}/messages`, body: { body: "hello" } }),
-    expect: row(404, { clientOwner: "allow", advisorOwner: "allow", managerOwn: 403, compliance: 403, admin: 403 }),
+    // Only the two parties write; everyone else, third parties included, is refused.
+    expect: row(403, { clientOwner: "allow", advisorOwner: "allow" }),
   },
 
   // -- advisor self-service
@@ -302,6 +303,28 @@ const TABLE: RouteCase[] = [
     call: (w) => ({ path: `/v1/clients/${w.clientOwnerId}` }),
     expect: row(403, { clientOwner: "allow", otherClient: 404, managerOwn: "allow", managerOther: 404, admin: "allow" }),
     branchScoped: true,
+  },
+
+  {
+    route: "POST /v1/advisors/{id}/offboard",
+    world: "assigned",
+    call: (w) => ({ path: `/v1/advisors/${w.advisorOwnerId}/offboard`, body: { reason: "left" } }),
+    expect: row(403, { managerOwn: "allow", managerOther: 404, admin: "allow" }),
+    branchScoped: true,
+  },
+
+  // -- licence register (admins only: a licence is regulated data, not a branch setting)
+  {
+    route: "PATCH /v1/licences/{kind}/{number}",
+    world: "directory",
+    call: (w) => ({ path: `/v1/licences/fund_sales/FS-${w.tag}-1`, body: { status: "suspended", reason: "authz" } }),
+    expect: row(403, { admin: "allow" }),
+  },
+  {
+    route: "POST /v1/licences/import",
+    world: "directory",
+    call: (w) => ({ path: "/v1/licences/import", body: new RawBody(`kind,number,status,validUntil\nfund_sales,FS-${w.tag}-1,suspended,\n`), headers: { "content-type": "text/csv" } }),
+    expect: row(403, { admin: "allow" }),
   },
 
   // -- branch operations
@@ -375,6 +398,14 @@ const TABLE: RouteCase[] = [
   // -- audit record
   { route: "GET /v1/audit/verify", world: "shared", call: () => ({ path: "/v1/audit/verify" }), expect: row(403, { compliance: "allow", admin: "allow" }) },
   { route: "GET /v1/audit/export", world: "shared", call: () => ({ path: "/v1/audit/export?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z" }), expect: row(403, { compliance: "allow" }) },
+  {
+    route: "GET /v1/requests/{id}/record",
+    world: "shared",
+    call: (w) => ({ path: `/v1/requests/${w.requestId}/record` }),
+    // Parties to the request are refused outright; another branch's manager must not learn it exists.
+    expect: row(403, { managerOwn: "allow", managerOther: 404, compliance: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
 
   // -- operations
   { route: "GET /metrics", world: "shared", call: () => ({ path: "/metrics" }), expect: row(403, { admin: "allow" }) },
@@ -491,6 +522,7 @@ describe("authorization: every route × every caller (embedded backends)", () =>
         ["POST", `/v1/branches/${b.branchId}/incentive-rules/1/simulate`, { from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z" }],
         ["POST", `/v1/branches/${b.branchId}/incentive-rules/1/activate`],
         ["GET", `/v1/branches/${b.branchId}/leaderboard`],
+        ["POST", `/v1/advisors/${b.advisorOwnerId}/offboard`, { reason: "poached" }],
       ];
       // Every branch-scoped row of the table has at least one attempt here.
       for (const rc of TABLE.filter((r) => r.branchScoped)) {
@@ -510,6 +542,7 @@ describe("authorization: every route × every caller (embedded backends)", () =>
 
       // Nothing changed in B: the policy is still the default, the licence number is still free.
       expect((await admin.call("GET", `/v1/branches/${b.branchId}/dispatch-policy`)).body.version).toBe(0);
+      expect((await admin.call("GET", `/v1/advisors/${b.advisorOwnerId}`)).body.status).toBe("active");
       expect((await admin.call("POST", "/v1/advisors", advisorBody(b.branchId, t, 1))).status).toBe(201);
       const queue = await admin.call("GET", `/v1/branches/${b.branchId}/queue`);
       expect(queue.status).toBe(200);
@@ -727,6 +760,15 @@ async function expectUnchanged(route: string, w: World): Promise<void> {
       expect((await adminApi.call("POST", "/v1/advisors", advisorBody(w.branchId, w.tag, 9))).status).toBe(201);
       break;
     }
+    case "POST /v1/advisors/{id}/offboard": {
+      expect((await adminApi.call("GET", `/v1/advisors/${w.advisorOwnerId}`)).body.status).toBe("active");
+      expect((await adminApi.call("GET", `/v1/requests/${w.requestId}`)).body.status).toBe("assigned");
+      break;
+    }
+    case "PATCH /v1/licences/{kind}/{number}":
+    case "POST /v1/licences/import":
+      expect((await adminApi.call("GET", `/v1/advisors/${w.advisorOwnerId}`)).body.licences.map((l: { status: string }) => l.status)).toEqual(["active"]);
+      break;
     case "POST /v1/requests": {
       const queue = await adminApi.call("GET", `/v1/branches/${w.branchId}/queue`);
       expect(queue.body.waiting).toEqual([]);

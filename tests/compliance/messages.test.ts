@@ -138,7 +138,7 @@ function conversationSuite(name: string, env: () => Promise<{ env: Record<string
         expect((await c.clientApi.call("POST", messagesPath(c.requestId), { body: "x".repeat(4000) })).status).toBe(201);
       });
 
-      it("third parties get 404; readers who are not parties get 403 on write; after completion nobody may write", async () => {
+      it("third parties cannot read (404) and get 403 on write; readers who are not parties get 403 on write; after completion nobody may write", async () => {
         const c = await assignedConversation();
         expect((await c.clientApi.call("POST", messagesPath(c.requestId), { body: "before" })).status).toBe(201);
 
@@ -149,8 +149,10 @@ function conversationSuite(name: string, env: () => Promise<{ env: Record<string
         for (const stranger of [otherClient, otherAdvisor, otherManager]) {
           const read = await stranger.call("GET", messagesPath(c.requestId));
           const write = await stranger.call("POST", messagesPath(c.requestId), { body: "let me in" });
-          expect([read.status, write.status]).toEqual([404, 404]);
+          expect([read.status, write.status]).toEqual([404, 403]);
+          expect(write.body.error.code).toBe("FORBIDDEN");
         }
+        expect((await otherClient.call("POST", messagesPath("req_doesnotexist0000"), { body: "hello?" })).status).toBe(404);
 
         const manager = api.as(await api.devToken("mgr_own", "manager", c.branchId));
         const compliance = api.as(await api.devToken("cmp_1", "compliance"));
