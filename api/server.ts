@@ -78,6 +78,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         clearTimeout(forced);
         await jobs.stop();
         await matching.stop();
+        await matching.bus.drain();
         unwireNotifications();
         unwireConnections();
         unwireAlerts();

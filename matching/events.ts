@@ -3,7 +3,7 @@
  * decided and persisted. The API/ws, incentives and compliance subscribe here.
  */
 import type { EligibilitySnapshot, IneligibleReason } from "./domain/eligibility.ts";
-import type { LicenceKind, OfferKind, Pool } from "./domain/types.ts";
+import type { Channel, LicenceKind, OfferKind, Pool } from "./domain/types.ts";
 
 interface Base {
   /** Unique per event: the idempotency root for subscribers (e.g. ledger awards). */
@@ -26,7 +26,7 @@ interface Demand {
 }
 
 export type DomainEvent =
-  | (Base & { type: "request.created"; clientId: string; requiredLicence: LicenceKind; priority: number })
+  | (Base & { type: "request.created"; clientId: string; requiredLicence: LicenceKind; priority: number; topic: string; channel: Channel })
   | (Base & { type: "offer.sent"; offerId: string; advisorId: string; kind: OfferKind; stage: Pool | "queue"; expiresAt: number; eligibility: EligibilitySnapshot })
   | (Base & { type: "offer.accepted"; offerId: string; advisorId: string; latencyMs: number; stage: Pool | "queue" } & Demand)
   | (Base & { type: "offer.declined"; offerId: string; advisorId: string })
@@ -52,26 +52,51 @@ type Handler = (event: DomainEvent) => void | Promise<void>;
 /**
  * Fan-out to subscribers. A failing subscriber is reported and never breaks the publisher or the
  * other subscribers: the decision has already been made and persisted.
+ *
+ * Two kinds of subscriber. An attached one (the default) runs before publish returns: for effects
+ * the next decision depends on (a connection must be open before the first message). A detached one
+ * (`{ detached: true }`) runs after, in the background, one event at a time in publish order: for
+ * effects nobody waits on (socket notifications, alerts), so they stay off the decision's critical
+ * path. `drain()` waits until every detached subscriber has caught up (shutdown, tests).
  */
 export class EventBus {
   private readonly handlers = new Set<Handler>();
+  private readonly queues = new Set<DetachedQueue>();
 
   constructor(private readonly onHandlerError: (error: unknown, event: DomainEvent) => void = () => {}) {}
 
-  subscribe(handler: Handler): () => void {
-    this.handlers.add(handler);
-    return () => this.handlers.delete(handler);
+  subscribe(handler: Handler, options: { detached?: boolean } = {}): () => void {
+    if (!options.detached) {
+      this.handlers.add(handler);
+      return () => this.handlers.delete(handler);
+    }
+    const queue: DetachedQueue = { handler, tail: Promise.resolve() };
+    this.queues.add(queue);
+    return () => this.queues.delete(queue);
   }
 
   async publish(event: DomainEvent): Promise<void> {
-    await Promise.all(
-      [...this.handlers].map(async (handler) => {
-        try {
-          await handler(event);
-        } catch (error) {
-          this.onHandlerError(error, event);
-        }
-      }),
-    );
+    for (const queue of this.queues) {
+      queue.tail = queue.tail.then(() => this.run(queue.handler, event));
+    }
+    await Promise.all([...this.handlers].map((handler) => this.run(handler, event)));
   }
+
+  /** Resolves once every detached subscriber has handled every event published so far. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.queues].map((queue) => queue.tail));
+  }
+
+  private async run(handler: Handler, event: DomainEvent): Promise<void> {
+    try {
+      await handler(event);
+    } catch (error) {
+      this.onHandlerError(error, event);
+    }
+  }
+}
+
+interface DetachedQueue {
+  handler: Handler;
+  tail: Promise<void>;
 }

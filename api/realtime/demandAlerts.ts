@@ -43,5 +43,5 @@ export function wireDemandAlerts(deps: DemandAlertDeps): () => void {
       await deps.fanout.publish({ to: [advisorId], message: { type: "demand.alert", branchId: event.branchId, requiredLicence: event.requiredLicence, waiting, surge: true } });
       deps.logger.debug({ advisorId, waiting, licence: event.requiredLicence }, "demand alert sent");
     }
-  });
+  }, { detached: true });
 }

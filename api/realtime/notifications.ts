@@ -9,6 +9,15 @@ import type { DomainEvent, EventBus } from "../../matching/events.ts";
 import { loadRequestView } from "../../matching/records/requestView.ts";
 import type { Fanout } from "./fanout.ts";
 
+/** Offer details remembered from request.created, so an offer made on this process needs no read. */
+const OFFER_DETAILS_CACHED = 10_000;
+
+interface OfferDetails {
+  topic: string;
+  requiredLicence: string;
+  channel: string;
+}
+
 /** Events after which the client gets the request's new state. */
 const CLIENT_UPDATES = new Set<DomainEvent["type"]>(["request.created", "request.stage_changed", "request.assigned", "request.redispatched", "request.completed", "request.cancelled", "request.expired"]);
 
@@ -16,10 +25,21 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
   const publish = (to: string[], message: Record<string, unknown> & { type: string }) =>
     fanout.publish({ to, message }).catch((error) => logger.error({ err: error, type: message.type }, "realtime publish failed"));
 
+  // Insertion-ordered: the oldest entry goes first when full. A miss (the request was created on
+  // another process, or long ago) reads the row.
+  const offerDetails = new Map<string, OfferDetails>();
+  const detailsOf = async (requestId: string): Promise<OfferDetails | null> =>
+    offerDetails.get(requestId) ?? (await prisma.serviceRequest.findUnique({ where: { id: requestId }, select: { topic: true, requiredLicence: true, channel: true } }));
+
+  // Detached: delivery must never hold up the decision that caused it.
   return bus.subscribe(async (event) => {
     switch (event.type) {
+      case "request.created":
+        if (offerDetails.size >= OFFER_DETAILS_CACHED) offerDetails.delete(offerDetails.keys().next().value!);
+        offerDetails.set(event.requestId, { topic: event.topic, requiredLicence: event.requiredLicence, channel: event.channel });
+        break;
       case "offer.sent": {
-        const request = await prisma.serviceRequest.findUnique({ where: { id: event.requestId }, select: { topic: true, requiredLicence: true, channel: true } });
+        const request = await detailsOf(event.requestId);
         if (!request) return;
         await publish([event.advisorId], {
           type: "offer",
@@ -51,5 +71,6 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
       const { clientId, branchId: _branch, ...request } = view;
       await publish([clientId], { type: "request.updated", request });
     }
-  });
+    if (event.type === "request.assigned" || event.type === "request.cancelled" || event.type === "request.expired") offerDetails.delete(event.requestId);
+  }, { detached: true });
 }
