@@ -141,8 +141,9 @@ export function requestRoutes(deps: AppDeps) {
         if (outcome.reason === "UNKNOWN_CLIENT") throw new AppError("FORBIDDEN", "this token's subject is not a known client");
         throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different body");
       }
-      const row = await prisma.serviceRequest.findUniqueOrThrow({ where: { id: outcome.requestId }, select: { status: true } });
-      return c.json({ id: outcome.requestId, status: row.status }, outcome.created ? 201 : 200);
+      // A replay reports the request as it stands now; a new one, as the live store left it.
+      const status = outcome.status ?? (await prisma.serviceRequest.findUniqueOrThrow({ where: { id: outcome.requestId }, select: { status: true } })).status;
+      return c.json({ id: outcome.requestId, status }, outcome.created ? 201 : 200);
     })
     .openapi(getRequestRoute, async (c) => {
       const principal = principalOf(c);

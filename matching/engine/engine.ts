@@ -14,7 +14,7 @@ import type { DomainEvent, EventBus } from "../events.ts";
 import { maxWaitDeadline, nextStep, queueScore, stageName, stagesFor, type StagePlan } from "../domain/funnel.ts";
 import { checkEligibility } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
-import type { Channel, LicenceKind, Pool, Presence, RequestFacts, RequestMode } from "../domain/types.ts";
+import type { Channel, LicenceKind, Pool, Presence, RequestFacts, RequestMode, RequestStatus } from "../domain/types.ts";
 import type { MatchingRecords, OfferChange } from "../records/port.ts";
 import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
 import { makeOffers } from "./offering.ts";
@@ -47,7 +47,8 @@ export interface NewRequest {
 }
 
 export type CreateOutcome =
-  | { ok: true; requestId: string; created: boolean }
+  /** status: as the live store has it after the first funnel pass; null for a replay (not read). */
+  | { ok: true; requestId: string; created: boolean; status: RequestStatus | null }
   | { ok: false; reason: "UNKNOWN_CLIENT" | "IDEMPOTENCY_CONFLICT" };
 
 export type AcceptOutcome =
@@ -106,7 +107,7 @@ export class MatchingEngine {
       createdAt: now,
     };
     // The row first: once the client has an id, the request survives any crash after this point.
-    const created = this.stamp({ type: "request.created", requestId: facts.id, branchId: facts.branchId, clientId: facts.clientId, requiredLicence: facts.requiredLicence, priority: facts.priority });
+    const created = this.stamp({ type: "request.created", requestId: facts.id, branchId: facts.branchId, clientId: facts.clientId, requiredLicence: facts.requiredLicence, priority: facts.priority, topic: input.topic, channel: input.channel });
     const inserted = await this.records.insertRequest({
       facts,
       topic: input.topic,
@@ -117,12 +118,13 @@ export class MatchingEngine {
       requestHash: input.requestHash ?? null,
     }, [created]);
     if (!inserted.created) {
-      return inserted.sameBody ? { ok: true, requestId: inserted.requestId, created: false } : { ok: false, reason: "IDEMPOTENCY_CONFLICT" };
+      return inserted.sameBody ? { ok: true, requestId: inserted.requestId, created: false, status: null } : { ok: false, reason: "IDEMPOTENCY_CONFLICT" };
     }
     await this.store.createRequest(facts, { stageIndex: 0, now, deadline: now });
     await this.publish([created]);
     await this.tick();
-    return { ok: true, requestId: facts.id, created: true };
+    const live = await this.store.getRequest(facts.id);
+    return { ok: true, requestId: facts.id, created: true, status: live?.status ?? "pending" };
   }
 
   async cancel(requestId: string, clientId: string): Promise<FinishOutcome> {

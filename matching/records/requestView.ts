@@ -21,15 +21,47 @@ export interface RequestView {
   timeline: Array<{ at: string; event: string }>;
 }
 
+interface ViewRow {
+  id: string;
+  clientId: string;
+  branchId: string;
+  status: string;
+  mode: string;
+  stage: string | null;
+  topic: string;
+  requiredLicence: string;
+  channel: string;
+  callbackRequested: boolean;
+  createdAt: Date;
+  assignedAt: Date | null;
+  completedAt: Date | null;
+  cancelledAt: Date | null;
+  expiredAt: Date | null;
+  offers: Array<{ sentAt: string; respondedAt: string | null; outcome: string | null; eligibility: unknown; advisorId: string }> | null;
+  assignedAdvisor: { id: string; name: string; licences: Array<{ kind: string; number: string; validUntil: string }> } | null;
+}
+
+/** json_build_object renders timestamp(3) without its zone; every stored instant is UTC. */
+const utc = (value: string) => new Date(`${value}Z`);
+
 export async function loadRequestView(prisma: PrismaClient, requestId: string): Promise<RequestView | null> {
-  const row = await prisma.serviceRequest.findUnique({
-    where: { id: requestId },
-    include: {
-      offers: { orderBy: { sentAt: "asc" }, select: { sentAt: true, respondedAt: true, outcome: true, eligibility: true, advisorId: true } },
-      assignedAdvisor: { select: { id: true, name: true, licences: { select: { kind: true, number: true, validUntil: true, status: true } } } },
-    },
-  });
-  if (!row) return null;
+  // One statement: this runs after every client-visible transition, and on every client poll.
+  const [found] = await prisma.$queryRaw<ViewRow[]>`
+    SELECT r.id, r."clientId", r."branchId", r.status::text AS status, r.mode::text AS mode, r.stage::text AS stage, r.topic,
+           r."requiredLicence"::text AS "requiredLicence", r.channel::text AS channel, r."callbackRequested",
+           r."createdAt", r."assignedAt", r."completedAt", r."cancelledAt", r."expiredAt",
+           (SELECT json_agg(json_build_object('sentAt', o."sentAt", 'respondedAt', o."respondedAt", 'outcome', o.outcome, 'eligibility', o.eligibility, 'advisorId', o."advisorId") ORDER BY o."sentAt")
+              FROM "Offer" o WHERE o."requestId" = r.id) AS offers,
+           CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object('id', a.id, 'name', a.name, 'licences',
+             (SELECT coalesce(json_agg(json_build_object('kind', l.kind, 'number', l.number, 'validUntil', l."validUntil")), '[]'::json) FROM "Licence" l WHERE l."advisorId" = a.id)) END AS "assignedAdvisor"
+    FROM "ServiceRequest" r LEFT JOIN "Advisor" a ON a.id = r."assignedAdvisorId"
+    WHERE r.id = ${requestId}`;
+  if (!found) return null;
+  const row = {
+    ...found,
+    offers: (found.offers ?? []).map((o) => ({ ...o, sentAt: utc(o.sentAt), respondedAt: o.respondedAt ? utc(o.respondedAt) : null })),
+    assignedAdvisor: found.assignedAdvisor && { ...found.assignedAdvisor, licences: found.assignedAdvisor.licences.map((l) => ({ ...l, validUntil: utc(l.validUntil) })) },
+  };
 
   const timeline: Array<{ at: Date; event: string }> = [{ at: row.createdAt, event: "request.created" }];
   for (const offer of row.offers) {
