@@ -5,15 +5,16 @@
  * Atomicity: each method does all of its reads and writes synchronously (AdvisorBook and
  * RequestBook have no async code), so on one event loop no other call can interleave with it; the
  * Promise is only the port's shape. Isolation: arguments are copied on the way in and results on
- * the way out (structuredClone), so a caller can neither mutate the store's state nor be surprised
+ * the way out (copyPlain), so a caller can neither mutate the store's state nor be surprised
  * by it changing under a value it holds.
  */
 import type { MatchingStore } from "../port.ts";
+import { copyPlain } from "./copy.ts";
 import { RequestBook } from "./demand.ts";
 import { LeaseBook } from "./leases.ts";
 import { AdvisorBook } from "./supply.ts";
 
-const copy = <T>(value: T): T => structuredClone(value);
+const copy = copyPlain;
 
 export function createMemoryMatchingStore(): MatchingStore {
   const advisors = new AdvisorBook();
