@@ -885,9 +885,18 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
       /** A request of this client, accepted and completed by the advisor: ready to be rated. */
       const completedRequest = async () => {
         const id = (await post("/v1/requests", { topic: "to rate", requiredLicence: "fund_sales", channel: "chat" }, clientToken)).id as string;
-        const offers = (await send({ op: "setup", label: "setup", method: "GET", path: "/v1/advisors/me/offers" }, advisorToken)).json as Array<{ offerId: string; requestId: string }>;
-        const offer = offers.find((o) => o.requestId === id);
-        if (!offer) throw new Error("setup: no offer");
+        // The offer may be made a moment after create returns (the sweeper can hold the request's
+        // deadline lease when create's own funnel pass looks), so wait for it.
+        let offer: { offerId: string; requestId: string } | undefined;
+        let offers: Array<{ offerId: string; requestId: string }> = [];
+        for (const deadline = Date.now() + 5_000; !offer && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+          offers = (await send({ op: "setup", label: "setup", method: "GET", path: "/v1/advisors/me/offers" }, advisorToken)).json as Array<{ offerId: string; requestId: string }>;
+          offer = offers.find((o) => o.requestId === id);
+        }
+        if (!offer) throw new Error("setup: no offer within 5 s");
+        // Requests the fuzzing left waiting in the (national) queue are offered to this new, free
+        // advisor too, and their push holds can fill its capacity: decline them so the accept fits.
+        for (const other of offers.filter((o) => o.requestId !== id)) await send({ op: "setup", label: "setup", method: "POST", path: `/v1/offers/${other.offerId}/decline` }, advisorToken);
         await post(`/v1/offers/${offer.offerId}/accept`, undefined, advisorToken);
         await post(`/v1/requests/${id}/complete`, undefined, advisorToken);
         return id;
