@@ -1,6 +1,7 @@
 /**
  * A deterministic synthetic advisor population for benchmarks: many branches in a few regions, a mix
- * of licences, languages, suitability scopes and capacities, about half of them available.
+ * of licences, languages, suitability scopes and capacities, about half of them available (or all
+ * of them, for throughput runs that should not saturate).
  */
 import { seededRandom } from "../../core/random.ts";
 import type { AdvisorProfile, LicenceKind, RequestFacts } from "../../matching/domain/types.ts";
@@ -11,7 +12,6 @@ export const ADVISORS_PER_BRANCH = 50;
 const REGIONS = 10;
 const LANGUAGES = ["en", "zh", "es", "fr", "de"];
 const YEAR = 365 * 86_400_000;
-
 
 export function branchOf(i: number): string {
   return `brn_bench_${String(Math.floor(i / ADVISORS_PER_BRANCH)).padStart(5, "0")}`;
@@ -28,7 +28,7 @@ export function benchAdvisor(i: number, now: number, random: () => number): Advi
   const languages = new Set(["en"]);
   if (random() < 0.4) languages.add(LANGUAGES[Math.floor(random() * LANGUAGES.length)]!);
   return {
-    id: `adv_bench_${String(i).padStart(7, "0")}`,
+    id: benchAdvisorId(i),
     branchId: branchOf(i),
     region: regionOfBranch(branchIndex),
     status: "active",
@@ -47,8 +47,17 @@ export function benchAdvisor(i: number, now: number, random: () => number): Advi
   };
 }
 
+export function benchAdvisorId(i: number): string {
+  return `adv_bench_${String(i).padStart(7, "0")}`;
+}
+
+export interface PopulateOptions {
+  /** Every advisor available, instead of every other one (the selection benchmarks' mix). */
+  allAvailable?: boolean;
+}
+
 /** Registers `count` advisors, about half available, reporting progress for large populations. */
-export async function populate(store: MatchingStore, count: number, now: number, log: (line: string) => void): Promise<void> {
+export async function populate(store: MatchingStore, count: number, now: number, log: (line: string) => void, options: PopulateOptions = {}): Promise<void> {
   const random = seededRandom(count);
   const batch = 500;
   for (let start = 0; start < count; start += batch) {
@@ -58,7 +67,7 @@ export async function populate(store: MatchingStore, count: number, now: number,
         const i = start + k;
         const profile = benchAdvisor(i, now, random);
         await store.upsertAdvisor(profile, now);
-        if (i % 2 === 0) await store.setPresence(profile.id, "available", now);
+        if (options.allAvailable || i % 2 === 0) await store.setPresence(profile.id, "available", now);
       }),
     );
     if (count >= 20_000 && (end % 20_000 === 0 || end === count)) log(`  registered ${end}/${count}`);

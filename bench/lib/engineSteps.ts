@@ -1,0 +1,97 @@
+/**
+ * The live-store calls MatchingEngine (matching/engine/engine.ts) makes at each step of a request,
+ * in the same order, without what lies outside the matching core: PostgreSQL records, domain events
+ * and the deadline sweeper's batching. The matchingCore suite builds its decisions and grabs from
+ * these, so keep them in step with the engine's createRequest, progress, accept and complete.
+ */
+import type { DispatchPolicy } from "../../matching/domain/policy.ts";
+import type { RequestFacts } from "../../matching/domain/types.ts";
+import { makeOffers, type MadeOffers, type OfferPlan } from "../../matching/engine/offering.ts";
+import type { AdvisorState, MatchingStore } from "../../matching/store/port.ts";
+
+export interface StepContext {
+  store: MatchingStore;
+  policy: DispatchPolicy;
+  presenceTtlMs: number;
+  now(): number;
+}
+
+/** engine.createRequest: the live request, due at once so the funnel runs. */
+export async function openRequest(ctx: StepContext, facts: RequestFacts, stageIndex: number): Promise<void> {
+  const now = ctx.now();
+  await ctx.store.createRequest(facts, { stageIndex, now, deadline: now });
+}
+
+/**
+ * One offer step of engine.progress: read the request, select candidates and hold the push slot
+ * or re-check each broadcast advisor (makeOffers, the engine's own code), record the offers,
+ * re-read, and wait on the offers' expiry. null when nobody was eligible or the request moved.
+ */
+export async function offerStep(ctx: StepContext, requestId: string, plan: OfferPlan): Promise<MadeOffers | null> {
+  const request = await ctx.store.getRequest(requestId);
+  if (!request) return null;
+  const attempt = await makeOffers(ctx.store, request, plan, ctx.policy, ctx.now(), ctx.presenceTtlMs);
+  if (!attempt.made) return null;
+  await ctx.store.getRequest(requestId);
+  await ctx.store.setDeadline(requestId, plan.expiresAt);
+  return attempt.result;
+}
+
+export type AcceptResult =
+  | { won: true; advisor: AdvisorState }
+  /** `advisor` is the state after a capacity slot was taken (and then given back), when one was. */
+  | { won: false; reason: string; advisor?: AdvisorState };
+
+/**
+ * engine.accept's store work: read the request, take the advisor's capacity slot, claim the
+ * request (first claim wins), give the slot back on a lost claim; the winner frees superseded
+ * push holds, records the answer and clears the deadline.
+ */
+export async function acceptOffer(ctx: StepContext, requestId: string, offerId: string, advisorId: string): Promise<AcceptResult> {
+  const now = ctx.now();
+  const request = await ctx.store.getRequest(requestId);
+  const offer = request?.offers.find((o) => o.id === offerId);
+  if (!request || !offer) return { won: false, reason: "NOT_FOUND" };
+  // The engine's cheap early answer from what it just read; the decisive checks are the atomic steps.
+  if (request.assignedAdvisorId !== null && request.assignedAdvisorId !== advisorId) return { won: false, reason: "ALREADY_TAKEN" };
+  const slot = await ctx.store.takeAssignment(advisorId, request.facts, offerId, now, ctx.presenceTtlMs);
+  if (!slot.ok) return { won: false, reason: slot.reason };
+  const claim = await ctx.store.claimOffer(requestId, offerId, advisorId, now);
+  if (!claim.ok) {
+    if (!slot.duplicate) await ctx.store.releaseAssignment(advisorId, requestId);
+    return { won: false, reason: claim.reason, advisor: slot.advisor };
+  }
+  if (claim.duplicate) return { won: false, reason: "DUPLICATE", advisor: slot.advisor };
+  await Promise.all(claim.superseded.filter((o) => o.kind === "push").map((o) => ctx.store.releasePushHold(o.advisorId, o.id)));
+  await ctx.store.recordAnswer(advisorId, { accepted: true, latencyMs: now - offer.sentAt });
+  await ctx.store.clearDeadline(requestId);
+  return { won: true, advisor: slot.advisor };
+}
+
+/**
+ * engine.complete / engine.cancel (finish): read the request, end it, free the push holds of
+ * withdrawn offers and the assignee's slot, then re-read each freed advisor and look at the queue
+ * for them (serveQueue; the benchmark never queues, so the queue is always empty).
+ */
+export async function finishRequest(ctx: StepContext, requestId: string, to: "completed" | "cancelled"): Promise<void> {
+  const request = await ctx.store.getRequest(requestId);
+  if (!request) return;
+  const ended = await ctx.store.finishRequest(requestId, { to, now: ctx.now() });
+  if (!ended.ok || ended.duplicate) return;
+  const freed = new Set<string>();
+  for (const offer of ended.withdrawn) {
+    if (offer.kind !== "push") continue;
+    await ctx.store.releasePushHold(offer.advisorId, offer.id);
+    freed.add(offer.advisorId);
+  }
+  const assignee = request.assignedAdvisorId ?? ended.request.assignedAdvisorId;
+  if (assignee) {
+    await ctx.store.releaseAssignment(assignee, requestId);
+    freed.add(assignee);
+  }
+  for (const advisorId of freed) {
+    const advisor = await ctx.store.getAdvisor(advisorId);
+    const free = advisor ? advisor.profile.maxConcurrent - advisor.supply.active - advisor.supply.pendingPush : 0;
+    if (advisor && free > 0 && advisor.supply.presence === "available") await ctx.store.listQueue(200);
+  }
+}
