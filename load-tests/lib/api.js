@@ -1,0 +1,88 @@
+/**
+ * The advisor-dispatch API as the load tests use it: one function per call, each tagged with a
+ * fixed `name` so that ids in URLs do not turn every request into its own metric series. Names are
+ * plain words because thresholds address them as `http_req_duration{name:accept_offer}`, where a
+ * colon or brace inside the value would not parse.
+ */
+import http from "k6/http";
+import { BASE_URL } from "./config.js";
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/** Accept answers that lose a race (409) are expected outcomes, not failed requests. */
+const OK_OR_CONFLICT = http.expectedStatuses({ min: 200, max: 299 }, 409);
+
+function params(token, name, extra = {}) {
+  const headers = { ...JSON_HEADERS, ...(extra.headers || {}) };
+  if (token) headers.authorization = `Bearer ${token}`;
+  return { ...extra, headers, tags: { name, ...(extra.tags || {}) } };
+}
+
+/** The parsed JSON body, or null (an HTML error page, an empty 502...). */
+export function body(response) {
+  try {
+    return response.json();
+  } catch (_) {
+    return null;
+  }
+}
+
+/** The API's error code (`{error: {code}}`), or `HTTP <status>` when the body is not the API's. */
+export function errorCode(response) {
+  const parsed = body(response);
+  return (parsed && parsed.error && parsed.error.code) || `HTTP ${response.status}`;
+}
+
+/** Setup must not go on with half a world: stop with the server's own explanation. */
+export function expectStatus(response, statuses, what) {
+  if (!statuses.includes(response.status)) {
+    throw new Error(`${what}: expected HTTP ${statuses.join(" or ")}, got ${response.status} ${String(response.body).slice(0, 500)}`);
+  }
+  return body(response);
+}
+
+const post = (path, payload, token, name, extra) => http.post(`${BASE_URL}${path}`, payload === undefined ? null : JSON.stringify(payload), params(token, name, extra));
+const put = (path, payload, token, name, extra) => http.put(`${BASE_URL}${path}`, JSON.stringify(payload), params(token, name, extra));
+const get = (path, token, name, extra) => http.get(`${BASE_URL}${path}`, params(token, name, extra));
+
+// ---- directory and tokens (setup) ---------------------------------------------------------------
+
+/** POST /v1/dev/token: exists only with DEV_AUTH on, so a 404 here means the server is misconfigured. */
+export function devToken(claims) {
+  const response = post("/v1/dev/token", claims, null, "dev_token");
+  if (response.status === 404) throw new Error("POST /v1/dev/token answered 404: start the server with DEV_AUTH=true (never in production)");
+  return expectStatus(response, [200], `token for ${claims.role} ${claims.sub}`).token;
+}
+
+export const createBranch = (adminToken, branch) => expectStatus(post("/v1/branches", branch, adminToken, "create_branch"), [201], "create branch").id;
+export const createAdvisor = (adminToken, advisor) => expectStatus(post("/v1/advisors", advisor, adminToken, "create_advisor"), [201], `create advisor ${advisor.name}`).id;
+export const createClient = (adminToken, client) => expectStatus(post("/v1/clients", client, adminToken, "create_client"), [201], `create client ${client.name}`).id;
+
+export function putDispatchPolicy(adminToken, branchId, policy) {
+  return expectStatus(put(`/v1/branches/${branchId}/dispatch-policy`, policy, adminToken, "put_dispatch_policy"), [200], "put dispatch policy");
+}
+
+/** GET /v1/branches/:id/queue: waiting requests and the advisors available right now. */
+export const branchQueue = (token, branchId) => get(`/v1/branches/${branchId}/queue`, token, "branch_queue");
+
+// ---- advisors -----------------------------------------------------------------------------------
+
+/** PUT /v1/advisors/me/presence: also the heartbeat that keeps the advisor eligible. */
+export const setPresence = (token, status) => put("/v1/advisors/me/presence", { status }, token, "presence");
+
+export const acceptOffer = (token, offerId, extra = {}) => post(`/v1/offers/${offerId}/accept`, undefined, token, "accept_offer", { responseCallback: OK_OR_CONFLICT, ...extra });
+
+/** 409 INVALID_STATE when the client cancelled meanwhile: a normal ending, not a failure. */
+export const completeRequest = (token, requestId) => post(`/v1/requests/${requestId}/complete`, undefined, token, "complete_request", { responseCallback: OK_OR_CONFLICT });
+
+// ---- clients ------------------------------------------------------------------------------------
+
+export function createRequest(token, request, idempotencyKey) {
+  const headers = idempotencyKey ? { "idempotency-key": idempotencyKey } : {};
+  return post("/v1/requests", request, token, "create_request", { headers });
+}
+
+export const getRequest = (token, requestId) => get(`/v1/requests/${requestId}`, token, "get_request");
+
+/** 409 INVALID_STATE when it was assigned or ended meanwhile: the race a giving-up client runs. */
+export const cancelRequest = (token, requestId) => post(`/v1/requests/${requestId}/cancel`, undefined, token, "cancel_request", { responseCallback: OK_OR_CONFLICT });
