@@ -66,3 +66,8 @@ export function idParam(kind: IdKind) {
 
 /** A JSON request or response body of this schema, for createRoute. */
 export const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json": { schema } });
+
+/** `Idempotency-Key`: a retried write with the same key and body has no second effect. */
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces").optional(),
+});

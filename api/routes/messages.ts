@@ -9,7 +9,7 @@ import { appendMessage, listMessages, toMessageView } from "../../compliance/mes
 import { canSeeBranch, principalOf } from "../auth/middleware.ts";
 import type { Principal } from "../auth/principal.ts";
 import { createRouter, type AppDeps } from "../context.ts";
-import { COMMON_ERRORS, idParam, text, json } from "../schemas.ts";
+import { COMMON_ERRORS, idParam, text, json, CONFLICT_RESPONSE, IdempotencyHeaders } from "../schemas.ts";
 
 const MessageBody = z.object({ body: text(1, 4000) }).strict().openapi("NewMessage");
 export const MessageSchema = z
@@ -32,8 +32,13 @@ const postMessageRoute = createRoute({
   path: "/v1/requests/{id}/messages",
   tags: ["conversation"],
   summary: "Send a message in the request's conversation (client or assigned advisor, while the connection is open)",
-  request: { params: RequestParams, body: { required: true, content: json(MessageBody) } },
-  responses: { 201: { description: "stored, then delivered", content: json(MessageSchema) }, ...COMMON_ERRORS },
+  request: { params: RequestParams, headers: IdempotencyHeaders, body: { required: true, content: json(MessageBody) } },
+  responses: {
+    201: { description: "stored, then delivered", content: json(MessageSchema) },
+    200: { description: "a retry (same Idempotency-Key and body): the message stored the first time, not delivered again", content: json(MessageSchema) },
+    ...COMMON_ERRORS,
+    409: { description: "IDEMPOTENCY_CONFLICT: the key was used with another body", content: CONFLICT_RESPONSE[409].content },
+  },
 });
 
 const listMessagesRoute = createRoute({
@@ -77,13 +82,16 @@ export function messageRoutes(deps: AppDeps) {
       if (principal.role !== "client" && principal.role !== "advisor") {
         throw new AppError("FORBIDDEN", "only the request's client and its assigned advisor may write in the conversation");
       }
-      const outcome = await appendMessage(prisma, { requestId: id, senderId: principal.sub, senderRole: principal.role, body: c.req.valid("json").body });
+      const idempotencyKey = c.req.valid("header")["idempotency-key"] ?? null;
+      const outcome = await appendMessage(prisma, { requestId: id, senderId: principal.sub, senderRole: principal.role, body: c.req.valid("json").body, idempotencyKey });
       if (!outcome.ok) {
         if (outcome.reason === "NOT_FOUND") throw new AppError("NOT_FOUND", "no such request");
+        if (outcome.reason === "IDEMPOTENCY_CONFLICT") throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different message");
         if (outcome.reason === "NOT_A_PARTY") throw new AppError("FORBIDDEN", "only the request's client and its currently assigned advisor may write in the conversation");
         throw new AppError("FORBIDDEN", "the conversation is closed: messages can be sent only while the request is assigned and its connection open");
       }
       const message = toMessageView(outcome.message);
+      if (outcome.duplicate) return c.json(message, 200);
       // Stored first; delivery is best effort (the conversation can always be read back with GET).
       await deps.fanout
         ?.publish({ to: [outcome.clientId, outcome.advisorId], message: { type: "message", message } })

@@ -11,7 +11,7 @@ import { canSeeBranch, principalOf, requireRole } from "../auth/middleware.ts";
 import type { Principal } from "../auth/principal.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { rateLimited } from "../rateLimit.ts";
-import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, LanguageTag, text, json } from "../schemas.ts";
+import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, LanguageTag, text, json, IdempotencyHeaders } from "../schemas.ts";
 
 const CreateRequestBody = z
   .object({
@@ -24,10 +24,6 @@ const CreateRequestBody = z
   })
   .strict()
   .openapi("CreateRequest");
-
-const IdempotencyHeaders = z.object({
-  "idempotency-key": z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces").optional(),
-});
 
 const RequestCreated = z.object({ id: z.string(), status: z.string() }).openapi("RequestCreated");
 const RequestViewSchema = z

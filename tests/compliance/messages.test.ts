@@ -138,6 +138,35 @@ function conversationSuite(name: string, env: () => Promise<{ env: Record<string
         expect((await c.clientApi.call("POST", messagesPath(c.requestId), { body: "x".repeat(4000) })).status).toBe(201);
       });
 
+      it("a retried send with the same Idempotency-Key stores and delivers nothing twice, even after the close; another body under the key is a 409", async () => {
+        const c = await assignedConversation();
+        const send = (body: string, key: string, who = c.clientApi) => who.call("POST", messagesPath(c.requestId), { body }, { "idempotency-key": key });
+        const first = await send("Can we talk about my ISA?", "k-1");
+        expect(first.status).toBe(201);
+        await c.advisorSocket.next((m) => m.type === "message" && m.message.id === first.body.id);
+        const retries = await Promise.all([send("Can we talk about my ISA?", "k-1"), send("Can we talk about my ISA?", "k-1"), send("Can we talk about my ISA?", "k-1")]);
+        expect(retries.map((r) => [r.status, r.body.id])).toEqual([
+          [200, first.body.id],
+          [200, first.body.id],
+          [200, first.body.id],
+        ]);
+        expect((await send("Something else", "k-1")).body.error.code).toBe("IDEMPOTENCY_CONFLICT");
+        // Keys are per sender: the advisor's "k-1" is a different message.
+        expect((await send("Of course.", "k-1", c.advisorApi)).status).toBe(201);
+        expect((await c.clientApi.call("POST", messagesPath(c.requestId), { body: "bad key" }, { "idempotency-key": "has space" })).status).toBe(400);
+
+        expect((await c.advisorApi.call("POST", `/v1/requests/${c.requestId}/complete`)).status).toBe(200);
+        expect((await send("Can we talk about my ISA?", "k-1")).status).toBe(200);
+        expect((await send("A new one after the close", "k-2")).status).toBe(403);
+
+        const list = await c.clientApi.call("GET", messagesPath(c.requestId));
+        expect(list.body.messages.map((m: StoredMessage) => m.body)).toEqual(["Can we talk about my ISA?", "Of course."]);
+        expect(list.body.messages[0]).not.toHaveProperty("idempotencyKey");
+        recomputeChain(list.body.messages);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(c.advisorSocket.messages.filter((m) => m.message.type === "message" && m.message.message.id === first.body.id)).toHaveLength(1);
+      });
+
       it("third parties cannot read (404) and get 403 on write; readers who are not parties get 403 on write; after completion nobody may write", async () => {
         const c = await assignedConversation();
         expect((await c.clientApi.call("POST", messagesPath(c.requestId), { body: "before" })).status).toBe(201);
