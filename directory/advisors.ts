@@ -2,6 +2,7 @@
  * Advisors and their licences in the directory (PostgreSQL). The live matching store learns about an
  * advisor from here (MatchingEngine.syncAdvisor), so this module only writes the system of record.
  */
+import { isUniqueViolation } from "../infra/databaseErrors.ts";
 import { recordAction } from "../compliance/audit/actions.ts";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 import { newId } from "../core/ids.ts";
@@ -37,7 +38,6 @@ export type CreateAdvisorResult =
 
 const UNSPECIFIED_ISSUER = "unspecified";
 
-const isUniqueViolation = (error: unknown) => error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 
 /**
  * Creates the advisor with all their licences, or nothing. A licence (kind, number) already on file

@@ -3,6 +3,7 @@
  * the version, so two managers editing at once can never silently overwrite each other: the loser
  * gets VERSION_MISMATCH and re-reads. The engine's policy cache picks a change up within seconds.
  */
+import { isUniqueViolation } from "../infra/databaseErrors.ts";
 import { recordAction } from "../compliance/audit/actions.ts";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
 import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../matching/domain/policy.ts";
@@ -22,7 +23,6 @@ export type PutPolicyResult =
   | { ok: false; reason: "UNKNOWN_BRANCH" }
   | { ok: false; reason: "VERSION_MISMATCH"; currentVersion: number };
 
-const isUniqueViolation = (error: unknown) => error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
 
 /** How often an unconditional write retries when another writer created the row under it. */
 const CREATE_RACE_RETRIES = 3;

@@ -3,6 +3,8 @@
  * rollback, which is activating an earlier version) retires the previous active version in the same
  * transaction and records who did it in the event log.
  */
+import { isUniqueViolation } from "../infra/databaseErrors.ts";
+import { recordAction } from "../compliance/audit/actions.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { Prisma } from "../generated/prisma/client.ts";
 import { newId } from "../core/ids.ts";
@@ -46,7 +48,7 @@ export async function createDraft(prisma: PrismaClient, branchId: string, ruleSe
       });
       return toVersion(row);
     } catch (error) {
-      const taken = error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+      const taken = isUniqueViolation(error);
       if (!taken || attempt >= 4) throw error;
     }
   }
@@ -67,14 +69,12 @@ export async function activateRuleSet(prisma: PrismaClient, branchId: string, ve
     const previous = await tx.incentiveRuleSet.findFirst({ where: { branchId, status: "active" } });
     if (previous) await tx.incentiveRuleSet.update({ where: { id: previous.id }, data: { status: "retired" } });
     const activated = await tx.incentiveRuleSet.update({ where: { id: target.id }, data: { status: "active", activatedAt: now } });
-    await tx.eventLog.create({
-      data: {
-        id: newId("auditEvent"),
-        type: "incentive.rules_activated",
-        at: now,
-        branchId,
-        data: { branchId, version, previousVersion: previous?.version ?? null, actor, rollback: target.status === "retired" },
-      },
+    await recordAction(tx, {
+      type: "incentive.rules_activated",
+      actor,
+      at: now,
+      branchId,
+      data: { branchId, version, previousVersion: previous?.version ?? null, rollback: target.status === "retired" },
     });
     return { ok: true, activated: toVersion(activated), retired: previous?.version ?? null, duplicate: false } as const;
   });

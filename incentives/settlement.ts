@@ -14,7 +14,8 @@ import type { Logger } from "../core/logger.ts";
 import { newId } from "../core/ids.ts";
 import { INCENTIVE_CONSUMER } from "./consumer.ts";
 import { accountCode, accountSpecFor, createMissingAccounts, lockAccounts, type AccountSpec } from "./ledger/accounts.ts";
-import { isUniqueViolation, postInTransaction, Refused } from "./ledger/post.ts";
+import { isUniqueViolation } from "../infra/databaseErrors.ts";
+import { postInTransaction, Refused } from "./ledger/post.ts";
 import { previousWeek } from "./periods.ts";
 
 export interface SettlePeriodInput {
@@ -88,9 +89,6 @@ export const settlementIdempotencyKey = (branchId: string, periodKey: string, ad
  */
 const SETTLEMENT_TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 120_000 } as const;
 
-// core/ids.ts has no settlement kind; this keeps its time-ordered body under a settlement prefix.
-const newSettlementId = (now: number) => newId("settlement", now);
-
 /** Carries "somebody else settled this period first" out of $transaction, rolling back this run. */
 class AlreadySettled extends Error {}
 
@@ -140,7 +138,7 @@ export async function settlePeriod(prisma: PrismaClient, input: SettlePeriodInpu
       }
 
       const report = buildReport(input, lines);
-      const row = { id: newSettlementId(now), branchId, periodStart: new Date(start), periodEnd: new Date(end), closedAt: new Date(now), report: report as unknown as Prisma.InputJsonObject, csv: settlementCsv(report) };
+      const row = { id: newId("settlement", now), branchId, periodStart: new Date(start), periodEnd: new Date(end), closedAt: new Date(now), report: report as unknown as Prisma.InputJsonObject, csv: settlementCsv(report) };
       // ON CONFLICT DO NOTHING: an empty period takes no locks, so two runs may both get here.
       const { count } = await tx.settlement.createMany({ data: [row], skipDuplicates: true });
       if (count === 0) throw new AlreadySettled();

@@ -11,7 +11,7 @@ export type Role = (typeof ROLES)[number];
 /** Subjects and branch ids are our ids or an operator's name for a service: printable ASCII only. */
 const Subject = z.string().regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 printable ASCII characters without spaces");
 
-export const ClaimsSchema = z
+const ClaimsSchema = z
   .object({
     sub: Subject,
     role: z.enum(ROLES),

@@ -9,7 +9,7 @@ import type { PrismaClient } from "../../generated/prisma/client.ts";
 import type { AppEnv } from "../context.ts";
 import type { Principal } from "./principal.ts";
 
-export const OFFBOARDED_ADVISOR_MAY = { method: "GET", path: "/v1/advisors/me/earnings" } as const;
+const OFFBOARDED_ADVISOR_MAY = { method: "GET", path: "/v1/advisors/me/earnings" } as const;
 
 /** True when the principal is an advisor the firm has offboarded. */
 export async function isOffboardedAdvisor(prisma: PrismaClient, principal: Principal): Promise<boolean> {

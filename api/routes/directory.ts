@@ -133,11 +133,7 @@ const ClientSchema = z
   })
   .openapi("Client");
 
-export type CreateBranchInput = z.infer<typeof CreateBranchBody>;
-export type CreateAdvisorInput = z.infer<typeof CreateAdvisorBody>;
-export type CreateClientInput = z.infer<typeof CreateClientBody>;
 export type AdvisorView = z.infer<typeof AdvisorSchema>;
-export type ClientView = z.infer<typeof ClientSchema>;
 
 // ---- routes ----------------------------------------------------------------------------------------
 

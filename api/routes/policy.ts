@@ -8,7 +8,7 @@ import { AppError } from "../../core/errors.ts";
 import { branchExists } from "../../directory/branches.ts";
 import { getBranchPolicy, putBranchPolicy, type BranchPolicy } from "../../directory/policies.ts";
 import { branchQueue } from "../../directory/queue.ts";
-import { DispatchPolicySchema, FUNNEL_POOLS } from "../../matching/domain/policy.ts";
+import { DispatchPolicySchema, STAGE_POOLS } from "../../matching/domain/policy.ts";
 import { LICENCE_KINDS } from "../../matching/domain/types.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
@@ -46,7 +46,7 @@ const QueueSchema = z
         requiredLicence: z.enum(LICENCE_KINDS),
         priority: z.number().int(),
         createdAt: z.string(),
-        stage: z.enum([...FUNNEL_POOLS, "queue"]),
+        stage: z.enum(STAGE_POOLS),
         waitingSeconds: z.number().int(),
       }),
     ),
@@ -63,9 +63,7 @@ const QueueSchema = z
   })
   .openapi("BranchQueue");
 
-export type PutPolicyInput = z.infer<typeof PutPolicyBody>;
 export type BranchPolicyView = z.infer<typeof BranchPolicySchema>;
-export type BranchQueueView = z.infer<typeof QueueSchema>;
 
 const getPolicyRoute = createRoute({
   method: "get",

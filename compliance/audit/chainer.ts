@@ -8,6 +8,7 @@
  * are serialised per stream by transaction-scoped advisory locks taken in a fixed order, and the
  * unique (stream, streamSeq) key refuses any append that would still fork a stream.
  */
+import { isUniqueViolation } from "../../infra/databaseErrors.ts";
 import type { Prisma, PrismaClient } from "../../generated/prisma/client.ts";
 import { auditHashFields, GENESIS, hashEntry } from "./hash.ts";
 
@@ -33,9 +34,10 @@ export interface StreamHead {
 
 /** Locks streams for this transaction (sorted, so two lockers never deadlock). */
 export async function lockStreams(tx: Tx, streams: Iterable<string>): Promise<void> {
-  for (const stream of [...new Set(streams)].sort()) {
-    await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(hashtext($1)) IS NULL AS locked`, `audit:${stream}`);
-  }
+  const sorted = [...new Set(streams)].sort().map((stream) => `audit:${stream}`);
+  if (!sorted.length) return;
+  // One round trip: unnest yields the rows in array order, so the locks are still taken sorted.
+  await tx.$queryRawUnsafe(`SELECT count(pg_advisory_xact_lock(hashtext(s))) AS locked FROM unnest($1::text[]) AS s`, sorted);
 }
 
 /** The last entry of each named stream. */
@@ -114,7 +116,7 @@ export async function runAuditChainer(prisma: PrismaClient, options: { batchSize
       }, TX_OPTIONS);
     } catch (error) {
       // A unique violation means another chainer won a race; the retry re-reads and skips its work.
-      if (attempt < 5 && (error as { code?: string }).code === "P2002") continue;
+      if (attempt < 5 && isUniqueViolation(error)) continue;
       throw error;
     }
   }

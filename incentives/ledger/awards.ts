@@ -6,7 +6,8 @@
 import type { IncentiveAward, PrismaClient } from "../../generated/prisma/client.ts";
 import { newId } from "../../core/ids.ts";
 import { accountCode } from "./accounts.ts";
-import { isForeignKeyViolation, isUniqueViolation, LEDGER_TRANSACTION_OPTIONS, postInTransaction, postTransaction, Refused, type PostRefusal, type PostResult } from "./post.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "../../infra/databaseErrors.ts";
+import { LEDGER_TRANSACTION_OPTIONS, postInTransaction, postTransaction, Refused, type PostRefusal, type PostResult } from "./post.ts";
 
 export interface AwardInput {
   /** The domain event that earned the award; with ruleId, the idempotency root of the decision. */
@@ -21,19 +22,12 @@ export interface AwardInput {
 
 export type AwardStatus = "posted" | "skipped";
 
-export interface AwardDecision {
+export interface AwardDecision extends AwardInput {
   id: string;
-  eventId: string;
-  ruleId: string;
-  ruleSetVersion: number;
-  branchId: string;
-  advisorId: string;
-  points: number;
   status: AwardStatus;
   /** Why a decision was skipped ("budget_exhausted", or the caller's reason such as a cap). */
   reason: string | null;
   transactionId: string | null;
-  at: Date;
 }
 
 export type AwardRefusal = { ok: false; reason: "INVALID_POINTS"; points: number } | { ok: false; reason: "MISSING_REASON" } | Exclude<PostRefusal, { reason: "INSUFFICIENT_BUDGET" }>;
@@ -45,9 +39,6 @@ export const BUDGET_EXHAUSTED = "budget_exhausted";
 
 export const awardIdempotencyKey = (eventId: string, ruleId: string) => `award:${eventId}:${ruleId}`;
 export const fundingIdempotencyKey = (branchId: string, periodKey: string) => `fund:${branchId}:${periodKey}`;
-
-// core/ids.ts has no award kind yet; this keeps its time-ordered body under an award prefix.
-const newAwardId = () => newId("award");
 
 function toDecision(row: IncentiveAward): AwardDecision {
   return {
@@ -67,7 +58,7 @@ function toDecision(row: IncentiveAward): AwardDecision {
 
 function awardRow(input: AwardInput, status: AwardStatus, reason: string | null, transactionId: string | null) {
   return {
-    id: newAwardId(),
+    id: newId("award"),
     eventId: input.eventId,
     ruleId: input.ruleId,
     ruleSetVersion: input.ruleSetVersion,

@@ -12,6 +12,7 @@
  * their own decision in the same database transaction as the ledger write.
  */
 import { Prisma, type PrismaClient } from "../../generated/prisma/client.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "../../infra/databaseErrors.ts";
 import { newId } from "../../core/ids.ts";
 import { accountSpecFor, createMissingAccounts, lockAccounts, type AccountSpec } from "./accounts.ts";
 
@@ -29,8 +30,6 @@ export interface PostTransactionInput {
   memo?: string | null;
   metadata?: Prisma.InputJsonValue;
   postings: PostingInput[];
-  /** What to do when a branch budget would go below zero. Only refusing exists today. */
-  onInsufficient?: "refuse";
 }
 
 export type PostRefusal =
@@ -56,24 +55,6 @@ export const LEDGER_TRANSACTION_OPTIONS = { maxWait: 60_000, timeout: 30_000 } a
 
 // PostgreSQL INTEGER: an amount outside it would fail in the database as an infrastructure error.
 const MAX_AMOUNT = 2 ** 31 - 1;
-
-/**
- * The constraint a database error reports, from model queries (P2002, P2003) and from raw statements
- * (P2010, which carries the driver adapter's classification instead).
- */
-function violated(error: unknown): "unique" | "foreign_key" | null {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return null;
-  if (error.code === "P2002") return "unique";
-  if (error.code === "P2003") return "foreign_key";
-  if (error.code !== "P2010") return null;
-  const cause = (error.meta as { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } | undefined)?.driverAdapterError?.cause;
-  if (cause?.kind === "UniqueConstraintViolation" || cause?.originalCode === "23505") return "unique";
-  if (cause?.kind === "ForeignKeyConstraintViolation" || cause?.originalCode === "23503") return "foreign_key";
-  return null;
-}
-
-export const isUniqueViolation = (error: unknown): boolean => violated(error) === "unique";
-export const isForeignKeyViolation = (error: unknown): boolean => violated(error) === "foreign_key";
 
 /** The refusal for postings that cannot form a ledger transaction, or null when they can. */
 export function validatePostings(postings: PostingInput[]): PostRefusal | null {

@@ -6,6 +6,7 @@
  * `parseRuleSet` is the entry point for documents from outside (managers' edits, stored rows): its
  * errors name the offending rule and field, so an editor can point at them.
  */
+import { STAGE_POOLS } from "../../matching/domain/policy.ts";
 import { z } from "zod";
 import { LICENCE_KINDS } from "../../matching/domain/types.ts";
 
@@ -14,7 +15,6 @@ export const EARNING_EVENT_TYPES = ["offer.accepted", "request.completed", "requ
 export type EarningEventType = (typeof EARNING_EVENT_TYPES)[number];
 
 /** Stages an accept can happen in (`offer.accepted.stage`). */
-export const OFFER_STAGES = ["dedicated", "branch", "region", "national", "queue"] as const;
 
 /** 1–64 lower-case letters, digits, '_' and '-'. */
 export const RULE_ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
@@ -45,7 +45,7 @@ export const ConditionsSchema = z
     /** The event's `requiredLicence` is one of these (absent never matches). */
     licenceKindIn: z.array(z.enum(LICENCE_KINDS)).min(1).optional(),
     /** offer.accepted only: the funnel stage the offer was accepted in. */
-    stage: z.enum(OFFER_STAGES).optional(),
+    stage: z.enum(STAGE_POOLS).optional(),
   })
   .strict();
 
@@ -107,8 +107,6 @@ export const RuleSetSchema = z
 
 export type Conditions = z.infer<typeof ConditionsSchema>;
 export type HourRange = z.infer<typeof HourRangeSchema>;
-export type Award = z.infer<typeof AwardSchema>;
-export type Caps = z.infer<typeof CapsSchema>;
 export type Rule = z.infer<typeof RuleSchema>;
 export type RuleSet = z.infer<typeof RuleSetSchema>;
 

@@ -2,6 +2,7 @@
  * MatchingRecords on Prisma (PostgreSQL or embedded PGlite). The only matching file that knows
  * Prisma; the engine sees the port.
  */
+import { isUniqueViolation } from "../../infra/databaseErrors.ts";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
 import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../domain/policy.ts";
@@ -115,7 +116,7 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
         ]);
         return { created: true, requestId: facts.id };
       } catch (error) {
-        if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") || record.idempotencyKey === null) throw error;
+        if (!isUniqueViolation(error) || record.idempotencyKey === null) throw error;
         const existing = await prisma.serviceRequest.findUniqueOrThrow({
           where: { clientId_idempotencyKey: { clientId: facts.clientId, idempotencyKey: record.idempotencyKey } },
           select: { id: true, requestHash: true },
@@ -185,7 +186,7 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
         ]);
         return { ok: true };
       } catch (error) {
-        if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return { ok: false, reason: "ALREADY_RATED" };
+        if (isUniqueViolation(error)) return { ok: false, reason: "ALREADY_RATED" };
         throw error;
       }
     },

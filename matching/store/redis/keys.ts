@@ -113,7 +113,6 @@ export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
 
 // ---- candidate index membership ----------------------------------------------------------------
 
-
 /** Every candidate index key the advisor belongs in right now, each with its score. */
 export function candidateEntries(keys: KeySpace, state: AdvisorState | null): Map<string, number> {
   const entries = new Map<string, number>();
@@ -199,5 +198,3 @@ export function assertOneSlot(script: string, keys: readonly string[]): void {
     if (keySlot(key) !== slot) throw new Error(`redis matching store: script ${script} would touch several hash slots: ${keys.join(", ")}`);
   }
 }
-
-
