@@ -11,7 +11,7 @@ import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { MatchingStore } from "../matching/store/port.ts";
-import { budgetRemainingFor, evaluate, initialState, localTime, type EvaluableEvent, type IncentiveState } from "./evaluate.ts";
+import { budgetRemainingFor, evaluate, FOLDED_EVENT_TYPES, initialState, localTime, type EvaluableEvent, type IncentiveState } from "./evaluate.ts";
 import { incentiveInput, RECENT_WINDOW_MS } from "./flywheel.ts";
 import { fundBudget, postAward, recordSkippedAward } from "./ledger/awards.ts";
 import { activeRuleSet } from "./ruleSets.ts";
@@ -19,7 +19,7 @@ import type { RuleSet } from "./rules/schema.ts";
 
 export const INCENTIVE_CONSUMER = "incentives";
 /** Event types the fold needs: the earning ones, and the ones that break accept streaks. */
-const FOLDED_TYPES = new Set(["offer.accepted", "offer.declined", "offer.timed_out", "request.completed", "request.rated"]);
+const FOLDED_TYPES = new Set<string>(FOLDED_EVENT_TYPES);
 const NO_RULES: RuleSet = { rules: [], budget: { points: 0, period: "week" } } as unknown as RuleSet;
 
 export interface IncentiveConsumerDeps {
@@ -49,6 +49,10 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
   const rules = new Map<string, { ruleSet: RuleSet; version: number }>();
   const timezones = new Map<string, string>();
   const rewarded = new Set<string>();
+  // Fold state per branch, read once per batch: after the first event the upsert below is the truth.
+  const foldStates = new Map<string, { state: IncentiveState; lastSeq: bigint } | null>();
+  // Budgets funded in this batch (branch:week): funding is idempotent, but each call is a ledger transaction.
+  const funded = new Set<string>();
   let decisions = 0;
   let posted = 0;
 
@@ -64,15 +68,21 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
     const { ruleSet, version } = rules.get(branchId)!;
     const timezone = timezones.get(branchId)!;
 
-    const saved = await prisma.incentiveFoldState.findUnique({ where: { branchId } });
+    if (!foldStates.has(branchId)) {
+      const row = await prisma.incentiveFoldState.findUnique({ where: { branchId } });
+      foldStates.set(branchId, row ? { state: row.state as unknown as IncentiveState, lastSeq: row.lastSeq } : null);
+    }
+    const saved = foldStates.get(branchId)!;
     if (saved && saved.lastSeq >= row.seq) continue; // folded before a crash; the cursor had not moved yet
-    const state = (saved?.state as unknown as IncentiveState | undefined) ?? initialState();
+    const state = saved?.state ?? initialState();
     const event = row.data as unknown as EvaluableEvent;
     const budgetRemaining = budgetRemainingFor(state, event.at, timezone, ruleSet.budget.points);
     const result = evaluate(state, event, ruleSet, { timezone, ruleSetVersion: version, budgetRemaining });
 
-    if (result.decisions.some((d) => d.status === "posted") && ruleSet.budget.points > 0) {
-      await fundBudget(prisma, { branchId, points: ruleSet.budget.points, periodKey: localTime(event.at, timezone).week });
+    const periodKey = localTime(event.at, timezone).week;
+    if (result.decisions.some((d) => d.status === "posted") && ruleSet.budget.points > 0 && !funded.has(`${branchId}:${periodKey}`)) {
+      await fundBudget(prisma, { branchId, points: ruleSet.budget.points, periodKey });
+      funded.add(`${branchId}:${periodKey}`);
     }
     for (const decision of result.decisions) {
       const input = { eventId: decision.eventId, ruleId: decision.ruleId, ruleSetVersion: decision.ruleSetVersion, branchId, advisorId: decision.advisorId, points: decision.points, at: new Date(event.at) };
@@ -90,6 +100,8 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
       create: { branchId, state: result.state as object, lastSeq: row.seq },
       update: { state: result.state as object, lastSeq: row.seq },
     });
+    // As the next read would return it (JSON), so caching changes nothing the fold can see.
+    foldStates.set(branchId, { state: JSON.parse(JSON.stringify(result.state)) as IncentiveState, lastSeq: row.seq });
   }
 
   const last = batch[batch.length - 1]!.seq;

@@ -24,6 +24,13 @@ import type { DomainEvent } from "../matching/events.ts";
 import { EARNING_EVENT_TYPES, type Conditions, type EarningEventType, type HourRange, type Rule, type RuleSet } from "./rules/schema.ts";
 
 /** A domain event as evaluated: demand facts may be attached by whoever feeds the evaluator. */
+/**
+ * The event types the fold reads (those that earn, and those that break streaks or count as
+ * answers). Live evaluation and simulation select their events with this one list, so a
+ * simulation replays exactly what live evaluation folded.
+ */
+export const FOLDED_EVENT_TYPES = ["offer.accepted", "offer.declined", "offer.timed_out", "request.completed", "request.rated"] as const;
+
 export type EvaluableEvent = DomainEvent & {
   /** Waiting requests of the request's licence kind when the event happened; absent counts as 0. */
   queueDepth?: number;

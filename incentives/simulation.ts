@@ -3,11 +3,10 @@
  * event log in a time range, writing nothing. Compared with the active version when there is one.
  */
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import { compareSimulations, simulate, type EvaluableEvent, type SimulationComparison, type SimulationResult } from "./evaluate.ts";
+import { compareSimulations, FOLDED_EVENT_TYPES, simulate, type EvaluableEvent, type SimulationComparison, type SimulationResult } from "./evaluate.ts";
 import { activeRuleSet } from "./ruleSets.ts";
 import type { RuleSet } from "./rules/schema.ts";
 
-const FOLDED_TYPES = ["offer.accepted", "offer.declined", "offer.timed_out", "request.completed", "request.rated"];
 
 export interface SimulationReport {
   draft: Omit<SimulationResult, "decisions" | "state">;
@@ -17,7 +16,7 @@ export interface SimulationReport {
 }
 
 export async function recordedEvents(prisma: PrismaClient, branchId: string, from: Date, to: Date): Promise<EvaluableEvent[]> {
-  const rows = await prisma.eventLog.findMany({ where: { branchId, type: { in: FOLDED_TYPES }, at: { gte: from, lt: to } }, orderBy: { seq: "asc" }, select: { data: true } });
+  const rows = await prisma.eventLog.findMany({ where: { branchId, type: { in: [...FOLDED_EVENT_TYPES] }, at: { gte: from, lt: to } }, orderBy: { seq: "asc" }, select: { data: true } });
   return rows.map((r) => r.data as unknown as EvaluableEvent);
 }
 

@@ -46,3 +46,18 @@ export function requireBranchAccess(principal: Principal, branchId: string): voi
 export function canSeeBranch(principal: Principal, branchId: string): boolean {
   return principal.role === "admin" || (principal.role === "manager" && principal.branchId === branchId);
 }
+
+/** Who a request is visible to, as far as reading goes. */
+export interface RequestAccess {
+  clientId: string;
+  branchId: string;
+  assignedAdvisorId: string | null;
+}
+
+/** Who may read a request: its client, its assigned advisor, the branch's manager, admins, compliance. */
+export function mayReadRequest(principal: Principal, request: RequestAccess): boolean {
+  if (principal.role === "client") return request.clientId === principal.sub;
+  if (principal.role === "advisor") return request.assignedAdvisorId === principal.sub;
+  if (principal.role === "compliance") return true;
+  return canSeeBranch(principal, request.branchId);
+}

@@ -2,6 +2,7 @@
  * Incentive rules for branch managers (draft, simulate, activate, roll back), the branch leaderboard,
  * and an advisor's own earnings.
  */
+import { branchExists } from "../../directory/branches.ts";
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { earnings, leaderboard } from "../../incentives/earnings.ts";
@@ -89,7 +90,7 @@ export function incentiveRoutes(deps: AppDeps) {
     .openapi(routes.create, async (c) => {
       const { id } = c.req.valid("param");
       const principal = managerOf(c, id);
-      if (!(await prisma.branch.findUnique({ where: { id }, select: { id: true } }))) throw new AppError("NOT_FOUND", "no such branch");
+      if (!(await branchExists(prisma, id))) throw new AppError("NOT_FOUND", "no such branch");
       const parsed = parseRuleSet(c.req.valid("json"));
       if (!parsed.ok) throw new AppError("VALIDATION_FAILED", "the rule set is invalid", parsed.errors);
       return c.json(view(await createDraft(prisma, id, parsed.ruleSet, principal.sub)), 201);

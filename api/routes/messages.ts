@@ -6,7 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { appendMessage, listMessages, toMessageView } from "../../compliance/messages/store.ts";
-import { canSeeBranch, principalOf } from "../auth/middleware.ts";
+import { mayReadRequest, principalOf, type RequestAccess } from "../auth/middleware.ts";
 import type { Principal } from "../auth/principal.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { COMMON_ERRORS, idParam, text, json, CONFLICT_RESPONSE, IdempotencyHeaders } from "../schemas.ts";
@@ -50,26 +50,13 @@ const listMessagesRoute = createRoute({
   responses: { 200: { description: "the messages", content: json(z.object({ messages: z.array(MessageSchema) })) }, ...COMMON_ERRORS },
 });
 
-interface RequestAccess {
-  clientId: string;
-  branchId: string;
-  assignedAdvisorId: string | null;
-}
-
-function mayRead(principal: Principal, request: RequestAccess): boolean {
-  if (principal.role === "client") return request.clientId === principal.sub;
-  if (principal.role === "advisor") return request.assignedAdvisorId === principal.sub;
-  if (principal.role === "compliance") return true;
-  return canSeeBranch(principal, request.branchId);
-}
-
 export function messageRoutes(deps: AppDeps) {
   const prisma = deps.backends.database.prisma;
 
   /** The request when the caller may read it; someone else's request is indistinguishable from none. */
   async function readable(principal: Principal, id: string): Promise<RequestAccess> {
     const request = await prisma.serviceRequest.findUnique({ where: { id }, select: { clientId: true, branchId: true, assignedAdvisorId: true } });
-    if (!request || !mayRead(principal, request)) throw new AppError("NOT_FOUND", "no such request");
+    if (!request || !mayReadRequest(principal, request)) throw new AppError("NOT_FOUND", "no such request");
     return request;
   }
 

@@ -9,14 +9,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { loadDecisionRecord, requestBranchOf } from "../../compliance/record/decisionRecord.ts";
 import { INELIGIBLE_REASONS } from "../../matching/domain/eligibility.ts";
-import { FUNNEL_POOLS } from "../../matching/domain/policy.ts";
+import { FUNNEL_POOLS, STAGE_POOLS } from "../../matching/domain/policy.ts";
 import { LICENCE_KINDS, PRESENCES } from "../../matching/domain/types.ts";
 import { canSeeBranch, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { COMMON_ERRORS, idParam, json } from "../schemas.ts";
 import { MessageSchema } from "./messages.ts";
 
-const StagePool = z.enum([...FUNNEL_POOLS, "queue"]);
+const StagePool = z.enum(STAGE_POOLS);
 /** Instants in responses are ISO 8601 strings in UTC, as everywhere in the API. */
 const IsoInstant = z.string().openapi({ format: "date-time" });
 const AdvisorRef = z.object({ id: z.string(), name: z.string() }).openapi("RecordAdvisor");

@@ -6,9 +6,8 @@ import { createHash } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { CHANNELS, LICENCE_KINDS } from "../../matching/domain/types.ts";
-import { loadRequestView, type RequestView } from "../../matching/records/requestView.ts";
-import { canSeeBranch, principalOf, requireRole } from "../auth/middleware.ts";
-import type { Principal } from "../auth/principal.ts";
+import { loadRequestView } from "../../matching/records/requestView.ts";
+import { mayReadRequest, principalOf, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { rateLimited } from "../rateLimit.ts";
 import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, LanguageTag, text, json, IdempotencyHeaders } from "../schemas.ts";
@@ -95,14 +94,6 @@ const completeRoute = createRoute({
   responses: { 200: { description: "completed", content: json(RequestCreated) }, ...COMMON_ERRORS, ...CONFLICT_RESPONSE },
 });
 
-/** Who may read a request: its client, its assigned advisor, the branch's manager, admins, compliance. */
-function mayRead(principal: Principal, view: RequestView, assignedAdvisorId: string | undefined): boolean {
-  if (principal.role === "client") return view.clientId === principal.sub;
-  if (principal.role === "advisor") return assignedAdvisorId === principal.sub;
-  if (principal.role === "compliance") return true;
-  return canSeeBranch(principal, view.branchId);
-}
-
 /** A stable hash of the creation body, so a replay with the same key and body is recognised. */
 function bodyHash(body: unknown): string {
   const canonical = JSON.stringify(body, Object.keys(body as object).sort());
@@ -145,7 +136,7 @@ export function requestRoutes(deps: AppDeps) {
       const principal = principalOf(c);
       const view = await loadRequestView(prisma, c.req.valid("param").id);
       // Someone else's request is indistinguishable from none at all.
-      if (!view || !mayRead(principal, view, view.advisor?.id)) throw new AppError("NOT_FOUND", "no such request");
+      if (!view || !mayReadRequest(principal, { ...view, assignedAdvisorId: view.advisor?.id ?? null })) throw new AppError("NOT_FOUND", "no such request");
       const { clientId: _client, branchId: _branch, ...visible } = view;
       return c.json(visible, 200);
     })

@@ -12,6 +12,7 @@
 import { seededRandom } from "../../core/random.ts";
 import { DEFAULT_DISPATCH_POLICY } from "../../matching/domain/policy.ts";
 import { selectCandidates, type OfferPlan } from "../../matching/engine/offering.ts";
+import { newLiveRequest } from "../../matching/store/newLiveRequest.ts";
 import type { LiveRequest, MatchingStore } from "../../matching/store/port.ts";
 import { openBenchStore, type StoreKind } from "./benchStore.ts";
 import { benchRequest, populate } from "./population.ts";
@@ -47,19 +48,7 @@ export interface SizeTiming {
 }
 
 function liveRequest(i: number, size: number, random: () => number): LiveRequest {
-  return {
-    facts: benchRequest(i, size, NOW, random),
-    status: "pending",
-    stageIndex: 1,
-    stageStartedAt: NOW,
-    offersInStage: 0,
-    assignedAdvisorId: null,
-    excluded: [],
-    offers: [],
-    queueScore: null,
-    callbackRequested: false,
-    updatedAt: NOW,
-  };
+  return newLiveRequest(benchRequest(i, size, NOW, random), { stageIndex: 1, now: NOW });
 }
 
 async function timePool(store: MatchingStore, size: number, plan: OfferPlan, iterations: number): Promise<PoolTiming> {

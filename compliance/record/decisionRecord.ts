@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 import { getBranchPolicy } from "../../directory/policies.ts";
 import { INELIGIBLE_REASONS, type EligibilitySnapshot, type IneligibleReason } from "../../matching/domain/eligibility.ts";
-import { FUNNEL_POOLS } from "../../matching/domain/policy.ts";
+import { STAGE_POOLS } from "../../matching/domain/policy.ts";
 import type { LicenceKind, OfferKind, OfferOutcome, Pool } from "../../matching/domain/types.ts";
 import { connectionsOf } from "../connections/connections.ts";
 import { listMessages, toMessageView, type MessageView } from "../messages/store.ts";
@@ -90,7 +90,7 @@ export interface DecisionRecord {
   rating: { id: string; stars: number; comment: string | null; ratedAt: string } | null;
 }
 
-const StagePoolSchema = z.enum([...FUNNEL_POOLS, "queue"]);
+const StagePoolSchema = z.enum(STAGE_POOLS);
 /** The parts of the logged DomainEvents (matching/events.ts) the record reads; a row that does not parse fails loudly. */
 const StageChangedData = z.object({ stage: StagePoolSchema, stageIndex: z.number().int() });
 const DecidedData = z.object({ stage: StagePoolSchema, offered: z.array(z.string()), excluded: z.partialRecord(z.enum(INELIGIBLE_REASONS), z.array(z.string())) });

@@ -5,6 +5,8 @@
 import { z } from "zod";
 
 export const FUNNEL_POOLS = ["dedicated", "branch", "region", "national"] as const;
+/** Where a request can be: a funnel pool, or past the last stage, waiting in the queue. */
+export const STAGE_POOLS = [...FUNNEL_POOLS, "queue"] as const;
 export const STAGE_MODES = ["dispatch", "grab"] as const;
 
 export const FunnelStageSchema = z

@@ -21,11 +21,7 @@ if doc.status ~= 'assigned' or doc.assignedAdvisorId ~= advisor_id then return {
 local now = tonumber(ARGV[2])
 doc.status = 'pending'
 doc.assignedAdvisorId = cjson.null
-local excluded = false
-for i = 1, #doc.excluded do
-  if doc.excluded[i] == advisor_id then excluded = true end
-end
-if not excluded then doc.excluded[#doc.excluded + 1] = advisor_id end
+if not contains(doc.excluded, advisor_id) then doc.excluded[#doc.excluded + 1] = advisor_id end
 doc.stageIndex = 0
 doc.stageStartedAt = now
 doc.offersInStage = 0

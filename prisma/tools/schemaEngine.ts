@@ -49,23 +49,19 @@ interface TrackedConnection {
   dispose(): Promise<void>;
 }
 
-function awaitPgliteScripts(connection: TrackedConnection): TrackedConnection {
-  const client = connection.client;
-  if (/pglite/i.test(connection.adapterName ?? "") && typeof client?.exec === "function") {
+/**
+ * Migration scripts run whole, as one statement batch. PGlite's adapter would not await them;
+ * adapter-pg splits them on every ";", which breaks $$-quoted function bodies (triggers). So both
+ * send the script in one call: PGlite's exec, or pg's simple query (one implicit transaction).
+ */
+function runScriptsWhole(connection: TrackedConnection): TrackedConnection {
+  const client = connection.client as { exec?: (sql: string) => Promise<unknown>; query?: (sql: string) => Promise<unknown> } | undefined;
+  const adapter = connection.adapterName ?? "";
+  const run = /pglite/i.test(adapter) ? client?.exec : /pg/i.test(adapter) ? client?.query : undefined;
+  if (typeof run === "function") {
     connection.executeScript = async (script: string) => {
       try {
-        await client.exec!(script);
-      } catch (error) {
-        connection.onError!(error);
-      }
-    };
-  } else if (/pg/i.test(connection.adapterName ?? "") && typeof (client as { query?: unknown } | undefined)?.query === "function") {
-    // adapter-pg splits scripts on every ";", which breaks $$-quoted function bodies (triggers):
-    // send the whole script as one simple query instead (PostgreSQL runs it as one implicit transaction).
-    const pgClient = client as unknown as { query(sql: string): Promise<unknown> };
-    connection.executeScript = async (script: string) => {
-      try {
-        await pgClient.query(script);
+        await run.call(client, script);
       } catch (error) {
         connection.onError!(error);
       }
@@ -84,7 +80,7 @@ export async function openSchemaEngine(factory: SqlMigrationAwareDriverAdapterFa
   const opened: TrackedConnection[] = [];
   const track = <A extends unknown[]>(connect: (...args: A) => Promise<unknown>) =>
     async (...args: A) => {
-      const connection = awaitPgliteScripts((await connect(...args)) as TrackedConnection);
+      const connection = runScriptsWhole((await connect(...args)) as TrackedConnection);
       opened.push(connection);
       return connection;
     };

@@ -12,10 +12,10 @@ import {
   type EvaluateContext,
   type IncentiveState,
 } from "../../incentives/evaluate.ts";
+import { STAGE_POOLS } from "../../matching/domain/policy.ts";
 import {
   CONDITION_APPLIES_TO,
   EARNING_EVENT_TYPES,
-  OFFER_STAGES,
   parseRuleSet,
   type ConditionName,
   type Conditions,
@@ -358,7 +358,7 @@ const CONDITION_ARBS: { [K in ConditionName]-?: fc.Arbitrary<NonNullable<Conditi
   streakAtLeast: fc.integer({ min: 1, max: 6 }),
   queueDepthAtLeast: fc.integer({ min: 0, max: 5 }),
   licenceKindIn: fc.uniqueArray(fc.constantFrom(...LICENCE_KINDS), { minLength: 1 }),
-  stage: fc.constantFrom(...OFFER_STAGES),
+  stage: fc.constantFrom(...STAGE_POOLS),
 };
 
 /** Zero to two conditions that fit the event type, so rules match often enough to award, cap and exhaust. */
@@ -406,7 +406,7 @@ const eventSpecArb = fc.record({
   minute: fc.integer({ min: 0, max: 60 * 24 * 16 }),
   latency: fc.integer({ min: 0, max: 30 }),
   stars: fc.integer({ min: 1, max: 5 }),
-  stage: fc.constantFrom(...OFFER_STAGES),
+  stage: fc.constantFrom(...STAGE_POOLS),
   licence: fc.constantFrom(...LICENCE_KINDS),
   queueDepth: fc.integer({ min: 0, max: 6 }),
 });

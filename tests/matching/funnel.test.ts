@@ -2,26 +2,15 @@
 import { describe, expect, it } from "vitest";
 import { nextStep, queueScore, stagesFor, type StepContext } from "../../matching/domain/funnel.ts";
 import { DEFAULT_DISPATCH_POLICY as policy } from "../../matching/domain/policy.ts";
+import { newLiveRequest } from "../../matching/store/newLiveRequest.ts";
 import type { LiveRequest, OfferState } from "../../matching/store/port.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 9);
 const stages = stagesFor(policy, "auto");
 
 function request(patch: Partial<LiveRequest> = {}): LiveRequest {
-  return {
-    facts: { id: "req_1", clientId: "cli_1", branchId: "brn_1", region: "north", requiredLicence: "fund_sales", riskLevel: 2, language: null, priority: 0, dedicatedAdvisorId: "adv_d", mode: "auto", createdAt: T0 },
-    status: "pending",
-    stageIndex: 0,
-    stageStartedAt: T0,
-    offersInStage: 0,
-    assignedAdvisorId: null,
-    excluded: [],
-    offers: [],
-    queueScore: null,
-    callbackRequested: false,
-    updatedAt: T0,
-    ...patch,
-  };
+  const facts = { id: "req_1", clientId: "cli_1", branchId: "brn_1", region: "north", requiredLicence: "fund_sales", riskLevel: 2, language: null, priority: 0, dedicatedAdvisorId: "adv_d", mode: "auto", createdAt: T0 } as const;
+  return { ...newLiveRequest(facts, { stageIndex: 0, now: T0 }), ...patch };
 }
 
 function offer(patch: Partial<OfferState> = {}): OfferState {

@@ -7,6 +7,7 @@
  */
 import type { OfferState, LiveRequest, AddOffersResult, ClaimResult, CloseOfferResult, AdvanceResult, FinishResult, ReopenResult } from "../port.ts";
 import type { RequestFacts, RequestStatus } from "../../domain/types.ts";
+import { newLiveRequest } from "../newLiveRequest.ts";
 import { ScoreIndex } from "./scoreIndex.ts";
 
 /** Late answers must get a precise reason for at least this long after a request ends. */
@@ -37,19 +38,7 @@ export class RequestBook {
     this.purge(init.now);
     const existing = this.requests.get(facts.id);
     if (existing) return { request: existing, created: false };
-    const request: LiveRequest = {
-      facts,
-      status: "pending",
-      stageIndex: init.stageIndex,
-      stageStartedAt: init.now,
-      offersInStage: 0,
-      assignedAdvisorId: null,
-      excluded: [],
-      offers: [],
-      queueScore: null,
-      callbackRequested: false,
-      updatedAt: init.now,
-    };
+    const request = newLiveRequest(facts, init);
     this.requests.set(facts.id, request);
     this.deadlines.set(facts.id, init.deadline);
     return { request, created: true };

@@ -4,7 +4,7 @@
  * produce (hand-computed in the comments).
  */
 import type { AwardDecision, EvaluableEvent } from "../../../incentives/evaluate.ts";
-import type { OFFER_STAGES } from "../../../incentives/rules/schema.ts";
+import type { STAGE_POOLS } from "../../../matching/domain/policy.ts";
 import type { LicenceKind } from "../../../matching/domain/types.ts";
 
 export const LONDON = "Europe/London";
@@ -14,7 +14,7 @@ export const BRANCH = "br-london";
 // Event builders. Every event carries the demand facts (requiredLicence, queueDepth, surge) so the
 // builders fit both the engine's events and the evaluator's optional enrichment.
 
-type Stage = (typeof OFFER_STAGES)[number];
+type Stage = (typeof STAGE_POOLS)[number];
 
 export interface Extra {
   queueDepth?: number;
