@@ -5,7 +5,6 @@
 import { serve } from "@hono/node-server";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { systemClock } from "../core/clock.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import { openBackends } from "../infra/backends.ts";
@@ -23,8 +22,6 @@ import { attachRealtime } from "./realtime/hub.ts";
 import { wireDemandAlerts } from "./realtime/demandAlerts.ts";
 import { wireNotifications } from "./realtime/notifications.ts";
 
-const PRESENCE_TTL_MS = 45_000;
-
 export interface RunningServer {
   port: number;
   stop(): Promise<void>;
@@ -41,13 +38,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const matching = await createMatchingRuntime(backends, logger, { redisPrefix: config.redisPrefix });
     const redis = backends.redis?.client;
     const limiter = redis ? createRedisRateLimiter(redis, { prefix: config.redisPrefix }) : createMemoryRateLimiter();
-    const metrics = createPrometheusMetrics({ prisma, store: matching.store, clock: systemClock });
+    const metrics = createPrometheusMetrics({ prisma, store: matching.store, clock: matching.clock, presenceTtlMs: matching.presenceTtlMs });
     const fanout = redis
       ? await createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"))
       : createLocalFanout();
     const unwireConnections = wireConnections(matching.bus, prisma, logger);
     const unwireNotifications = wireNotifications(matching.bus, fanout, prisma, logger);
-    const unwireAlerts = wireDemandAlerts({ bus: matching.bus, prisma, records: matching.records, store: matching.store, fanout, clock: systemClock, logger });
+    const unwireAlerts = wireDemandAlerts({ bus: matching.bus, prisma, engine: matching.engine, store: matching.store, fanout, clock: matching.clock, logger });
 
     const app = createApp({ config, logger, backends, matching, limiter, metrics, fanout });
     const server = await new Promise<Server>((resolve) => {
@@ -60,7 +57,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const port = (server.address() as AddressInfo).port;
     const realtime = attachRealtime(server, { secret: config.jwtSecret, fanout, logger, admit: async (principal) => !(await isOffboardedAdvisor(prisma, principal)) });
     matching.start();
-    const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: systemClock, presenceTtlMs: PRESENCE_TTL_MS, leaseTtlMs: config.cronLeaseMs, incentiveEvaluationSeconds: config.incentiveEvaluationSeconds, auditRetentionDays: config.auditRetentionDays });
+    const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: matching.clock, presenceTtlMs: matching.presenceTtlMs, leaseTtlMs: config.cronLeaseMs, incentiveEvaluationSeconds: config.incentiveEvaluationSeconds, auditRetentionDays: config.auditRetentionDays });
     logger.info({ port, host: config.host, devAuth: config.devAuth }, `listening on http://${config.host}:${port}`);
 
     return {

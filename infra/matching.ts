@@ -24,11 +24,15 @@ export interface MatchingRuntime {
   store: MatchingStore;
   /** The clock the engine decides by (services acting next to the engine use the same one). */
   clock: Clock;
+  /** A heartbeat older than this counts as offline: for eligibility, the presence sweep and metrics alike. */
+  presenceTtlMs: number;
   /** Starts the sweeper; call once the HTTP server is up. */
   start(): void;
   /** Stops the sweeper and waits for a pass in progress. */
   stop(): Promise<void>;
 }
+
+const PRESENCE_TTL_MS = 45_000;
 
 export async function createMatchingRuntime(backends: Backends, logger: Logger, options: { redisPrefix?: string; clock?: Clock } = {}): Promise<MatchingRuntime> {
   const clock = options.clock ?? systemClock;
@@ -40,6 +44,7 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
     records,
     bus,
     clock,
+    presenceTtlMs: PRESENCE_TTL_MS,
     onError: (error, context) => logger.error({ err: error, context }, "matching step failed; it will be retried"),
   });
   const sweeper = new DeadlineSweeper(engine, 250, (error) => logger.error({ err: error }, "deadline sweep failed"));
@@ -59,6 +64,7 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
     bus,
     store,
     clock,
+    presenceTtlMs: PRESENCE_TTL_MS,
     start() {
       sweeper.start();
       watchdog = setInterval(() => ensureLiveState().catch((error) => logger.error({ err: error }, "live state check failed")), LIVE_STATE_CHECK_MS);

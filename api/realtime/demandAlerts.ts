@@ -8,16 +8,16 @@ import type { PrismaClient } from "../../generated/prisma/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { EventBus } from "../../matching/events.ts";
-import type { MatchingRecords } from "../../matching/records/port.ts";
+import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import type { Fanout } from "./fanout.ts";
 
-export const ALERT_INTERVAL_MS = 15 * 60_000;
+const ALERT_INTERVAL_MS = 15 * 60_000;
 
 export interface DemandAlertDeps {
   bus: EventBus;
   prisma: PrismaClient;
-  records: Pick<MatchingRecords, "waitingCount" | "policyFor">;
+  engine: Pick<MatchingEngine, "demandFor">;
   store: MatchingStore;
   fanout: Fanout;
   clock: Clock;
@@ -27,8 +27,8 @@ export interface DemandAlertDeps {
 export function wireDemandAlerts(deps: DemandAlertDeps): () => void {
   return deps.bus.subscribe(async (event) => {
     if (event.type !== "request.created") return;
-    const [waiting, policy] = await Promise.all([deps.records.waitingCount(event.branchId, event.requiredLicence), deps.records.policyFor(event.branchId)]);
-    if (waiting <= policy.surgeThreshold) return;
+    const { queueDepth: waiting, surge } = await deps.engine.demandFor(event.branchId, event.requiredLicence);
+    if (!surge) return;
     const now = new Date(deps.clock.now());
     const licensed = await deps.prisma.advisor.findMany({
       where: { branchId: event.branchId, status: "active", licences: { some: { kind: event.requiredLicence, status: "active", validFrom: { lte: now }, validUntil: { gt: now } } } },

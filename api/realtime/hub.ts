@@ -11,7 +11,7 @@ import type { Logger } from "../../core/logger.ts";
 import { verifyToken, type Principal } from "../auth/principal.ts";
 import type { Envelope, Fanout } from "./fanout.ts";
 
-export const WS_PATH = "/v1/ws";
+const WS_PATH = "/v1/ws";
 const PING_INTERVAL_MS = 25_000;
 /** Messages queued for a slow socket before it is dropped: protects the process, not the client. */
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -78,7 +78,8 @@ export function attachRealtime(server: Server, options: RealtimeOptions): Realti
   };
 
   const deliver = (envelope: Envelope) => {
-    const data = JSON.stringify(envelope.message);
+    // Every process receives every envelope: serialise only once a local socket is found.
+    let data: string | undefined;
     for (const userId of envelope.to) {
       for (const ws of sockets.get(userId) ?? []) {
         if (ws.readyState !== ws.OPEN) continue;
@@ -86,6 +87,7 @@ export function attachRealtime(server: Server, options: RealtimeOptions): Realti
           ws.terminate();
           continue;
         }
+        data ??= JSON.stringify(envelope.message);
         ws.send(data);
         if (envelope.message.type === SESSION_REVOKED) ws.close(CLOSE_REVOKED, "session revoked");
       }

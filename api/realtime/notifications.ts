@@ -28,15 +28,23 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
   // Insertion-ordered: the oldest entry goes first when full. A miss (the request was created on
   // another process, or long ago) reads the row.
   const offerDetails = new Map<string, OfferDetails>();
-  const detailsOf = async (requestId: string): Promise<OfferDetails | null> =>
-    offerDetails.get(requestId) ?? (await prisma.serviceRequest.findUnique({ where: { id: requestId }, select: { topic: true, requiredLicence: true, channel: true } }));
+  const remember = (requestId: string, details: OfferDetails) => {
+    if (offerDetails.size >= OFFER_DETAILS_CACHED) offerDetails.delete(offerDetails.keys().next().value!);
+    offerDetails.set(requestId, details);
+  };
+  const detailsOf = async (requestId: string): Promise<OfferDetails | null> => {
+    const cached = offerDetails.get(requestId);
+    if (cached) return cached;
+    const read = await prisma.serviceRequest.findUnique({ where: { id: requestId }, select: { topic: true, requiredLicence: true, channel: true } });
+    if (read) remember(requestId, read);
+    return read;
+  };
 
   // Detached: delivery must never hold up the decision that caused it.
   return bus.subscribe(async (event) => {
     switch (event.type) {
       case "request.created":
-        if (offerDetails.size >= OFFER_DETAILS_CACHED) offerDetails.delete(offerDetails.keys().next().value!);
-        offerDetails.set(event.requestId, { topic: event.topic, requiredLicence: event.requiredLicence, channel: event.channel });
+        remember(event.requestId, { topic: event.topic, requiredLicence: event.requiredLicence, channel: event.channel });
         break;
       case "offer.sent": {
         const request = await detailsOf(event.requestId);

@@ -5,7 +5,6 @@
  * offers for it are withdrawn.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { systemClock } from "../../core/clock.ts";
 import { AppError } from "../../core/errors.ts";
 import { parseCsv, type CsvProblem } from "../../directory/csv.ts";
 import { changeLicence, importLicences, LICENCE_STATUSES, type ChangeRefusal, type ImportRow, type RegisteredLicence } from "../../directory/licenceRegister.ts";
@@ -171,7 +170,7 @@ export function licenceRoutes(deps: AppDeps) {
    */
   async function enforce(advisorIds: string[]): Promise<void> {
     if (!advisorIds.length) return;
-    await withdrawUnlicensedOffers({ engine, prisma, clock: systemClock }, { advisorIds, reason: LICENCE_CHANGED_REASON }).catch((error: unknown) =>
+    await withdrawUnlicensedOffers({ engine, prisma, clock: deps.matching.clock }, { advisorIds, reason: LICENCE_CHANGED_REASON }).catch((error: unknown) =>
       deps.logger.warn({ err: error, advisorIds }, "licence change committed but not yet effective in matching; the licence-expiry job will withdraw the offers"),
     );
   }

@@ -117,12 +117,12 @@ export async function finishOffboarding(deps: OffboardDeps, advisorId: string): 
   await deps.engine.setPresence(advisorId, "offline");
   const openOffers = await deps.prisma.offer.findMany({
     where: { advisorId, outcome: null, request: { status: { in: ["pending", "offered"] } } },
-    select: { id: true },
+    select: { id: true, requestId: true },
     orderBy: { sentAt: "asc" },
   });
   const offersWithdrawn: string[] = [];
   for (const offer of openOffers) {
-    if (await deps.engine.withdrawOffer(offer.id, OFFBOARDED_REASON)) offersWithdrawn.push(offer.id);
+    if (await deps.engine.withdrawOffer(offer.id, OFFBOARDED_REASON, offer.requestId)) offersWithdrawn.push(offer.id);
   }
   const assigned = await deps.prisma.serviceRequest.findMany({
     where: { assignedAdvisorId: advisorId, status: "assigned" },

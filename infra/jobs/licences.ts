@@ -14,7 +14,7 @@ import type { MatchingEngine } from "../../matching/engine/engine.ts";
 
 /** Offers handled per run; the rest wait for the next run, a minute later. */
 const BATCH = 500;
-export const LICENCE_WITHDRAW_REASON = "licence_lapsed";
+const LICENCE_WITHDRAW_REASON = "licence_lapsed";
 /** The reason on offers withdrawn because an admin changed the licence (register, not the calendar). */
 export const LICENCE_CHANGED_REASON = "licence_changed";
 
@@ -43,11 +43,11 @@ export interface WithdrawalScope {
  * licence of the request's kind valid now. Validity is the half-open [validFrom, validUntil), as in
  * matching/domain/eligibility.ts. Times are compared in UTC, as Prisma stores them.
  */
-export async function findUnlicensedOffers(prisma: PrismaClient, now: number, limit: number, advisorIds?: readonly string[]): Promise<Array<{ offerId: string; advisorId: string }>> {
+async function findUnlicensedOffers(prisma: PrismaClient, now: number, limit: number, advisorIds?: readonly string[]): Promise<Array<{ offerId: string; advisorId: string; requestId: string }>> {
   if (advisorIds?.length === 0) return [];
   const ofAdvisors = advisorIds ? Prisma.sql`AND o."advisorId" IN (${Prisma.join(advisorIds)})` : Prisma.empty;
-  return prisma.$queryRaw<Array<{ offerId: string; advisorId: string }>>`
-    SELECT o."id" AS "offerId", o."advisorId" AS "advisorId"
+  return prisma.$queryRaw<Array<{ offerId: string; advisorId: string; requestId: string }>>`
+    SELECT o."id" AS "offerId", o."advisorId" AS "advisorId", o."requestId" AS "requestId"
     FROM "Offer" o
     JOIN "ServiceRequest" r ON r."id" = o."requestId"
     WHERE o."outcome" IS NULL
@@ -77,9 +77,9 @@ export async function withdrawUnlicensedOffers(deps: LicenceExpiryDeps, scope: W
     await deps.engine.syncAdvisor(advisorId);
   }
   let withdrawn = 0;
-  for (const { offerId } of offers) {
+  for (const { offerId, requestId } of offers) {
     if (!shouldContinue()) break;
-    if (await deps.engine.withdrawOffer(offerId, scope.reason ?? LICENCE_WITHDRAW_REASON)) withdrawn++;
+    if (await deps.engine.withdrawOffer(offerId, scope.reason ?? LICENCE_WITHDRAW_REASON, requestId)) withdrawn++;
   }
   return { found: offers.length, withdrawn };
 }

@@ -210,8 +210,7 @@ export class MatchingEngine {
     await Promise.all(claim.superseded.filter((o) => o.kind === "push").map((o) => this.store.releasePushHold(o.advisorId, o.id)));
     await this.store.recordAnswer(advisorId, { accepted: true, latencyMs: now - offer.sentAt });
     await this.store.clearDeadline(request.facts.id);
-    const stages = await this.stagesOf(claim.request);
-    const demand = await this.demandFor(request.facts);
+    const [stages, demand] = await Promise.all([this.stagesOf(claim.request), this.demandFor(request.facts.branchId, request.facts.requiredLicence)]);
     const base = { requestId: request.facts.id, branchId: request.facts.branchId };
     await this.persist(claim.request, stages, [claim.offer, ...claim.superseded].map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })), [
       ...claim.superseded.map((lost) => ({ ...base, type: "offer.withdrawn" as const, offerId: lost.id, advisorId: lost.advisorId, outcome: lost.outcome === "lost_race" ? ("lost_race" as const) : ("withdrawn" as const) })),
@@ -222,15 +221,10 @@ export class MatchingEngine {
   }
 
   async decline(offerId: string, advisorId: string): Promise<DeclineOutcome> {
-    const now = this.clock.now();
     const requestId = await this.records.offerRequestId(offerId);
     if (!requestId) return { ok: false, reason: "NOT_FOUND" };
-    const closed = await this.store.closeOffer(requestId, offerId, "declined", now, advisorId);
+    const closed = await this.closeAndMoveOn(requestId, offerId, { outcome: "declined", advisorId });
     if (!closed.ok) return { ok: false, reason: closed.reason === "NOT_DUE" ? "ALREADY_CLOSED" : closed.reason };
-    await this.afterOfferClosed(closed.request, closed.offer);
-    // Move the funnel on now rather than at the offer's expiry.
-    await this.store.setDeadline(requestId, now);
-    await this.tick();
     return { ok: true, requestId };
   }
 
@@ -239,18 +233,31 @@ export class MatchingEngine {
    * closes it as withdrawn, frees its push hold, persists and announces it (offer.withdrawn with
    * `reason`), then moves the request's funnel on at once, as a decline does. The advisor is not
    * excluded from the request. True when this call closed the offer; false when the offer is
-   * unknown or was already closed (answered, expired or withdrawn before).
+   * unknown or was already closed (answered, expired or withdrawn before). Callers that already know
+   * the offer's request pass it and save a lookup.
    */
-  async withdrawOffer(offerId: string, reason: string): Promise<boolean> {
-    const now = this.clock.now();
-    const requestId = await this.records.offerRequestId(offerId);
+  async withdrawOffer(offerId: string, reason: string, knownRequestId?: string): Promise<boolean> {
+    const requestId = knownRequestId ?? (await this.records.offerRequestId(offerId));
     if (!requestId) return false;
-    const closed = await this.store.closeOffer(requestId, offerId, "withdrawn", now);
-    if (!closed.ok) return false;
-    await this.afterOfferClosed(closed.request, closed.offer, undefined, reason);
+    return (await this.closeAndMoveOn(requestId, offerId, { outcome: "withdrawn", reason })).ok;
+  }
+
+  /**
+   * Closes one open offer outside the funnel's timers (a decline, a withdrawal), records it, and
+   * moves the request's funnel on now rather than at the offer's expiry.
+   */
+  private async closeAndMoveOn(
+    requestId: string,
+    offerId: string,
+    close: { outcome: "declined"; advisorId: string } | { outcome: "withdrawn"; reason: string },
+  ) {
+    const now = this.clock.now();
+    const closed = await this.store.closeOffer(requestId, offerId, close.outcome, now, close.outcome === "declined" ? close.advisorId : undefined);
+    if (!closed.ok) return closed;
+    await this.afterOfferClosed(closed.request, closed.offer, undefined, close.outcome === "withdrawn" ? close.reason : undefined);
     await this.store.setDeadline(requestId, now);
     await this.tick();
-    return true;
+    return closed;
   }
 
   /**
@@ -450,10 +457,13 @@ export class MatchingEngine {
     if (woke) await this.tick();
   }
 
-  /** Demand for the request's licence kind in its branch right now, and whether it is a surge. */
-  private async demandFor(facts: RequestFacts): Promise<{ requiredLicence: LicenceKind; queueDepth: number; surge: boolean }> {
-    const [queueDepth, policy] = await Promise.all([this.records.waitingCount(facts.branchId, facts.requiredLicence), this.policies.get(facts.branchId)]);
-    return { requiredLicence: facts.requiredLicence, queueDepth, surge: queueDepth > policy.surgeThreshold };
+  /**
+   * Demand for a licence kind in a branch right now: the waiting requests, and whether they exceed
+   * the branch policy's surge threshold. The one surge rule, for accepts and for surge alerts.
+   */
+  async demandFor(branchId: string, requiredLicence: LicenceKind): Promise<{ requiredLicence: LicenceKind; queueDepth: number; surge: boolean }> {
+    const [queueDepth, policy] = await Promise.all([this.records.waitingCount(branchId, requiredLicence), this.policies.get(branchId)]);
+    return { requiredLicence, queueDepth, surge: queueDepth > policy.surgeThreshold };
   }
 
   private async stagesOf(request: LiveRequest): Promise<StagePlan[]> {

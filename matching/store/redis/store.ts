@@ -219,8 +219,7 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     if (!outcome.ok) return null;
     const after = decodeAdvisor(outcome.payload[0]);
     const before = decodeAdvisor(outcome.payload[1])?.value ?? null;
-    // releaseAssignment cannot change presence, so it skips the presence sets.
-    await (name === "releaseAssignment" ? syncCandidateIndex(advisorId, before, after) : syncAdvisorGlobals(advisorId, before, after));
+    await syncAdvisorGlobals(advisorId, before, after);
     return must(after, "advisor");
   }
 
