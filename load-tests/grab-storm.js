@@ -19,7 +19,7 @@ import { Counter, Trend } from "k6/metrics";
 import ws from "k6/ws";
 import { acceptOffer, body, completeRequest, createRequest, errorCode, expectStatus, getRequest, setPresence } from "./lib/api.js";
 import { envInt, envString, newRunId, seconds, WS_URL } from "./lib/config.js";
-import { buildWorld, dispatchPolicy, waitForIdleAdvisors } from "./lib/world.js";
+import { buildWorld, waitForIdleAdvisors } from "./lib/world.js";
 
 const N = envInt("ADVISORS", 20, { min: 2, max: 200 }); // grabTopK and maxOffers stop at 200
 const ROUNDS = envInt("ROUNDS", 10, { min: 1, max: 500 });
@@ -97,12 +97,12 @@ export function setup() {
     licence: LICENCE,
     // Two slots: a winner still completing the previous round stays eligible for the next broadcast.
     maxConcurrent: 2,
-    policy: dispatchPolicy({
+    policy: {
       // One broadcast to the whole branch; no push stage before it, so all N get the same offer.
       stages: [{ pool: "branch", mode: "grab", timeoutSeconds: GRAB_WINDOW_S + 30, maxOffers: N }],
       grabTopK: N,
       grabWindowSeconds: GRAB_WINDOW_S,
-    }),
+    },
   });
 }
 

@@ -58,6 +58,11 @@ export const createBranch = (adminToken, branch) => expectStatus(post("/v1/branc
 export const createAdvisor = (adminToken, advisor) => expectStatus(post("/v1/advisors", advisor, adminToken, "create_advisor"), [201], `create advisor ${advisor.name}`).id;
 export const createClient = (adminToken, client) => expectStatus(post("/v1/clients", client, adminToken, "create_client"), [201], `create client ${client.name}`).id;
 
+/** GET /v1/branches/:id/dispatch-policy: `{policy, version}`; a new branch shows the defaults at version 0. */
+export function getDispatchPolicy(adminToken, branchId) {
+  return expectStatus(get(`/v1/branches/${branchId}/dispatch-policy`, adminToken, "get_dispatch_policy"), [200], "get dispatch policy");
+}
+
 export function putDispatchPolicy(adminToken, branchId, policy) {
   return expectStatus(put(`/v1/branches/${branchId}/dispatch-policy`, policy, adminToken, "put_dispatch_policy"), [200], "put dispatch policy");
 }

@@ -5,7 +5,7 @@
 import exec from "k6/execution";
 import { envDuration, envInt, envNumber, envString, newRunId, seconds } from "./config.js";
 import { advisorSession, clientRequest } from "./flow.js";
-import { buildWorld, dispatchPolicy } from "./world.js";
+import { buildWorld } from "./world.js";
 
 export function flowConfig(defaults) {
   const think = [envInt("THINK_MIN_MS", 1000, { min: 0 }), envInt("THINK_MAX_MS", 4000, { min: 0 })];
@@ -64,16 +64,15 @@ export function flowScenarios(config) {
  * The funnel for the flow: push offers within the branch one after another, then one broadcast to
  * the branch, so both offer kinds are exercised. offerTtlSeconds (15) is well above the think time.
  */
-export const flowPolicy = () =>
-  dispatchPolicy({
-    stages: [
-      { pool: "branch", mode: "dispatch", timeoutSeconds: 45, maxOffers: 3 },
-      { pool: "branch", mode: "grab", timeoutSeconds: 30, maxOffers: 20 },
-    ],
-    offerTtlSeconds: 15,
-    grabWindowSeconds: 20,
-    maxWaitSeconds: 600,
-  });
+export const flowPolicy = () => ({
+  stages: [
+    { pool: "branch", mode: "dispatch", timeoutSeconds: 45, maxOffers: 3 },
+    { pool: "branch", mode: "grab", timeoutSeconds: 30, maxOffers: 20 },
+  ],
+  offerTtlSeconds: 15,
+  grabWindowSeconds: 20,
+  maxWaitSeconds: 600,
+});
 
 export function setupFlow(config, script) {
   return buildWorld({

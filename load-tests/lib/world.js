@@ -4,7 +4,7 @@
  * nothing one run creates can be matched with another run's advisors or the demo's (see runLanguage).
  */
 import { sleep } from "k6";
-import { body, branchQueue, createAdvisor, createBranch, createClient, devToken, putDispatchPolicy } from "./api.js";
+import { body, branchQueue, createAdvisor, createBranch, createClient, devToken, getDispatchPolicy, putDispatchPolicy } from "./api.js";
 
 export const LICENCE_KINDS = ["securities_advisory", "fund_sales", "futures", "insurance"];
 
@@ -16,27 +16,8 @@ export const LICENCE_KINDS = ["securities_advisory", "fund_sales", "futures", "i
 export const runLanguage = (runId) => `en-${runId}`;
 
 /**
- * A complete dispatch policy (PUT replaces the whole document; matching/domain/policy.ts validates
- * every field). The server's defaults, with the funnel the caller passes.
- */
-export function dispatchPolicy(overrides) {
-  return {
-    stages: [{ pool: "branch", mode: "dispatch", timeoutSeconds: 60, maxOffers: 3 }],
-    offerTtlSeconds: 20,
-    grabWindowSeconds: 30,
-    grabTopK: 20,
-    maxWaitSeconds: 300,
-    presenceTtlSeconds: 45,
-    ageingSecondsPerPriority: 60,
-    ratingPrior: { mean: 4.5, weight: 20 },
-    weights: { rating: 3, responsiveness: 3, load: 2, fairness: 1, dedicated: 5, incentive: 1 },
-    surgeThreshold: 10,
-    ...overrides,
-  };
-}
-
-/**
- * Creates the run's branch, policy, advisors and clients and mints their tokens. Returns plain data
+ * Creates the run's branch, policy (`policy`: the fields that differ from the server's defaults),
+ * advisors and clients and mints their tokens. Returns plain data
  * (setup()'s result is copied to every VU as JSON).
  */
 export function buildWorld({ runId, script, advisors, clients, licence, maxConcurrent, policy }) {
@@ -44,7 +25,10 @@ export function buildWorld({ runId, script, advisors, clients, licence, maxConcu
   const language = runLanguage(runId);
   const adminToken = devToken({ sub: `k6-admin-${runId}`, role: "admin" });
   const branchId = createBranch(adminToken, { name: `k6 ${script} ${runId}`, region: `k6-${runId}` });
-  putDispatchPolicy(adminToken, branchId, policy);
+  // PUT replaces the whole document: start from the server's own defaults (what a new branch shows)
+  // so the scripts name only the fields they change and never carry a stale copy of the rest.
+  const current = getDispatchPolicy(adminToken, branchId);
+  putDispatchPolicy(adminToken, branchId, { ...current.policy, ...policy, expectedVersion: current.version });
 
   // Licences must be valid at offer time; a year covers any soak. Numbers are unique per run
   // because the server refuses a (kind, number) pair registered twice.

@@ -2,11 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../api/auth/principal.ts";
 import { directoryRoutes } from "../../api/routes/directory.ts";
-import { authHeaders, createTestApp, openTestDeps, type TestDeps } from "../support/testApp.ts";
+import { authHeaders, callApp, createTestApp, errorOf, idOf, openTestDeps, type TestDeps } from "../support/testApp.ts";
 
-interface ErrorJson {
-  error: { code: string; message: string; requestId: string; details?: Array<{ path: string; message: string }> };
-}
 
 const DAY = 86_400_000;
 const future = (days = 365) => new Date(Date.now() + days * DAY).toISOString();
@@ -24,12 +21,7 @@ describe("directory routes (embedded backends)", () => {
 
   const admin: Principal = { sub: "usr_admin", role: "admin" };
   const managerOf = (branchId: string): Principal => ({ sub: `usr_mgr_${branchId}`, role: "manager", branchId });
-  const call = async (method: string, path: string, principal: Principal | null, body?: unknown) => {
-    const headers = principal ? await authHeaders(principal, t.deps.config.jwtSecret) : { "content-type": "application/json" };
-    return app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  };
-  const errorOf = async (res: Response) => ((await res.json()) as ErrorJson).error;
-  const idOf = async (res: Response) => ((await res.json()) as { id: string }).id;
+  const call = (method: string, path: string, principal: Principal | null, body?: unknown) => callApp(app, t.deps.config.jwtSecret, method, path, principal, body);
   const licence = (overrides: Record<string, unknown> = {}) => ({ kind: "fund_sales", number: `FS-${++licenceSeq}`, validUntil: future(), ...overrides });
   const advisorBody = (branchId: string, overrides: Record<string, unknown> = {}) => ({
     branchId,

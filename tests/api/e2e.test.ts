@@ -12,6 +12,7 @@ import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { ApiClient } from "../support/apiClient.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
+import { createConversationWorld } from "../support/conversationWorld.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 
 function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>) {
@@ -32,23 +33,7 @@ function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>
 
     it("client asks, advisor gets the offer over ws within a second, accepts, completes; client sees the licence and rates", async () => {
       const admin = api.as(await api.devToken("admin_e2e", "admin"));
-      const branch = await admin.call("POST", "/v1/branches", { name: "E2E", region: `r_${uniqueTag()}` });
-      expect(branch.status).toBe(201);
-      const branchId = branch.body.id;
-      const advisor = await admin.call("POST", "/v1/advisors", {
-        branchId,
-        name: "Ada Adviser",
-        languages: ["en"],
-        maxConcurrent: 2,
-        suitabilityMaxRisk: 4,
-        licences: [{ kind: "fund_sales", number: `FS-${uniqueTag()}`, validUntil: "2099-01-01T00:00:00.000Z" }],
-      });
-      expect(advisor.status).toBe(201);
-      const client = await admin.call("POST", "/v1/clients", { branchId, name: "Cy Client", riskLevel: 2, language: "en" });
-      expect(client.status).toBe(201);
-
-      const advisorApi = api.as(await api.devToken(advisor.body.id, "advisor", branchId));
-      const clientApi = api.as(await api.devToken(client.body.id, "client"));
+      const { advisorId, advisorApi, clientApi } = await createConversationWorld(api, admin, "E2E");
       const advisorSocket = await advisorApi.socket();
       const clientSocket = await clientApi.socket();
       expect((await advisorApi.call("PUT", "/v1/advisors/me/presence", { status: "available" })).status).toBe(200);
@@ -66,10 +51,10 @@ function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>
       expect(accepted).toMatchObject({ status: 200, body: { requestId, status: "assigned" } });
       await advisorSocket.next((m) => m.type === "request.assigned" && m.requestId === requestId);
       const updated = await clientSocket.next((m) => m.type === "request.updated" && m.request.status === "assigned");
-      expect(updated.message.request.advisor).toMatchObject({ id: advisor.body.id, name: "Ada Adviser", licence: { kind: "fund_sales", validUntil: "2099-01-01T00:00:00.000Z" } });
+      expect(updated.message.request.advisor).toMatchObject({ id: advisorId, name: "Ada Adviser", licence: { kind: "fund_sales", validUntil: "2099-01-01T00:00:00.000Z" } });
 
       const view = await clientApi.call("GET", `/v1/requests/${requestId}`);
-      expect(view.body).toMatchObject({ id: requestId, status: "assigned", advisor: { id: advisor.body.id } });
+      expect(view.body).toMatchObject({ id: requestId, status: "assigned", advisor: { id: advisorId } });
       expect(view.body.timeline.map((t: { event: string }) => t.event)).toEqual(["request.created", "offer.sent", "offer.accepted", "request.assigned"]);
 
       expect((await advisorApi.call("POST", `/v1/requests/${requestId}/complete`)).status).toBe(200);

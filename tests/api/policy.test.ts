@@ -4,11 +4,8 @@ import type { Principal } from "../../api/auth/principal.ts";
 import { directoryRoutes } from "../../api/routes/directory.ts";
 import { policyRoutes } from "../../api/routes/policy.ts";
 import { DEFAULT_DISPATCH_POLICY, type DispatchPolicy } from "../../matching/domain/policy.ts";
-import { authHeaders, createTestApp, openTestDeps, type TestDeps } from "../support/testApp.ts";
+import { callApp, createTestApp, errorOf, idOf, openTestDeps, type TestDeps } from "../support/testApp.ts";
 
-interface ErrorJson {
-  error: { code: string; message: string; details?: unknown };
-}
 interface PolicyJson {
   branchId: string;
   version: number;
@@ -31,12 +28,7 @@ describe("branch policy and queue routes (embedded backends)", () => {
 
   const admin: Principal = { sub: "usr_admin", role: "admin" };
   const managerOf = (branchId: string): Principal => ({ sub: `usr_mgr_${branchId}`, role: "manager", branchId });
-  const call = async (method: string, path: string, principal: Principal | null, body?: unknown) => {
-    const headers = principal ? await authHeaders(principal, t.deps.config.jwtSecret) : { "content-type": "application/json" };
-    return app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  };
-  const errorOf = async (res: Response) => ((await res.json()) as ErrorJson).error;
-  const idOf = async (res: Response) => ((await res.json()) as { id: string }).id;
+  const call = (method: string, path: string, principal: Principal | null, body?: unknown) => callApp(app, t.deps.config.jwtSecret, method, path, principal, body);
   const newBranch = async (name: string) => idOf(await call("POST", "/v1/branches", admin, { name, region: "north" }));
   const policyPath = (branchId: string) => `/v1/branches/${branchId}/dispatch-policy`;
   const tweaked = (offerTtlSeconds: number): DispatchPolicy => ({ ...DEFAULT_DISPATCH_POLICY, offerTtlSeconds });

@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../api/server.ts";
 import { closeConnections, connectionsOf, openConnectionFor, wireConnections } from "../../compliance/connections/connections.ts";
-import { verifyMessageChain } from "../../compliance/messages/chain.ts";
+import { verifyMessageChain } from "../support/messageChain.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import type { Database } from "../../infra/database.ts";
@@ -20,6 +20,7 @@ import { ApiClient, type RecordingSocket } from "../support/apiClient.ts";
 import type { MessageView } from "../../compliance/messages/store.ts";
 import { openMigratedPglite } from "../support/databases.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
+import { createConversationWorld } from "../support/conversationWorld.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { createWorld } from "../matching/support/world.ts";
 
@@ -71,24 +72,7 @@ function conversationSuite(name: string, env: () => Promise<{ env: Record<string
 
     /** A fresh branch with one advisor and one client, and a request the advisor has accepted. */
     async function assignedConversation() {
-      const branch = await admin.call("POST", "/v1/branches", { name: "Msg", region: `r_${uniqueTag()}` });
-      expect(branch.status).toBe(201);
-      const branchId: string = branch.body.id;
-      const advisor = await admin.call("POST", "/v1/advisors", {
-        branchId,
-        name: "Ada Adviser",
-        languages: ["en"],
-        maxConcurrent: 2,
-        suitabilityMaxRisk: 4,
-        licences: [{ kind: "fund_sales", number: `FS-${uniqueTag()}`, validUntil: "2099-01-01T00:00:00.000Z" }],
-      });
-      expect(advisor.status).toBe(201);
-      const client = await admin.call("POST", "/v1/clients", { branchId, name: "Cy Client", riskLevel: 2, language: "en" });
-      expect(client.status).toBe(201);
-      const advisorId: string = advisor.body.id;
-      const clientId: string = client.body.id;
-      const advisorApi = api.as(await api.devToken(advisorId, "advisor", branchId));
-      const clientApi = api.as(await api.devToken(clientId, "client"));
+      const { branchId, advisorId, clientId, advisorApi, clientApi } = await createConversationWorld(api, admin, "Msg");
       const advisorSocket = await socketOf(advisorApi);
       const clientSocket = await socketOf(clientApi);
       expect((await advisorApi.call("PUT", "/v1/advisors/me/presence", { status: "available" })).status).toBe(200);

@@ -1,9 +1,10 @@
 /**
- * Verification of one request's conversation chain, with the shared hashing rules of
+ * A test-side check of one request's conversation chain (production verifies every chain in
+ * compliance/audit/verify.ts), with the shared hashing rules of
  * compliance/audit/hash.ts: hash = sha256(prevHash + canonicalJson(messageHashFields(row))),
  * prevHash = the previous message's hash (GENESIS for seq 1).
  */
-import { GENESIS, hashEntry, messageHashFields, type MessageHashFields } from "../audit/hash.ts";
+import { GENESIS, hashEntry, messageHashFields, type MessageHashFields } from "../../compliance/audit/hash.ts";
 
 export type ChainCheck = { ok: true } | { ok: false; seq: number; reason: "seq_gap" | "prev_hash" | "hash" };
 

@@ -70,3 +70,17 @@ export function createTestApp(deps: Pick<AppDeps, "config" | "logger">, ...route
 export async function authHeaders(principal: Principal, secret: string): Promise<Record<string, string>> {
   return { authorization: `Bearer ${await issueToken(principal, secret)}`, "content-type": "application/json" };
 }
+
+/** The one error shape, as tests read it. */
+export interface ErrorJson {
+  error: { code: string; message: string; requestId: string; details?: Array<{ path: string; message: string }> };
+}
+
+/** A request to an in-process app as `principal` (null: without a token), with a JSON body. */
+export async function callApp(app: ReturnType<typeof createTestApp>, secret: string, method: string, path: string, principal: Principal | null, body?: unknown): Promise<Response> {
+  const headers = principal ? await authHeaders(principal, secret) : { "content-type": "application/json" };
+  return app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+}
+
+export const errorOf = async (res: Response) => ((await res.json()) as ErrorJson).error;
+export const idOf = async (res: Response) => ((await res.json()) as { id: string }).id;
