@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { newId } from "../core/ids.ts";
 import { refuseOffboardedAdvisors } from "./auth/standing.ts";
 import { authenticate } from "./auth/middleware.ts";
+import { tokenRules } from "./auth/principal.ts";
 import { createRouter, type AppDeps } from "./context.ts";
 import { createOnError, errorResponse } from "./errors.ts";
 import { httpMetrics } from "./metrics/middleware.ts";
@@ -21,6 +22,7 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { policyRoutes } from "./routes/policy.ts";
 import { recordRoutes } from "./routes/record.ts";
 import { requestRoutes } from "./routes/requests.ts";
+import { requireUtf8Bodies } from "./utf8Bodies.ts";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const DEV_TOKEN_PATH = "/v1/dev/token";
@@ -54,10 +56,11 @@ export function createApp(deps: AppDeps) {
   );
 
   // Every /v1 route is authenticated; the dev token endpoint is how local users get a token.
-  const auth = authenticate(deps.config.jwtSecret);
+  const auth = authenticate(tokenRules(deps.config));
   app.use("/v1/*", (c, next) => (deps.config.devAuth && c.req.path === DEV_TOKEN_PATH ? next() : auth(c, next)));
   app.use("/metrics", auth);
   app.use("/v1/*", refuseOffboardedAdvisors(deps.backends.database.prisma));
+  app.use("*", requireUtf8Bodies());
 
   app.route("/", healthRoutes(deps));
   if (deps.config.devAuth) app.route("/", devTokenRoutes(deps));

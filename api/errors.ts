@@ -8,6 +8,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { AppError, type ErrorCode } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
+import { illFormedPath, NOT_WELL_FORMED } from "../core/unicode.ts";
 
 export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   VALIDATION_FAILED: 400,
@@ -37,9 +38,20 @@ export function errorResponse(c: Context, code: ErrorCode, message: string, deta
   return c.json(body, STATUS_BY_CODE[code]);
 }
 
-/** The zod hook for every validated route: a 400 listing the issues, never a 500. */
-export function validationHook(result: { success: boolean; error?: ZodError }, c: Context): Response | undefined {
-  if (result.success || !result.error) return undefined;
+/**
+ * The zod hook for every validated route: a 400 listing the issues, never a 500. It also refuses a
+ * valid input holding a string that is not well-formed Unicode (a lone surrogate), naming the field:
+ * storage would keep U+FFFD in its place, and a hash taken of the input (the message and audit
+ * chains) would then never match the record. Checking here covers every route's every string.
+ */
+export function validationHook(result: { success: boolean; error?: ZodError; data?: unknown; target?: string }, c: Context): Response | undefined {
+  if (result.success) {
+    const path = illFormedPath(result.data);
+    if (!path) return undefined;
+    const field = path.join(".") || (result.target ?? "input");
+    return errorResponse(c, "VALIDATION_FAILED", `${field} is not well-formed Unicode`, [{ path: field, message: NOT_WELL_FORMED }]);
+  }
+  if (!result.error) return undefined;
   const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
   return errorResponse(c, "VALIDATION_FAILED", "the request did not match the schema", issues);
 }

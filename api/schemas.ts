@@ -2,6 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODES } from "../core/errors.ts";
 import { ID_PREFIXES, type IdKind } from "../core/ids.ts";
+import { isWellFormed, NOT_WELL_FORMED } from "../core/unicode.ts";
 
 export const ErrorBodySchema = z
   .object({
@@ -33,7 +34,8 @@ export function text(min: number, max: number) {
     .trim()
     .min(min)
     .max(max)
-    .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), "must not contain control characters");
+    .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), "must not contain control characters")
+    .refine(isWellFormed, NOT_WELL_FORMED);
 }
 
 /** BCP 47-ish language tags ("en", "zh-Hant"), lower-cased: matching compares them that way. */

@@ -16,6 +16,7 @@ import { wireConnections } from "../compliance/connections/connections.ts";
 import { demoMissing, seedDemo } from "../prisma/seed/demo.ts";
 import { createApp } from "./app.ts";
 import { createPrometheusMetrics } from "./metrics/prometheus.ts";
+import { tokenRules } from "./auth/principal.ts";
 import { isOffboardedAdvisor } from "./auth/standing.ts";
 import { createLocalFanout, createRedisFanout } from "./realtime/fanout.ts";
 import { attachRealtime } from "./realtime/hub.ts";
@@ -55,7 +56,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     const port = (server.address() as AddressInfo).port;
-    const realtime = attachRealtime(server, { secret: config.jwtSecret, fanout, logger, admit: async (principal) => !(await isOffboardedAdvisor(prisma, principal)) });
+    const realtime = attachRealtime(server, { tokenRules: tokenRules(config), fanout, logger, admit: async (principal) => !(await isOffboardedAdvisor(prisma, principal)) });
     matching.start();
     const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: matching.clock, presenceTtlMs: matching.presenceTtlMs, leaseTtlMs: config.cronLeaseMs, incentiveEvaluationSeconds: config.incentiveEvaluationSeconds, auditRetentionDays: config.auditRetentionDays });
     logger.info({ port, host: config.host, devAuth: config.devAuth }, `listening on http://${config.host}:${port}`);

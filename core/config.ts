@@ -42,6 +42,9 @@ const EnvSchema = z
       .transform((v) => v ?? "adx:"),
     DATA_DIR: optionalString.transform((v) => v ?? "./data"),
     JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters"),
+    JWT_MAX_TTL_SECONDS: positiveInt(24 * 3600),
+    JWT_ISSUER: optionalString.refine((v) => v === undefined || v.length <= 256, "must be at most 256 characters"),
+    JWT_AUDIENCE: optionalString.refine((v) => v === undefined || v.length <= 256, "must be at most 256 characters"),
     LOG_LEVEL: z.preprocess((v) => (v === "" ? undefined : v), z.enum(LOG_LEVELS).default("info")),
     DEV_AUTH: booleanFlag,
     SEED_DEMO: booleanFlag,
@@ -78,6 +81,8 @@ export interface Config {
   jwtSecret: string;
   /** True when no JWT_SECRET was given and a per-process random one is in use. */
   jwtSecretIsEphemeral: boolean;
+  /** What a token must satisfy beyond its signature: an `exp` within this many seconds of its issue, and `iss`/`aud` when set. */
+  jwt: { maxTtlSeconds: number; issuer?: string; audience?: string };
   logLevel: (typeof LOG_LEVELS)[number];
   devAuth: boolean;
   seedDemo: boolean;
@@ -125,6 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: e.DATA_DIR,
     jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString("hex"),
     jwtSecretIsEphemeral: e.JWT_SECRET === undefined,
+    jwt: { maxTtlSeconds: e.JWT_MAX_TTL_SECONDS, ...(e.JWT_ISSUER ? { issuer: e.JWT_ISSUER } : {}), ...(e.JWT_AUDIENCE ? { audience: e.JWT_AUDIENCE } : {}) },
     logLevel: e.LOG_LEVEL,
     // Dev tokens are a local convenience: on by default only for the embedded laptop setup.
     devAuth: e.DEV_AUTH ?? (embedded && e.NODE_ENV !== "production"),

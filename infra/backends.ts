@@ -77,16 +77,46 @@ export interface ReadinessReport {
   checks: { database: string; redis: string; migrations: string };
 }
 
-/** What /readyz reports: each dependency reachable, and no migration pending. */
-export async function checkReadiness(backends: Backends): Promise<ReadinessReport> {
-  const describe = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 200);
+/** A readiness probe answers within this, whatever a stalled dependency does. */
+export const READINESS_TIMEOUT_MS = 1_500;
+
+class ProbeTimeout extends Error {}
+
+function withinTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProbeTimeout(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A short reason for an operator, never library text (which can name queries and internals): the
+ * detail goes to the log instead.
+ */
+export function shortReason(error: unknown): string {
+  if (error instanceof ProbeTimeout) return "timed out";
+  const text = error instanceof Error ? `${error.name} ${error.message} ${(error as { code?: unknown }).code ?? ""}` : String(error);
+  if (/ECONNREFUSED/i.test(text)) return "connection refused";
+  if (/Can't reach database|DatabaseNotReachable|P1001/i.test(text)) return "cannot connect";
+  if (/ETIMEDOUT|timeout|timed out/i.test(text)) return "timed out";
+  if (/ENOTFOUND|EAI_AGAIN/i.test(text)) return "host not found";
+  if (/authentication|password|NOAUTH|WRONGPASS|28P01|28000/i.test(text)) return "authentication failed";
+  if (/ECONNRESET|terminated|closed|EPIPE|offline/i.test(text)) return "connection lost";
+  return "error";
+}
+
+/** What /readyz reports: each dependency reachable, and no migration pending, within READINESS_TIMEOUT_MS. */
+export async function checkReadiness(backends: Backends, logger?: Logger): Promise<ReadinessReport> {
+  const probe = <T>(dependency: string, work: () => Promise<T>, onOk: (value: T) => string, failed: string) =>
+    withinTimeout(Promise.resolve().then(work), READINESS_TIMEOUT_MS).then(onOk, (error) => {
+      logger?.warn({ err: error, dependency }, "readiness check failed");
+      return `${failed}: ${shortReason(error)}`;
+    });
   const [database, redis, migrations] = await Promise.all([
-    backends.database.ping().then(() => "ok", (e) => `unreachable: ${describe(e)}`),
-    backends.redis ? backends.redis.ping().then(() => "ok", (e) => `unreachable: ${describe(e)}`) : Promise.resolve("not configured"),
-    pendingMigrations(backends.database.prisma, backends.committedMigrations).then(
-      (pending) => (pending.length ? `${pending.length} pending` : "ok"),
-      (e) => `unknown: ${describe(e)}`,
-    ),
+    probe("database", () => backends.database.ping(), () => "ok", "unreachable"),
+    backends.redis ? probe("redis", () => backends.redis!.ping(), () => "ok", "unreachable") : Promise.resolve("not configured"),
+    probe("migrations", () => pendingMigrations(backends.database.prisma, backends.committedMigrations), (pending) => (pending.length ? `${pending.length} pending` : "ok"), "unknown"),
   ]);
   return { ready: database === "ok" && migrations === "ok" && (redis === "ok" || redis === "not configured"), checks: { database, redis, migrations } };
 }

@@ -5,14 +5,14 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../../core/errors.ts";
 import type { AppEnv } from "../context.ts";
-import { verifyToken, type Principal, type Role } from "./principal.ts";
+import { verifyToken, type Principal, type Role, type TokenRules } from "./principal.ts";
 
-export function authenticate(secret: string): MiddlewareHandler<AppEnv> {
+export function authenticate(rules: TokenRules): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
     const match = header?.match(/^Bearer\s+(\S+)$/i);
     if (!match) throw new AppError("UNAUTHENTICATED", "send Authorization: Bearer <token>");
-    const principal = await verifyToken(match[1]!, secret);
+    const principal = await verifyToken(match[1]!, rules);
     if (!principal) throw new AppError("UNAUTHENTICATED", "the token is invalid or expired");
     c.set("principal", principal);
     await next();

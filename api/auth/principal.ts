@@ -1,6 +1,8 @@
 /**
  * Who is calling: the verified claims of a bearer token. Tokens are HS256 JWTs signed with
- * JWT_SECRET; claims are validated with zod, so a token with an unknown role never gets in.
+ * JWT_SECRET; claims are validated with zod, so a token with an unknown role never gets in. Every
+ * token must expire: `exp` is required and may lie at most JWT_MAX_TTL_SECONDS after its issue, so
+ * a leaked token is worth a bounded time; `iss` and `aud` are checked when they are configured.
  */
 import { sign, verify } from "hono/jwt";
 import { z } from "zod";
@@ -16,8 +18,10 @@ const ClaimsSchema = z
     sub: Subject,
     role: z.enum(ROLES),
     branchId: Subject.optional(),
-    exp: z.number().int().optional(),
+    exp: z.number().int(),
     iat: z.number().int().optional(),
+    iss: z.string().optional(),
+    aud: z.union([z.string(), z.array(z.string())]).optional(),
   })
   .superRefine((claims, ctx) => {
     if ((claims.role === "advisor" || claims.role === "manager") && !claims.branchId) {
@@ -31,22 +35,62 @@ export interface Principal {
   branchId?: string;
 }
 
+/** What a token must satisfy beyond its signature (from the config's `jwt`). */
+export interface TokenRules {
+  secret: string;
+  /** The longest lifetime accepted: exp - iat, and exp - now. */
+  maxTtlSeconds: number;
+  /** When set, `iss` must equal it. */
+  issuer?: string;
+  /** When set, `aud` must be it or contain it. */
+  audience?: string;
+}
+
+/** Clocks of the issuer and of this server may disagree by this much. */
+const CLOCK_SKEW_SECONDS = 60;
+
 /** Default token lifetime: a working day. */
 const DEFAULT_TTL_SECONDS = 12 * 3600;
 
-export async function issueToken(principal: Principal, secret: string, ttlSeconds = DEFAULT_TTL_SECONDS): Promise<string> {
+export async function issueToken(principal: Principal, secret: string, ttlSeconds = DEFAULT_TTL_SECONDS, scope: { issuer?: string; audience?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return sign({ sub: principal.sub, role: principal.role, ...(principal.branchId ? { branchId: principal.branchId } : {}), iat: now, exp: now + ttlSeconds }, secret, "HS256");
+  return sign(
+    {
+      sub: principal.sub,
+      role: principal.role,
+      ...(principal.branchId ? { branchId: principal.branchId } : {}),
+      ...(scope.issuer ? { iss: scope.issuer } : {}),
+      ...(scope.audience ? { aud: scope.audience } : {}),
+      iat: now,
+      exp: now + ttlSeconds,
+    },
+    secret,
+    "HS256",
+  );
 }
 
-/** The principal a token proves, or null when it is malformed, forged, expired or its claims are invalid. */
-export async function verifyToken(token: string, secret: string): Promise<Principal | null> {
+/**
+ * The principal a token proves, or null when it is malformed, forged, expired, never expires, lives
+ * longer than the rules allow, names another issuer or audience, or its claims are invalid.
+ */
+export async function verifyToken(token: string, rules: TokenRules): Promise<Principal | null> {
   try {
-    const payload = await verify(token, secret, "HS256");
-    const claims = ClaimsSchema.safeParse(payload);
-    if (!claims.success) return null;
-    return { sub: claims.data.sub, role: claims.data.role, ...(claims.data.branchId ? { branchId: claims.data.branchId } : {}) };
+    const payload = await verify(token, rules.secret, "HS256");
+    const parsed = ClaimsSchema.safeParse(payload);
+    if (!parsed.success) return null;
+    const claims = parsed.data;
+    const now = Math.floor(Date.now() / 1000);
+    if (claims.exp - (claims.iat ?? now) > rules.maxTtlSeconds) return null;
+    if (claims.exp - now > rules.maxTtlSeconds + CLOCK_SKEW_SECONDS) return null;
+    if (rules.issuer !== undefined && claims.iss !== rules.issuer) return null;
+    if (rules.audience !== undefined && !(Array.isArray(claims.aud) ? claims.aud.includes(rules.audience) : claims.aud === rules.audience)) return null;
+    return { sub: claims.sub, role: claims.role, ...(claims.branchId ? { branchId: claims.branchId } : {}) };
   } catch {
     return null;
   }
+}
+
+/** The token rules of a configuration. */
+export function tokenRules(config: { jwtSecret: string; jwt: { maxTtlSeconds: number; issuer?: string; audience?: string } }): TokenRules {
+  return { secret: config.jwtSecret, ...config.jwt };
 }

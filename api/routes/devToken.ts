@@ -1,6 +1,7 @@
 /**
  * `POST /v1/dev/token`: mints a token for local use and tests. Registered only when DEV_AUTH is on,
- * which is refused in production (core/config.ts); otherwise the path does not exist at all.
+ * which is refused in production (core/config.ts); otherwise the path does not exist at all. Dev
+ * tokens are short-lived (an hour unless asked for longer, never past JWT_MAX_TTL_SECONDS).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { issueToken, ROLES } from "../auth/principal.ts";
@@ -8,11 +9,16 @@ import { createRouter, type AppDeps } from "../context.ts";
 import { errorResponse } from "../errors.ts";
 
 const Subject = z.string().regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 printable ASCII characters without spaces");
+/** A dev token's lifetime unless the caller asks for another (a load test longer than an hour does). */
+export const DEV_TOKEN_TTL_SECONDS = 3600;
+
 const DevTokenBody = z
   .object({
     sub: Subject,
     role: z.enum(ROLES),
     branchId: Subject.optional(),
+    /** Seconds until the token expires; at most JWT_MAX_TTL_SECONDS (checked in the handler, which knows it). */
+    ttlSeconds: z.number().int().min(1).optional(),
   })
   .openapi("DevTokenRequest");
 
@@ -34,6 +40,11 @@ export function devTokenRoutes(deps: AppDeps) {
     if ((body.role === "advisor" || body.role === "manager") && !body.branchId) {
       return errorResponse(c, "VALIDATION_FAILED", `${body.role} tokens need a branchId`, [{ path: "branchId", message: "required for this role" }]) as never;
     }
-    return c.json({ token: await issueToken(body, deps.config.jwtSecret) }, 200);
+    const ttlSeconds = body.ttlSeconds ?? Math.min(DEV_TOKEN_TTL_SECONDS, deps.config.jwt.maxTtlSeconds);
+    if (ttlSeconds > deps.config.jwt.maxTtlSeconds) {
+      return errorResponse(c, "VALIDATION_FAILED", `ttlSeconds is at most ${deps.config.jwt.maxTtlSeconds} (JWT_MAX_TTL_SECONDS)`, [{ path: "ttlSeconds", message: `must be at most ${deps.config.jwt.maxTtlSeconds}` }]) as never;
+    }
+    const principal = { sub: body.sub, role: body.role, ...(body.branchId ? { branchId: body.branchId } : {}) };
+    return c.json({ token: await issueToken(principal, deps.config.jwtSecret, ttlSeconds, deps.config.jwt) }, 200);
   });
 }

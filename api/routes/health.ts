@@ -34,7 +34,7 @@ export function healthRoutes(deps: AppDeps) {
   return createRouter()
     .openapi(healthz, (c) => c.json({ status: "ok" as const }, 200))
     .openapi(readyz, async (c) => {
-      const report = await checkReadiness(deps.backends);
+      const report = await checkReadiness(deps.backends, deps.logger);
       return report.ready
         ? c.json({ status: "ready" as const, checks: report.checks }, 200)
         : c.json({ status: "not_ready" as const, checks: report.checks }, 503);

@@ -4,11 +4,18 @@
  * uses GENESIS as its prevHash.
  */
 import { createHash } from "node:crypto";
+import { toWellFormed } from "../../core/unicode.ts";
 
 export const GENESIS = "0".repeat(64);
 
+/**
+ * Strings are hashed as UTF-8 storage keeps them (a lone surrogate becomes U+FFFD), so a hash taken
+ * before storing always matches the stored row. The API refuses such strings anyway; this keeps any
+ * other writer from breaking a chain. Well-formed text is unchanged, so existing chains verify as before.
+ */
 function normalise(value: unknown): unknown {
   if (value === null || value === undefined) return null;
+  if (typeof value === "string") return toWellFormed(value);
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return value.map(normalise);
@@ -16,7 +23,7 @@ function normalise(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value as Record<string, unknown>).sort()) {
       const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = normalise(v);
+      if (v !== undefined) out[toWellFormed(key)] = normalise(v);
     }
     return out;
   }

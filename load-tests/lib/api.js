@@ -47,9 +47,15 @@ const get = (path, token, name, extra) => http.get(`${BASE_URL}${path}`, params(
 
 // ---- directory and tokens (setup) ---------------------------------------------------------------
 
+/**
+ * Lifetime asked for the run's tokens: dev tokens last an hour by default, and a soak runs longer.
+ * 24 h is the server's default JWT_MAX_TTL_SECONDS; a server with a lower maximum answers 400.
+ */
+const TOKEN_TTL_SECONDS = 24 * 3600;
+
 /** POST /v1/dev/token: exists only with DEV_AUTH on, so a 404 here means the server is misconfigured. */
 export function devToken(claims) {
-  const response = post("/v1/dev/token", claims, null, "dev_token");
+  const response = post("/v1/dev/token", { ttlSeconds: TOKEN_TTL_SECONDS, ...claims }, null, "dev_token");
   if (response.status === 404) throw new Error("POST /v1/dev/token answered 404: start the server with DEV_AUTH=true (never in production)");
   return expectStatus(response, [200], `token for ${claims.role} ${claims.sub}`).token;
 }

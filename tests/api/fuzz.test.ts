@@ -8,7 +8,9 @@
  * random phase mutates valid bodies until well over 2,000 requests have been sent.
  *
  * The contract: no response is a 5xx; every error has the shape {error:{code,message,requestId}}
- * with the status the code maps to; a 400 is always VALIDATION_FAILED.
+ * with the status the code maps to; a 400 is always VALIDATION_FAILED. Text that storage would
+ * change (a lone surrogate, bytes that are not UTF-8) is a 400 in every string field of every body,
+ * and the audit chain (messages included) still verifies when the run ends.
  * Reproduce a random phase with FUZZ_SEED=<seed> (printed on failure).
  */
 import fs from "node:fs";
@@ -31,6 +33,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_240_611);
 const MIN_REQUESTS = 2_000;
 const CONCURRENCY = 6;
 const KB = 1024;
+/** Fuzzed on an open conversation, as its client. */
+const MESSAGES_OP = "POST /v1/requests/{id}/messages";
 
 // ---- deterministic randomness ------------------------------------------------------------------------
 
@@ -221,6 +225,19 @@ function stringEdges(s: Schema): string[] {
 }
 
 const HUGE = "h".repeat(100 * KB);
+
+/** Strings holding a lone surrogate: JSON.stringify sends each as a \udXXX escape, which JSON.parse turns back into one. */
+const LONE_SURROGATES = ["\ud800", "x\udc00y", "ok \ud83d", "\udfff tail", "\ude00\ud83d", "a\ud800\ud800b"];
+
+/** Byte sequences that are not UTF-8: a stray continuation, a truncated pair, an overlong slash, an encoded surrogate (CESU-8), a 5-byte form, 0xFF. */
+const INVALID_UTF8: number[][] = [[0x80], [0xc3, 0x28], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xff], [0xe2, 0x82]];
+const UTF8_MARKER = "@@INVALID_UTF8@@";
+
+/** The JSON text of `body` with `bytes` where the marker string was. */
+function withBytes(body: unknown, bytes: number[]): Buffer {
+  const [before, after] = JSON.stringify(body).split(UTF8_MARKER) as [string, string];
+  return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+}
 
 // ---- the JSON tree helpers -------------------------------------------------------------------------------
 
@@ -414,6 +431,7 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
   const ids: Record<string, string> = {};
   let branchId = "";
   let advisorId = "";
+  let conversationId = "";
   let licenceSeq = 0;
 
   const tokenOf = (req: FuzzRequest) => (req.role === "none" ? undefined : tokens.get(req.role ?? roleOf.get(req.op) ?? "admin"));
@@ -457,6 +475,7 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
   }
 
   function fill(op: Op, overrides: Record<string, string> = {}): string {
+    if (op.key === MESSAGES_OP) overrides = { id: conversationId, ...overrides };
     return op.template.replace(/\{(\w+)\}/g, (_m, name: string) => overrides[name] ?? encodeURIComponent(idFor(op.params.find((p) => p.name === name && p.in === "path")!)));
   }
 
@@ -524,10 +543,20 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
     tokens.set("client", await as({ sub: clientId, role: "client" }));
     tokens.set("compliance", await as({ sub: "compliance_fuzz", role: "compliance" }));
     await call("advisor", "PUT", "/v1/advisors/me/presence", { status: "available" });
+    // An accepted request whose conversation the message route is fuzzed on (as its client), so
+    // fuzzed messages are really stored and chained, and the audit check at the end covers them.
+    conversationId = (await call("client", "POST", "/v1/requests", { topic: "fuzz conversation", requiredLicence: "fund_sales", channel: "chat" })).id;
+    let conversationOffer: { offerId: string } | undefined;
+    for (const deadline = Date.now() + 5_000; !conversationOffer && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      conversationOffer = ((await call("advisor", "GET", "/v1/advisors/me/offers")) as Array<{ offerId: string; requestId: string }>).find((o) => o.requestId === conversationId);
+    }
+    if (!conversationOffer) throw new Error("setup: no offer for the conversation within 5 s");
+    await call("advisor", "POST", `/v1/offers/${conversationOffer.offerId}/accept`);
     const requestId = (await call("client", "POST", "/v1/requests", { topic: "fuzz", requiredLicence: "fund_sales", channel: "chat" })).id;
     const offers = await call("advisor", "GET", "/v1/advisors/me/offers");
     Object.assign(ids, { brn: branchId, adv: advisorId, cli: clientId, req: requestId, off: offers[0]?.offerId ?? newId("offer") });
 
+    tokens.set("compliance_verify", await as({ sub: "compliance_verify", role: "compliance" }));
     doc = (await send({ op: "setup", label: "setup", method: "GET", path: "/openapi.json" }, undefined)).json;
     ops = operations(doc);
 
@@ -548,6 +577,7 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         }
       }
     }
+    roleOf.set(MESSAGES_OP, "client");
   });
 
   afterAll(async () => {
@@ -560,6 +590,30 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
     const keys = ops.map((o) => o.key);
     expect(keys).toEqual(expect.arrayContaining(["POST /v1/requests", "GET /v1/requests/{id}", "POST /v1/offers/{id}/accept", "PUT /v1/branches/{id}/dispatch-policy", "GET /metrics"]));
     expect(ops.filter((o) => !roleOf.has(o.key)).map((o) => o.key), "routes that refused every role").toEqual([]);
+  });
+
+  it("text storage would change: a lone surrogate or invalid UTF-8 in any string field of any body is a 400", async () => {
+    // The conversation is open: a well-formed message goes in (so the run's chain holds fuzzed messages).
+    const welcome = await send({ op: MESSAGES_OP, label: "welcome", method: "POST", path: `/v1/requests/${conversationId}/messages`, body: { body: "héllo 😀 مرحبا \u202e" }, role: "client" }, tokens.get("client"));
+    expect(welcome.status, welcome.text).toBe(201);
+    const requests: FuzzRequest[] = [];
+    for (const op of ops) {
+      if (!op.body) continue;
+      const base = { op: op.key, method: op.method, path: fill(op), role: roleOf.get(op.key) };
+      for (const f of fieldPaths(doc, op.body)) {
+        const type = Array.isArray(f.schema.type) ? f.schema.type : [f.schema.type];
+        if (!(type.includes("string") || f.schema.enum || f.schema.type === undefined)) continue;
+        const at = f.path.join(".");
+        for (const v of LONE_SURROGATES) requests.push({ ...base, label: `lone surrogate in ${at}: ${JSON.stringify(v)}`, body: setPath(clone(validBody(op)), f.path, v), expectStatus: 400 });
+        for (const bytes of INVALID_UTF8) {
+          const body = setPath(clone(validBody(op)), f.path, `a${UTF8_MARKER}b`);
+          requests.push({ ...base, label: `invalid UTF-8 ${bytes.map((b) => b.toString(16)).join(" ")} in ${at}`, rawBody: withBytes(body, bytes), headers: { "content-type": "application/json" }, expectStatus: 400 });
+        }
+      }
+    }
+    const failed = await runAll(requests, tokenOf);
+    expect(requests.length).toBeGreaterThan(200);
+    expect(failed.length, summary(failed)).toBe(0);
   });
 
   it("bodies: invalid JSON, wrong content types, non-objects, size limits, missing/extra/wrong fields, unicode, prototype keys", async () => {
@@ -989,6 +1043,14 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
     for (const key of ["polluted", "isAdmin", "admin", "role", "x"]) expect((({}) as Record<string, unknown>)[key], `Object.prototype.${key}`).toBeUndefined();
     const ready = await send({ op: "GET /readyz", label: "final readiness", method: "GET", path: "/readyz" }, undefined);
     expect(ready.status).toBe(200);
+  });
+
+  it("leaves the audit record intact: every chain, messages included, verifies", async () => {
+    const stored = await send({ op: "setup", label: "messages", method: "GET", path: `/v1/requests/${conversationId}/messages` }, tokens.get("compliance_verify"));
+    expect(stored.json.messages.length, "fuzzed messages were stored").toBeGreaterThan(1);
+    const verify = await send({ op: "GET /v1/audit/verify", label: "final audit check", method: "GET", path: "/v1/audit/verify" }, tokens.get("compliance_verify"));
+    expect(verify.status).toBe(200);
+    expect(verify.json.ok, JSON.stringify(verify.json).slice(0, 1000)).toBe(true);
   });
 
   it("reports how the requests were answered", () => {

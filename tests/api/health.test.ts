@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../api/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
-import { checkReadiness, openBackends } from "../../infra/backends.ts";
+import { checkReadiness, openBackends, shortReason } from "../../infra/backends.ts";
 
 describe("health and errors (embedded backends)", () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "adx-health-"));
@@ -65,5 +65,34 @@ describe("readiness with a pending migration", () => {
       await backends.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("readiness reasons", () => {
+  it("names the dependency and a short reason, never library text, with the detail in the log", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "adx-ready-down-"));
+    const backends = await openBackends(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent" }), createLogger("silent"));
+    const logged: unknown[] = [];
+    const logger = { warn: (entry: unknown) => logged.push(entry) } as unknown as Parameters<typeof checkReadiness>[1];
+    try {
+      await backends.database.close();
+      const report = await checkReadiness(backends, logger);
+      expect(report.ready).toBe(false);
+      expect(report.checks.database).toMatch(/^unreachable: [a-z ]+$/);
+      expect(JSON.stringify(report)).not.toMatch(/prisma|invocation|queryRaw|pglite|`/i);
+      expect(logged.length).toBeGreaterThan(0);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("maps driver errors to a few words", () => {
+    const prismaText = (detail: string) => new Error(`\nInvalid \`prisma.$queryRawUnsafe()\` invocation:\n\n${detail}`);
+    expect(shortReason(prismaText("connect ECONNREFUSED 127.0.0.1:5432"))).toBe("connection refused");
+    expect(shortReason(prismaText("timeout exceeded when trying to connect"))).toBe("timed out");
+    expect(shortReason(prismaText("Connection terminated unexpectedly"))).toBe("connection lost");
+    expect(shortReason(prismaText('password authentication failed for user "x"'))).toBe("authentication failed");
+    expect(shortReason(prismaText("Raw query failed. Code: `N/A`. Message: `Can't reach database server at 127.0.0.1:5999`"))).toBe("cannot connect");
+    expect(shortReason(prismaText("something else entirely"))).toBe("error");
   });
 });

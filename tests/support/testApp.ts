@@ -10,11 +10,12 @@ import path from "node:path";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
 import { authenticate } from "../../api/auth/middleware.ts";
-import { issueToken, type Principal } from "../../api/auth/principal.ts";
+import { issueToken, tokenRules, type Principal } from "../../api/auth/principal.ts";
 import type { AppDeps, AppEnv } from "../../api/context.ts";
 import { createOnError, errorResponse } from "../../api/errors.ts";
 import type { Metrics } from "../../api/metrics.ts";
 import type { RateLimiter } from "../../api/rateLimit.ts";
+import { requireUtf8Bodies } from "../../api/utf8Bodies.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { openBackends } from "../../infra/backends.ts";
@@ -58,7 +59,8 @@ export async function openTestDeps(prefix = "adx-test-"): Promise<TestDeps> {
 export function createTestApp(deps: Pick<AppDeps, "config" | "logger">, ...routers: OpenAPIHono<AppEnv>[]) {
   const app = new OpenAPIHono<AppEnv>();
   app.use("*", requestId());
-  app.use("/v1/*", authenticate(deps.config.jwtSecret));
+  app.use("/v1/*", authenticate(tokenRules(deps.config)));
+  app.use("*", requireUtf8Bodies());
   for (const router of routers) app.route("/", router);
   app.doc31("/openapi.json", { openapi: "3.1.0", info: { title: "test", version: "1" } });
   app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
