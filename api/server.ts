@@ -21,7 +21,7 @@ import { isOffboardedAdvisor } from "./auth/standing.ts";
 import { createLocalFanout, createRedisFanout } from "./realtime/fanout.ts";
 import { attachRealtime } from "./realtime/hub.ts";
 import { wireDemandAlerts } from "./realtime/demandAlerts.ts";
-import { wireNotifications } from "./realtime/notifications.ts";
+import { resendOpenOffers, wireNotifications } from "./realtime/notifications.ts";
 
 export interface RunningServer {
   port: number;
@@ -56,7 +56,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     const port = (server.address() as AddressInfo).port;
-    const realtime = attachRealtime(server, { tokenRules: tokenRules(config), fanout, logger, admit: async (principal) => !(await isOffboardedAdvisor(prisma, principal)) });
+    const realtime = attachRealtime(server, { tokenRules: tokenRules(config), fanout, logger, admit: async (principal) => !(await isOffboardedAdvisor(prisma, principal)), onConnect: resendOpenOffers(prisma) });
     matching.start();
     const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: matching.clock, presenceTtlMs: matching.presenceTtlMs, leaseTtlMs: config.cronLeaseMs, incentiveEvaluationSeconds: config.incentiveEvaluationSeconds, auditRetentionDays: config.auditRetentionDays });
     logger.info({ port, host: config.host, devAuth: config.devAuth }, `listening on http://${config.host}:${port}`);

@@ -7,6 +7,10 @@
  * Clients only listen, so what they may send is kept small: frames over MAX_FRAME_BYTES are
  * refused by ws before they are buffered (close 1009), and a socket sending more than
  * MAX_FRAMES_PER_WINDOW frames in a window is closed as a flood (1008).
+ *
+ * On connect, after the `hello`, a socket gets what `onConnect` returns for its user (an advisor's
+ * open offers, re-sent): offers made while the user had no socket, e.g. because the process
+ * holding it died, arrive now rather than never.
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
@@ -29,6 +33,8 @@ export const MAX_FRAMES_PER_WINDOW = 20;
 const FRAME_WINDOW_MS = 10_000;
 /** RFC 6455 close code for a policy violation: here, a flood of frames. */
 const CLOSE_POLICY_VIOLATION = 1008;
+/** How long a new socket's live messages wait for `onConnect` before they are sent without it. */
+const ON_CONNECT_TIMEOUT_MS = 5_000;
 
 export interface RealtimeHub {
   /** Connected sockets on this process. */
@@ -51,12 +57,24 @@ export interface RealtimeOptions {
   pingIntervalMs?: number;
   /** A check beyond the token, e.g. that an advisor is not offboarded; false refuses with 403. */
   admit?: (principal: Principal) => Promise<boolean>;
+  /**
+   * Messages a socket gets when it connects, right after the `hello` (an advisor's open offers). A
+   * failure, or no answer within ON_CONNECT_TIMEOUT_MS, is logged and the socket carries on without them.
+   */
+  onConnect?: (principal: Principal) => Promise<unknown[]>;
+}
+
+/** Live messages for a socket whose `onConnect` messages are not sent yet, in arrival order. */
+interface Held {
+  messages: string[];
+  bytes: number;
 }
 
 export function attachRealtime(server: Server, options: RealtimeOptions): RealtimeHub {
   const { fanout, logger } = options;
   const sockets = new Map<string, Set<WebSocket>>();
   const alive = new WeakMap<WebSocket, boolean>();
+  const held = new WeakMap<WebSocket, Held>();
   // The subprotocol to echo back is the token the client offered (browsers cannot set headers).
   const wss = new WebSocketServer({
     noServer: true,
@@ -109,6 +127,37 @@ export function attachRealtime(server: Server, options: RealtimeOptions): Realti
 
     });
     ws.send(JSON.stringify({ type: "hello", role: principal.role, sub: principal.sub }));
+    if (options.onConnect) void sendOnConnect(ws, principal, options.onConnect);
+  };
+
+  /**
+   * Sends the connect messages, then whatever live messages arrived meanwhile. The socket is already
+   * registered, so nothing is lost to the race with a live notification: an offer recorded before
+   * onConnect reads is in its answer, and one recorded after is published after the socket was
+   * registered and so is delivered live (held until the connect messages are out, so a withdrawal
+   * arriving during the read still follows the re-sent offer it withdraws). An offer can arrive
+   * both ways and so twice: that is accepted, clients dedupe offers by offerId.
+   */
+  const sendOnConnect = async (ws: WebSocket, principal: Principal, onConnect: (principal: Principal) => Promise<unknown[]>) => {
+    const hold: Held = { messages: [], bytes: 0 };
+    held.set(ws, hold);
+    let timer: NodeJS.Timeout | undefined;
+    let messages: unknown[] = [];
+    try {
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`onConnect gave no answer within ${ON_CONNECT_TIMEOUT_MS} ms`)), ON_CONNECT_TIMEOUT_MS);
+        timer.unref();
+      });
+      messages = await Promise.race([onConnect(principal), timedOut]);
+    } catch (error) {
+      logger.error({ err: error, sub: principal.sub }, "websocket connect messages failed; the socket stays open without them");
+    } finally {
+      clearTimeout(timer);
+      held.delete(ws);
+    }
+    if (ws.readyState !== ws.OPEN) return;
+    for (const message of messages) ws.send(JSON.stringify(message));
+    for (const data of hold.messages) ws.send(data);
   };
 
   const deliver = (envelope: Envelope) => {
@@ -122,6 +171,13 @@ export function attachRealtime(server: Server, options: RealtimeOptions): Realti
           continue;
         }
         data ??= JSON.stringify(envelope.message);
+        const hold = held.get(ws);
+        if (hold && envelope.message.type !== SESSION_REVOKED) {
+          hold.messages.push(data);
+          hold.bytes += data.length;
+          if (hold.bytes > MAX_BUFFERED_BYTES) ws.terminate();
+          continue;
+        }
         ws.send(data);
         if (envelope.message.type === SESSION_REVOKED) ws.close(CLOSE_REVOKED, "session revoked");
       }

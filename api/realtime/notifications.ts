@@ -6,7 +6,9 @@
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { DomainEvent, EventBus } from "../../matching/events.ts";
+import { listOpenOffers, type OpenOffer } from "../../matching/records/openOffers.ts";
 import { loadRequestView } from "../../matching/records/requestView.ts";
+import type { Principal } from "../auth/principal.ts";
 import type { Fanout } from "./fanout.ts";
 
 /** Offer details remembered from request.created, so an offer made on this process needs no read. */
@@ -16,6 +18,26 @@ interface OfferDetails {
   topic: string;
   requiredLicence: string;
   channel: string;
+}
+
+/**
+ * The `offer` message an advisor's socket receives. `resent: true` marks one sent again when the
+ * socket connected rather than when the offer was made; it is otherwise the same message.
+ */
+export function offerMessage(offer: OpenOffer, options: { resent?: boolean } = {}) {
+  return { type: "offer" as const, offer, ...(options.resent ? { resent: true as const } : {}) };
+}
+
+/**
+ * The hub's `onConnect`: an advisor's open offers, re-sent as `offer` messages, so offers made while
+ * they had no socket (theirs dropped, or its process died) reach them without waiting for the
+ * offer's timeout. Other roles get nothing.
+ */
+export function resendOpenOffers(prisma: PrismaClient): (principal: Principal) => Promise<unknown[]> {
+  return async (principal) => {
+    if (principal.role !== "advisor") return [];
+    return (await listOpenOffers(prisma, principal.sub)).map((offer) => offerMessage(offer, { resent: true }));
+  };
 }
 
 /** Events after which the client gets the request's new state. */
@@ -49,9 +71,9 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
       case "offer.sent": {
         const request = await detailsOf(event.requestId);
         if (!request) return;
-        await publish([event.advisorId], {
-          type: "offer",
-          offer: {
+        await publish(
+          [event.advisorId],
+          offerMessage({
             offerId: event.offerId,
             requestId: event.requestId,
             kind: event.kind,
@@ -59,8 +81,8 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
             topic: request.topic,
             requiredLicence: request.requiredLicence,
             channel: request.channel,
-          },
-        });
+          }),
+        );
         return;
       }
       case "offer.withdrawn":

@@ -6,6 +6,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError, type ErrorCode } from "../../core/errors.ts";
 import { PRESENCES } from "../../matching/domain/types.ts";
 import type { AcceptOutcome } from "../../matching/engine/engine.ts";
+import { listOpenOffers } from "../../matching/records/openOffers.ts";
 import { requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { rateLimited } from "../rateLimit.ts";
@@ -91,24 +92,7 @@ export function advisorRoutes(deps: AppDeps) {
     })
     .openapi(offersRoute, async (c) => {
       const principal = requireRole(c, "advisor");
-      const offers = await prisma.offer.findMany({
-        where: { advisorId: principal.sub, outcome: null, expiresAt: { gt: new Date() } },
-        orderBy: { expiresAt: "asc" },
-        take: 200,
-        include: { request: { select: { topic: true, requiredLicence: true, channel: true } } },
-      });
-      return c.json(
-        offers.map((o) => ({
-          offerId: o.id,
-          requestId: o.requestId,
-          kind: o.kind,
-          expiresAt: o.expiresAt.toISOString(),
-          topic: o.request.topic,
-          requiredLicence: o.request.requiredLicence,
-          channel: o.request.channel,
-        })),
-        200,
-      );
+      return c.json(await listOpenOffers(prisma, principal.sub), 200);
     })
     .openapi(acceptRoute, async (c) => {
       const principal = requireRole(c, "advisor");
