@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { meetsTarget, ratioOf, type BenchContext, type BenchSuite, type Comparison } from "./lib/harness.ts";
+import { isFigure, meetsTarget, ratioOf, withinBudget, type BenchContext, type BenchRow, type BenchSuite, type Comparison, type Figure } from "./lib/harness.ts";
 import { printTable } from "./lib/stats.ts";
 import { matchingCoreSuite } from "./suites/matchingCore.ts";
 import { endToEndSuite } from "./suites/endToEnd.ts";
@@ -39,7 +39,7 @@ const context: BenchContext = {
 };
 
 const started = Date.now();
-const results: Array<{ suite: string; comparisons: Comparison[]; seconds: number }> = [];
+const results: Array<{ suite: string; comparisons: BenchRow[]; seconds: number }> = [];
 for (const suite of selected) {
   const suiteStarted = Date.now();
   context.log(`${suite.name}: starting${quick ? " (quick)" : ""}`);
@@ -51,16 +51,21 @@ for (const suite of selected) {
 
 const format = (value: number, unit: string) =>
   `${Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2)} ${unit}`;
-const rows = results.flatMap(({ comparisons }) =>
-  comparisons.map((c) => [
-    c.measure,
-    format(c.figure, c.unit),
-    `${format(c.baseline, c.unit)} (${c.baselineLabel})`,
-    `${ratioOf(c).toFixed(2)}x`,
-    `${c.better === "higher" ? "≥" : "≤"} ${c.targetRatio.toFixed(1)}x`,
-    meetsTarget(c) ? "met" : "MISSED",
-  ]),
-);
+const comparisonRow = (c: Comparison) => [
+  c.measure,
+  format(c.figure, c.unit),
+  `${format(c.baseline, c.unit)} (${c.baselineLabel})`,
+  `${ratioOf(c).toFixed(2)}x`,
+  `${c.better === "higher" ? "≥" : "≤"} ${c.targetRatio.toFixed(1)}x`,
+  meetsTarget(c) ? "met" : "MISSED",
+];
+// A figure has no baseline: its target is an absolute budget, or none (reported only).
+const figureRow = (f: Figure) => {
+  const within = withinBudget(f);
+  const target = f.atMost === null ? "none (reported)" : `≤ ${f.atMost} ${f.unit}${f.targetLabel ? ` (${f.targetLabel})` : ""}`;
+  return [f.measure, format(f.figure, f.unit), "—", "—", target, within === null ? "" : within ? "met" : "MISSED"];
+};
+const rows = results.flatMap(({ comparisons }) => comparisons.map((row) => (isFigure(row) ? figureRow(row) : comparisonRow(row))));
 console.log(`\nadvisor-dispatch benchmarks${quick ? " (quick mode: small sizes, indicative only)" : ""}`);
 printTable(["measure", "figure", "baseline", "ratio", "target", ""], rows);
 console.log(`total ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -76,7 +81,10 @@ await writeFile(
       quick,
       node: process.version,
       cpus: (await import("node:os")).cpus().length,
-      suites: results.map((r) => ({ ...r, comparisons: r.comparisons.map((c) => ({ ...c, ratio: ratioOf(c), met: meetsTarget(c) })) })),
+      suites: results.map((r) => ({
+        ...r,
+        comparisons: r.comparisons.map((row) => (isFigure(row) ? { ...row, met: withinBudget(row) } : { ...row, ratio: ratioOf(row), met: meetsTarget(row) })),
+      })),
     },
     null,
     2,

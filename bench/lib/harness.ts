@@ -1,7 +1,8 @@
 /**
  * The contract between `npm run bench` (bench/run.ts) and its suites: each suite measures one of our
  * figures and its baseline side by side, in the same run, on the same Redis and PostgreSQL, and
- * returns comparisons. The runner prints them as one table and writes them to bench/results/.
+ * returns comparisons (plus, where there is no baseline, figures against a fixed budget). The
+ * runner prints them as one table and writes them to bench/results/.
  */
 
 export interface BenchContext {
@@ -30,13 +31,39 @@ export interface Comparison {
   details?: Record<string, unknown>;
 }
 
+/**
+ * A figure with no baseline to compare with, judged against a fixed budget when it has one: e.g.
+ * PostgreSQL statements per flow (at most 12), or Redis calls per flow (reported only).
+ */
+export interface Figure {
+  kind: "figure";
+  measure: string;
+  figure: number;
+  unit: string;
+  /** The most the figure may be; null when it is only reported. */
+  atMost: number | null;
+  /** Where the budget comes from, e.g. "issue 12". */
+  targetLabel?: string;
+  details?: Record<string, unknown>;
+}
+
+/** One row of the table. */
+export type BenchRow = Comparison | Figure;
+
 export interface BenchSuite {
   name: string;
-  run(context: BenchContext): Promise<Comparison[]>;
+  run(context: BenchContext): Promise<BenchRow[]>;
 }
+
+export const isFigure = (row: BenchRow): row is Figure => (row as Figure).kind === "figure";
 
 export function ratioOf(c: Comparison): number {
   return c.figure / c.baseline;
+}
+
+/** Whether a figure is within its budget; null when it has none. */
+export function withinBudget(f: Figure): boolean | null {
+  return f.atMost === null ? null : f.figure <= f.atMost;
 }
 
 /** Whether a comparison meets its target (figure/baseline ≥ target for "higher", ≤ for "lower"). */
