@@ -12,7 +12,6 @@ import { startJobs } from "../infra/jobs/scheduler.ts";
 import { createMatchingRuntime } from "../infra/matching.ts";
 import { createMemoryRateLimiter } from "../infra/rateLimit/memory.ts";
 import { createRedisRateLimiter } from "../infra/rateLimit/redis.ts";
-import { wireConnections } from "../compliance/connections/connections.ts";
 import { demoMissing, seedDemo } from "../prisma/seed/demo.ts";
 import { createApp } from "./app.ts";
 import { createPrometheusMetrics } from "./metrics/prometheus.ts";
@@ -43,7 +42,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const fanout = redis
       ? await createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"))
       : createLocalFanout();
-    const unwireConnections = wireConnections(matching.bus, prisma, logger);
     const unwireNotifications = wireNotifications(matching.bus, fanout, prisma, logger);
     const unwireAlerts = wireDemandAlerts({ bus: matching.bus, prisma, engine: matching.engine, store: matching.store, fanout, clock: matching.clock, logger });
 
@@ -78,7 +76,6 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await matching.stop();
         await matching.bus.drain();
         unwireNotifications();
-        unwireConnections();
         unwireAlerts();
         await backends.close();
       },

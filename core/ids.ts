@@ -55,3 +55,23 @@ export function isId(kind: IdKind, value: string): boolean {
   const prefix = `${ID_PREFIXES[kind]}_`;
   return value.startsWith(prefix) && ID_BODY.test(value.slice(prefix.length));
 }
+
+const BODY_LENGTH = 26;
+const REQUEST_PREFIX = `${ID_PREFIXES.request}_`;
+const OFFER_PREFIX = `${ID_PREFIXES.offer}_`;
+
+/**
+ * An offer's id carries its request's: `off_<request id body>_<own body>`, so accepting or
+ * declining finds the request without a lookup (the offer's row may not be recorded yet).
+ */
+export function newOfferId(requestId: string, nowMs: number = Date.now()): string {
+  return `${OFFER_PREFIX}${requestId.slice(REQUEST_PREFIX.length)}_${newId("offer", nowMs).slice(OFFER_PREFIX.length)}`;
+}
+
+/** The request an offer id names (see newOfferId), or null for an id of another shape (older offers). */
+export function requestIdOfOffer(offerId: string): string | null {
+  const body = offerId.slice(OFFER_PREFIX.length);
+  if (!offerId.startsWith(OFFER_PREFIX) || body.length !== 2 * BODY_LENGTH + 1 || body[BODY_LENGTH] !== "_") return null;
+  const request = body.slice(0, BODY_LENGTH);
+  return /^[0-9a-z]+$/.test(request) ? `${REQUEST_PREFIX}${request}` : null;
+}

@@ -3,11 +3,18 @@
  * (Redis when REDIS_URL is set, otherwise in memory), the PostgreSQL records, the event bus and the
  * deadline sweeper.
  */
+import { randomBytes } from "node:crypto";
+import os from "node:os";
 import { systemClock, type Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import { MatchingEngine } from "../matching/engine/engine.ts";
 import { DeadlineSweeper } from "../matching/engine/sweeper.ts";
 import { EventBus } from "../matching/events.ts";
+import { createMemoryJournal } from "../matching/journal/memory.ts";
+import { Persister } from "../matching/journal/persister.ts";
+import type { Journal } from "../matching/journal/port.ts";
+import { journalRecorder } from "../matching/journal/recorder.ts";
+import { createRedisJournal } from "../matching/journal/redis.ts";
 import { createPrismaMatchingRecords } from "../matching/records/prisma.ts";
 import { createMemoryMatchingStore } from "../matching/store/memory/store.ts";
 import type { MatchingRecords } from "../matching/records/port.ts";
@@ -26,6 +33,9 @@ export interface MatchingRuntime {
   clock: Clock;
   /** A heartbeat older than this counts as offline: for eligibility, the presence sweep and metrics alike. */
   presenceTtlMs: number;
+  /** The decision journal and this process's persister, which writes it to PostgreSQL. */
+  journal: Journal;
+  persister: Persister;
   /** Starts the sweeper; call once the HTTP server is up. */
   start(): void;
   /** Stops the sweeper and waits for a pass in progress. */
@@ -33,15 +43,33 @@ export interface MatchingRuntime {
 }
 
 const PRESENCE_TTL_MS = 45_000;
+/** How long a decision waits for its record before answering anyway (the record follows). */
+const RECORD_WAIT_MS = 3_000;
+/** Backpressure: new requests get 503 while more entries than this wait to be persisted… */
+const MAX_LAG_ENTRIES = 5_000;
+/** …or the oldest has waited longer than this. */
+const MAX_LAG_MS = 5_000;
+/** Connection-level failures of the database: the persister retries them and never sets an entry aside. */
+const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|terminated|timeout|timed out|closed|Can't reach|P1001|P1002|P1008|P1017|P2024|P2028|not queryable|unavailable/i;
 
 export async function createMatchingRuntime(backends: Backends, logger: Logger, options: { redisPrefix?: string; clock?: Clock } = {}): Promise<MatchingRuntime> {
   const clock = options.clock ?? systemClock;
   const store = backends.redis ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix }) : createMemoryMatchingStore();
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
   const records = createPrismaMatchingRecords(backends.database.prisma);
+  const journal = backends.redis ? await createRedisJournal(backends.redis.client, { prefix: options.redisPrefix ?? "adx:" }) : createMemoryJournal();
+  const persister = new Persister({
+    journal,
+    apply: (decisions) => records.applyJournal(decisions),
+    consumer: `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
+    isTransient: (error) => TRANSIENT.test(`${(error as Error)?.name} ${(error as Error)?.message} ${(error as { code?: string })?.code ?? ""}`),
+    onError: (error, context, detail) => logger.error({ err: error, ...(detail ? { detail } : {}) }, context),
+  });
+  await persister.start();
   const engine = new MatchingEngine({
     store,
     records,
+    recorder: journalRecorder({ journal, persister, waitMs: RECORD_WAIT_MS, maxLagEntries: MAX_LAG_ENTRIES, maxLagMs: MAX_LAG_MS }),
     bus,
     clock,
     presenceTtlMs: PRESENCE_TTL_MS,
@@ -65,6 +93,8 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
     store,
     clock,
     presenceTtlMs: PRESENCE_TTL_MS,
+    journal,
+    persister,
     start() {
       sweeper.start();
       watchdog = setInterval(() => ensureLiveState().catch((error) => logger.error({ err: error }, "live state check failed")), LIVE_STATE_CHECK_MS);
@@ -73,6 +103,10 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
     async stop() {
       clearInterval(watchdog);
       await sweeper.stop();
+      // What this process decided is persisted before it goes, when the database allows.
+      await persister.drainOnce().catch((error) => logger.warn({ err: error }, "journal not drained at shutdown; another process will persist it"));
+      await persister.stop();
+      await journal.close();
     },
   };
 }

@@ -126,6 +126,7 @@ export function requestRoutes(deps: AppDeps) {
       });
       if (!outcome.ok) {
         if (outcome.reason === "UNKNOWN_CLIENT") throw new AppError("FORBIDDEN", "this token's subject is not a known client");
+        if (outcome.reason === "OVERLOADED") throw new AppError("UNAVAILABLE", "the service is catching up with its record; retry shortly");
         throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different body");
       }
       // A replay reports the request as it stands now; a new one, as the live store left it.

@@ -6,6 +6,7 @@
  *   licence-expiry    every minute open offers to advisors who lost the licence are withdrawn (licences.ts)
  *   deadline-sweep    every 10 s   engine.tick: a safety net under the per-process 250 ms sweeper
  *   offboarding-sweep every 30 s   finishes offboardings whose live phase was interrupted (offboarding.ts)
+ *   reconcile         every 5 s    repairs records that trail the live store (matching/engine/reconciler.ts)
  *   incentive-settlement  hourly at :05  each branch's last closed local week is settled (incentives/settlement.ts)
  *
  * Every process schedules every job and each run first asks whether this process leads, so a new
@@ -71,6 +72,11 @@ export function startJobs(deps: JobsDeps): Jobs {
       name: "presence-expiry",
       schedule: "*/5 * * * * *",
       run: (go) => expireLapsedPresence({ store: deps.store, clock: deps.clock, presenceTtlMs: deps.presenceTtlMs, shouldContinue: go }),
+    },
+    {
+      name: "reconcile",
+      schedule: "*/5 * * * * *",
+      run: async (go) => ({ ...(await deps.engine.reconcile({ shouldContinue: go })) }),
     },
     {
       name: "licence-expiry",

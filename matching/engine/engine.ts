@@ -6,23 +6,29 @@
  * value it read earlier. Funnel progress for a request only runs while holding that request's
  * deadline lease (claimDueDeadlines), so two processes never run the same request's funnel at once;
  * actions that should move a funnel on (create, decline) make its deadline due and run a tick.
- * Order per transition: store decision, then PostgreSQL, then the event.
+ * Order per transition: store decision, then its journal entry (PostgreSQL follows through the
+ * persisters; the engine waits for it, bounded), then the event.
  */
 import type { Clock } from "../../core/clock.ts";
-import { newId } from "../../core/ids.ts";
+import { failpoint } from "../../core/failpoints.ts";
+import { newId, requestIdOfOffer } from "../../core/ids.ts";
 import type { DomainEvent, EventBus } from "../events.ts";
 import { maxWaitDeadline, nextStep, queueScore, stageName, stagesFor, type StagePlan } from "../domain/funnel.ts";
 import { checkEligibility } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
 import type { Channel, LicenceKind, Pool, Presence, RequestFacts, RequestMode, RequestStatus } from "../domain/types.ts";
+import { directRecorder, type Recorder } from "../journal/recorder.ts";
 import type { MatchingRecords, OfferChange } from "../records/port.ts";
 import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
 import { makeOffers } from "./offering.ts";
+import { reconcile, type ReconcileReport } from "./reconciler.ts";
 import { PolicyCache } from "./policies.ts";
 
 export interface EngineOptions {
   store: MatchingStore;
   records: MatchingRecords;
+  /** Where decisions go on their way to the record: the journal in a server, the record directly by default. */
+  recorder?: Recorder;
   bus: EventBus;
   clock: Clock;
   /** A heartbeat older than this counts as offline (default 45 s). */
@@ -49,7 +55,8 @@ export interface NewRequest {
 export type CreateOutcome =
   /** status: as the live store has it after the first funnel pass; null for a replay (not read). */
   | { ok: true; requestId: string; created: boolean; status: RequestStatus | null }
-  | { ok: false; reason: "UNKNOWN_CLIENT" | "IDEMPOTENCY_CONFLICT" };
+  /** OVERLOADED: persistence trails too far behind; nothing was created, retry shortly. */
+  | { ok: false; reason: "UNKNOWN_CLIENT" | "IDEMPOTENCY_CONFLICT" | "OVERLOADED" };
 
 export type AcceptOutcome =
   | { ok: true; requestId: string; duplicate: boolean }
@@ -67,6 +74,7 @@ const MAX_STEPS_PER_PASS = 32;
 export class MatchingEngine {
   readonly store: MatchingStore;
   private readonly records: MatchingRecords;
+  private readonly recorder: Recorder;
   private readonly bus: EventBus;
   private readonly clock: Clock;
   private readonly policies: PolicyCache;
@@ -77,6 +85,7 @@ export class MatchingEngine {
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.records = options.records;
+    this.recorder = options.recorder ?? directRecorder((decisions) => options.records.applyJournal(decisions));
     this.bus = options.bus;
     this.clock = options.clock;
     this.policies = new PolicyCache(options.records, options.clock, options.policyTtlMs);
@@ -88,6 +97,8 @@ export class MatchingEngine {
   // ---- demand ------------------------------------------------------------------------------------
 
   async createRequest(input: NewRequest): Promise<CreateOutcome> {
+    // Backpressure: new work waits while the record trails; accepts, declines and completes go on.
+    if (await this.recorder.overloaded()) return { ok: false, reason: "OVERLOADED" };
     const now = this.clock.now();
     const client = await this.records.clientContext(input.clientId);
     if (!client) return { ok: false, reason: "UNKNOWN_CLIENT" };
@@ -185,7 +196,7 @@ export class MatchingEngine {
 
   async accept(offerId: string, advisorId: string): Promise<AcceptOutcome> {
     const now = this.clock.now();
-    const requestId = await this.records.offerRequestId(offerId);
+    const requestId = await this.requestOfOffer(offerId);
     const request = requestId ? await this.store.getRequest(requestId) : null;
     const offer = request?.offers.find((o) => o.id === offerId);
     if (!request || !offer) return { ok: false, reason: "NOT_FOUND" };
@@ -221,7 +232,7 @@ export class MatchingEngine {
   }
 
   async decline(offerId: string, advisorId: string): Promise<DeclineOutcome> {
-    const requestId = await this.records.offerRequestId(offerId);
+    const requestId = await this.requestOfOffer(offerId);
     if (!requestId) return { ok: false, reason: "NOT_FOUND" };
     const closed = await this.closeAndMoveOn(requestId, offerId, { outcome: "declined", advisorId });
     if (!closed.ok) return { ok: false, reason: closed.reason === "NOT_DUE" ? "ALREADY_CLOSED" : closed.reason };
@@ -237,7 +248,7 @@ export class MatchingEngine {
    * the offer's request pass it and save a lookup.
    */
   async withdrawOffer(offerId: string, reason: string, knownRequestId?: string): Promise<boolean> {
-    const requestId = knownRequestId ?? (await this.records.offerRequestId(offerId));
+    const requestId = knownRequestId ?? (await this.requestOfOffer(offerId));
     if (!requestId) return false;
     return (await this.closeAndMoveOn(requestId, offerId, { outcome: "withdrawn", reason })).ok;
   }
@@ -466,6 +477,11 @@ export class MatchingEngine {
     return { requiredLicence, queueDepth, surge: queueDepth > policy.surgeThreshold };
   }
 
+  /** The request an offer belongs to: named in the offer's id, or (older offers) looked up in the record. */
+  private async requestOfOffer(offerId: string): Promise<string | null> {
+    return requestIdOfOffer(offerId) ?? (await this.records.offerRequestId(offerId));
+  }
+
   private async stagesOf(request: LiveRequest): Promise<StagePlan[]> {
     return stagesFor(await this.policies.get(request.facts.branchId), request.facts.mode);
   }
@@ -477,7 +493,12 @@ export class MatchingEngine {
   private async persist(request: LiveRequest, stages: StagePlan[], offers: OfferChange[], events: NewEvent[] = []): Promise<void> {
     const stage = stages[request.stageIndex]?.pool ?? null;
     const stamped = events.map((e) => this.stamp(e));
-    await this.records.saveRequest(request, stage, offers, stamped);
+    // Every entry carries all of the request's offers (the changed ones first, with their snapshot),
+    // so a later entry recreates what an earlier, lost one would have recorded.
+    const changed = new Set(offers.map((c) => c.offer.id));
+    const all = [...offers, ...request.offers.filter((o) => !changed.has(o.id)).map((offer) => ({ offer, stage: stageName(stages, offer.stageIndex) }))];
+    failpoint("engine.after-decision");
+    await this.recorder.record({ requestId: request.facts.id, rev: request.rev, request, stage, offers: all, events: stamped });
     await this.publish(stamped);
   }
 
@@ -529,6 +550,16 @@ export class MatchingEngine {
     } finally {
       await this.store.releaseLease("rebuild", token);
     }
+  }
+
+  /** Totals of every reconcile run on this process, for /metrics. */
+  readonly reconciled: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0 };
+
+  /** Repairs records that trail the live store (see reconciler.ts); the job leader runs it. */
+  async reconcile(options: { graceMs?: number; shouldContinue?: () => boolean } = {}): Promise<ReconcileReport> {
+    const report = await reconcile({ store: this.store, records: this.records, recorder: this.recorder, now: () => this.clock.now(), stageOf: (r) => this.stageOf(r), ...options });
+    for (const key of Object.keys(report) as Array<keyof ReconcileReport>) this.reconciled[key] += report[key];
+    return report;
   }
 
   /** When the request will expire with a callback if nobody takes it. */

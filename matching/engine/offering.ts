@@ -4,7 +4,7 @@
  * capacity (push) or re-check eligibility (broadcast) atomically per advisor before recording the
  * offers on the request, all or nothing.
  */
-import { newId } from "../../core/ids.ts";
+import { newOfferId } from "../../core/ids.ts";
 import { checkEligibility, explainExclusions, type EligibilityResult, type EligibilitySnapshot, type IneligibleReason } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
 import { rankCandidates, type RankedCandidate } from "../domain/ranking.ts";
@@ -107,7 +107,7 @@ export async function makeOffers(
 
   const chosen: Array<{ offer: OfferState; eligibility: EligibilitySnapshot }> = [];
   const offerFor = (advisorId: string): OfferState => ({
-    id: newId("offer", now),
+    id: newOfferId(facts.id, now),
     requestId: facts.id,
     advisorId,
     kind: plan.offerKind,

@@ -12,8 +12,12 @@
 
 local old_raw = redis.call('GET', KEYS[1])
 local doc = cjson.decode(ARGV[1])
-doc.rev = 0
-if old_raw then doc.rev = tonumber(cjson.decode(old_raw).rev) or 0 end
+-- Never go back in revision (the record keeps the highest it applied): the higher of the given and
+-- the stored one (save_request bumps it, hence the - 1).
+local given = tonumber(doc.rev) or 0
+local stored = 0
+if old_raw then stored = tonumber(cjson.decode(old_raw).rev) or 0 end
+doc.rev = math.max(given, stored) - 1
 local raw
 if is_terminal(doc.status) then
   raw = save_request(KEYS[1], doc, tonumber(ARGV[2]))

@@ -35,9 +35,30 @@ export type InsertRequestResult =
 
 export interface OfferChange {
   offer: OfferState;
-  /** Present for new offers: why the advisor was eligible at that moment. */
+  /**
+   * Present for new offers: why the advisor was eligible at that moment. An offer without it that
+   * the record lacks (its own entry was lost) is recorded with RECONSTRUCTED_ELIGIBILITY instead.
+   */
   eligibility?: EligibilitySnapshot;
   stage: Pool | "queue";
+}
+
+/** Recorded in place of the eligibility snapshot of an offer whose journal entry was lost. */
+export const RECONSTRUCTED_ELIGIBILITY = { reconstructed: true, note: "the offer's journal entry was lost; recovered from the live store" } as const;
+
+/** One decision as the record takes it (a journal entry). */
+export interface RecordedDecision {
+  requestId: string;
+  /** The request's revision after the decision (LiveRequest.rev). */
+  rev: number;
+  /** The request as the live store has it after the decision. */
+  request: LiveRequest;
+  /** The pool of the request's current stage, null in the queue. */
+  stage: Pool | null;
+  /** Offers the decision made (with their eligibility snapshot) or closed. */
+  offers: OfferChange[];
+  /** The events describing the decision, in order: the event log's rows. */
+  events: DomainEvent[];
 }
 
 export interface MatchingRecords {
@@ -60,12 +81,14 @@ export interface MatchingRecords {
   insertRequest(record: NewRequestRecord, events: DomainEvent[]): Promise<InsertRequestResult>;
 
   /**
-   * Persists the request's current state and the offers that changed, in one transaction: status,
-   * stage, assignee, status timestamps, callback flag; new offers with their eligibility snapshot,
-   * closed offers with their outcome; and the events describing the change, appended to the event
-   * log (the outbox). Idempotent: replaying the same state and events writes the same rows.
+   * Persists decisions in one transaction: for each request the state of its highest revision
+   * (status, stage, assignee, status timestamps, callback flag), only if the row holds a lower one;
+   * new offers with their eligibility snapshot (kept if already there); outcomes of closed offers
+   * (only where none is recorded yet); the events, appended to the event log (skipping ids already
+   * there); and the client connections the events open or close. Idempotent and monotonic, so the
+   * same decisions applied again, or in another order, leave the same rows.
    */
-  saveRequest(request: LiveRequest, stage: Pool | null, offers: OfferChange[], events: DomainEvent[]): Promise<void>;
+  applyJournal(decisions: RecordedDecision[]): Promise<void>;
 
   /**
    * Records a rating for a completed request, once: ALREADY_RATED when it has one. The caller has
@@ -81,6 +104,12 @@ export interface MatchingRecords {
 
   /** Requests of a licence kind waiting (pending or offered) in a branch. */
   waitingCount(branchId: string, licence: LicenceKind): Promise<number>;
+
+  /** Ids of requests the record has as live (pending, offered or assigned). */
+  liveRequestIds(): Promise<string[]>;
+
+  /** The revision, status and offer outcomes (by offer id; null while open) each request's rows reflect; absent ids are unknown. */
+  recordedRevisions(requestIds: string[]): Promise<Map<string, { liveRev: number; status: string; offers: Map<string, string | null> }>>;
 
   /** Everything the live store needs, read from the system of record. */
   rebuildSnapshot(now: number): Promise<{ advisors: AdvisorState[]; requests: LiveRequest[] }>;

@@ -19,5 +19,6 @@ export function newLiveRequest(facts: RequestFacts, init: { stageIndex: number; 
     queueScore: null,
     callbackRequested: false,
     updatedAt: init.now,
+    rev: 1,
   };
 }

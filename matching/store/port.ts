@@ -76,6 +76,12 @@ export interface LiveRequest {
   queueScore: number | null;
   callbackRequested: boolean;
   updatedAt: number;
+  /**
+   * Revision: 1 at creation, bumped by every change. The record applies journal entries in any
+   * order and keeps the highest revision (ServiceRequest.liveRev), and the reconciler compares it.
+   * A restore keeps the higher of the given and the stored revision.
+   */
+  rev: number;
 }
 
 /** Where to look for candidates: one branch, one region, or everyone. */

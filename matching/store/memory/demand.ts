@@ -75,6 +75,7 @@ export class RequestBook {
     request.status = "offered";
     request.offersInStage += offers.length;
     request.updatedAt = now;
+    request.rev += 1;
     return { ok: true, request };
   }
 
@@ -110,6 +111,7 @@ export class RequestBook {
     request.assignedAdvisorId = advisorId;
     request.queueScore = null;
     request.updatedAt = now;
+    request.rev += 1;
     this.queue.delete(requestId);
     return { ok: true, request, offer, superseded, duplicate: false };
   }
@@ -129,6 +131,7 @@ export class RequestBook {
     if (outcome !== "withdrawn" && !request.excluded.includes(offer.advisorId)) request.excluded.push(offer.advisorId);
     if (request.status === "offered" && !request.offers.some(isOfferOpen)) request.status = "pending";
     request.updatedAt = now;
+    request.rev += 1;
     return { ok: true, request, offer };
   }
 
@@ -145,6 +148,7 @@ export class RequestBook {
     request.offersInStage = 0;
     request.queueScore = move.queueScore;
     request.updatedAt = move.now;
+    request.rev += 1;
     this.syncQueue(request);
     return { ok: true, request };
   }
@@ -167,6 +171,7 @@ export class RequestBook {
     request.queueScore = null;
     if (end.callbackRequested !== undefined) request.callbackRequested = end.callbackRequested;
     request.updatedAt = end.now;
+    request.rev += 1;
     this.deadlines.delete(requestId);
     this.queue.delete(requestId);
     this.retention.set(requestId, end.now);
@@ -186,6 +191,7 @@ export class RequestBook {
     request.offersInStage = 0;
     request.queueScore = null;
     request.updatedAt = change.now;
+    request.rev += 1;
     return { ok: true, request };
   }
 
@@ -223,6 +229,8 @@ export class RequestBook {
   /** Writes the request exactly as given, then derives its deadline, queue and retention entries. */
   restore(request: LiveRequest, deadline: number | null): void {
     const id = request.facts.id;
+    // Never go back in revision: the record keeps the highest one it applied.
+    request.rev = Math.max(request.rev ?? 0, this.requests.get(id)?.rev ?? 0);
     this.requests.set(id, request);
     if (deadline === null) this.deadlines.delete(id);
     else this.deadlines.set(id, deadline);

@@ -89,6 +89,7 @@ export function decodeRequest(raw: unknown): Doc<LiveRequest> | null {
     excluded: asArray(doc.excluded),
     offers: asArray(doc.offers).map(decodeOffer),
     queueScore: doc.queueScore ?? null,
+    rev: typeof rev === "number" ? rev : 0,
   } as unknown as LiveRequest;
   return { value, rev: typeof rev === "number" ? rev : 0 };
 }

@@ -702,6 +702,7 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
           queueScore: null,
           callbackRequested: false,
           updatedAt: T0,
+          rev: 1,
         };
         expect(created).toBe(true);
         expect(request).toEqual(expected);
@@ -1128,6 +1129,7 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
           offersInStage: 0,
           queueScore: null,
           updatedAt: T0 + 5 * SEC,
+          rev: claimed.request.rev + 1,
         });
         expect(reopened.request.offers.map((x) => x.outcome)).toEqual(["accepted"]);
         expect(await store.getRequest(id)).toEqual(reopened.request);

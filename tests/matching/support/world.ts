@@ -9,6 +9,7 @@ import { DEFAULT_DISPATCH_POLICY } from "../../../matching/domain/policy.ts";
 import type { LicenceKind } from "../../../matching/domain/types.ts";
 import { MatchingEngine } from "../../../matching/engine/engine.ts";
 import { EventBus, type DomainEvent } from "../../../matching/events.ts";
+import type { Recorder } from "../../../matching/journal/recorder.ts";
 import { createPrismaMatchingRecords } from "../../../matching/records/prisma.ts";
 import type { MatchingStore } from "../../../matching/store/port.ts";
 
@@ -44,7 +45,7 @@ export interface World {
 let counter = 0;
 const YEAR = 365 * 86_400_000;
 
-export async function createWorld(db: Database, store: MatchingStore, options: { clock?: ManualClock; presenceTtlMs?: number } = {}): Promise<World> {
+export async function createWorld(db: Database, store: MatchingStore, options: { clock?: ManualClock; presenceTtlMs?: number; recorder?: Recorder } = {}): Promise<World> {
   const tag = `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const clock = options.clock ?? new ManualClock();
   const prisma = db.prisma;
@@ -53,7 +54,7 @@ export async function createWorld(db: Database, store: MatchingStore, options: {
   const records = createPrismaMatchingRecords(prisma);
   const makeEngine = (s: MatchingStore, bus = new EventBus()) => {
     bus.subscribe((e) => void events.push(e));
-    return new MatchingEngine({ store: s, records, bus, clock, presenceTtlMs: options.presenceTtlMs ?? 45_000, policyTtlMs: 0 });
+    return new MatchingEngine({ store: s, records, bus, clock, presenceTtlMs: options.presenceTtlMs ?? 45_000, policyTtlMs: 0, ...(options.recorder ? { recorder: options.recorder } : {}) });
   };
   const bus = new EventBus();
   const engine = makeEngine(store, bus);

@@ -1,0 +1,103 @@
+/**
+ * The reconciler: the safety net under the journal. A decision reaches PostgreSQL through its journal
+ * entry; if that entry was never written (the process died between the store's decision and the
+ * append) or was set aside, the record trails the live store for good. The reconciler finds such
+ * requests by comparing revisions (LiveRequest.rev against ServiceRequest.liveRev) and offers (one
+ * the record lacks, or whose outcome it lacks: a later decision's entry carries the row's state but
+ * not the offers an earlier, lost one made) and repairs the record from the live store, through the
+ * journal like any decision.
+ *
+ * It only touches requests whose last change is older than `graceMs`, so it never races a decision
+ * whose entry is still on its way. A repair carries the offers the record lacks (their eligibility
+ * marked as reconstructed: the snapshot taken at offer time was lost with the entry) and an event for
+ * the status the record missed, so connections open and close as they would have.
+ */
+import { newId } from "../../core/ids.ts";
+import type { DomainEvent } from "../events.ts";
+import type { Recorder } from "../journal/recorder.ts";
+import type { MatchingRecords, RecordedDecision } from "../records/port.ts";
+import type { LiveRequest, MatchingStore } from "../store/port.ts";
+import type { Pool } from "../domain/types.ts";
+
+export interface ReconcileDeps {
+  store: MatchingStore;
+  records: MatchingRecords;
+  recorder: Recorder;
+  now: () => number;
+  /** The request's current funnel stage (the engine's stageOf). */
+  stageOf: (request: LiveRequest) => Promise<Pool | "queue">;
+  /** Requests changed more recently than this are left alone (their entry may be in flight). */
+  graceMs?: number;
+  shouldContinue?: () => boolean;
+}
+
+export interface ReconcileReport {
+  /** Requests compared. */
+  checked: number;
+  /** Records found behind the live store. */
+  behind: number;
+  /** Of those, repaired now. */
+  repaired: number;
+  /** Requests the record has as live that the live store does not know (a rebuild restores them). */
+  missing: number;
+}
+
+const DEFAULT_GRACE_MS = 15_000;
+
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const graceMs = deps.graceMs ?? DEFAULT_GRACE_MS;
+  const go = deps.shouldContinue ?? (() => true);
+  const [liveIds, recordedLiveIds] = await Promise.all([deps.store.listLiveRequestIds(), deps.records.liveRequestIds()]);
+  const ids = [...new Set([...liveIds, ...recordedLiveIds])];
+  const report: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0 };
+  const recorded = await deps.records.recordedRevisions(ids);
+  for (const id of ids) {
+    if (!go()) break;
+    const live = await deps.store.getRequest(id);
+    const row = recorded.get(id);
+    report.checked++;
+    if (!live) {
+      if (row && row.status !== "completed" && row.status !== "cancelled" && row.status !== "expired") report.missing++;
+      continue;
+    }
+    if (!row || !trails(live, row)) continue;
+    report.behind++;
+    if (live.updatedAt > deps.now() - graceMs) continue;
+    await deps.recorder.record(await repairOf(live, row.status, deps));
+    report.repaired++;
+  }
+  return report;
+}
+
+/** True when the record lacks something the live store decided. */
+function trails(live: LiveRequest, row: { liveRev: number; offers: Map<string, string | null> }): boolean {
+  if (live.rev > row.liveRev) return true;
+  return live.offers.some((offer) => !row.offers.has(offer.id) || (offer.outcome !== null && row.offers.get(offer.id) === null));
+}
+
+async function repairOf(live: LiveRequest, recordedStatus: string, deps: ReconcileDeps): Promise<RecordedDecision> {
+  const stage = await deps.stageOf(live);
+  // Offers without a snapshot: the record keeps the ones it has and reconstructs the rest.
+  const offers = live.offers.map((offer) => ({ offer, stage }));
+  return { requestId: live.facts.id, rev: live.rev, request: live, stage: stage === "queue" ? null : stage, offers, events: statusEvents(live, recordedStatus) };
+}
+
+/** The event for a status the record missed, so its effects (connections, the audit trail) follow. */
+function statusEvents(live: LiveRequest, recordedStatus: string): DomainEvent[] {
+  if (live.status === recordedStatus) return [];
+  const base = { id: newId("auditEvent"), at: live.updatedAt, requestId: live.facts.id, branchId: live.facts.branchId };
+  const clientId = live.facts.clientId;
+  const advisorId = live.assignedAdvisorId;
+  switch (live.status) {
+    case "assigned":
+      return advisorId ? [{ ...base, type: "request.assigned", advisorId, clientId }] : [];
+    case "completed":
+      return advisorId ? [{ ...base, type: "request.completed", advisorId, clientId, requiredLicence: live.facts.requiredLicence }] : [];
+    case "cancelled":
+      return [{ ...base, type: "request.cancelled", clientId, advisorId }];
+    case "expired":
+      return [{ ...base, type: "request.expired", clientId, callbackRequested: live.callbackRequested }];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * How the engine records a decision. The journal recorder appends the entry and waits (bounded) for
+ * a persister to commit it, so callers normally read their own writes from PostgreSQL, while a
+ * database outage only delays the record instead of failing the decision. The direct recorder
+ * writes the entry inline (engine tests, tools).
+ */
+import type { Persister } from "./persister.ts";
+import type { Journal, JournalEntry } from "./port.ts";
+
+export interface Recorder {
+  /** Durable (in the journal or the record) when this resolves. */
+  record(entry: JournalEntry): Promise<void>;
+  /** True when persistence trails so far behind that new requests should be refused for now. */
+  overloaded(): Promise<boolean>;
+}
+
+export function directRecorder(apply: (entries: JournalEntry[]) => Promise<void>): Recorder {
+  return {
+    record: (entry) => apply([entry]),
+    overloaded: async () => false,
+  };
+}
+
+export interface JournalRecorderOptions {
+  journal: Journal;
+  persister: Persister;
+  /** How long a decision waits for its entry to be persisted before answering anyway. */
+  waitMs: number;
+  /** Backpressure bounds: more unpersisted entries than this, or an oldest one older than this. */
+  maxLagEntries: number;
+  maxLagMs: number;
+}
+
+export function journalRecorder(options: JournalRecorderOptions): Recorder {
+  const { journal, persister } = options;
+  return {
+    async record(entry) {
+      const id = await journal.append(entry);
+      persister.wake();
+      // Bounded: during an outage the decision stands and its record follows when the database is back.
+      await persister.waitFor(id, options.waitMs);
+    },
+    async overloaded() {
+      const lag = await persister.lag();
+      return lag.entries > options.maxLagEntries || lag.oldestMs > options.maxLagMs;
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The journal on a Redis Stream, `${prefix}journal`, with one consumer group, `persisters`: every
+ * server process runs a persister as one consumer. Entries are deleted once acknowledged, so the
+ * stream holds exactly what is not yet persisted (its length and first id are the lag).
+ * Persisted ids are announced on `${prefix}journal:persisted` so a process waiting on its own
+ * decision wakes whichever process persisted it.
+ */
+import type { RedisClient } from "../../infra/redis.ts";
+import type { Delivered, Journal, JournalEntry } from "./port.ts";
+
+const GROUP = "persisters";
+
+/** A stream id is "<ms>-<seq>": the ms is when Redis appended it. */
+const idMs = (id: string) => Number(id.slice(0, id.indexOf("-")));
+
+type RawEntry = [id: string, fields: string[]];
+
+function decode(raw: RawEntry[] | null | undefined): Delivered[] {
+  const out: Delivered[] = [];
+  for (const item of raw ?? []) {
+    // XAUTOCLAIM answers null for an entry deleted meanwhile (it was acknowledged elsewhere).
+    if (!Array.isArray(item) || !Array.isArray(item[1])) continue;
+    const [id, fields] = item;
+    const at = fields.indexOf("e");
+    if (at === -1) continue;
+    out.push({ id, entry: JSON.parse(fields[at + 1]!) as JournalEntry });
+  }
+  return out;
+}
+
+export async function createRedisJournal(client: RedisClient, options: { prefix: string }): Promise<Journal> {
+  const stream = `${options.prefix}journal`;
+  const channel = `${options.prefix}journal:persisted`;
+  const send = <T>(args: string[]) => client.sendCommand(args) as Promise<T>;
+
+  const ensureGroup = async () => {
+    try {
+      await send(["XGROUP", "CREATE", stream, GROUP, "0", "MKSTREAM"]);
+    } catch (error) {
+      if (!/BUSYGROUP/.test(String((error as Error).message))) throw error;
+    }
+  };
+  await ensureGroup();
+
+  let subscriber: RedisClient | null = null;
+  const listeners = new Set<(ids: string[]) => void>();
+
+  return {
+    kind: "redis",
+
+    async append(entry) {
+      return send<string>(["XADD", stream, "*", "r", entry.requestId, "e", JSON.stringify(entry)]);
+    },
+
+    async take(consumer, count, idleMs) {
+      const read = async (id: string) => {
+        const reply = await send<Array<[string, RawEntry[]]> | null>(["XREADGROUP", "GROUP", GROUP, consumer, "COUNT", String(count), "STREAMS", stream, id]);
+        return decode(reply?.[0]?.[1]);
+      };
+      try {
+        // Our own unacknowledged entries first: a batch that failed is retried in order.
+        const mine = await read("0");
+        if (mine.length) return mine;
+        const claimed = await send<[string, RawEntry[], string[]]>(["XAUTOCLAIM", stream, GROUP, consumer, String(idleMs), "0-0", "COUNT", String(count)]);
+        const stale = decode(claimed?.[1]);
+        if (stale.length) return stale;
+        return await read(">");
+      } catch (error) {
+        // The stream (and its group) is gone when Redis lost its data: make them again.
+        if (/NOGROUP/.test(String((error as Error).message))) {
+          await ensureGroup();
+          return [];
+        }
+        throw error;
+      }
+    },
+
+    async ack(ids) {
+      if (!ids.length) return;
+      await send(["XACK", stream, GROUP, ...ids]);
+      await send(["XDEL", stream, ...ids]);
+    },
+
+    async lag(now) {
+      const [length, first] = await Promise.all([send<number>(["XLEN", stream]), send<RawEntry[]>(["XRANGE", stream, "-", "+", "COUNT", "1"])]);
+      const oldest = first?.[0]?.[0];
+      return { entries: Number(length), oldestMs: oldest ? Math.max(0, now - idMs(oldest)) : 0 };
+    },
+
+    async onPersisted(listener) {
+      listeners.add(listener);
+      if (!subscriber) {
+        subscriber = client.duplicate();
+        subscriber.on("error", () => {});
+        await subscriber.connect();
+        await subscriber.subscribe(channel, (raw) => {
+          const ids = raw.split(",");
+          for (const l of listeners) l(ids);
+        });
+      }
+      return async () => {
+        listeners.delete(listener);
+      };
+    },
+
+    async announcePersisted(ids) {
+      if (ids.length) await client.publish(channel, ids.join(","));
+    },
+
+    async close() {
+      listeners.clear();
+      if (subscriber?.isOpen) await subscriber.quit().catch(() => {});
+      subscriber = null;
+    },
+  };
+}
