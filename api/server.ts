@@ -38,7 +38,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const matching = await createMatchingRuntime(backends, logger, { redisPrefix: config.redisPrefix });
     const redis = backends.redis?.client;
     const limiter = redis ? createRedisRateLimiter(redis, { prefix: config.redisPrefix }) : createMemoryRateLimiter();
-    const metrics = createPrometheusMetrics({ prisma, store: matching.store, clock: matching.clock, presenceTtlMs: matching.presenceTtlMs });
+    const metrics = createPrometheusMetrics({
+      prisma,
+      store: matching.store,
+      clock: matching.clock,
+      presenceTtlMs: matching.presenceTtlMs,
+      journal: { lag: () => matching.persister.lag(1_000), reconciled: matching.engine.reconciled },
+    });
     const fanout = redis
       ? await createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"))
       : createLocalFanout();

@@ -25,6 +25,11 @@ export interface PrometheusMetricsDeps {
   clock: Clock;
   /** A heartbeat older than this does not count as available (default 45 s, the engine's). */
   presenceTtlMs?: number;
+  /** The decision journal's lag and the reconciler's totals on this process (the matching runtime). */
+  journal?: {
+    lag(): Promise<{ entries: number; oldestMs: number }>;
+    reconciled: { checked: number; behind: number; repaired: number; missing: number };
+  };
 }
 
 interface Histogram {
@@ -111,6 +116,20 @@ export function createPrometheusMetrics(deps: PrometheusMetricsDeps): Metrics {
     ];
   }
 
+  async function renderJournal(): Promise<string[]> {
+    if (!deps.journal) return [];
+    const lag = await deps.journal.lag();
+    const { reconciled } = deps.journal;
+    return [
+      ...header("advisor_dispatch_journal_pending_entries", "gauge", "Decisions in the journal not yet persisted to PostgreSQL (all processes)."),
+      `advisor_dispatch_journal_pending_entries ${lag.entries}`,
+      ...header("advisor_dispatch_journal_oldest_entry_seconds", "gauge", "Age of the oldest decision not yet persisted, in seconds (0 when none)."),
+      `advisor_dispatch_journal_oldest_entry_seconds ${num(lag.oldestMs / 1000)}`,
+      ...header("advisor_dispatch_reconciler_requests_total", "counter", "Requests the reconciler on this process compared, found behind the live store, repaired, or found missing from it."),
+      ...(["checked", "behind", "repaired", "missing"] as const).map((result) => `advisor_dispatch_reconciler_requests_total${labels({ result })} ${reconciled[result]}`),
+    ];
+  }
+
   return {
     observeHttp(method, route, status, seconds) {
       const counterKey = JSON.stringify([method, route, String(status)]);
@@ -129,9 +148,9 @@ export function createPrometheusMetrics(deps: PrometheusMetricsDeps): Metrics {
     },
 
     async render() {
-      const [database, store] = await Promise.allSettled([renderDatabase(), renderStore()]);
+      const [database, store, journal] = await Promise.allSettled([renderDatabase(), renderStore(), renderJournal()]);
       const lines = renderHttp();
-      for (const source of [database, store]) if (source.status === "fulfilled") lines.push(...source.value);
+      for (const source of [database, store, journal]) if (source.status === "fulfilled") lines.push(...source.value);
       lines.push(...header("advisor_dispatch_scrape_source_up", "gauge", "1 when the scrape could read the source of the domain gauges, else 0."));
       lines.push(`advisor_dispatch_scrape_source_up${labels({ source: "database" })} ${database.status === "fulfilled" ? 1 : 0}`);
       lines.push(`advisor_dispatch_scrape_source_up${labels({ source: "store" })} ${store.status === "fulfilled" ? 1 : 0}`);

@@ -88,6 +88,16 @@ describe("prometheus metrics", () => {
     expect(text).toContain('advisor_dispatch_scrape_source_up{source="store"} 1');
   });
 
+  it("reports the journal's lag and the reconciler's totals when given the matching runtime's", async () => {
+    const reconciled = { checked: 12, behind: 3, repaired: 2, missing: 1 };
+    const local = createPrometheusMetrics({ prisma: db.prisma, store, clock: world.clock, journal: { lag: async () => ({ entries: 7, oldestMs: 2_500 }), reconciled } });
+    const text = await local.render();
+    expect(text).toContain("# TYPE advisor_dispatch_journal_pending_entries gauge");
+    expect(valueOf(text, "advisor_dispatch_journal_pending_entries")).toBe(7);
+    expect(valueOf(text, "advisor_dispatch_journal_oldest_entry_seconds")).toBe(2.5);
+    for (const [result, n] of Object.entries(reconciled)) expect(valueOf(text, "advisor_dispatch_reconciler_requests_total", { result })).toBe(n);
+  });
+
   it("counts requests by method, route pattern (never the raw path) and status, and times them in a histogram", async () => {
     const local = createPrometheusMetrics({ prisma: db.prisma, store, clock: world.clock });
     const app = makeApp(local);
