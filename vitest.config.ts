@@ -1,14 +1,27 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * Slow fault suites (processes killed, dependencies cut, failpoints under load) form a project of
+ * their own, so they can be run alone: `npx vitest run --project faults`. `npm test` runs both.
+ */
+const FAULT_SUITES = ["tests/api/processKill.test.ts", "tests/api/outage.test.ts", "tests/api/redisLoss.test.ts", "tests/matching/journal.test.ts"];
+
+const shared = {
+  // Embedded PGlite and the Wasm schema engine take a few seconds to start per file.
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+  pool: "forks" as const,
+};
+
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts"],
+    // Once for the whole run, whichever projects run: migrates the shared test database.
     globalSetup: ["tests/support/globalSetup.ts"],
-    // Embedded PGlite and the Wasm schema engine take a few seconds to start per file.
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    pool: "forks",
     // 2 cores: two workers keep CPU-bound suites (property tests, PGlite) from starving each other.
     maxWorkers: 2,
+    projects: [
+      { test: { ...shared, name: "main", include: ["tests/**/*.test.ts"], exclude: FAULT_SUITES } },
+      { test: { ...shared, name: "faults", include: FAULT_SUITES } },
+    ],
   },
 });
