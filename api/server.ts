@@ -43,7 +43,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       store: matching.store,
       clock: matching.clock,
       presenceTtlMs: matching.presenceTtlMs,
-      journal: { lag: () => matching.persister.lag(1_000), reconciled: matching.engine.reconciled },
+      journal: { lag: () => matching.persister.lag(1_000), reconciled: matching.engine.reconciled, supply: matching.engine.supplyReconciled },
     });
     const fanout = redis
       ? await createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"))

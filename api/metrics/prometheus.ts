@@ -29,6 +29,8 @@ export interface PrometheusMetricsDeps {
   journal?: {
     lag(): Promise<{ entries: number; oldestMs: number }>;
     reconciled: { checked: number; behind: number; repaired: number; missing: number };
+    /** Capacity slots the supply sweeps suspected and released. */
+    supply?: { suspect: number; released: number };
   };
 }
 
@@ -127,6 +129,13 @@ export function createPrometheusMetrics(deps: PrometheusMetricsDeps): Metrics {
       `advisor_dispatch_journal_oldest_entry_seconds ${num(lag.oldestMs / 1000)}`,
       ...header("advisor_dispatch_reconciler_requests_total", "counter", "Requests the reconciler on this process compared, found behind the live store, repaired, or found missing from it."),
       ...(["checked", "behind", "repaired", "missing"] as const).map((result) => `advisor_dispatch_reconciler_requests_total${labels({ result })} ${reconciled[result]}`),
+      ...(deps.journal.supply
+        ? [
+            ...header("advisor_dispatch_reconciler_slots_total", "counter", "Capacity slots the supply sweeps on this process found held for nothing (suspect) and gave back (released)."),
+            `advisor_dispatch_reconciler_slots_total${labels({ result: "suspect" })} ${deps.journal.supply.suspect}`,
+            `advisor_dispatch_reconciler_slots_total${labels({ result: "released" })} ${deps.journal.supply.released}`,
+          ]
+        : []),
     ];
   }
 

@@ -7,6 +7,7 @@
  *   deadline-sweep    every 10 s   engine.tick: a safety net under the per-process 250 ms sweeper
  *   offboarding-sweep every 30 s   finishes offboardings whose live phase was interrupted (offboarding.ts)
  *   reconcile         every 5 s    repairs records that trail the live store (matching/engine/reconciler.ts)
+ *   reconcile-supply  every 30 s   releases capacity slots an interrupted accept or offer left held for nothing
  *   incentive-settlement  hourly at :05  each branch's last closed local week is settled (incentives/settlement.ts)
  *
  * Every process schedules every job and each run first asks whether this process leads, so a new
@@ -77,6 +78,11 @@ export function startJobs(deps: JobsDeps): Jobs {
       name: "reconcile",
       schedule: "*/5 * * * * *",
       run: async (go) => ({ ...(await deps.engine.reconcile({ shouldContinue: go })) }),
+    },
+    {
+      name: "reconcile-supply",
+      schedule: "*/30 * * * * *",
+      run: async (go) => ({ ...(await deps.engine.reconcileSupply({ shouldContinue: go })) }),
     },
     {
       name: "licence-expiry",

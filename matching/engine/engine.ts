@@ -21,7 +21,7 @@ import { directRecorder, type Recorder } from "../journal/recorder.ts";
 import type { MatchingRecords, OfferChange } from "../records/port.ts";
 import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
 import { makeOffers } from "./offering.ts";
-import { reconcile, type ReconcileReport } from "./reconciler.ts";
+import { reconcile, reconcileSupply, type ReconcileReport, type SupplyReport } from "./reconciler.ts";
 import { PolicyCache } from "./policies.ts";
 
 export interface EngineOptions {
@@ -559,6 +559,21 @@ export class MatchingEngine {
   async reconcile(options: { graceMs?: number; shouldContinue?: () => boolean } = {}): Promise<ReconcileReport> {
     const report = await reconcile({ store: this.store, records: this.records, recorder: this.recorder, now: () => this.clock.now(), stageOf: (r) => this.stageOf(r), ...options });
     for (const key of Object.keys(report) as Array<keyof ReconcileReport>) this.reconciled[key] += report[key];
+    return report;
+  }
+
+  /** Capacity slots the supply sweeps suspect, by key, with when first seen (see reconcileSupply). */
+  private readonly supplySuspects = new Map<string, number>();
+  /** Totals of every supply sweep on this process, for /metrics. */
+  readonly supplyReconciled: SupplyReport = { advisors: 0, suspect: 0, released: 0 };
+
+  /** Releases capacity slots held for nothing by an interrupted saga (see reconciler.ts); the job leader runs it. */
+  async reconcileSupply(options: { graceMs?: number; shouldContinue?: () => boolean } = {}): Promise<SupplyReport> {
+    const advisorIds = await this.records.advisorIds();
+    const report = await reconcileSupply({ store: this.store, now: () => this.clock.now(), advisorIds, suspects: this.supplySuspects, ...options });
+    this.supplyReconciled.suspect += report.suspect;
+    this.supplyReconciled.released += report.released;
+    this.supplyReconciled.advisors = report.advisors;
     return report;
   }
 

@@ -12,7 +12,7 @@
  * marked as reconstructed: the snapshot taken at offer time was lost with the entry) and an event for
  * the status the record missed, so connections open and close as they would have.
  */
-import { newId } from "../../core/ids.ts";
+import { newId, requestIdOfOffer } from "../../core/ids.ts";
 import type { DomainEvent } from "../events.ts";
 import type { Recorder } from "../journal/recorder.ts";
 import type { MatchingRecords, RecordedDecision } from "../records/port.ts";
@@ -100,4 +100,63 @@ function statusEvents(live: LiveRequest, recordedStatus: string): DomainEvent[] 
     default:
       return [];
   }
+}
+
+export interface SupplyReport {
+  advisors: number;
+  /** Capacity slots found held for a request not assigned to that advisor, or a hold without its open offer. */
+  suspect: number;
+  /** Of those, still wrong `graceMs` later: given back. */
+  released: number;
+}
+
+/**
+ * The advisor side of reconciliation. An accept is a two-step saga (take the advisor's slot, then
+ * claim the request) and an offer holds a slot before the offer is recorded; a process that dies
+ * between the steps leaves a slot held for nothing, which would cost the advisor that capacity for
+ * good. A slot found wrong is only a suspect (a saga may be mid-way); still wrong at a sweep
+ * `graceMs` later, it is released. `suspects` carries what earlier sweeps saw (key → first seen).
+ */
+export async function reconcileSupply(
+  deps: Pick<ReconcileDeps, "store" | "now" | "graceMs" | "shouldContinue"> & { advisorIds: string[]; suspects: Map<string, number> },
+): Promise<SupplyReport> {
+  const graceMs = deps.graceMs ?? DEFAULT_GRACE_MS;
+  const go = deps.shouldContinue ?? (() => true);
+  const report: SupplyReport = { advisors: 0, suspect: 0, released: 0 };
+  const stillWrong = new Set<string>();
+  const judge = async (key: string, release: () => Promise<unknown>) => {
+    report.suspect++;
+    stillWrong.add(key);
+    const since = deps.suspects.get(key);
+    if (since === undefined) deps.suspects.set(key, deps.now());
+    else if (deps.now() - since >= graceMs) {
+      await release();
+      deps.suspects.delete(key);
+      report.released++;
+    }
+  };
+  for (let i = 0; i < deps.advisorIds.length && go(); i += 500) {
+    const states = await deps.store.getAdvisors(deps.advisorIds.slice(i, i + 500));
+    for (const state of states) {
+      if (!state || (!state.assignments.length && !state.pushHolds.length)) continue;
+      report.advisors++;
+      const id = state.profile.id;
+      for (const requestId of state.assignments) {
+        const request = await deps.store.getRequest(requestId);
+        if (request?.status === "assigned" && request.assignedAdvisorId === id) continue;
+        await judge(`a:${id}:${requestId}`, () => deps.store.releaseAssignment(id, requestId));
+      }
+      for (const offerId of state.pushHolds) {
+        const requestId = requestIdOfOffer(offerId);
+        // Older offer ids do not name their request: leave their holds to the offer's own timeout.
+        if (!requestId) continue;
+        const offer = (await deps.store.getRequest(requestId))?.offers.find((o) => o.id === offerId);
+        if (offer && offer.outcome === null && offer.advisorId === id) continue;
+        await judge(`h:${id}:${offerId}`, () => deps.store.releasePushHold(id, offerId));
+      }
+    }
+  }
+  // A suspect that came right (its saga finished) is forgotten.
+  for (const key of deps.suspects.keys()) if (!stillWrong.has(key)) deps.suspects.delete(key);
+  return report;
 }

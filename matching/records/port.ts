@@ -105,6 +105,9 @@ export interface MatchingRecords {
   /** Requests of a licence kind waiting (pending or offered) in a branch. */
   waitingCount(branchId: string, licence: LicenceKind): Promise<number>;
 
+  /** Ids of every advisor not offboarded. */
+  advisorIds(): Promise<string[]>;
+
   /** Ids of requests the record has as live (pending, offered or assigned). */
   liveRequestIds(): Promise<string[]>;
 

@@ -242,6 +242,11 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       return prisma.serviceRequest.count({ where: { branchId, requiredLicence: licence, status: { in: ["pending", "offered"] } } });
     },
 
+    async advisorIds() {
+      const rows = await prisma.advisor.findMany({ where: { status: { not: "offboarded" } }, select: { id: true } });
+      return rows.map((r) => r.id);
+    },
+
     async liveRequestIds() {
       const rows = await prisma.serviceRequest.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, select: { id: true } });
       return rows.map((r) => r.id);

@@ -234,6 +234,40 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
       });
     }
 
+    it("releases capacity slots an interrupted accept or offer left held for nothing, after the grace period", async () => {
+      const { w, persister } = await journaledWorld(db, opened.store, opened.journal);
+      try {
+        const advisor = await w.addAdvisor({ maxConcurrent: 2 });
+        const other = await w.addAdvisor({ maxConcurrent: 2 });
+        await w.engine.setPresence(other, "available");
+        const made = await w.engine.createRequest({ clientId: await w.addClient(), topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 });
+        if (!made.ok) throw new Error(made.reason);
+        await w.engine.setPresence(advisor, "available");
+        const request = (await opened.store.getRequest(made.requestId))!;
+        // A process died after taking the advisor's slot and before claiming the request; another
+        // died after holding a push slot and before recording the offer.
+        const now = w.clock.now();
+        expect((await opened.store.takeAssignment(advisor, request.facts, "off_lost", now, 3_600_000)).ok).toBe(true);
+        const lostOffer = `off_${made.requestId.slice(4)}_01ke6p4zzrc7cc3j8gz1c3cywp`;
+        expect((await opened.store.holdPushSlot(advisor, request.facts, lostOffer, now, 3_600_000)).ok).toBe(true);
+        expect((await opened.store.getAdvisor(advisor))!.supply).toMatchObject({ active: 1, pendingPush: 1 });
+
+        const first = await w.engine.reconcileSupply({ graceMs: 10_000 });
+        expect(first).toMatchObject({ suspect: 2, released: 0 });
+        w.clock.advance(5_000);
+        expect(await w.engine.reconcileSupply({ graceMs: 10_000 })).toMatchObject({ suspect: 2, released: 0 });
+        w.clock.advance(5_000);
+        expect(await w.engine.reconcileSupply({ graceMs: 10_000 })).toMatchObject({ suspect: 2, released: 2 });
+        expect((await opened.store.getAdvisor(advisor))!.supply).toMatchObject({ active: 0, pendingPush: 0 });
+        // Slots that are right are never suspects.
+        expect(await w.engine.reconcileSupply({ graceMs: 0 })).toMatchObject({ released: 0 });
+        await settle(opened.journal, persister);
+        await expectConsistent({ prisma: db.prisma, store: opened.store, now: w.clock.now() });
+      } finally {
+        await persister.stop();
+      }
+    });
+
     it("applies decisions in any order and twice, keeping the highest revision", async () => {
       const { w, persister, records } = await journaledWorld(db, opened.store, opened.journal);
       try {
