@@ -12,7 +12,8 @@ import type { AdvisorState, LiveRequest, OfferState } from "../store/port.ts";
 import type { DomainEvent } from "../events.ts";
 import { failpoint } from "../../core/failpoints.ts";
 import { newId } from "../../core/ids.ts";
-import { RECONSTRUCTED_ELIGIBILITY, type ClientContext, type InsertRequestResult, type MatchingRecords, type NewRequestRecord, type OfferChange, type RecordedDecision } from "./port.ts";
+import { applyJournal } from "./applyJournal.ts";
+import type { ClientContext, InsertRequestResult, MatchingRecords, NewRequestRecord, RecordedDecision } from "./port.ts";
 
 const LIVE_STATUSES = ["pending", "offered", "assigned"] as const;
 /** How far back answered offers are replayed to rebuild the responsiveness EWMAs. */
@@ -57,27 +58,6 @@ function appendEvents(prisma: PrismaClient, events: DomainEvent[]) {
     })),
     skipDuplicates: true,
   });
-}
-
-/** The ServiceRequest columns a live request's state determines. */
-function rowState(request: LiveRequest, stage: Pool | null) {
-  // The latest accept: a request taken back from an advisor who left keeps its earlier accept.
-  const accepted = request.assignedAdvisorId ? request.offers.findLast((o) => o.outcome === "accepted" && o.advisorId === request.assignedAdvisorId) : undefined;
-  const endedAt = (status: string) => (request.status === status ? new Date(request.updatedAt) : undefined);
-  const firstSent = request.offers.length ? Math.min(...request.offers.map((o) => o.sentAt)) : null;
-  return {
-    status: request.status,
-    stageIndex: request.stageIndex,
-    stage,
-    stageStartedAt: new Date(request.stageStartedAt),
-    assignedAdvisorId: request.assignedAdvisorId,
-    callbackRequested: request.callbackRequested,
-    offeredAt: toDate(firstSent),
-    assignedAt: accepted?.respondedAt ? new Date(accepted.respondedAt) : null,
-    completedAt: endedAt("completed"),
-    cancelledAt: endedAt("cancelled"),
-    expiredAt: endedAt("expired"),
-  };
 }
 
 export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecords {
@@ -149,74 +129,8 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
     },
 
     async applyJournal(decisions: RecordedDecision[]): Promise<void> {
-      if (!decisions.length) return;
       failpoint("records.apply");
-      const ordered = [...decisions].sort((a, b) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : a.rev - b.rev));
-      // The row takes the state of each request's highest revision in the batch (and only if newer).
-      const latest = new Map<string, RecordedDecision>();
-      for (const d of ordered) latest.set(d.requestId, d);
-      // Offers as first made (a snapshot wins over a reconstruction); outcomes as last decided.
-      const offered = new Map<string, OfferChange>();
-      const answered = new Map<string, OfferState>();
-      for (const d of ordered) {
-        for (const change of d.offers) {
-          const known = offered.get(change.offer.id);
-          if (!known || (known.eligibility === undefined && change.eligibility !== undefined)) offered.set(change.offer.id, change);
-          if (change.offer.outcome !== null) answered.set(change.offer.id, change.offer);
-        }
-      }
-      const events = ordered.flatMap((d) => d.events);
-      const opened = events.filter((e) => e.type === "request.assigned");
-      const closed = events.filter((e) => e.type === "request.completed" || (e.type === "request.cancelled" && e.advisorId));
-
-      await prisma.$transaction([
-        ...[...latest.values()].map((d) =>
-          prisma.serviceRequest.updateMany({ where: { id: d.requestId, liveRev: { lt: d.rev } }, data: { ...rowState(d.request, d.stage), liveRev: d.rev } }),
-        ),
-        ...(offered.size
-          ? [
-              prisma.offer.createMany({
-                data: [...offered.values()].map(({ offer, eligibility, stage: offerStage }) => ({
-                  id: offer.id,
-                  requestId: offer.requestId,
-                  advisorId: offer.advisorId,
-                  kind: offer.kind,
-                  stage: offerStage === "queue" ? "national" : offerStage,
-                  stageIndex: offer.stageIndex,
-                  sentAt: new Date(offer.sentAt),
-                  expiresAt: new Date(offer.expiresAt),
-                  outcome: null,
-                  respondedAt: null,
-                  eligibility: (eligibility ?? RECONSTRUCTED_ELIGIBILITY) as unknown as Prisma.InputJsonValue,
-                })),
-                // Offers already recorded keep their row (and their real snapshot).
-                skipDuplicates: true,
-              }),
-            ]
-          : []),
-        // An outcome, once recorded, is final: a late or replayed entry never rewrites it. One statement for all.
-        ...(answered.size
-          ? [
-              prisma.$executeRaw`
-                UPDATE "Offer" AS o SET outcome = v.outcome::"OfferOutcome", "respondedAt" = v.at
-                FROM (VALUES ${Prisma.join([...answered.values()].map((offer) => Prisma.sql`(${offer.id}, ${offer.outcome}, ${toDate(offer.respondedAt)}::timestamp(3))`))}) AS v(id, outcome, at)
-                WHERE o.id = v.id AND o.outcome IS NULL`,
-            ]
-          : []),
-        ...(events.length ? [appendEvents(prisma, events)] : []),
-        // Connections the firm owns: an assignment opens one (once per request and advisor), an end closes it.
-        ...(opened.length
-          ? [
-              prisma.connection.createMany({
-                data: opened.map((e) => ({ id: newId("connection", e.at), requestId: e.requestId, clientId: (e as { clientId: string }).clientId, advisorId: (e as { advisorId: string }).advisorId, openedAt: new Date(e.at) })),
-                skipDuplicates: true,
-              }),
-            ]
-          : []),
-        ...closed.map((e) =>
-          prisma.connection.updateMany({ where: { requestId: e.requestId, closedAt: null }, data: { closedAt: new Date(e.at), closeReason: e.type === "request.completed" ? "completed" : "cancelled" } }),
-        ),
-      ]);
+      await applyJournal(prisma, decisions);
     },
 
     async insertRating(rating, events) {

@@ -303,6 +303,8 @@ describeWithServices("journal under faults on PostgreSQL + Redis", [await probeP
   faultSuite("PostgreSQL + Redis", openScratchPostgres, async () => {
     const prefix = `test:${uniqueTag()}:`;
     const store = await openTestRedisStore(prefix);
+    // A live state that exists (as after a start's rebuild), so fenced decisions run.
+    await store.setGeneration("test");
     const client: RedisClient = await connectTestRedis();
     const journal = await createRedisJournal(client, { prefix });
     return {
