@@ -30,6 +30,18 @@ const positiveInt = (fallback: number) =>
     z.string().regex(/^\d+$/, "must be a positive whole number").transform(Number).pipe(z.number().int().positive()).optional(),
   ).transform((v) => v ?? fallback);
 
+/**
+ * Defaults of the dependency bounds (see infra/database.ts and infra/redis.ts), exported so tools
+ * that open a database or Redis outside the server get the same bounds.
+ */
+export const DEFAULT_DATABASE_POOL_SIZE = 10;
+export const DEFAULT_DATABASE_TIMEOUT_MS = 2_000;
+export const DEFAULT_REDIS_TIMEOUT_MS = 2_000;
+
+/** A bound on a dependency call: long enough for a loaded but healthy service, short enough for an interactive API. */
+const timeoutMs = (fallback: number) =>
+  positiveInt(fallback).refine((v) => v >= 100 && v <= 60_000, "must be from 100 to 60000 milliseconds");
+
 const EnvSchema = z
   .object({
     NODE_ENV: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["development", "test", "production"]).default("development")),
@@ -57,6 +69,9 @@ const EnvSchema = z
     AUDIT_RETENTION_DAYS: positiveInt(2190).refine((v) => v >= 365, "must be at least 365 days"),
     RATE_LIMIT_REQUESTS_PER_MINUTE: positiveInt(30),
     RATE_LIMIT_ACCEPTS_PER_MINUTE: positiveInt(120),
+    DATABASE_POOL_SIZE: positiveInt(DEFAULT_DATABASE_POOL_SIZE).refine((v) => v <= 1_000, "must be at most 1000 connections"),
+    DATABASE_TIMEOUT_MS: timeoutMs(DEFAULT_DATABASE_TIMEOUT_MS),
+    REDIS_TIMEOUT_MS: timeoutMs(DEFAULT_REDIS_TIMEOUT_MS),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production") {
@@ -95,6 +110,13 @@ export interface Config {
   auditRetentionDays: number;
   /** Per-principal limits per minute (fixed window): creating requests, and accepting or grabbing offers. */
   rateLimits: { requestsPerMinute: number; acceptsPerMinute: number };
+  /**
+   * PostgreSQL connections this process may open, and the bound (ms) on connecting, on waiting for a
+   * pooled connection and on each statement. Unused with embedded PGlite.
+   */
+  database: { poolSize: number; timeoutMs: number };
+  /** The bound (ms) on connecting to Redis and on each Redis command. */
+  redis: { timeoutMs: number };
   embedded: boolean;
 }
 
@@ -140,6 +162,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     incentiveEvaluationSeconds: e.INCENTIVE_EVALUATION_SECONDS,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     rateLimits: { requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE, acceptsPerMinute: e.RATE_LIMIT_ACCEPTS_PER_MINUTE },
+    database: { poolSize: e.DATABASE_POOL_SIZE, timeoutMs: e.DATABASE_TIMEOUT_MS },
+    redis: { timeoutMs: e.REDIS_TIMEOUT_MS },
     embedded,
   };
 }

@@ -57,6 +57,19 @@ describe("config", () => {
     expect(problemsOf({ RATE_LIMIT_ACCEPTS_PER_MINUTE: "2.5" })[0]).toMatch(/^RATE_LIMIT_ACCEPTS_PER_MINUTE /);
   });
 
+  it("reads the pool size and the PostgreSQL and Redis bounds, defaulting to 10 connections and 2 s each", () => {
+    expect(loadConfig({})).toMatchObject({ database: { poolSize: 10, timeoutMs: 2_000 }, redis: { timeoutMs: 2_000 } });
+    const set = loadConfig({ DATABASE_POOL_SIZE: "4", DATABASE_TIMEOUT_MS: "750", REDIS_TIMEOUT_MS: "" });
+    expect(set).toMatchObject({ database: { poolSize: 4, timeoutMs: 750 }, redis: { timeoutMs: 2_000 } });
+    expect(problemsOf({ DATABASE_POOL_SIZE: "0" })[0]).toMatch(/^DATABASE_POOL_SIZE .*\(got "0"\)$/);
+    expect(problemsOf({ DATABASE_POOL_SIZE: "ten" })[0]).toMatch(/^DATABASE_POOL_SIZE /);
+    expect(problemsOf({ DATABASE_POOL_SIZE: "5000" })[0]).toMatch(/^DATABASE_POOL_SIZE must be at most 1000/);
+    expect(problemsOf({ DATABASE_TIMEOUT_MS: "50" })[0]).toMatch(/^DATABASE_TIMEOUT_MS must be from 100 to 60000 milliseconds \(got "50"\)$/);
+    expect(problemsOf({ DATABASE_TIMEOUT_MS: "2s" })[0]).toMatch(/^DATABASE_TIMEOUT_MS /);
+    expect(problemsOf({ REDIS_TIMEOUT_MS: "600000" })[0]).toMatch(/^REDIS_TIMEOUT_MS must be from 100 to 60000/);
+    expect(problemsOf({ REDIS_TIMEOUT_MS: "-1" })[0]).toMatch(/^REDIS_TIMEOUT_MS /);
+  });
+
   it("redacts passwords from URLs it logs", () => {
     expect(redactUrl("postgresql://user:secret@db:5432/x")).toBe("postgresql://user:***@db:5432/x");
   });
