@@ -9,6 +9,7 @@ import type { ZodError } from "zod";
 import { AppError, type ErrorCode } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { illFormedPath, NOT_WELL_FORMED } from "../core/unicode.ts";
+import { classifyUnavailable } from "../infra/unavailable.ts";
 
 export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   VALIDATION_FAILED: 400,
@@ -65,12 +66,6 @@ function isStorageRangeError(error: unknown): boolean {
   return /\b22(0(0[1-8]|12|15|21|P0)|003|008|021|P02)\b|out of range|invalid byte sequence/i.test(text);
 }
 
-/** Infrastructure faults that mean "try again shortly" rather than "we broke". */
-function isUnavailable(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.name} ${error.message} ${(error as { code?: string }).code ?? ""}` : "";
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection is closed|ClientClosedError|ClientOfflineError|client is offline|SocketClosedUnexpectedly|P1001|P1017|P2024|DatabaseNotReachable|Can't reach database/i.test(text);
-}
-
 export function createOnError(logger: Logger) {
   return (error: Error, c: Context): Response => {
     if (error instanceof AppError) return errorResponse(c, error.code, error.message, error.details);
@@ -80,13 +75,16 @@ export function createOnError(logger: Logger) {
       return errorResponse(c, code, error.message || "request refused");
     }
     if (error instanceof SyntaxError) return errorResponse(c, "VALIDATION_FAILED", "the body is not valid JSON");
+    // Before the storage-range check: a connection error's details (a port, a host) must never be
+    // read as the caller's bad input.
+    const unavailable = classifyUnavailable(error);
+    if (unavailable) {
+      logger.warn({ err: error, requestId: c.get("requestId"), dependency: unavailable.dependency, reason: unavailable.reason }, "dependency unavailable");
+      return errorResponse(c, "UNAVAILABLE", "a backing service is unavailable; retry shortly");
+    }
     if (isStorageRangeError(error)) {
       logger.warn({ err: error, requestId: c.get("requestId") }, "input out of storage range");
       return errorResponse(c, "VALIDATION_FAILED", "a value is outside what can be stored");
-    }
-    if (isUnavailable(error)) {
-      logger.warn({ err: error, requestId: c.get("requestId") }, "dependency unavailable");
-      return errorResponse(c, "UNAVAILABLE", "a backing service is unavailable; retry shortly");
     }
     logger.error({ err: error, requestId: c.get("requestId") }, "unhandled error");
     return errorResponse(c, "INTERNAL", "internal error");
