@@ -1,6 +1,7 @@
 /** Redis connections through the node `redis` client. */
 import { createClient } from "redis";
-import { redactUrl } from "../core/config.ts";
+import { DEFAULT_REDIS_TIMEOUT_MS, redactUrl } from "../core/config.ts";
+import { UnavailableError } from "./unavailable.ts";
 
 export type RedisClient = ReturnType<typeof createClient>;
 
@@ -11,23 +12,72 @@ export interface RedisHandle {
   close(): Promise<void>;
 }
 
+export interface RedisOptions {
+  /** The bound (ms) on connecting and on each command (REDIS_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+/** A command Redis did not answer within the bound. */
+export class RedisCommandTimeoutError extends UnavailableError {
+  override name = "RedisCommandTimeoutError";
+  constructor(command: string, timeoutMs: number) {
+    super("redis", "timed out", `Redis command ${command} timed out: no answer within ${timeoutMs} ms`);
+  }
+}
+
+/** Refused without being sent: an earlier command on the connection is overdue. */
+export class RedisUnresponsiveError extends UnavailableError {
+  override name = "RedisUnresponsiveError";
+  constructor(timeoutMs: number) {
+    super("redis", "timed out", `Redis command refused unsent: an earlier one timed out (no answer within ${timeoutMs} ms) and is still unanswered`);
+  }
+}
+
 /**
  * Connects and fails fast when Redis is not there: at start we would rather refuse than serve
  * without the shared matching state. Afterwards the client reconnects with backoff.
+ *
+ * Every command is bounded by `timeoutMs` (default 2 s: a Redis command takes well under a
+ * millisecond, so 2 s only passes when Redis or the path to it is stalled, and an interactive
+ * request then answers 503 within a few seconds instead of hanging). node-redis alone does not
+ * bound a stalled command: its per-command `timeout` (also settable for all commands through
+ * `commandOptions`) is removed once the command is written to the socket (commands-queue.js), and
+ * `socketTimeout` is an inactivity timer that every write restarts, so a process writing now and
+ * then (the sweeper does, every 250 ms) never trips it. Hence, together:
+ * - connectTimeout: a TCP connection that does not open within the bound is retried;
+ * - a deadline on every command (boundCommands): the caller gets RedisCommandTimeoutError after
+ *   timeoutMs; while a command is overdue, new ones are refused at once (RedisUnresponsiveError)
+ *   without being written, so the socket falls silent;
+ * - socketTimeout (twice the bound): a silent socket is destroyed, which fails whatever was still
+ *   waiting on it and reconnects (commands meanwhile fail at once: the offline queue is off); a
+ *   reconnection whose handshake stalls is cut the same way;
+ * - pingInterval (the bound): a healthy idle connection, including the pub/sub duplicates, is never
+ *   silent that long, and a stalled one stops pinging (the next ping waits for the last reply).
+ * Duplicates (client.duplicate(), the pub/sub subscribers) inherit the socket options, not the
+ * command deadline: they only subscribe, and a silent one is replaced and resubscribed the same way.
  */
-export async function connectRedis(url: string, onError: (error: Error) => void): Promise<RedisHandle> {
+export async function connectRedis(url: string, onError: (error: Error) => void, options: RedisOptions = {}): Promise<RedisHandle> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
   const client = createClient({
     url,
     // While Redis is unreachable, fail commands at once (the API answers 503 with Retry-After)
     // instead of queueing them and leaving callers hanging.
     disableOfflineQueue: true,
+    // No CLIENT SETINFO in the handshake: node-redis ignores its failure, so when a stalled handshake
+    // is cut by socketTimeout it would still declare the dead socket ready, and commands written to
+    // it would never be answered, even after Redis is back.
+    disableClientInfo: true,
+    pingInterval: timeoutMs,
     socket: {
-      connectTimeout: 5_000,
+      connectTimeout: timeoutMs,
+      socketTimeout: 2 * timeoutMs,
+      // Always reconnect (node-redis's default strategy gives up after a socket timeout).
       reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2_000),
     },
   });
   client.on("error", onError);
-  await connectOrFail(client);
+  boundCommands(client, timeoutMs);
+  await connectOrFail(client, Math.max(5_000, 2 * timeoutMs));
   return {
     location: redactUrl(url),
     client,
@@ -40,11 +90,53 @@ export async function connectRedis(url: string, onError: (error: Error) => void)
   };
 }
 
-async function connectOrFail(client: RedisClient): Promise<void> {
+/**
+ * Puts a deadline on every command of `client` (everything but MULTI and pipelines, which the
+ * client queues itself and this project does not use). A command past its deadline rejects; its
+ * reply, if one ever comes, is still read in order, so later replies stay matched to their commands.
+ */
+function boundCommands(client: RedisClient, timeoutMs: number): void {
+  type SendCommand = (args: ReadonlyArray<unknown>, options?: unknown) => Promise<unknown>;
+  // createClient returns an object whose prototype is the client proper (`_self`), and every command
+  // calls `this._self.sendCommand`: the deadline goes there, so it covers the object we hand out too.
+  const self = ((client as unknown as { _self?: { sendCommand: SendCommand } })._self ?? client) as unknown as { sendCommand: SendCommand };
+  const send = self.sendCommand.bind(self);
+  let overdue = 0;
+  // Refusing stops once the socket has had time to time out and be replaced (socketTimeout is twice
+  // the bound), so a connection that somehow never settles its overdue commands costs each later
+  // command its own deadline, never a permanent refusal.
+  let refuseUntil = 0;
+  const bounded: SendCommand = (args, options) => {
+    if (overdue > 0 && Date.now() < refuseUntil) return Promise.reject(new RedisUnresponsiveError(timeoutMs));
+    const reply = send(args, options);
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        overdue += 1;
+        refuseUntil = Date.now() + 3 * timeoutMs;
+        reject(new RedisCommandTimeoutError(String(args[0] ?? "command"), timeoutMs));
+      }, timeoutMs);
+      const settle = (finish: () => void) => {
+        clearTimeout(timer);
+        if (late) overdue -= 1;
+        else finish();
+      };
+      reply.then(
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(error)),
+      );
+    });
+  };
+  // Commands (client.get, scripts, ping, the ping timer) all go through it.
+  self.sendCommand = bounded;
+}
+
+async function connectOrFail(client: RedisClient, withinMs: number): Promise<void> {
   // The client retries forever by default; give the first connection a deadline instead.
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("could not connect to Redis within 5 s")), 5_000);
+    timer = setTimeout(() => reject(new Error(`could not connect to Redis within ${withinMs / 1000} s`)), withinMs);
   });
   try {
     await Promise.race([client.connect(), deadline]);
