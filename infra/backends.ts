@@ -27,7 +27,9 @@ export class StartupError extends Error {
 
 export async function openBackends(config: Config, logger: Logger): Promise<Backends> {
   const committedMigrations = await committedMigrationNames();
-  const database = config.databaseUrl ? await openPostgres(config.databaseUrl) : await openPglite(path.resolve(config.dataDir));
+  const database = config.databaseUrl
+    ? await openPostgres(config.databaseUrl, { poolSize: config.database.poolSize, timeoutMs: config.database.timeoutMs })
+    : await openPglite(path.resolve(config.dataDir));
   let redis: RedisHandle | undefined;
   try {
     await database.ping();
@@ -44,7 +46,7 @@ export async function openBackends(config: Config, logger: Logger): Promise<Back
       }
     }
     if (config.redisUrl) {
-      redis = await connectRedis(config.redisUrl, (error) => logger.error({ err: error }, "redis connection error"));
+      redis = await connectRedis(config.redisUrl, (error) => logger.error({ err: error }, "redis connection error"), { timeoutMs: config.redis.timeoutMs });
     }
   } catch (error) {
     await database.close().catch(() => {});
