@@ -91,41 +91,36 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
 
     async insertRequest(record: NewRequestRecord, events: DomainEvent[]): Promise<InsertRequestResult> {
       const { facts } = record;
-      try {
-        await prisma.$transaction([
-          prisma.serviceRequest.create({
-          data: {
-            id: facts.id,
-            clientId: facts.clientId,
-            branchId: facts.branchId,
-            region: facts.region,
-            riskLevel: facts.riskLevel,
-            topic: record.topic,
-            requiredLicence: facts.requiredLicence,
-            channel: record.channel,
-            mode: facts.mode,
-            language: facts.language,
-            priority: facts.priority,
-            stageIndex: record.stageIndex,
-            stage: record.stage,
-            stageStartedAt: new Date(facts.createdAt),
-            status: "pending",
-            idempotencyKey: record.idempotencyKey,
-            requestHash: record.requestHash,
-            createdAt: new Date(facts.createdAt),
-          },
-          }),
-          appendEvents(prisma, events),
-        ]);
-        return { created: true, requestId: facts.id };
-      } catch (error) {
-        if (!isUniqueViolation(error) || record.idempotencyKey === null) throw error;
-        const existing = await prisma.serviceRequest.findUniqueOrThrow({
-          where: { clientId_idempotencyKey: { clientId: facts.clientId, idempotencyKey: record.idempotencyKey } },
-          select: { id: true, requestHash: true },
-        });
-        return { created: false, requestId: existing.id, sameBody: existing.requestHash === record.requestHash };
-      }
+      const at = new Date(facts.createdAt).toISOString();
+      const logged = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, at: new Date(e.at).toISOString(), requestId: e.requestId, branchId: e.branchId, data: e })));
+      // One statement (the row and its creation events, atomically): this is on every request's path.
+      // A key this client used before inserts nothing, and the existing request is read instead.
+      const [row] = await prisma.$queryRaw<Array<{ id: string | null }>>`
+        WITH created AS (
+          INSERT INTO "ServiceRequest" (id, "clientId", "branchId", region, "riskLevel", topic, "requiredLicence", channel, mode, language,
+            priority, "stageIndex", stage, "stageStartedAt", status, "idempotencyKey", "requestHash", "createdAt")
+          VALUES (${facts.id}, ${facts.clientId}, ${facts.branchId}, ${facts.region}, ${facts.riskLevel}, ${record.topic},
+            ${facts.requiredLicence}::"LicenceKind", ${record.channel}::"Channel", ${facts.mode}::"RequestMode", ${facts.language},
+            ${facts.priority}, ${record.stageIndex}, ${record.stage}::"FunnelPool", ${at}::timestamp(3), 'pending', ${record.idempotencyKey},
+            ${record.requestHash}, ${at}::timestamp(3))
+          ON CONFLICT ("clientId", "idempotencyKey") DO NOTHING
+          RETURNING id
+        ),
+        logged AS (
+          INSERT INTO "EventLog" (id, type, at, "requestId", "branchId", data)
+          SELECT e.v->>'id', e.v->>'type', (e.v->>'at')::timestamp(3), e.v->>'requestId', e.v->>'branchId', e.v->'data'
+          FROM jsonb_array_elements(${logged}::jsonb) WITH ORDINALITY AS e(v, n)
+          WHERE EXISTS (SELECT 1 FROM created)
+          ORDER BY e.n
+          ON CONFLICT (id) DO NOTHING
+        )
+        SELECT (SELECT id FROM created) AS id`;
+      if (row?.id) return { created: true, requestId: facts.id };
+      const existing = await prisma.serviceRequest.findUniqueOrThrow({
+        where: { clientId_idempotencyKey: { clientId: facts.clientId, idempotencyKey: record.idempotencyKey! } },
+        select: { id: true, requestHash: true },
+      });
+      return { created: false, requestId: existing.id, sameBody: existing.requestHash === record.requestHash };
     },
 
     async applyJournal(decisions: RecordedDecision[]): Promise<void> {
