@@ -5,6 +5,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Backends } from "../infra/backends.ts";
 import type { MatchingRuntime } from "../infra/matching.ts";
 import type { Principal } from "./auth/principal.ts";
+import type { AdvisorStanding } from "./auth/standing.ts";
 import { validationHook } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RateLimiter } from "./rateLimit.ts";
@@ -24,6 +25,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Realtime delivery to users on any process; absent in route tests (nothing is delivered). */
   fanout?: Fanout;
+  /** Offboarded-advisor checks with a short memory; absent in route tests (every call reads the directory). */
+  standing?: AdvisorStanding;
 }
 
 /** Every route group is an OpenAPIHono sharing the one zod hook. */

@@ -16,7 +16,8 @@ import { demoMissing, seedDemo } from "../prisma/seed/demo.ts";
 import { createApp } from "./app.ts";
 import { createPrometheusMetrics } from "./metrics/prometheus.ts";
 import { tokenRules } from "./auth/principal.ts";
-import { isOffboardedAdvisor } from "./auth/standing.ts";
+import { createAdvisorStanding } from "./auth/standing.ts";
+import { SESSION_REVOKED } from "./realtime/hub.ts";
 import { createLocalFanout, createRedisFanout } from "./realtime/fanout.ts";
 import { attachRealtime } from "./realtime/hub.ts";
 import { wireDemandAlerts } from "./realtime/demandAlerts.ts";
@@ -51,7 +52,12 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const unwireNotifications = wireNotifications(matching.bus, fanout, prisma, logger);
     const unwireAlerts = wireDemandAlerts({ bus: matching.bus, prisma, engine: matching.engine, store: matching.store, fanout, clock: matching.clock, logger });
 
-    const app = createApp({ config, logger, backends, matching, limiter, metrics, fanout });
+    // Every process forgets an advisor's standing when any process revokes their sessions.
+    const standing = createAdvisorStanding(prisma);
+    fanout.onEnvelope((envelope) => {
+      if (envelope.message.type === SESSION_REVOKED) standing.forget(envelope.to);
+    });
+    const app = createApp({ config, logger, backends, matching, limiter, metrics, fanout, standing });
     const server = await new Promise<Server>((resolve) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
     });
@@ -60,7 +66,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     const port = (server.address() as AddressInfo).port;
-    const realtime = attachRealtime(server, { tokenRules: tokenRules(config), fanout, logger, admit: async (principal) => !(await isOffboardedAdvisor(prisma, principal)), onConnect: resendOpenOffers(prisma) });
+    const realtime = attachRealtime(server, { tokenRules: tokenRules(config), fanout, logger, admit: async (principal) => !(await standing.isOffboarded(principal)), onConnect: resendOpenOffers(prisma) });
     matching.start();
     const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: matching.clock, presenceTtlMs: matching.presenceTtlMs, leaseTtlMs: config.cronLeaseMs, incentiveEvaluationSeconds: config.incentiveEvaluationSeconds, auditRetentionDays: config.auditRetentionDays });
     logger.info({ port, host: config.host, devAuth: config.devAuth }, `listening on http://${config.host}:${port}`);

@@ -49,6 +49,7 @@ export function offboardingRoutes(deps: AppDeps) {
         engine: deps.matching.engine,
         clock: deps.matching.clock,
         revokeSessions: async (id) => {
+          deps.standing?.forget([id]);
           await deps.fanout?.publish({ to: [id], message: { type: SESSION_REVOKED, reason: "advisor_offboarded" } });
         },
       },
