@@ -98,7 +98,7 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
     if (CLIENT_UPDATES.has(event.type)) {
       const view = await loadRequestView(prisma, event.requestId);
       if (!view) return;
-      const { clientId, branchId: _branch, ...request } = view;
+      const { clientId, branchId: _branch, liveRev: _rev, ...request } = view;
       await publish([clientId], { type: "request.updated", request });
     }
     if (event.type === "request.assigned" || event.type === "request.cancelled" || event.type === "request.expired") offerDetails.delete(event.requestId);

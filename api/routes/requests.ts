@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { CHANNELS, LICENCE_KINDS } from "../../matching/domain/types.ts";
-import { loadRequestView } from "../../matching/records/requestView.ts";
+import { loadFreshRequestView } from "../../matching/records/requestView.ts";
 import { mayReadRequest, principalOf, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { rateLimited } from "../rateLimit.ts";
@@ -135,10 +135,10 @@ export function requestRoutes(deps: AppDeps) {
     })
     .openapi(getRequestRoute, async (c) => {
       const principal = principalOf(c);
-      const view = await loadRequestView(prisma, c.req.valid("param").id);
+      const view = await loadFreshRequestView(prisma, engine.store, c.req.valid("param").id);
       // Someone else's request is indistinguishable from none at all.
       if (!view || !mayReadRequest(principal, { ...view, assignedAdvisorId: view.advisor?.id ?? null })) throw new AppError("NOT_FOUND", "no such request");
-      const { clientId: _client, branchId: _branch, ...visible } = view;
+      const { clientId: _client, branchId: _branch, liveRev: _rev, ...visible } = view;
       return c.json(visible, 200);
     })
     .openapi(cancelRoute, async (c) => {

@@ -19,6 +19,8 @@ export interface RequestView {
   callbackRequested: boolean;
   advisor?: { id: string; name: string; licence: { kind: string; number: string; validUntil: string } };
   timeline: Array<{ at: string; event: string }>;
+  /** The live store's revision the row reflects (ServiceRequest.liveRev); internal, not shown to callers. */
+  liveRev: number;
 }
 
 interface ViewRow {
@@ -32,6 +34,7 @@ interface ViewRow {
   requiredLicence: string;
   channel: string;
   callbackRequested: boolean;
+  liveRev: number;
   createdAt: Date;
   assignedAt: Date | null;
   completedAt: Date | null;
@@ -48,7 +51,7 @@ export async function loadRequestView(prisma: PrismaClient, requestId: string): 
   // One statement: this runs after every client-visible transition, and on every client poll.
   const [found] = await prisma.$queryRaw<ViewRow[]>`
     SELECT r.id, r."clientId", r."branchId", r.status::text AS status, r.mode::text AS mode, r.stage::text AS stage, r.topic,
-           r."requiredLicence"::text AS "requiredLicence", r.channel::text AS channel, r."callbackRequested",
+           r."requiredLicence"::text AS "requiredLicence", r.channel::text AS channel, r."callbackRequested", r."liveRev",
            r."createdAt", r."assignedAt", r."completedAt", r."cancelledAt", r."expiredAt",
            (SELECT json_agg(json_build_object('sentAt', o."sentAt", 'respondedAt', o."respondedAt", 'outcome', o.outcome, 'eligibility', o.eligibility, 'advisorId', o."advisorId") ORDER BY o."sentAt")
               FROM "Offer" o WHERE o."requestId" = r.id) AS offers,
@@ -104,5 +107,30 @@ export async function loadRequestView(prisma: PrismaClient, requestId: string): 
     callbackRequested: row.callbackRequested,
     ...(advisor ? { advisor } : {}),
     timeline: timeline.map((t) => ({ at: t.at.toISOString(), event: t.event })),
+    liveRev: row.liveRev,
   };
+}
+
+/**
+ * The view as fresh as the live store: read your writes. When the record trails the request's
+ * latest decision (its journal entry is still on the way, e.g. during a database outage or under
+ * overload), wait up to `waitMs` for it; if it is still behind, show the live status and callback
+ * flag over the recorded view, so nobody sees an older state than the answer they were just given.
+ */
+export async function loadFreshRequestView(
+  prisma: PrismaClient,
+  live: { getRequest(id: string): Promise<{ rev: number; status: string; callbackRequested: boolean } | null> },
+  requestId: string,
+  options: { waitMs?: number; pollMs?: number } = {},
+): Promise<RequestView | null> {
+  const [view, current] = await Promise.all([loadRequestView(prisma, requestId), live.getRequest(requestId)]);
+  if (!view || !current || current.rev <= view.liveRev) return view;
+  const deadline = Date.now() + (options.waitMs ?? 1_000);
+  let latest = view;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, options.pollMs ?? 50));
+    latest = (await loadRequestView(prisma, requestId)) ?? latest;
+    if (latest.liveRev >= current.rev) return latest;
+  }
+  return { ...latest, status: current.status, callbackRequested: current.callbackRequested };
 }
