@@ -10,6 +10,18 @@ import type { Delivered, Journal, JournalEntry } from "./port.ts";
 
 const GROUP = "persisters";
 
+/**
+ * ack: acknowledges and deletes entries in one atomic step.
+ * KEYS[1]  the journal stream
+ * ARGV[1]  the consumer group; ARGV[2..] entry ids
+ * Result   how many entries were deleted (0 for a repeat: idempotent)
+ */
+const ACK_SCRIPT = `
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+return redis.call('XDEL', KEYS[1], unpack(ids))`;
+
 /** A stream id is "<ms>-<seq>": the ms is when Redis appended it. */
 const idMs = (id: string) => Number(id.slice(0, id.indexOf("-")));
 
@@ -77,8 +89,9 @@ export async function createRedisJournal(client: RedisClient, options: { prefix:
 
     async ack(ids) {
       if (!ids.length) return;
-      await send(["XACK", stream, GROUP, ...ids]);
-      await send(["XDEL", stream, ...ids]);
+      // One step: were XACK and XDEL separate, a lost reply between them would leave an entry that is
+      // acknowledged (never given out again) but still in the stream, counted as lag for good.
+      await send(["EVAL", ACK_SCRIPT, "1", stream, GROUP, ...ids]);
     },
 
     async lag(now) {
