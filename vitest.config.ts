@@ -4,7 +4,13 @@ import { defineConfig } from "vitest/config";
  * Slow fault suites (processes killed, dependencies cut, failpoints under load) form a project of
  * their own, so they can be run alone: `npx vitest run --project faults`. `npm test` runs both.
  */
-const FAULT_SUITES = ["tests/api/processKill.test.ts", "tests/api/outage.test.ts", "tests/api/redisLoss.test.ts", "tests/matching/journal.test.ts"];
+const FAULT_SUITES = [
+  "tests/api/processKill.test.ts",
+  "tests/api/outage.test.ts",
+  "tests/api/redisLoss.test.ts",
+  "tests/infra/dependencyBounds.test.ts",
+  "tests/matching/journal.test.ts",
+];
 
 const shared = {
   // Embedded PGlite and the Wasm schema engine take a few seconds to start per file.
