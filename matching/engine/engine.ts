@@ -553,13 +553,28 @@ export class MatchingEngine {
   }
 
   /** Totals of every reconcile run on this process, for /metrics. */
-  readonly reconciled: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0 };
+  readonly reconciled: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0, restored: 0 };
 
   /** Repairs records that trail the live store (see reconciler.ts); the job leader runs it. */
   async reconcile(options: { graceMs?: number; shouldContinue?: () => boolean } = {}): Promise<ReconcileReport> {
-    const report = await reconcile({ store: this.store, records: this.records, recorder: this.recorder, now: () => this.clock.now(), stageOf: (r) => this.stageOf(r), ...options });
+    const report = await reconcile({
+      store: this.store,
+      records: this.records,
+      recorder: this.recorder,
+      now: () => this.clock.now(),
+      stageOf: (r) => this.stageOf(r),
+      restore: (request) => this.restoreFromRecord(request),
+      ...options,
+    });
     for (const key of Object.keys(report) as Array<keyof ReconcileReport>) this.reconciled[key] += report[key];
     return report;
+  }
+
+  /** Puts a live request the record has into the live store, due now, queued if its funnel says so. */
+  private async restoreFromRecord(request: LiveRequest): Promise<void> {
+    const policy = await this.policies.get(request.facts.branchId);
+    const queued = request.stageIndex >= stagesFor(policy, request.facts.mode).length;
+    await this.store.restoreRequest({ ...request, queueScore: queued ? queueScore(request.facts, policy) : null }, this.clock.now());
   }
 
   /** Capacity slots the supply sweeps suspect, by key, with when first seen (see reconcileSupply). */

@@ -29,6 +29,8 @@ export interface ReconcileDeps {
   /** Requests changed more recently than this are left alone (their entry may be in flight). */
   graceMs?: number;
   shouldContinue?: () => boolean;
+  /** Puts a request the record has, and the live store lacks, into the live store (the engine's). */
+  restore?: (request: LiveRequest) => Promise<void>;
 }
 
 export interface ReconcileReport {
@@ -38,8 +40,14 @@ export interface ReconcileReport {
   behind: number;
   /** Of those, repaired now. */
   repaired: number;
-  /** Requests the record has as live that the live store does not know (a rebuild restores them). */
+  /** Requests the record has as live that the live store does not know. */
   missing: number;
+  /**
+   * Of those, put back into the live store: pending ones whose creation the caller may never have
+   * been told of (the database committed the row as the server gave up waiting for it), so their
+   * funnel runs and an idempotent retry finds them live.
+   */
+  restored: number;
 }
 
 const DEFAULT_GRACE_MS = 15_000;
@@ -49,7 +57,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const go = deps.shouldContinue ?? (() => true);
   const [liveIds, recordedLiveIds] = await Promise.all([deps.store.listLiveRequestIds(), deps.records.liveRequestIds()]);
   const ids = [...new Set([...liveIds, ...recordedLiveIds])];
-  const report: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0 };
+  const report: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0, restored: 0 };
+  const missing: string[] = [];
   const recorded = await deps.records.recordedRevisions(ids);
   for (const id of ids) {
     if (!go()) break;
@@ -57,7 +66,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     const row = recorded.get(id);
     report.checked++;
     if (!live) {
-      if (row && row.status !== "completed" && row.status !== "cancelled" && row.status !== "expired") report.missing++;
+      if (row && row.status !== "completed" && row.status !== "cancelled" && row.status !== "expired") {
+        report.missing++;
+        if (row.status === "pending") missing.push(id);
+      }
       continue;
     }
     if (!row || !trails(live, row)) continue;
@@ -65,6 +77,14 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     if (live.updatedAt > deps.now() - graceMs) continue;
     await deps.recorder.record(await repairOf(live, row.status, deps));
     report.repaired++;
+  }
+  if (deps.restore && missing.length && go()) {
+    for (const request of await deps.records.liveRequests(missing, deps.now())) {
+      // Young ones may be a creation in progress (the row is written before the live store hears of it).
+      if (request.status !== "pending" || request.facts.createdAt > deps.now() - graceMs) continue;
+      await deps.restore(request);
+      report.restored++;
+    }
   }
   return report;
 }

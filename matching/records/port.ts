@@ -108,6 +108,9 @@ export interface MatchingRecords {
   /** Ids of every advisor not offboarded. */
   advisorIds(): Promise<string[]>;
 
+  /** These requests as the record has them, in the live store's shape; only the live ones. */
+  liveRequests(requestIds: string[], now: number): Promise<LiveRequest[]>;
+
   /** Ids of requests the record has as live (pending, offered or assigned). */
   liveRequestIds(): Promise<string[]>;
 

@@ -60,6 +60,55 @@ function appendEvents(prisma: PrismaClient, events: DomainEvent[]) {
   });
 }
 
+type RequestWithOffers = Prisma.ServiceRequestGetPayload<{ include: { offers: true; client: { select: { dedicatedAdvisorId: true } } } }>;
+
+const WITH_OFFERS = { offers: { orderBy: { sentAt: "asc" as const } }, client: { select: { dedicatedAdvisorId: true } } };
+
+/** A request as the record has it, in the live store's shape (queueScore is the engine's to set). */
+function toLiveRequest(row: RequestWithOffers, now: number): LiveRequest {
+  const offers: OfferState[] = row.offers.map((o) => ({
+    id: o.id,
+    requestId: o.requestId,
+    advisorId: o.advisorId,
+    kind: o.kind,
+    stageIndex: o.stageIndex,
+    sentAt: o.sentAt.getTime(),
+    expiresAt: o.expiresAt.getTime(),
+    outcome: o.outcome,
+    respondedAt: o.respondedAt?.getTime() ?? null,
+  }));
+  const facts: RequestFacts = {
+    id: row.id,
+    clientId: row.clientId,
+    branchId: row.branchId,
+    region: row.region,
+    requiredLicence: row.requiredLicence as LicenceKind,
+    riskLevel: row.riskLevel,
+    language: row.language,
+    priority: row.priority,
+    dedicatedAdvisorId: row.client.dedicatedAdvisorId,
+    mode: row.mode,
+    createdAt: row.createdAt.getTime(),
+  };
+  return {
+    facts,
+    status: row.status,
+    stageIndex: row.stageIndex,
+    stageStartedAt: (row.stageStartedAt ?? row.createdAt).getTime(),
+    // Offers of this stage since it (last) started: a request put back in the funnel keeps the
+    // offers of its earlier pass through the same stage index.
+    offersInStage: offers.filter((o) => o.stageIndex === row.stageIndex && o.sentAt >= (row.stageStartedAt ?? row.createdAt).getTime()).length,
+    assignedAdvisorId: row.assignedAdvisorId,
+    excluded: [...new Set(offers.filter((o) => o.outcome === "declined" || o.outcome === "timed_out").map((o) => o.advisorId))],
+    offers,
+    queueScore: null, // the engine knows the funnel and sets this
+    callbackRequested: row.callbackRequested,
+    updatedAt: now,
+    // The live store continues from the revision the record last applied (restore bumps it).
+    rev: row.liveRev,
+  };
+}
+
 export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecords {
   return {
     async clientContext(clientId: string): Promise<ClientContext | null> {
@@ -156,6 +205,12 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       return rows.map((r) => r.id);
     },
 
+    async liveRequests(requestIds, now) {
+      if (!requestIds.length) return [];
+      const rows = await prisma.serviceRequest.findMany({ where: { id: { in: requestIds }, status: { in: [...LIVE_STATUSES] } }, include: WITH_OFFERS });
+      return rows.map((row) => toLiveRequest(row, now));
+    },
+
     async liveRequestIds() {
       const rows = await prisma.serviceRequest.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, select: { id: true } });
       return rows.map((r) => r.id);
@@ -171,10 +226,7 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
     async rebuildSnapshot(now: number) {
       const [advisorRows, requestRows, ratings, lastAssigned, answers] = await Promise.all([
         prisma.advisor.findMany({ where: { status: { not: "offboarded" } }, include: { licences: true, branch: { select: { region: true } } } }),
-        prisma.serviceRequest.findMany({
-          where: { status: { in: [...LIVE_STATUSES] } },
-          include: { offers: { orderBy: { sentAt: "asc" } }, client: { select: { dedicatedAdvisorId: true } } },
-        }),
+        prisma.serviceRequest.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, include: WITH_OFFERS }),
         prisma.rating.groupBy({ by: ["advisorId"], _sum: { stars: true }, _count: { _all: true } }),
         prisma.serviceRequest.groupBy({ by: ["assignedAdvisorId"], where: { assignedAdvisorId: { not: null } }, _max: { assignedAt: true } }),
         prisma.offer.findMany({
@@ -195,49 +247,7 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
         stats.set(a.advisorId, updateResponsiveness(statsOf(a.advisorId), answer));
       }
 
-      const requests: LiveRequest[] = requestRows.map((row) => {
-        const offers: OfferState[] = row.offers.map((o) => ({
-          id: o.id,
-          requestId: o.requestId,
-          advisorId: o.advisorId,
-          kind: o.kind,
-          stageIndex: o.stageIndex,
-          sentAt: o.sentAt.getTime(),
-          expiresAt: o.expiresAt.getTime(),
-          outcome: o.outcome,
-          respondedAt: o.respondedAt?.getTime() ?? null,
-        }));
-        const facts: RequestFacts = {
-          id: row.id,
-          clientId: row.clientId,
-          branchId: row.branchId,
-          region: row.region,
-          requiredLicence: row.requiredLicence as LicenceKind,
-          riskLevel: row.riskLevel,
-          language: row.language,
-          priority: row.priority,
-          dedicatedAdvisorId: row.client.dedicatedAdvisorId,
-          mode: row.mode,
-          createdAt: row.createdAt.getTime(),
-        };
-        return {
-          facts,
-          status: row.status,
-          stageIndex: row.stageIndex,
-          stageStartedAt: (row.stageStartedAt ?? row.createdAt).getTime(),
-          // Offers of this stage since it (last) started: a request put back in the funnel keeps the
-          // offers of its earlier pass through the same stage index.
-          offersInStage: offers.filter((o) => o.stageIndex === row.stageIndex && o.sentAt >= (row.stageStartedAt ?? row.createdAt).getTime()).length,
-          assignedAdvisorId: row.assignedAdvisorId,
-          excluded: [...new Set(offers.filter((o) => o.outcome === "declined" || o.outcome === "timed_out").map((o) => o.advisorId))],
-          offers,
-          queueScore: null, // the engine knows the funnel and sets this
-          callbackRequested: row.callbackRequested,
-          updatedAt: now,
-          // The live store continues from the revision the record last applied (restore bumps it).
-          rev: row.liveRev,
-        };
-      });
+      const requests: LiveRequest[] = requestRows.map((row) => toLiveRequest(row, now));
 
       const assignments = new Map<string, string[]>();
       const pushHolds = new Map<string, string[]>();

@@ -268,6 +268,32 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
       }
     });
 
+    it("restores a pending request the record has and the live store never heard of (its creation timed out after the commit)", async () => {
+      const { w, persister, records } = await journaledWorld(db, opened.store, opened.journal);
+      try {
+        const advisor = await w.addAdvisor();
+        await w.engine.setPresence(advisor, "available");
+        const clientId = await w.addClient();
+        const now = w.clock.now();
+        const client = (await records.clientContext(clientId))!;
+        const id = `req_${uniqueTag()}`.padEnd(30, "0");
+        const facts = { id, clientId, branchId: client.branchId, region: client.region, requiredLicence: "fund_sales" as const, riskLevel: client.riskLevel, language: null, priority: 0, dedicatedAdvisorId: null, mode: "dispatch" as const, createdAt: now };
+        await records.insertRequest({ facts, topic: "t", channel: "chat", stageIndex: 0, stage: "dedicated", idempotencyKey: null, requestHash: null }, []);
+        expect(await opened.store.getRequest(id)).toBeNull();
+        // Young: a creation may be in progress, so it is left alone.
+        expect(await w.engine.reconcile({ graceMs: 10_000 })).toMatchObject({ missing: 1, restored: 0 });
+        w.clock.advance(10_000);
+        expect(await w.engine.reconcile({ graceMs: 10_000 })).toMatchObject({ missing: 1, restored: 1 });
+        await w.engine.tick();
+        const restored = (await opened.store.getRequest(id))!;
+        expect(restored.offers.map((o) => o.advisorId)).toEqual([advisor]);
+        await settle(opened.journal, persister);
+        await expectConsistent({ prisma: db.prisma, store: opened.store, now: w.clock.now() });
+      } finally {
+        await persister.stop();
+      }
+    });
+
     it("applies decisions in any order and twice, keeping the highest revision", async () => {
       const { w, persister, records } = await journaledWorld(db, opened.store, opened.journal);
       try {
