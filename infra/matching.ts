@@ -22,7 +22,8 @@ import type { MatchingStore } from "../matching/store/port.ts";
 import { createRedisMatchingStore } from "../matching/store/redis/store.ts";
 import type { Backends } from "./backends.ts";
 
-const LIVE_STATE_CHECK_MS = 5_000;
+/** How often each process checks the live state: rebuilds it when lost, re-applies presences after a rebuild. */
+const LIVE_STATE_CHECK_MS = 1_000;
 
 export interface MatchingRuntime {
   engine: MatchingEngine;
@@ -74,17 +75,27 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
     clock,
     presenceTtlMs: PRESENCE_TTL_MS,
     onError: (error, context) => logger.error({ err: error, context }, "matching step failed; it will be retried"),
+    // Every decision that survived in the journal reaches PostgreSQL before the rebuild reads it.
+    beforeRebuild: () => persister.drainAll(),
   });
   const sweeper = new DeadlineSweeper(engine, 250, (error) => logger.error({ err: error }, "deadline sweep failed"));
 
-  const ensureLiveState = async () => {
-    const rebuilt = await engine.ensureLiveState();
-    if (rebuilt) logger.info(rebuilt, "rebuilt the live matching state from the database");
-  };
+  let checking: Promise<void> | null = null;
+  const ensureLiveState = () =>
+    // One check at a time: a rebuild can outlast the interval.
+    (checking ??= (async () => {
+      try {
+        const rebuilt = await engine.ensureLiveState();
+        if (rebuilt) logger.info(rebuilt, "rebuilt the live matching state from the database");
+      } finally {
+        checking = null;
+      }
+    })());
   await ensureLiveState();
 
-  // Redis can lose its data (a restart without persistence, a failover, a flush): notice within
-  // seconds and rebuild from PostgreSQL.
+  // Redis can lose its data (a restart without persistence, a failover, a flush): notice within a
+  // second and rebuild from PostgreSQL (decisions get 503 meanwhile); every process re-applies the
+  // presences reported to it once it sees the new generation.
   let watchdog: NodeJS.Timeout | undefined;
   return {
     engine,

@@ -23,8 +23,11 @@ export async function openBenchStore(kind: StoreKind, redisUrl: string, label: s
   client.on("error", () => {});
   await client.connect();
   const prefix = uniqueRedisPrefix(label);
+  const store = createRedisMatchingStore(client, { prefix });
+  // A live state (as after a start's rebuild): decisions are fenced while the generation is missing.
+  await store.setGeneration("bench");
   return {
-    store: createRedisMatchingStore(client, { prefix }),
+    store,
     async close() {
       try {
         // One UNLINK per SCAN page rather than the store's per-key reset: 100k advisors' keys go in seconds.

@@ -8,6 +8,14 @@
  * actions that should move a funnel on (create, decline) make its deadline due and run a tick.
  * Order per transition: store decision, then its journal entry (PostgreSQL follows through the
  * persisters; the engine waits for it, bounded), then the event.
+ *
+ * Losing the live state. When the store loses its data, every decision is fenced off
+ * (LiveStateUnavailableError, a 503 for API callers) until one process rebuilds it: it persists
+ * the whole journal first (`beforeRebuild`), then restores from PostgreSQL and sets the new
+ * generation. Reads that find nothing check the fence before answering "not found". Each process
+ * remembers the latest presence every advisor reported to it, and re-applies those after a rebuild
+ * (its own, or one it notices through ensureLiveState), so matching resumes without waiting for the
+ * next heartbeats.
  */
 import type { Clock } from "../../core/clock.ts";
 import { failpoint } from "../../core/failpoints.ts";
@@ -19,7 +27,7 @@ import type { DispatchPolicy } from "../domain/policy.ts";
 import type { Channel, LicenceKind, Pool, Presence, RequestFacts, RequestMode, RequestStatus } from "../domain/types.ts";
 import { directRecorder, type Recorder } from "../journal/recorder.ts";
 import type { MatchingRecords, OfferChange } from "../records/port.ts";
-import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
+import { isLiveStateUnavailable, LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type OfferState } from "../store/port.ts";
 import { makeOffers } from "./offering.ts";
 import { reconcile, reconcileSupply, type ReconcileReport, type SupplyReport } from "./reconciler.ts";
 import { PolicyCache } from "./policies.ts";
@@ -38,6 +46,13 @@ export interface EngineOptions {
   /** How long a branch policy is cached (default 2 s): a manager's change applies within this. */
   policyTtlMs?: number;
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Runs while this process holds the rebuild lease, before the rebuild reads PostgreSQL: a server
+   * persists every journal entry here (whoever holds it), so the record holds every decision taken
+   * before the loss that survived in the journal. Decisions are fenced while the live state is
+   * missing, so nothing new is decided between this and the new generation.
+   */
+  beforeRebuild?: () => Promise<void>;
 }
 
 export interface NewRequest {
@@ -70,6 +85,13 @@ export type FinishOutcome = { ok: true; duplicate: boolean } | { ok: false; reas
 
 /** How many steps one progress pass may take before it yields (a guard against a bad policy loop). */
 const MAX_STEPS_PER_PASS = 32;
+/** Presences re-applied at once after a rebuild. */
+const REPLAY_BATCH = 50;
+/** How long the rebuild lease lasts: a rebuilder that dies is taken over after this. */
+const REBUILD_LEASE_MS = 60_000;
+
+/** When the live state of a generation (as ensureLiveState writes it, `<ms>:<token>`) was rebuilt; NaN for another shape. */
+const rebuiltAtOf = (generation: string | null): number => Number(generation?.slice(0, generation.indexOf(":")) ?? Number.NaN);
 
 export class MatchingEngine {
   readonly store: MatchingStore;
@@ -81,6 +103,14 @@ export class MatchingEngine {
   private readonly presenceTtlMs: number;
   private readonly leaseMs: number;
   private readonly onError: (error: unknown, context: string) => void;
+  private readonly beforeRebuild: () => Promise<void>;
+  /**
+   * The latest presence each advisor reported to this process, and when, in report order (oldest
+   * first), kept for the presence TTL: re-applied after a rebuild.
+   */
+  private readonly reported = new Map<string, { presence: Presence; at: number }>();
+  /** The generation this process last acted on; undefined until it first looked. */
+  private knownGeneration: string | null | undefined = undefined;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -92,6 +122,7 @@ export class MatchingEngine {
     this.presenceTtlMs = options.presenceTtlMs ?? 45_000;
     this.leaseMs = options.leaseMs ?? 10_000;
     this.onError = options.onError ?? (() => {});
+    this.beforeRebuild = options.beforeRebuild ?? (async () => {});
   }
 
   // ---- demand ------------------------------------------------------------------------------------
@@ -99,6 +130,9 @@ export class MatchingEngine {
   async createRequest(input: NewRequest): Promise<CreateOutcome> {
     // Backpressure: new work waits while the record trails; accepts, declines and completes go on.
     if (await this.recorder.overloaded()) return { ok: false, reason: "OVERLOADED" };
+    // The row goes first, so refuse before writing it while the live state is missing (a rebuild
+    // would restore it, but the caller is told to retry).
+    await this.assertLive("createRequest");
     const now = this.clock.now();
     const client = await this.records.clientContext(input.clientId);
     if (!client) return { ok: false, reason: "UNKNOWN_CLIENT" };
@@ -140,14 +174,14 @@ export class MatchingEngine {
 
   async cancel(requestId: string, clientId: string): Promise<FinishOutcome> {
     const request = await this.store.getRequest(requestId);
-    if (!request) return { ok: false, reason: "NOT_FOUND" };
+    if (!request) return this.notFound("cancel");
     if (request.facts.clientId !== clientId) return { ok: false, reason: "NOT_YOURS" };
     return this.finish(request, "cancelled");
   }
 
   async complete(requestId: string, advisorId: string): Promise<FinishOutcome> {
     const request = await this.store.getRequest(requestId);
-    if (!request) return { ok: false, reason: "NOT_FOUND" };
+    if (!request) return this.notFound("complete");
     if (request.assignedAdvisorId !== advisorId) return { ok: false, reason: "NOT_YOURS" };
     return this.finish(request, "completed");
   }
@@ -165,7 +199,14 @@ export class MatchingEngine {
     const rated = this.stamp({ type: "request.rated", requestId, branchId: summary.branchId, advisorId: summary.assignedAdvisorId, clientId, stars, requiredLicence: summary.requiredLicence });
     const inserted = await this.records.insertRating({ id: newId("rating", now), requestId, advisorId: summary.assignedAdvisorId, clientId, stars, comment, at: now }, [rated]);
     if (!inserted.ok) return inserted;
-    await this.store.recordRating(summary.assignedAdvisorId, stars);
+    try {
+      await this.store.recordRating(summary.assignedAdvisorId, stars);
+    } catch (error) {
+      // The rating is recorded; the live rating sum is rebuilt from the record, so a lost live
+      // state loses nothing here (a rebuild that read the record just before this insert misses it
+      // until the next rebuild: a ranking input, not a decision).
+      if (!isLiveStateUnavailable(error)) throw error;
+    }
     await this.publish([rated]);
     return { ok: true };
   }
@@ -181,11 +222,19 @@ export class MatchingEngine {
     return state;
   }
 
-  /** Presence change and heartbeat. An advisor becoming available is offered waiting requests. */
+  /**
+   * Presence change and heartbeat. An advisor becoming available is offered waiting requests. The
+   * report is remembered first (for the presence TTL), so one that arrives while the live state is
+   * missing (LiveStateUnavailableError) is still applied once it is rebuilt.
+   */
   async setPresence(advisorId: string, presence: Presence): Promise<{ ok: true; advisor: AdvisorState } | { ok: false; reason: "UNKNOWN_ADVISOR" }> {
-    let result = await this.store.setPresence(advisorId, presence, this.clock.now());
+    const now = this.clock.now();
+    this.remember(advisorId, presence, now);
+    let result = await this.store.setPresence(advisorId, presence, now);
     if (!result.ok) {
-      // Not in the live store yet (new advisor, or the store was rebuilt): load from the directory.
+      // Not in the live store yet (a new advisor, or one the rebuild did not know): load from the
+      // directory. upsertAdvisor is fenced like setPresence, so it never recreates an advisor (with
+      // no assignments) while a rebuild is pending: that throws LiveStateUnavailableError instead.
       if (!(await this.syncAdvisor(advisorId))) return result;
       result = await this.store.setPresence(advisorId, presence, this.clock.now());
       if (!result.ok) return result;
@@ -198,6 +247,7 @@ export class MatchingEngine {
     const now = this.clock.now();
     const requestId = await this.requestOfOffer(offerId);
     const request = requestId ? await this.store.getRequest(requestId) : null;
+    if (requestId && !request) return this.notFound("accept");
     const offer = request?.offers.find((o) => o.id === offerId);
     if (!request || !offer) return { ok: false, reason: "NOT_FOUND" };
     if (offer.advisorId !== advisorId) return { ok: false, reason: "NOT_YOURS" };
@@ -207,7 +257,16 @@ export class MatchingEngine {
 
     // Capacity first (the advisor's slot), then the claim (the request): capacity can never be
     // exceeded, and a lost claim gives the slot straight back.
-    const slot = await this.store.takeAssignment(advisorId, request.facts, offerId, now, this.presenceTtlMs);
+    const take = () => this.store.takeAssignment(advisorId, request.facts, offerId, now, this.presenceTtlMs);
+    let slot = await take();
+    if (!slot.ok && slot.reason === "PRESENCE") {
+      // Right after a rebuild every advisor is offline until their presence is re-applied: use
+      // what they reported to this process, or, when nobody has re-applied it yet, ask them to retry.
+      if (await this.reapplyPresence(advisorId)) slot = await take();
+      if (!slot.ok && slot.reason === "PRESENCE" && (await this.presenceUnknownSinceRebuild(advisorId))) {
+        throw new LiveStateUnavailableError("accept", "the live state was just rebuilt and this advisor's presence is not restored yet");
+      }
+    }
     if (!slot.ok) return { ok: false, reason: slot.reason === "CAPACITY" ? "AT_CAPACITY" : "NOT_ELIGIBLE" };
     const claim = await this.store.claimOffer(request.facts.id, offerId, advisorId, now);
     if (!claim.ok) {
@@ -300,12 +359,21 @@ export class MatchingEngine {
    * requests it handled. The sweeper calls this on an interval; tests call it after moving the clock.
    */
   async tick(limit = 100): Promise<number> {
-    const due = await this.store.claimDueDeadlines(this.clock.now(), this.leaseMs, limit);
+    let due: string[];
+    try {
+      due = await this.store.claimDueDeadlines(this.clock.now(), this.leaseMs, limit);
+    } catch (error) {
+      // The live state is being rebuilt: nothing is due until it is (the rebuild sets every live
+      // request's deadline).
+      if (isLiveStateUnavailable(error)) return 0;
+      throw error;
+    }
     await Promise.all(
       due.map((id) =>
         this.progress(id).catch((error) => {
           // The lease lapses and the deadline fires again: a failed pass is retried, never lost.
-          this.onError(error, `progress ${id}`);
+          // A pass cut short by a lost live state is not a fault: the rebuild sets its deadline again.
+          if (!isLiveStateUnavailable(error)) this.onError(error, `progress ${id}`);
         }),
       ),
     );
@@ -316,6 +384,9 @@ export class MatchingEngine {
   private async progress(requestId: string): Promise<void> {
     let request = await this.store.getRequest(requestId);
     if (!request) {
+      // Gone for good, unless the live state was lost meanwhile: then the rebuild restores it with
+      // its deadline, which must not be cleared.
+      await this.assertLive("progress");
       await this.store.clearDeadline(requestId);
       return;
     }
@@ -513,9 +584,10 @@ export class MatchingEngine {
   // ---- rebuild -----------------------------------------------------------------------------------
 
   /**
-   * Replaces the live store's contents with what PostgreSQL records: advisors (presence offline until
-   * their next heartbeat), open requests with their offers, assignments and push holds. Every live
-   * request gets a deadline of now, so the funnel re-evaluates each at once.
+   * Replaces the live store's contents with what PostgreSQL records: advisors (presence offline
+   * until re-applied or their next heartbeat), open requests with their offers, assignments and
+   * push holds. Every live request gets a deadline of now, so the funnel re-evaluates each at once.
+   * Writes regardless of the fence: run it only while the generation is missing (ensureLiveState).
    */
   async rebuild(options: { reset: boolean } = { reset: true }): Promise<{ advisors: number; requests: number }> {
     const now = this.clock.now();
@@ -536,20 +608,134 @@ export class MatchingEngine {
    * Rebuilds the live state when it is missing (a new store, or Redis lost its data), once across
    * all processes: the first to take the rebuild lease does it, the others carry on. Returns what
    * was rebuilt, or null when nothing was needed or another process is on it.
+   *
+   * Order: lease; the generation checked again (another process may have just finished);
+   * beforeRebuild (the journal persisted, so PostgreSQL holds every surviving decision); the
+   * snapshot read and restored; the new generation, which opens the fence; then the presences this
+   * process remembers are re-applied. While the generation is missing every decision is fenced, so
+   * nothing is decided between the snapshot read and the new generation, and the restore overwrites
+   * nothing newer than the snapshot.
+   *
+   * Called periodically (every second in a server), it also notices a rebuild another process did
+   * (the generation changed) and re-applies this process's remembered presences then.
    */
   async ensureLiveState(): Promise<{ advisors: number; requests: number } | null> {
-    if ((await this.store.getGeneration()) !== null) return null;
-    const token = newId("auditEvent");
-    if (!(await this.store.acquireLease("rebuild", token, 60_000))) return null;
+    const generation = await this.store.getGeneration();
+    if (generation !== null) {
+      await this.noticeGeneration(generation);
+      return null;
+    }
+    this.knownGeneration = null;
+    const token = newId("auditEvent", this.clock.now());
+    if (!(await this.store.acquireLease("rebuild", token, REBUILD_LEASE_MS))) return null;
     try {
-      // No reset: the store is empty or holds only what live traffic wrote since the loss, all of
-      // which is also in PostgreSQL, so restoring over it is safe and keeps the lease key.
+      const current = await this.store.getGeneration();
+      if (current !== null) {
+        await this.noticeGeneration(current);
+        return null;
+      }
+      await this.beforeRebuild();
+      // No reset: the store is empty or holds only hints written since the loss (entity writes are
+      // fenced), so restoring over it is safe and keeps the lease key.
       const rebuilt = await this.rebuild({ reset: false });
-      await this.store.setGeneration(token);
+      const next = `${this.clock.now()}:${token}`;
+      await this.store.setGeneration(next);
+      await this.noticeGeneration(next);
       return rebuilt;
     } finally {
       await this.store.releaseLease("rebuild", token);
     }
+  }
+
+  /** A generation seen: when it is not the one this process last acted on, re-apply presences. */
+  private async noticeGeneration(generation: string): Promise<void> {
+    if (generation === this.knownGeneration) return;
+    // The first look (process start) has nothing to re-apply: nothing was reported before it.
+    if (this.knownGeneration !== undefined) await this.replayPresence();
+    this.knownGeneration = generation;
+  }
+
+  /** Remembers an advisor's report, kept in report order, and drops reports older than the presence TTL. */
+  private remember(advisorId: string, presence: Presence, at: number): void {
+    this.reported.delete(advisorId);
+    this.reported.set(advisorId, { presence, at });
+    const since = at - this.presenceTtlMs;
+    for (const [id, report] of this.reported) {
+      if (report.at > since) break;
+      this.reported.delete(id);
+    }
+  }
+
+  /**
+   * Re-applies, through the fenced store operation, every presence reported to this process within
+   * the presence TTL, each with the time it was reported (so it lapses when it would have) and only
+   * where the store holds nothing newer; then wakes the queue for the advisors now available.
+   * Returns how many were re-applied.
+   */
+  async replayPresence(): Promise<number> {
+    const since = this.clock.now() - this.presenceTtlMs;
+    const reports = [...this.reported].filter(([, report]) => report.at > since && report.presence !== "offline");
+    let applied = 0;
+    let available = false;
+    for (let start = 0; start < reports.length; start += REPLAY_BATCH) {
+      const results = await Promise.all(
+        reports.slice(start, start + REPLAY_BATCH).map(([advisorId, { presence, at }]) => this.store.setPresence(advisorId, presence, at, { onlyIfNewer: true })),
+      );
+      results.forEach((result, i) => {
+        const [, report] = reports[start + i]!;
+        if (!result.ok || result.advisor.supply.heartbeatAt !== report.at) return;
+        applied++;
+        if (report.presence === "available") available = true;
+      });
+    }
+    if (available) await this.wakeQueue();
+    return applied;
+  }
+
+  /**
+   * Makes every queued request due now: a request that ran its funnel before presences came back
+   * found nobody and waits in the queue; now it may find someone.
+   */
+  private async wakeQueue(): Promise<void> {
+    const now = this.clock.now();
+    const queued = await this.store.listQueue(1_000);
+    await Promise.all(queued.map((id) => this.store.setDeadline(id, now)));
+    if (queued.length) await this.tick();
+  }
+
+  /**
+   * After a PRESENCE refusal: re-applies the advisor's presence as reported to this process, when
+   * it is within the TTL and newer than the store's (the store lost it). True when it did.
+   */
+  private async reapplyPresence(advisorId: string): Promise<boolean> {
+    const report = this.reported.get(advisorId);
+    if (!report || report.presence === "offline" || report.at <= this.clock.now() - this.presenceTtlMs) return false;
+    const result = await this.store.setPresence(advisorId, report.presence, report.at, { onlyIfNewer: true });
+    return result.ok && result.advisor.supply.heartbeatAt === report.at;
+  }
+
+  /**
+   * True when the advisor has not been heard from since the live state was rebuilt (heartbeatAt 0
+   * is "restored, no heartbeat since"), and that rebuild is younger than the presence TTL: their
+   * presence is not known yet (their processes re-apply it within seconds, their next heartbeat at
+   * the latest), so "offline" is not an answer to give them.
+   */
+  private async presenceUnknownSinceRebuild(advisorId: string): Promise<boolean> {
+    const [advisor, generation] = await Promise.all([this.store.getAdvisor(advisorId), this.store.getGeneration()]);
+    if (!advisor || advisor.supply.heartbeatAt !== 0) return false;
+    const age = this.clock.now() - rebuiltAtOf(generation);
+    return age >= 0 && age < this.presenceTtlMs;
+  }
+
+  /** Throws LiveStateUnavailableError while the live state is missing (the fence is closed). */
+  private async assertLive(operation: string): Promise<void> {
+    if (!(await this.store.isLive())) throw new LiveStateUnavailableError(operation);
+  }
+
+  /** "Not found" in the live store, unless it lost its state: then the caller must retry instead. */
+  private async notFound(operation: string): Promise<{ ok: false; reason: "NOT_FOUND" }> {
+    await this.assertLive(operation);
+    return { ok: false, reason: "NOT_FOUND" };
   }
 
   /** Totals of every reconcile run on this process, for /metrics. */

@@ -46,6 +46,10 @@ export function createMemoryJournal(clock: () => number = Date.now): Journal {
       return chosen.map((held): Delivered => ({ id: held.id, entry: held.entry }));
     },
 
+    async contains(id) {
+      return entries.has(id);
+    },
+
     async ack(ids) {
       for (const id of ids) entries.delete(id);
     },

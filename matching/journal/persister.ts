@@ -128,14 +128,29 @@ export class Persister {
 
   /** Persists everything this process can take now (tests, shutdown): until a take finds nothing. */
   async drainOnce(): Promise<void> {
-    while ((await this.step()) > 0);
+    while ((await this.step(this.idleMs)) > 0);
+  }
+
+  /**
+   * Persists every entry in the journal now, taking over those other consumers hold even when they
+   * are alive (a batch they are writing is written twice, which the record absorbs), until a take
+   * finds nothing. The rebuild runs this before reading the record. Throws when the record cannot
+   * be written: the rebuild must then wait.
+   */
+  async drainAll(): Promise<void> {
+    while ((await this.step(0)) > 0);
+  }
+
+  /** True when this process knows entry `id` was persisted (by any process). */
+  hasPersisted(id: string): boolean {
+    return this.persisted.has(id);
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       let done = 0;
       try {
-        done = await this.step();
+        done = await this.step(this.idleMs);
       } catch (error) {
         this.failures++;
         this.onError(error, "journal persistence failed; the batch will be retried");
@@ -147,8 +162,8 @@ export class Persister {
   }
 
   /** One batch: take, write, acknowledge, announce. Returns how many entries it persisted. */
-  private async step(): Promise<number> {
-    const batch = await this.journal.take(this.consumer, this.batchSize, this.idleMs);
+  private async step(idleMs: number): Promise<number> {
+    const batch = await this.journal.take(this.consumer, this.batchSize, idleMs);
     if (!batch.length) return 0;
     try {
       await this.apply(batch.map((d) => d.entry));

@@ -39,9 +39,20 @@ export interface Journal {
   /**
    * Up to `count` entries for `consumer` to persist, oldest first: first those it was given before
    * and has not acknowledged (a failed batch is retried), then those another consumer has held for
-   * longer than `idleMs` (it died), then new ones. An entry is given to one consumer at a time.
+   * at least `idleMs` (it died), then new ones. An entry is given to one consumer at a time.
+   *
+   * With `idleMs` 0 it takes over every entry another consumer holds, alive or not (the rebuild
+   * does this: PostgreSQL must hold every journaled decision before the live state is rebuilt from
+   * it). The previous holder may still persist and acknowledge it too; the writes are idempotent and
+   * a repeated acknowledgement is a no-op.
    */
   take(consumer: string, count: number, idleMs: number): Promise<Delivered[]>;
+
+  /**
+   * True while entry `id` is in the journal (appended, not yet acknowledged). An entry that is
+   * neither here nor known to be persisted was lost with the journal (Redis lost its data).
+   */
+  contains(id: string): Promise<boolean>;
 
   /** Acknowledges persisted entries: they are never given out again. Idempotent. */
   ack(ids: string[]): Promise<void>;

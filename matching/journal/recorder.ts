@@ -4,6 +4,7 @@
  * database outage only delays the record instead of failing the decision. The direct recorder
  * writes the entry inline (engine tests, tools).
  */
+import { LiveStateUnavailableError } from "../store/port.ts";
 import type { Persister } from "./persister.ts";
 import type { Journal, JournalEntry } from "./port.ts";
 
@@ -38,7 +39,13 @@ export function journalRecorder(options: JournalRecorderOptions): Recorder {
       const id = await journal.append(entry);
       persister.wake();
       // Bounded: during an outage the decision stands and its record follows when the database is back.
-      await persister.waitFor(id, options.waitMs);
+      if (await persister.waitFor(id, options.waitMs)) return;
+      // Not persisted yet: fine while the entry waits in the journal. Gone from it unpersisted, it
+      // was lost with the live state (Redis lost its data), which is rebuilt from the record without
+      // this decision: the caller must not be told it stands.
+      if (!persister.hasPersisted(id) && !(await journal.contains(id)) && !persister.hasPersisted(id)) {
+        throw new LiveStateUnavailableError(`record ${entry.requestId}`, "the decision's journal entry was lost with the live state");
+      }
     },
     async overloaded() {
       const lag = await persister.lag();

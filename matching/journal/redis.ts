@@ -87,6 +87,11 @@ export async function createRedisJournal(client: RedisClient, options: { prefix:
       }
     },
 
+    async contains(id) {
+      const found = await send<RawEntry[]>(["XRANGE", stream, id, id, "COUNT", "1"]);
+      return Array.isArray(found) && found.length > 0;
+    },
+
     async ack(ids) {
       if (!ids.length) return;
       // One step: were XACK and XDEL separate, a lost reply between them would leave an entry that is

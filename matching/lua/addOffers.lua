@@ -5,15 +5,19 @@
   within the batch (ALREADY_OFFERED). An empty batch changes nothing. Otherwise status becomes
   offered and offersInStage grows by the batch size.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  stage index
   ARGV[2]  offers (JSON OfferState[]; stored open: outcome and respondedAt null)
   ARGV[3]  now (epoch ms)
   Result   {OK, document} | {NOT_FOUND | NOT_LIVE | STAGE_CHANGED | EXCLUDED | ALREADY_OFFERED}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include request
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local doc, raw = load_request(KEYS[1])
 if not doc then return { C.NOT_FOUND } end
 if not is_open(doc.status) then return { C.NOT_LIVE } end

@@ -4,16 +4,20 @@
   still open (OFFERS_OPEN). offersInStage resets, stageStartedAt = now, queueScore as given (a
   number puts the request in the queue, null takes it out). Node then syncs the queue set.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  from stage index
   ARGV[2]  to stage index
   ARGV[3]  now (epoch ms)
   ARGV[4]  queue score (JSON number or null)
   Result   {OK, document} | {NOT_FOUND | NOT_LIVE | STAGE_CHANGED | OFFERS_OPEN}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include request
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local doc = load_request(KEYS[1])
 if not doc then return { C.NOT_FOUND } end
 if not is_open(doc.status) then return { C.NOT_LIVE } end

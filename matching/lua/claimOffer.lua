@@ -8,16 +8,20 @@
   returned as superseded, in offer order (the caller tells their advisors and frees push holds).
   Node then removes the request from the queue set.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  offer id
   ARGV[2]  advisor id
   ARGV[3]  now (epoch ms)
   Result   {OK | DUPLICATE, document, offer, superseded (JSON OfferState[])}
            {NOT_FOUND | NOT_YOURS | ALREADY_TAKEN | NOT_LIVE | OFFER_CLOSED | OFFER_EXPIRED}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include request
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local doc, raw = load_request(KEYS[1])
 if not doc then return { C.NOT_FOUND } end
 local offer = find_offer(doc, ARGV[1])

@@ -4,6 +4,7 @@
   with the offer), timed_out before expiresAt (NOT_DUE, with the offer). declined and timed_out
   exclude the advisor from this request. An offered request with no open offer left becomes pending.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  offer id
   ARGV[2]  outcome: declined | timed_out | withdrawn
   ARGV[3]  now (epoch ms)
@@ -11,11 +12,14 @@
   Result   {OK, document, offer}
            {ALREADY_CLOSED | NOT_DUE, offer}
            {NOT_FOUND | NOT_YOURS}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include request
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local doc = load_request(KEYS[1])
 if not doc then return { C.NOT_FOUND } end
 local offer = find_offer(doc, ARGV[1])

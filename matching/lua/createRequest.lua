@@ -3,15 +3,19 @@
   the request id: an existing request (live or retained terminal) is returned unchanged.
   Node adds the request to the live set and sets its first deadline when it was created.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  facts (JSON RequestFacts)
   ARGV[2]  stage index
   ARGV[3]  now (epoch ms)
   Result   {OK, document} created | {DUPLICATE, document} already there
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include request
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local existing = redis.call('GET', KEYS[1])
 if existing then return { C.DUPLICATE, existing } end
 local now = tonumber(ARGV[3])

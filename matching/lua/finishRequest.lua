@@ -6,6 +6,7 @@
   state is INVALID_STATE with the status. Node then drops the request from the live set, the
   queue and the deadlines.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  to: completed | cancelled | expired
   ARGV[2]  now (epoch ms)
   ARGV[3]  callbackRequested (JSON true, false or null for "not given")
@@ -13,11 +14,14 @@
   Result   {OK | DUPLICATE, document, withdrawn (JSON OfferState[])}
            {INVALID_STATE, status}
            {NOT_FOUND}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include request
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local FINISH_FROM = {
   completed = { assigned = true },
   cancelled = { pending = true, offered = true, assigned = true },

@@ -3,15 +3,19 @@
   updateResponsiveness (matching/domain/ranking.ts): the first observation sets an EWMA directly,
   later ones blend with weight alpha; latency is learned from accepts only, clamped at 0.
   KEYS[1]  advisor document                 <prefix>adv:{<advisorId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  "1" accepted | "0" declined or timed out
   ARGV[2]  latency ms (ignored unless accepted)
   ARGV[3]  alpha, in (0, 1]
   Result   {OK} | {UNKNOWN_ADVISOR}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include advisor
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local doc = load_advisor(KEYS[1])
 if not doc then return { C.UNKNOWN_ADVISOR } end
 local accepted = ARGV[1] == '1'

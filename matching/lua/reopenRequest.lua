@@ -6,14 +6,18 @@
   it for good; offers keep their history. Node then releases the advisor's slot, syncs the live set
   and sets the deadline that runs the funnel.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  advisor id
   ARGV[2]  now (epoch ms)
   Result   {OK, document} | {NOT_FOUND | NOT_YOURS}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include request
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local doc = load_request(KEYS[1])
 if not doc then return { C.NOT_FOUND } end
 local advisor_id = ARGV[1]

@@ -1,13 +1,17 @@
 --[[
   setIncentive: sets the incentive ranking input (Node has already clamped it to 0..1).
   KEYS[1]  advisor document                 <prefix>adv:{<advisorId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  value
   Result   {OK} | {UNKNOWN_ADVISOR}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include advisor
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local doc = load_advisor(KEYS[1])
 if not doc then return { C.UNKNOWN_ADVISOR } end
 doc.stats.incentive = tonumber(ARGV[1])

@@ -5,6 +5,7 @@
   Sets stats.lastAssignedAt = now. Idempotent: a request already assigned answers DUPLICATE with
   the snapshot it was granted with (after a restore, re-checked as if its own slot were free).
   KEYS[1]  advisor document                 <prefix>adv:{<advisorId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  request (JSON RequestFacts)
   ARGV[2]  context (JSON { now, ttl, wantLang })
   ARGV[3]  offer id
@@ -12,12 +13,15 @@
            {DUPLICATE, document, snapshot}
            {UNKNOWN_ADVISOR}
            {STATUS | PRESENCE | CAPACITY | LICENCE | SUITABILITY | LANGUAGE, detail}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include eligibility
 --@include advisor
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local doc, raw = load_advisor(KEYS[1])
 if not doc then return { C.UNKNOWN_ADVISOR } end
 local request = cjson.decode(ARGV[1])

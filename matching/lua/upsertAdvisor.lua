@@ -2,15 +2,19 @@
   upsertAdvisor: creates an advisor (presence offline, heartbeatAt 0, the given empty stats, no
   holds) or replaces its profile keeping presence, stats, assignments and holds.
   KEYS[1]  advisor document                 <prefix>adv:{<advisorId>}
+  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  profile (JSON AdvisorProfile)
   ARGV[2]  profile.languages folded to lower case (JSON string[])
   ARGV[3]  stats for a new advisor (JSON AdvisorStats, EMPTY_STATS)
   Result   {OK, newDocument, oldDocument | nil}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
+--@include fence
 --@include json
 --@include advisor
 
+if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
 local doc, old_raw = load_advisor(KEYS[1])
 if not doc then
   doc = {

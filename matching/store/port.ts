@@ -7,10 +7,21 @@
  * operation below is one Lua script) and in-memory (embedded, one process).
  *
  * Partitioning. Advisor-side operations touch only one advisor's state; request-side operations touch
- * only one request's state (in Redis each lives under its own hash tag, so the keys suit Redis
- * Cluster). A decision that needs both, such as an accept, is a short saga run by the engine:
- * take the advisor's capacity first (never exceeds capacity), then claim the request (at most one
- * winner), and give the capacity back if the claim loses. Every step is idempotent.
+ * only one request's state. A decision that needs both, such as an accept, is a short saga run by
+ * the engine: take the advisor's capacity first (never exceeds capacity), then claim the request (at
+ * most one winner), and give the capacity back if the claim loses. Every step is idempotent.
+ *
+ * The live-state fence. The live state can be lost (a Redis restart without persistence, a
+ * failover, a flush); its generation (getGeneration) is then null until a rebuild from the system of
+ * record sets it again. Every operation that writes advisor or request state, and claimDueDeadlines,
+ * checks in the same atomic step that the generation is set, and otherwise does nothing and throws
+ * LiveStateUnavailableError: a decision taken on a half-restored state (an advisor recreated with no
+ * assignments, a request missing its accepted offer) could break capacity or double-assign, and a
+ * rebuild must not overwrite anything written after it read the record. Reads are not fenced (they
+ * see whatever is there; callers that find nothing check the generation before saying "not found").
+ * The restores, reset, the generation itself and the leases are not fenced: the rebuild uses them.
+ * The in-memory adapter never loses its state while its process lives, so it never throws this
+ * (after reset() it keeps accepting writes).
  *
  * Expected outcomes are values (`{ ok: false, reason }`); only infrastructure faults throw.
  * All times are epoch milliseconds supplied by the caller, so tests drive a manual clock.
@@ -28,6 +39,28 @@ import type {
   RequestFacts,
   RequestStatus,
 } from "../domain/types.ts";
+
+/**
+ * The live state is missing or being rebuilt (see "The live-state fence" above): nothing was done.
+ * A fault, not an outcome: the caller retries shortly (the API answers 503 with Retry-After).
+ */
+export class LiveStateUnavailableError extends Error {
+  override name = "LiveStateUnavailableError";
+  constructor(
+    readonly operation: string,
+    detail = "the matching store lost its state and is being rebuilt",
+  ) {
+    super(`live state unavailable: ${detail} (${operation}); retry shortly`);
+  }
+}
+
+/** True for a LiveStateUnavailableError, also one wrapped as another error's cause. */
+export function isLiveStateUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof LiveStateUnavailableError) return true;
+  }
+  return false;
+}
 
 export interface AdvisorState {
   profile: AdvisorProfile;
@@ -132,8 +165,18 @@ export interface MatchingStore {
    */
   upsertAdvisor(profile: AdvisorProfile, now: number): Promise<AdvisorState>;
 
-  /** Sets presence and records a heartbeat at `now`. This call is also the heartbeat. */
-  setPresence(advisorId: string, presence: Presence, now: number): Promise<{ ok: true; advisor: AdvisorState } | { ok: false; reason: "UNKNOWN_ADVISOR" }>;
+  /**
+   * Sets presence and records a heartbeat at `now`. This call is also the heartbeat. With
+   * `onlyIfNewer`, it changes nothing unless the stored heartbeatAt is older than `now` (and answers
+   * ok with the advisor as stored): a presence reported earlier and re-applied after a rebuild never
+   * overrides a later heartbeat.
+   */
+  setPresence(
+    advisorId: string,
+    presence: Presence,
+    now: number,
+    options?: { onlyIfNewer?: boolean },
+  ): Promise<{ ok: true; advisor: AdvisorState } | { ok: false; reason: "UNKNOWN_ADVISOR" }>;
 
   /**
    * Sets presence offline only if the advisor's heartbeatAt is still < `heartbeatBefore`, in one
@@ -303,11 +346,19 @@ export interface MatchingStore {
 
   /**
    * The live state's generation: written after a rebuild from the system of record. null means the
-   * live state is new or was lost (a flushed or replaced Redis) and must be rebuilt.
+   * live state is new or was lost (a flushed or replaced Redis) and must be rebuilt; while it is null
+   * every fenced operation throws LiveStateUnavailableError (Redis).
    */
   getGeneration(): Promise<string | null>;
 
   setGeneration(generation: string): Promise<void>;
+
+  /**
+   * False while the fence is closed: the live state is lost and not rebuilt yet (Redis: the
+   * generation is missing). A caller that finds nothing asks this before answering "not found".
+   * The in-memory adapter is always live.
+   */
+  isLive(): Promise<boolean>;
 
   /** Takes the named lease when nobody holds it (SET NX PX in Redis); true when `token` now holds it. */
   acquireLease(name: string, token: string, ttlMs: number): Promise<boolean>;

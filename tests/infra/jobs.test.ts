@@ -97,6 +97,8 @@ describeWithServices("job leader election on one Redis namespace", [await probeR
     clients = [await connectTestRedis(), await connectTestRedis()];
     const storeA = freezable(createRedisMatchingStore(clients[0]!, { prefix }));
     const storeB = createRedisMatchingStore(clients[1]!, { prefix });
+    // A live state (as after a start's rebuild), so the fenced writes run.
+    await storeB.setGeneration("test");
     const world = await createWorld(db, storeA);
     const start = (store: MatchingStore, engine = world.engine) =>
       startJobs({ engine, store, prisma: db.prisma, logger: silent, clock: world.clock, presenceTtlMs: TTL, leaseTtlMs: LEASE });

@@ -11,8 +11,8 @@ import type { RedisClient } from "../../infra/redis.ts";
 import { checkEligibility, type CapacityRule, type EligibilityInput } from "../../matching/domain/eligibility.ts";
 import { EMPTY_STATS, updateResponsiveness, type OfferAnswer } from "../../matching/domain/ranking.ts";
 import { LICENCE_KINDS, type AdvisorProfile, type LicenceFact, type RequestFacts } from "../../matching/domain/types.ts";
-import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../../matching/store/port.ts";
-import { CODES, outcomeOf, SCRIPT_NAMES } from "../../matching/store/redis/codes.ts";
+import { LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type OfferState } from "../../matching/store/port.ts";
+import { CODES, FENCED_SCRIPTS, outcomeOf, SCRIPT_NAMES } from "../../matching/store/redis/codes.ts";
 import { candidateEntries, hashTagOf, keySlot, keySpace } from "../../matching/store/redis/keys.ts";
 import { scripts } from "../../matching/store/redis/scripts.ts";
 import { asArray, checkEligibilityInLua, createRedisMatchingStore } from "../../matching/store/redis/store.ts";
@@ -34,11 +34,15 @@ async function connect(): Promise<RedisClient> {
   return client;
 }
 
-/** A store in its own namespace; every namespace opened here is wiped after the file. */
+/**
+ * A store in its own namespace, live (its generation set, as after a start's rebuild, so fenced
+ * scripts run); every namespace opened here is wiped after the file.
+ */
 const opened: MatchingStore[] = [];
-function openStore(client: RedisClient, prefix = `test:${uniqueTag()}:`): MatchingStore {
+async function openStore(client: RedisClient, prefix = `test:${uniqueTag()}:`): Promise<MatchingStore> {
   const store = createRedisMatchingStore(client, { prefix });
   opened.push(store);
+  await store.setGeneration("test");
   return store;
 }
 
@@ -201,7 +205,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     for (const c of clients) if (c.isOpen) await c.quit().catch(() => {});
   });
 
-  storeContract("matching store contract: redis", async () => openStore(client, `test:${uniqueTag()}:`));
+  storeContract("matching store contract: redis", async () => createRedisMatchingStore(client, { prefix: `test:${uniqueTag()}:` }));
 
   describe("scripts", () => {
     it("every operation is one Lua file whose header documents KEYS, ARGV and the result", () => {
@@ -220,7 +224,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     it("falls back to EVAL after SCRIPT FLUSH (NOSCRIPT), and EVALSHA works again afterwards", async () => {
       const calls: string[] = [];
       const watched = spyClient(client, (method) => calls.push(method));
-      const store = openStore(watched);
+      const store = await openStore(watched);
       const a = await online(store);
       expect(calls.filter((c) => c === "eval")).toEqual([]);
 
@@ -241,7 +245,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
       // A client that never loaded (new process, failover) also runs after a flush.
       await client.scriptFlush();
-      const fresh = openStore(await connect());
+      const fresh = await openStore(await connect());
       expect((await fresh.setPresence("adv_unknown", "available", T0)).ok).toBe(false);
     });
 
@@ -252,6 +256,10 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(() => outcomeOf("claimOffer", [CODES.CAPACITY])).toThrow(/unexpected code/);
       expect(() => outcomeOf("addOffers", [999])).toThrow(/unexpected code/);
       expect(() => outcomeOf("addOffers", "OK")).toThrow(/unexpected code/);
+      // The fence: a fault every fenced script may raise, never an outcome; no other script answers it.
+      for (const name of FENCED_SCRIPTS) expect(() => outcomeOf(name, [CODES.REBUILDING]), name).toThrow(LiveStateUnavailableError);
+      expect(() => outcomeOf("restoreAdvisor", [CODES.REBUILDING])).toThrow(/unexpected code/);
+      expect(() => outcomeOf("renewLease", [CODES.REBUILDING])).toThrow(/unexpected code/);
     });
   });
 
@@ -298,7 +306,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("the capacity operations give checkEligibility's verdict on the stored advisor", async () => {
-      const store = openStore(client);
+      const store = await openStore(client);
       await fc.assert(
         fc.asyncProperty(eligibilityInput, fc.boolean(), async (input, broadcast) => {
           const id = `adv_${uniqueTag()}`;
@@ -336,7 +344,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
   describe("recordAnswer in Lua mirrors updateResponsiveness", () => {
     it("gives bit-identical stats for generated answer sequences", async () => {
-      const store = openStore(client);
+      const store = await openStore(client);
       const answer: fc.Arbitrary<OfferAnswer> = fc.oneof(
         fc.constant<OfferAnswer>({ accepted: false }),
         fc.double({ min: -5_000, max: 600_000, noNaN: true }).map((latencyMs): OfferAnswer => ({ accepted: true, latencyMs: latencyMs + 0 })),
@@ -366,7 +374,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
     it("empty arrays come back as arrays, in Redis and in Node", async () => {
       const prefix = `test:${uniqueTag()}:`;
-      const store = openStore(client, prefix);
+      const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const p = profile({ languages: [], licences: [] });
       const created = await store.upsertAdvisor(p, T0);
@@ -390,7 +398,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
     it("documents written with {} for empty arrays (plain cjson.encode) still read and update correctly", async () => {
       const prefix = `test:${uniqueTag()}:`;
-      const store = openStore(client, prefix);
+      const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const p = profile({ languages: [] });
       const doc = {
@@ -415,7 +423,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("keeps every number exact (cjson.encode would keep only 14 digits)", async () => {
-      const store = openStore(client);
+      const store = await openStore(client);
       const p = profile({ licences: [licence({ validFrom: -8.64e15, validUntil: Number.MAX_SAFE_INTEGER, number: "x/\"\\\u0001é" })] });
       const state: AdvisorState = {
         profile: p,
@@ -449,7 +457,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(keys.candidates("national", "ignored", "fund_sales", "*", 1)).toBe("adx:idx:{national:*:fund_sales:*}:s1");
     });
 
-    it("every script call touches keys of one hash tag only: its advisor's, its request's or the deadlines'", async () => {
+    it("every script call touches keys of one hash tag only (its advisor's, its request's or the deadlines'), plus the generation key last when fenced", async () => {
       const calls: Array<{ name: string; keys: string[] }> = [];
       const shaToName = new Map(Object.values(scripts()).map((s) => [s.sha, s.name]));
       const watched = spyClient(client, (method, args) => {
@@ -457,7 +465,8 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
         const name = method === "evalSha" ? shaToName.get(String(args[0])) : Object.values(scripts()).find((s) => s.source === args[0])?.name;
         calls.push({ name: name ?? "?", keys: ((args[1] as { keys?: string[] }) ?? {}).keys ?? [] });
       });
-      const store = openStore(watched);
+      const prefix = `test:${uniqueTag()}:`;
+      const store = await openStore(watched, prefix);
       await exerciseEveryOperation(store, watched);
 
       // rateLimit shares the loader but belongs to the rate limiter (tests/infra/rateLimit.test.ts).
@@ -468,6 +477,12 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
           continue;
         }
         expect(keys.length, name).toBeGreaterThan(0);
+        if (FENCED_SCRIPTS.has(name as never)) {
+          // The fence reads the generation, a key of its own: these scripts touch two slots (so the
+          // store is for one Redis primary, not Cluster; see keys.ts).
+          expect(keys.at(-1), name).toBe(keySpace(prefix).generation);
+          keys.pop();
+        }
         const tags = new Set(keys.map(hashTagOf));
         expect(tags.size, name).toBe(1);
         expect(new Set(keys.map(keySlot)).size, name).toBe(1);
@@ -481,8 +496,8 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     it("keeps every key under the prefix, and reset removes exactly that namespace (glob characters included)", async () => {
       const prefix = `test:${uniqueTag()}:[*?]\\:`;
       const neighbour = `test:${uniqueTag()}:`;
-      const store = openStore(client, prefix);
-      const other = openStore(client, neighbour);
+      const store = await openStore(client, prefix);
+      const other = await openStore(client, neighbour);
       await exerciseEveryOperation(store, client);
       const otherAdvisor = await online(other);
 
@@ -496,7 +511,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
     it("keeps a terminal request for an hour (EXPIRE) and a live one without TTL", async () => {
       const prefix = `test:${uniqueTag()}:`;
-      const store = openStore(client, prefix);
+      const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const f = facts();
       await store.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + SEC });
@@ -521,7 +536,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
   describe("candidate index", () => {
     it("reads scope sets minRisk..5 and skips stale index entries without losing later candidates", async () => {
       const prefix = `test:${uniqueTag()}:`;
-      const store = openStore(client, prefix);
+      const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const branchId = `brn_${uniqueTag()}`;
       const a = await online(store, { id: `adv_${uniqueTag()}_a`, branchId, suitabilityMaxRisk: 3 });
@@ -543,7 +558,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     it("converges to exactly the advisors' current states after concurrent writes over many connections", async () => {
       const prefix = `test:${uniqueTag()}:`;
       const connections = await Promise.all(Array.from({ length: 8 }, () => connect()));
-      const stores = connections.map((c) => openStore(c, prefix));
+      const stores = await Promise.all(connections.map((c) => openStore(c, prefix)));
       const keys = keySpace(prefix);
       const branchId = `brn_${uniqueTag()}`;
       const advisors = await Promise.all(
@@ -583,7 +598,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
   describe("races between separate connections", () => {
     it("200 concurrent claims of 200 advisors' broadcast offers on one request over 10 connections: exactly one wins", async () => {
       const prefix = `test:${uniqueTag()}:`;
-      const stores = (await Promise.all(Array.from({ length: 10 }, () => connect()))).map((c) => openStore(c, prefix));
+      const stores = await Promise.all((await Promise.all(Array.from({ length: 10 }, () => connect()))).map((c) => openStore(c, prefix)));
       const f = facts();
       await stores[0]!.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + 60 * SEC });
       const offers = Array.from({ length: 200 }, (_, i) => offer(f.id, `adv_${i}_${uniqueTag()}`));
@@ -602,7 +617,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
     it("50 concurrent takeAssignment calls for one advisor (maxConcurrent 3) over 8 connections: exactly 3 succeed", async () => {
       const prefix = `test:${uniqueTag()}:`;
-      const stores = (await Promise.all(Array.from({ length: 8 }, () => connect()))).map((c) => openStore(c, prefix));
+      const stores = await Promise.all((await Promise.all(Array.from({ length: 8 }, () => connect()))).map((c) => openStore(c, prefix)));
       const a = await online(stores[0]!, { maxConcurrent: 3 });
       const requests = Array.from({ length: 50 }, () => facts());
 
@@ -619,7 +634,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
     it("concurrent sweepers over 8 connections never lease the same deadline twice", async () => {
       const prefix = `test:${uniqueTag()}:`;
-      const stores = (await Promise.all(Array.from({ length: 8 }, () => connect()))).map((c) => openStore(c, prefix));
+      const stores = await Promise.all((await Promise.all(Array.from({ length: 8 }, () => connect()))).map((c) => openStore(c, prefix)));
       const ids = Array.from({ length: 100 }, (_, i) => `req_${String(i).padStart(3, "0")}`);
       for (const id of ids) await stores[0]!.setDeadline(id, T0 - 1);
       const batches = await Promise.all(Array.from({ length: 32 }, (_, i) => stores[i % 8]!.claimDueDeadlines(T0, 60 * SEC, 5)));

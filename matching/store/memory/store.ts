@@ -7,6 +7,10 @@
  * Promise is only the port's shape. Isolation: arguments are copied on the way in and results on
  * the way out (copyPlain), so a caller can neither mutate the store's state nor be surprised
  * by it changing under a value it holds.
+ *
+ * The live-state fence (see port.ts) never closes here: this state lives and dies with its process,
+ * so it is never lost under a running engine, and no operation throws LiveStateUnavailableError,
+ * not even after reset() or before the first setGeneration.
  */
 import type { MatchingStore } from "../port.ts";
 import { copyPlain } from "./copy.ts";
@@ -31,8 +35,8 @@ export function createMemoryMatchingStore(): MatchingStore {
       return copy(advisors.upsert(copy(profile)));
     },
 
-    async setPresence(advisorId, presence, now) {
-      const advisor = advisors.setPresence(advisorId, presence, now);
+    async setPresence(advisorId, presence, now, options) {
+      const advisor = advisors.setPresence(advisorId, presence, now, options?.onlyIfNewer === true);
       return advisor ? { ok: true, advisor: copy(advisor) } : { ok: false, reason: "UNKNOWN_ADVISOR" };
     },
 
@@ -167,6 +171,11 @@ export function createMemoryMatchingStore(): MatchingStore {
 
     async setGeneration(generation) {
       leases.generation = generation;
+    },
+
+    // Never lost while the process lives (see the top of this file).
+    async isLive() {
+      return true;
     },
 
     async acquireLease(name, token, ttlMs) {

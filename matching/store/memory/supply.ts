@@ -57,9 +57,10 @@ export class AdvisorBook {
     return state;
   }
 
-  setPresence(advisorId: string, presence: Presence, now: number): AdvisorState | null {
+  setPresence(advisorId: string, presence: Presence, now: number, onlyIfNewer = false): AdvisorState | null {
     const record = this.advisors.get(advisorId);
     if (!record) return null;
+    if (onlyIfNewer && !(record.state.supply.heartbeatAt < now)) return record.state;
     record.state.supply.presence = presence;
     record.state.supply.heartbeatAt = now;
     this.index.update(record.state);

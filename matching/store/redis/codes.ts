@@ -6,6 +6,7 @@
  * through its `--@include codes` line, so the two sides cannot disagree on a number.
  */
 import type { IneligibleReason } from "../../domain/eligibility.ts";
+import { LiveStateUnavailableError } from "../port.ts";
 
 export const CODES = {
   OK: 0,
@@ -34,10 +35,17 @@ export const CODES = {
   LICENCE: 34,
   SUITABILITY: 35,
   LANGUAGE: 36,
+
+  /**
+   * The live-state fence (lua/lib/fence.lua): the generation key is missing, so the live state was
+   * lost and is not rebuilt yet; the script did nothing. Never an outcome: outcomeOf throws
+   * LiveStateUnavailableError for it.
+   */
+  REBUILDING: 40,
 } as const;
 
 export type CodeName = keyof typeof CODES;
-export type Reason = Exclude<CodeName, "OK" | "DUPLICATE">;
+export type Reason = Exclude<CodeName, "OK" | "DUPLICATE" | "REBUILDING">;
 
 const CAPACITY_REFUSALS = ["UNKNOWN_ADVISOR", "STATUS", "PRESENCE", "CAPACITY", "LICENCE", "SUITABILITY", "LANGUAGE"] as const;
 
@@ -75,6 +83,33 @@ export const SCRIPT_REASONS = {
 export type ScriptName = keyof typeof SCRIPT_REASONS;
 export const SCRIPT_NAMES = Object.keys(SCRIPT_REASONS) as ScriptName[];
 
+/**
+ * The fenced scripts: every one that writes advisor or request state, and claimDueDeadlines. Each
+ * takes the generation key as its last KEYS entry and answers REBUILDING when it is missing. Not
+ * fenced: the restores (the rebuild writes with them), the leases, the keyless checkEligibility,
+ * the read-only checkBroadcastEligibility and the rate limiter.
+ */
+export const FENCED_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>([
+  "upsertAdvisor",
+  "setPresence",
+  "expirePresence",
+  "holdPushSlot",
+  "takeAssignment",
+  "releaseAssignment",
+  "releasePushHold",
+  "recordAnswer",
+  "recordRating",
+  "setIncentive",
+  "createRequest",
+  "addOffers",
+  "claimOffer",
+  "closeOffer",
+  "advanceStage",
+  "finishRequest",
+  "reopenRequest",
+  "claimDueDeadlines",
+]);
+
 /** A script's reply decoded: its outcome, and the reply elements after the code. */
 export type ScriptOutcome<S extends ScriptName> =
   | { ok: true; duplicate: boolean; payload: unknown[] }
@@ -87,14 +122,16 @@ void _reasonsAreCodes;
 const NAME_OF_CODE = new Map<number, CodeName>(Object.entries(CODES).map(([name, code]) => [code, name as CodeName]));
 
 /**
- * THE mapping from a script reply to a typed outcome. A code the script is not documented to answer
- * is an infrastructure fault and throws.
+ * THE mapping from a script reply to a typed outcome. REBUILDING from a fenced script throws
+ * LiveStateUnavailableError (the caller retries once the live state is rebuilt). A code the script
+ * is not documented to answer is an infrastructure fault and throws.
  */
 export function outcomeOf<S extends ScriptName>(script: S, reply: unknown): ScriptOutcome<S> {
   const [first, ...payload] = Array.isArray(reply) ? reply : [reply];
   const code = typeof first === "number" ? first : Number.NaN;
   const name = NAME_OF_CODE.get(code);
   if (name === "OK" || name === "DUPLICATE") return { ok: true, duplicate: name === "DUPLICATE", payload };
+  if (name === "REBUILDING" && FENCED_SCRIPTS.has(script)) throw new LiveStateUnavailableError(script);
   const allowed: readonly string[] = SCRIPT_REASONS[script];
   if (name === undefined || !allowed.includes(name)) {
     throw new Error(`redis matching store: script ${script} answered unexpected code ${String(first)}`);

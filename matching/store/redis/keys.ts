@@ -3,8 +3,14 @@
  * store owns exactly `${prefix}*` and tests isolate by prefix (prefixes must not be prefixes of
  * each other).
  *
- * Owned state, one JSON string per entity, each under its own hash tag (Redis Cluster: every
- * script touches the keys of ONE hash tag only, scripts.ts asserts it on every call):
+ * Scale-out model: stateless server processes sharing one Redis primary. Not Redis Cluster: every
+ * script that writes advisor or request state also reads the generation key (the live-state fence,
+ * lua/lib/fence.lua), which has a slot of its own, so those scripts touch two slots.
+ *
+ * Owned state, one JSON string per entity, each under its own hash tag. A script still touches the
+ * keys of ONE entity (one hash tag), plus, when it is fenced, the generation key as its last key;
+ * scripts.ts asserts that on every call, as a check that no script decides across entities (those
+ * decisions are sagas in the engine):
  *
  *   ${prefix}adv:{<advisorId>}   AdvisorState + rev, langs, snaps (see lua/lib/advisor.lua)
  *   ${prefix}req:{<requestId>}   LiveRequest + rev (see lua/lib/request.lua); a terminal request
@@ -14,7 +20,7 @@
  * that owns the decision returns, never inside it:
  *
  *   ${prefix}deadlines           sorted set, member request id, score = deadline (epoch ms).
- *                                claimDueDeadlines is one script over this key alone.
+ *                                claimDueDeadlines is one script over this key (and the fence).
  *   ${prefix}queue               sorted set, member request id, score = queueScore (ties by id,
  *                                which Redis gives for equal scores)
  *   ${prefix}live                set of request ids that are not terminal
@@ -30,6 +36,12 @@
  *                                (pool, pool id, licence, language) share a hash tag, so one query's
  *                                reads live on one slot. Pool ids and languages are escaped (see
  *                                `escape`), so "*" means "any language" / "the national pool" only.
+ *
+ * Bookkeeping:
+ *
+ *   ${prefix}meta:generation     the live state's generation (getGeneration), set by a rebuild; its
+ *                                absence is the fence that stops every decision (lua/lib/fence.lua)
+ *   ${prefix}lease:{<name>}      named leases (the rebuild's, the job leader's), value = token
  *
  * Not the store's, but under the same deployment prefix: ${prefix}rl:{<action>:<principal>}, the
  * rate limiter's counters (infra/rateLimit/redis.ts). reset() removes them too, which only starts
@@ -162,7 +174,10 @@ export function candidateQueryKeys(keys: KeySpace, query: CandidateQuery): strin
   return result;
 }
 
-// ---- Redis Cluster hash slots -----------------------------------------------------------------
+// ---- hash tags and slots ---------------------------------------------------------------------
+//
+// The store does not run on Redis Cluster (see the top of this file); hash tags and slots remain
+// the check that a script's keys belong to one entity (scripts.ts, assertOneSlot).
 
 /** The part of the key Redis Cluster hashes: the first non-empty {…}, else the whole key. */
 export function hashTagOf(key: string): string {
@@ -190,7 +205,7 @@ export function keySlot(key: string): number {
   return crc % 16384;
 }
 
-/** Throws unless every key hashes to the same slot (a script touching two slots would break on Cluster). */
+/** Throws unless every key hashes to the same slot: a script's entity keys (the fence's generation key excepted) are one entity's. */
 export function assertOneSlot(script: string, keys: readonly string[]): void {
   if (keys.length < 2) return;
   const slot = keySlot(keys[0]!);

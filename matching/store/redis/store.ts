@@ -2,7 +2,9 @@
  * The Redis MatchingStore: production adapter, shared by every server process.
  *
  * Every check-and-mutate is one Lua script (matching/lua/, run by scripts.ts) over one entity's
- * document, so two processes can never both win a decision. Node only decodes results, maps codes
+ * document, so two processes can never both win a decision; each one that writes also checks the
+ * live-state fence (the generation key, lua/lib/fence.lua) and throws LiveStateUnavailableError
+ * while the state is lost and not yet rebuilt. Node only decodes results, maps codes
  * to outcomes (codes.ts) and keeps the global hint structures (candidate index, presence sets,
  * queue, live set, deadlines) in step after the owning script returns; keys.ts explains why lagging hints are safe
  * and how they converge.
@@ -15,7 +17,7 @@ import type { EligibilityInput, EligibilityResult, EligibilitySnapshot } from ".
 import { EMPTY_STATS, type OfferAnswer } from "../../domain/ranking.ts";
 import type { AdvisorProfile, RequestFacts, RequestStatus } from "../../domain/types.ts";
 import type { AdvisorState, CandidateQuery, CapacityResult, LiveRequest, MatchingStore, OfferState } from "../port.ts";
-import { outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
+import { FENCED_SCRIPTS, outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
 import { candidateEntries, candidateQueryKeys, DEFAULT_PREFIX, globEscape, keySpace, presenceEntries, type KeySpace } from "./keys.ts";
 import { runScript } from "./scripts.ts";
 
@@ -149,8 +151,9 @@ export async function checkEligibilityInLua(client: RedisClient, input: Eligibil
 export function createRedisMatchingStore(client: RedisClient, options: RedisMatchingStoreOptions = {}): MatchingStore {
   const keys = keySpace(options.prefix ?? DEFAULT_PREFIX);
 
+  /** Runs a script on its entity's keys; a fenced one also gets the generation key, last (lua/lib/fence.lua). */
   const run = async <S extends ScriptName>(name: S, scriptKeys: string[], args: string[]): Promise<ScriptOutcome<S>> =>
-    outcomeOf(name, await runScript(client, name, scriptKeys, args));
+    outcomeOf(name, await runScript(client, name, FENCED_SCRIPTS.has(name) ? [...scriptKeys, keys.generation] : scriptKeys, args));
 
   const loadAdvisor = async (advisorId: string) => decodeAdvisor(await client.get(keys.advisor(advisorId)));
   const loadRequest = async (requestId: string) => decodeRequest(await client.get(keys.request(requestId)));
@@ -259,8 +262,8 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       return state;
     },
 
-    async setPresence(advisorId, presence, now) {
-      const advisor = await writeAdvisor("setPresence", advisorId, [presence, String(now)]);
+    async setPresence(advisorId, presence, now, options) {
+      const advisor = await writeAdvisor("setPresence", advisorId, [presence, String(now), options?.onlyIfNewer ? "1" : "0"]);
       return advisor ? { ok: true, advisor } : { ok: false, reason: "UNKNOWN_ADVISOR" };
     },
 
@@ -548,7 +551,7 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
 
     async reset() {
       for await (const batch of client.scanIterator({ MATCH: `${globEscape(keys.prefix)}*`, COUNT: 500 })) {
-        // One key per UNLINK: keys of different slots cannot share a command on Redis Cluster.
+        // One UNLINK per key, pipelined (node-redis sends the commands of one tick together).
         await Promise.all(batch.map((key) => client.unlink(String(key))));
       }
     },
@@ -571,6 +574,10 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
 
     async setGeneration(generation) {
       await client.set(keys.generation, generation);
+    },
+
+    async isLive() {
+      return (await client.exists(keys.generation)) === 1;
     },
 
     async acquireLease(name, token, ttlMs) {

@@ -12,10 +12,15 @@ export async function connectTestRedis(): Promise<RedisClient> {
   return client;
 }
 
-/** A store under a fresh prefix whose close() removes its keys and closes its connection. */
-export async function openTestRedisStore(prefix = `test:${uniqueTag()}:`): Promise<MatchingStore> {
+/**
+ * A store under a fresh prefix whose close() removes its keys and closes its connection. It starts
+ * live (a generation set, as after a server's start-up rebuild), so fenced decisions run; pass
+ * `{ live: false }` for a store whose live state is still to be built (rebuild tests).
+ */
+export async function openTestRedisStore(prefix = `test:${uniqueTag()}:`, options: { live?: boolean } = {}): Promise<MatchingStore> {
   const client = await connectTestRedis();
   const store = createRedisMatchingStore(client, { prefix });
+  if (options.live !== false) await store.setGeneration(`test:${uniqueTag()}`);
   return {
     ...store,
     async close() {

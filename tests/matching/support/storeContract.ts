@@ -9,12 +9,16 @@
  * server with other suites. Each test opens its own store and resets and closes it afterwards.
  *
  * Times are explicit (`now` values around T0), never the wall clock.
+ *
+ * Each test starts with a generation set, as a server's store has after its start's rebuild, so
+ * fenced operations run (see "the live-state fence" in port.ts); tests that reset() set it again
+ * before writing.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkEligibility, type CapacityRule } from "../../../matching/domain/eligibility.ts";
 import { EMPTY_STATS, updateResponsiveness, type OfferAnswer } from "../../../matching/domain/ranking.ts";
 import type { AdvisorProfile, LicenceFact, RequestFacts } from "../../../matching/domain/types.ts";
-import type { AdvisorState, CandidateQuery, LiveRequest, MatchingStore, OfferState } from "../../../matching/store/port.ts";
+import { LiveStateUnavailableError, type AdvisorState, type CandidateQuery, type LiveRequest, type MatchingStore, type OfferState } from "../../../matching/store/port.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 9);
 const SEC = 1_000;
@@ -26,6 +30,8 @@ const TTL = 45 * SEC;
 const OFFER_TTL = 20 * SEC;
 
 const uid = (prefix: string): string => `${prefix}_${Math.random().toString(36).slice(2)}`;
+/** The generation every test starts with (a rebuilt live state). */
+const GENERATION = "contract-generation";
 /** Code-unit order, as the port's tie-breaks use. */
 const sorted = (ids: readonly string[]): string[] => [...ids].sort();
 
@@ -94,6 +100,7 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
 
     beforeEach(async () => {
       store = await open();
+      await store.setGeneration(GENERATION);
       w = { branchId: uid("br"), region: uid("rg"), language: uid("lang") };
     });
 
@@ -240,6 +247,25 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         const away = ok(await store.setPresence(p.id, "away", T0 + 9 * SEC));
         expect(away.advisor.supply).toMatchObject({ presence: "away", heartbeatAt: T0 + 9 * SEC });
         expect((await advisorOf(p.id)).supply).toEqual(away.advisor.supply);
+      });
+
+      it("setPresence with onlyIfNewer applies only over an older heartbeat, else answers ok with the advisor as stored", async () => {
+        const p = profile();
+        await store.upsertAdvisor(p, T0);
+        // Over heartbeatAt 0 (restored, never heard from): applied.
+        const replayed = ok(await store.setPresence(p.id, "available", T0 + 5 * SEC, { onlyIfNewer: true }));
+        expect(replayed.advisor.supply).toMatchObject({ presence: "available", heartbeatAt: T0 + 5 * SEC });
+        expect(await candidateIds()).toEqual([p.id]);
+        // An older or equal report changes nothing.
+        for (const at of [T0 + 4 * SEC, T0 + 5 * SEC]) {
+          const kept = ok(await store.setPresence(p.id, "away", at, { onlyIfNewer: true }));
+          expect(kept.advisor.supply).toMatchObject({ presence: "available", heartbeatAt: T0 + 5 * SEC });
+        }
+        expect((await advisorOf(p.id)).supply).toMatchObject({ presence: "available", heartbeatAt: T0 + 5 * SEC });
+        // A newer one applies.
+        ok(await store.setPresence(p.id, "away", T0 + 6 * SEC, { onlyIfNewer: true }));
+        expect((await advisorOf(p.id)).supply).toMatchObject({ presence: "away", heartbeatAt: T0 + 6 * SEC });
+        expect(await store.setPresence(uid("adv"), "available", T0, { onlyIfNewer: true })).toEqual({ ok: false, reason: "UNKNOWN_ADVISOR" });
       });
 
       it("setPresence on an unknown advisor gives UNKNOWN_ADVISOR and creates nothing", async () => {
@@ -1279,10 +1305,11 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         expect(await store.getDeadline(request.facts.id)).toBeNull();
         expect(await store.listQueue(10)).toEqual([]);
         expect(await store.listLiveRequestIds()).toEqual([]);
-        expect(await store.claimDueDeadlines(T0 + DAY, SEC, 10)).toEqual([]);
         expect(await candidateIds()).toEqual([]);
 
-        // The store stays usable.
+        // The store stays usable once rebuilt (a new generation opens the fence).
+        await store.setGeneration("rebuilt");
+        expect(await store.claimDueDeadlines(T0 + DAY, SEC, 10)).toEqual([]);
         const again = await online();
         expect(await candidateIds()).toEqual([again.profile.id]);
       });
@@ -1328,6 +1355,7 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         await store.reset();
         expect(await store.getRequest(id)).toBeNull();
         await store.restoreRequest(saved, deadline);
+        await store.setGeneration("rebuilt");
 
         expect(await store.getRequest(id)).toEqual(saved);
         expect(await store.getDeadline(id)).toBe(T0 + 3 * MIN);
@@ -1513,13 +1541,120 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
 
     // ==== concurrency ===========================================================================
 
+    describe("the live-state fence", () => {
+      /**
+       * Every operation that writes advisor or request state, and claimDueDeadlines, in one list:
+       * run against a restored advisor and request, so only the fence can refuse them.
+       */
+      function fencedCalls(a: AdvisorState, request: LiveRequest, offered: OfferState): Array<[string, () => Promise<unknown>]> {
+        const id = a.profile.id;
+        const rid = request.facts.id;
+        return [
+          ["upsertAdvisor", () => store.upsertAdvisor(a.profile, T0 + SEC)],
+          ["upsertAdvisor (new)", () => store.upsertAdvisor(profile(), T0 + SEC)],
+          ["setPresence", () => store.setPresence(id, "away", T0 + SEC)],
+          ["expirePresence", () => store.expirePresence(id, T0 + DAY)],
+          ["holdPushSlot", () => store.holdPushSlot(id, facts(), uid("off"), T0 + SEC, TTL)],
+          ["takeAssignment", () => store.takeAssignment(id, request.facts, offered.id, T0 + SEC, TTL)],
+          ["releaseAssignment", () => store.releaseAssignment(id, a.assignments[0]!)],
+          ["releasePushHold", () => store.releasePushHold(id, a.pushHolds[0]!)],
+          ["recordAnswer", () => store.recordAnswer(id, { accepted: true, latencyMs: 900 })],
+          ["recordRating", () => store.recordRating(id, 5)],
+          ["setIncentive", () => store.setIncentive(id, 0.5)],
+          ["createRequest", () => store.createRequest(facts(), { stageIndex: 0, now: T0, deadline: T0 + MIN })],
+          ["addOffers", () => store.addOffers(rid, 0, [offer(rid, uid("adv"))], T0 + SEC)],
+          ["claimOffer", () => store.claimOffer(rid, offered.id, offered.advisorId, T0 + SEC)],
+          ["closeOffer", () => store.closeOffer(rid, offered.id, "declined", T0 + SEC, offered.advisorId)],
+          ["advanceStage", () => store.advanceStage(rid, { fromStageIndex: 0, toStageIndex: 1, now: T0 + SEC, queueScore: null })],
+          ["finishRequest", () => store.finishRequest(rid, { to: "cancelled", now: T0 + SEC })],
+          ["reopenRequest", () => store.reopenRequest(rid, { advisorId: id, now: T0 + SEC })],
+          ["claimDueDeadlines", () => store.claimDueDeadlines(T0 + DAY, SEC, 10)],
+        ];
+      }
+
+      /** The live state as a rebuild restores it, with the generation missing (the fence closed). */
+      async function restoredWithoutGeneration() {
+        await store.reset();
+        const p = profile({ maxConcurrent: 3 });
+        const held = uid("req");
+        const pending = offer(uid("req"), p.id);
+        const advisor: AdvisorState = {
+          profile: p,
+          supply: { presence: "available", heartbeatAt: T0, active: 1, pendingPush: 1 },
+          stats: { ...EMPTY_STATS },
+          assignments: [held],
+          pushHolds: [uid("off")],
+        };
+        const f = facts({ id: pending.requestId });
+        const request: LiveRequest = {
+          facts: f,
+          status: "offered",
+          stageIndex: 0,
+          stageStartedAt: T0,
+          offersInStage: 1,
+          assignedAdvisorId: null,
+          excluded: [],
+          offers: [{ ...pending, id: uid("off") }],
+          queueScore: null,
+          callbackRequested: false,
+          updatedAt: T0,
+          rev: 3,
+        };
+        // Restores are not fenced: the rebuild writes with them while the generation is missing.
+        await store.restoreAdvisor(advisor);
+        await store.restoreRequest(request, T0);
+        return { advisor, request: (await store.getRequest(f.id))!, offered: request.offers[0]! };
+      }
+
+      it("with the generation missing, every fenced write throws LiveStateUnavailableError and changes nothing (Redis); the memory adapter is never fenced", async () => {
+        const { advisor, request, offered } = await restoredWithoutGeneration();
+        expect(await store.getGeneration()).toBeNull();
+        if (store.kind === "memory") {
+          // The in-memory state lives and dies with its process, so it is never lost under a running
+          // engine: the fence never closes, not even after reset(), and writes go on.
+          expect(await store.isLive()).toBe(true);
+          ok(await store.setPresence(advisor.profile.id, "away", T0 + SEC));
+          ok(await store.claimOffer(request.facts.id, offered.id, offered.advisorId, T0 + SEC));
+          return;
+        }
+        expect(await store.isLive()).toBe(false);
+        for (const [name, call] of fencedCalls(advisor, request, offered)) {
+          const error = await call().then(
+            () => null,
+            (e: unknown) => e,
+          );
+          expect(error, name).toBeInstanceOf(LiveStateUnavailableError);
+          expect((error as Error).name, name).toBe("LiveStateUnavailableError");
+          expect((error as Error).message, name).toMatch(/live state unavailable/);
+        }
+        // Nothing changed: the documents, the deadline, the candidate index.
+        expect(await store.getAdvisor(advisor.profile.id)).toEqual(advisor);
+        expect(await store.getRequest(request.facts.id)).toEqual(request);
+        expect(await store.getDeadline(request.facts.id)).toBe(T0);
+        expect(await candidateIds()).toEqual([advisor.profile.id]);
+
+        // Reads and checks that write nothing still answer.
+        expect((await store.checkBroadcastEligibility(advisor.profile.id, facts(), T0 + SEC, TTL)).ok).toBe(true);
+        expect(await store.listLiveRequestIds()).toEqual([request.facts.id]);
+
+        // A rebuild sets the generation: the fence opens.
+        await store.setGeneration("rebuilt");
+        expect(await store.isLive()).toBe(true);
+        ok(await store.claimOffer(request.facts.id, offered.id, offered.advisorId, T0 + SEC));
+      });
+
+      it("isLive is true while a generation is set", async () => {
+        expect(await store.isLive()).toBe(true);
+      });
+    });
+
     describe("generation and leases", () => {
-      it("the generation is null until set, and reset clears it", async () => {
+      it("reset clears the generation, which stays null until set again", async () => {
+        expect(await store.getGeneration()).toBe(GENERATION);
+        await store.reset();
         expect(await store.getGeneration()).toBeNull();
         await store.setGeneration("g1");
         expect(await store.getGeneration()).toBe("g1");
-        await store.reset();
-        expect(await store.getGeneration()).toBeNull();
       });
 
       it("a lease has one holder until it expires or is released; only the holder renews or releases it", async () => {

@@ -45,7 +45,11 @@ export interface World {
 let counter = 0;
 const YEAR = 365 * 86_400_000;
 
-export async function createWorld(db: Database, store: MatchingStore, options: { clock?: ManualClock; presenceTtlMs?: number; recorder?: Recorder } = {}): Promise<World> {
+export async function createWorld(
+  db: Database,
+  store: MatchingStore,
+  options: { clock?: ManualClock; presenceTtlMs?: number; recorder?: Recorder; beforeRebuild?: () => Promise<void> } = {},
+): Promise<World> {
   const tag = `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const clock = options.clock ?? new ManualClock();
   const prisma = db.prisma;
@@ -54,7 +58,16 @@ export async function createWorld(db: Database, store: MatchingStore, options: {
   const records = createPrismaMatchingRecords(prisma);
   const makeEngine = (s: MatchingStore, bus = new EventBus()) => {
     bus.subscribe((e) => void events.push(e));
-    return new MatchingEngine({ store: s, records, bus, clock, presenceTtlMs: options.presenceTtlMs ?? 45_000, policyTtlMs: 0, ...(options.recorder ? { recorder: options.recorder } : {}) });
+    return new MatchingEngine({
+      store: s,
+      records,
+      bus,
+      clock,
+      presenceTtlMs: options.presenceTtlMs ?? 45_000,
+      policyTtlMs: 0,
+      ...(options.recorder ? { recorder: options.recorder } : {}),
+      ...(options.beforeRebuild ? { beforeRebuild: options.beforeRebuild } : {}),
+    });
   };
   const bus = new EventBus();
   const engine = makeEngine(store, bus);
