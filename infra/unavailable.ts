@@ -32,7 +32,8 @@
  *   SocketTimeoutError, TimeoutError and AbortError (a command's timeout or abort signal),
  *   DisconnectsClientError, ReconnectStrategyError, RootNodesUnavailableError; server replies
  *   LOADING, BUSY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN and READONLY (a failover) mean the same.
- * - Our own bounds (infra/redis.ts) throw UnavailableError.
+ * - Our own bounds (infra/redis.ts) throw UnavailableError; the matching store throws
+ *   LiveStateUnavailableError while its lost live state is rebuilt (matching/store/port.ts).
  *
  * Causes are followed: `cause`, AggregateError's `errors` (Node's connect tries every address),
  * ReconnectStrategyError's `originalError`, and Prisma's `meta.driverAdapterError`.
@@ -50,6 +51,7 @@ import {
   SocketTimeoutError,
   TimeoutError,
 } from "redis";
+import { LiveStateUnavailableError } from "../matching/store/port.ts";
 
 export type Dependency = "database" | "redis";
 
@@ -184,6 +186,8 @@ function ownReason(error: unknown): Unavailable | null {
   }
   if (!(error instanceof Error)) return null;
   if (error instanceof UnavailableError) return { dependency: error.dependency, reason: error.reason };
+  // Redis lost the live matching state and a rebuild is under way: decisions are fenced until it ends.
+  if (error instanceof LiveStateUnavailableError) return { dependency: "redis", reason: "overloaded" };
 
   const redis = redisReason(error);
   if (redis) return { dependency: "redis", reason: redis };

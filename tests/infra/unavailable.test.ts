@@ -29,6 +29,7 @@ import { Prisma } from "../../generated/prisma/client.ts";
 import { openPostgres, type Database } from "../../infra/database.ts";
 import { RedisCommandTimeoutError, RedisUnresponsiveError } from "../../infra/redis.ts";
 import { classifyUnavailable, isUnavailable } from "../../infra/unavailable.ts";
+import { LiveStateUnavailableError } from "../../matching/store/port.ts";
 
 const CLIENT_VERSION = "7.10.0";
 const known = (message: string, code: string, meta?: Record<string, unknown>) => new Prisma.PrismaClientKnownRequestError(message, { code, clientVersion: CLIENT_VERSION, meta });
@@ -216,6 +217,7 @@ describe("classifyUnavailable, for errors constructed as the libraries construct
 
   it("follows causes, but stays null for bugs, bad input and look-alike messages", () => {
     expect(isUnavailable(new Error("recording the offer failed", { cause: new ClientOfflineError() }))).toBe(true);
+    expect(classifyUnavailable(new LiveStateUnavailableError("accept"))).toEqual({ dependency: "redis", reason: "overloaded" });
     expect(isUnavailable(new Error("outer", { cause: new Error("middle", { cause: socketError("ECONNRESET", "read", -104) }) }))).toBe(true);
     for (const error of [
       new TypeError("Cannot read properties of undefined (reading 'id')"),
@@ -249,6 +251,9 @@ describe("the API's error handler", () => {
     redis: () => {
       throw new ClientOfflineError();
     },
+    rebuilding: () => {
+      throw new LiveStateUnavailableError("accept");
+    },
     // A port that looks like a class-22 SQLSTATE must not turn a lost database into the caller's 400.
     port: () => {
       throw known("Can't reach database server at db:22003", "P1001", { driverAdapterError: new DriverAdapterError({ kind: "DatabaseNotReachable", host: "db", port: 22003 }) });
@@ -261,7 +266,7 @@ describe("the API's error handler", () => {
   app.onError(createOnError(createLogger("silent")));
 
   it("answers 503 UNAVAILABLE with Retry-After for every kind of unavailability", async () => {
-    for (const name of ["pg", "pool", "redis", "port"]) {
+    for (const name of ["pg", "pool", "redis", "rebuilding", "port"]) {
       const res = await app.request(`/${name}`);
       expect(res.status, name).toBe(503);
       expect(res.headers.get("retry-after"), name).toBe("5");
