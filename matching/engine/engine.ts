@@ -758,6 +758,9 @@ export class MatchingEngine {
 
   /** Puts a live request the record has into the live store, due now, queued if its funnel says so. */
   private async restoreFromRecord(request: LiveRequest): Promise<void> {
+    // Never over live state: not while it is missing (a rebuild will restore the request), and not
+    // once the request is there (a decision got to it first).
+    if (!(await this.store.isLive()) || (await this.store.getRequest(request.facts.id))) return;
     const policy = await this.policies.get(request.facts.branchId);
     const queued = request.stageIndex >= stagesFor(policy, request.facts.mode).length;
     await this.store.restoreRequest({ ...request, queueScore: queued ? queueScore(request.facts, policy) : null }, this.clock.now());
