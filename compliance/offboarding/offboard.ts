@@ -16,6 +16,7 @@
  * which runs it for every offboarded advisor still holding offers or assignments.
  */
 import type { Clock } from "../../core/clock.ts";
+import { requestIdOfOffer } from "../../core/ids.ts";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import { recordActions, type RecordedAction } from "../audit/actions.ts";
@@ -113,27 +114,38 @@ async function offboardInDirectory(prisma: PrismaClient, input: { advisorId: str
  */
 export async function finishOffboarding(deps: OffboardDeps, advisorId: string): Promise<{ offersWithdrawn: string[]; requestsRedispatched: string[] }> {
   // Reload first: from here on every eligibility check (new offers, accepts) sees them offboarded.
-  await deps.engine.syncAdvisor(advisorId);
+  // The live state also says what they hold right now, which the record may not show yet (a
+  // decision's journal entry can still be on its way), so both are consulted.
+  const live = await deps.engine.syncAdvisor(advisorId);
   await deps.engine.setPresence(advisorId, "offline");
-  const openOffers = await deps.prisma.offer.findMany({
+  const recordedOffers = await deps.prisma.offer.findMany({
     where: { advisorId, outcome: null, request: { status: { in: ["pending", "offered"] } } },
     select: { id: true, requestId: true },
     orderBy: { sentAt: "asc" },
   });
+  const heldOffers = (live?.pushHolds ?? []).flatMap((id) => {
+    const requestId = requestIdOfOffer(id);
+    return requestId ? [{ id, requestId }] : [];
+  });
   const offersWithdrawn: string[] = [];
-  for (const offer of openOffers) {
+  for (const offer of uniqueBy([...recordedOffers, ...heldOffers], (o) => o.id)) {
     if (await deps.engine.withdrawOffer(offer.id, OFFBOARDED_REASON, offer.requestId)) offersWithdrawn.push(offer.id);
   }
-  const assigned = await deps.prisma.serviceRequest.findMany({
+  const recordedAssignments = await deps.prisma.serviceRequest.findMany({
     where: { assignedAdvisorId: advisorId, status: "assigned" },
     select: { id: true },
     orderBy: { assignedAt: "asc" },
   });
   const requestsRedispatched: string[] = [];
-  for (const request of assigned) {
-    if ((await deps.engine.redispatch(request.id, advisorId, OFFBOARDED_REASON)).ok) requestsRedispatched.push(request.id);
+  for (const requestId of uniqueBy([...recordedAssignments.map((r) => r.id), ...(live?.assignments ?? [])], (id) => id)) {
+    if ((await deps.engine.redispatch(requestId, advisorId, OFFBOARDED_REASON)).ok) requestsRedispatched.push(requestId);
   }
   return { offersWithdrawn, requestsRedispatched };
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => !seen.has(key(item)) && seen.add(key(item)));
 }
 
 /** Offboarded advisors who still hold an open offer or an assigned request (the sweep's work list). */
