@@ -111,13 +111,21 @@ function boundCommands(client: RedisClient, timeoutMs: number): void {
     const reply = send(args, options);
     return new Promise((resolve, reject) => {
       let late = false;
+      let settled = false;
       const timer = setTimeout(() => {
-        late = true;
-        overdue += 1;
-        refuseUntil = Date.now() + 3 * timeoutMs;
-        reject(new RedisCommandTimeoutError(String(args[0] ?? "command"), timeoutMs));
+        // A busy process runs its timers before it reads its sockets: the reply may be waiting
+        // unread. setImmediate runs after the next poll phase, so replies already here settle
+        // first and only a command Redis really has not answered is declared late.
+        setImmediate(() => {
+          if (settled) return;
+          late = true;
+          overdue += 1;
+          refuseUntil = Date.now() + 3 * timeoutMs;
+          reject(new RedisCommandTimeoutError(String(args[0] ?? "command"), timeoutMs));
+        });
       }, timeoutMs);
       const settle = (finish: () => void) => {
+        settled = true;
         clearTimeout(timer);
         if (late) overdue -= 1;
         else finish();
