@@ -18,6 +18,8 @@ interface Armed {
   /** Fires only when this returns true (e.g. one in three calls). */
   when: () => boolean;
   message: string;
+  /** A Node error code to carry (e.g. ECONNREFUSED), so the failure reads as that outage. */
+  code?: string;
 }
 
 const armed = new Map<FailpointName, Armed>();
@@ -26,6 +28,7 @@ export class FailpointError extends Error {
   constructor(
     readonly failpoint: FailpointName,
     message: string,
+    readonly code?: string,
   ) {
     super(message);
     this.name = "FailpointError";
@@ -38,11 +41,11 @@ export function failpoint(name: FailpointName): void {
   const hook = armed.get(name);
   if (!hook || !hook.when()) return;
   if (--hook.remaining <= 0) armed.delete(name);
-  throw new FailpointError(name, hook.message);
+  throw new FailpointError(name, hook.message, hook.code);
 }
 
-export function armFailpoint(name: FailpointName, options: { times?: number; when?: () => boolean; message?: string } = {}): void {
-  armed.set(name, { remaining: options.times ?? Infinity, when: options.when ?? (() => true), message: options.message ?? `failpoint ${name}` });
+export function armFailpoint(name: FailpointName, options: { times?: number; when?: () => boolean; message?: string; code?: string } = {}): void {
+  armed.set(name, { remaining: options.times ?? Infinity, when: options.when ?? (() => true), message: options.message ?? `failpoint ${name}`, ...(options.code ? { code: options.code } : {}) });
 }
 
 export function disarmFailpoints(): void {

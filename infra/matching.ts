@@ -21,6 +21,7 @@ import type { MatchingRecords } from "../matching/records/port.ts";
 import type { MatchingStore } from "../matching/store/port.ts";
 import { createRedisMatchingStore } from "../matching/store/redis/store.ts";
 import type { Backends } from "./backends.ts";
+import { classifyUnavailable } from "./unavailable.ts";
 
 /** How often each process checks the live state: rebuilds it when lost, re-applies presences after a rebuild. */
 const LIVE_STATE_CHECK_MS = 1_000;
@@ -50,8 +51,6 @@ const RECORD_WAIT_MS = 3_000;
 const MAX_LAG_ENTRIES = 5_000;
 /** …or the oldest has waited longer than this. */
 const MAX_LAG_MS = 5_000;
-/** Connection-level failures of the database: the persister retries them and never sets an entry aside. */
-const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|terminated|timeout|timed out|closed|Can't reach|P1001|P1002|P1008|P1017|P2024|P2028|not queryable|unavailable/i;
 
 export async function createMatchingRuntime(backends: Backends, logger: Logger, options: { redisPrefix?: string; clock?: Clock } = {}): Promise<MatchingRuntime> {
   const clock = options.clock ?? systemClock;
@@ -63,7 +62,8 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
     journal,
     apply: (decisions) => records.applyJournal(decisions),
     consumer: `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
-    isTransient: (error) => TRANSIENT.test(`${(error as Error)?.name} ${(error as Error)?.message} ${(error as { code?: string })?.code ?? ""}`),
+    // The one classifier of "a backing service is unavailable": retried, never set aside.
+    isTransient: (error) => classifyUnavailable(error) !== null,
     onError: (error, context, detail) => logger.error({ err: error, ...(detail ? { detail } : {}) }, context),
   });
   await persister.start();

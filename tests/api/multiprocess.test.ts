@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ApiClient } from "../support/apiClient.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
-import { freePort, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
+import { startServerProcesses, type ServerProcess } from "../support/server.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 
 describeWithServices("two server processes on PostgreSQL + Redis", [await probePostgres(), await probeRedis()], () => {
@@ -17,9 +17,9 @@ describeWithServices("two server processes on PostgreSQL + Redis", [await probeP
   beforeAll(async () => {
     scratch = await createScratchDatabase();
     const shared = { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:`, JWT_SECRET: "m".repeat(32), DEV_AUTH: "true", LOG_LEVEL: "warn" };
-    const ports = [await freePort(), await freePort()];
-    for (const port of ports) processes.push(startServer({ ...shared, PORT: String(port), HOST: "127.0.0.1" }));
-    await Promise.all(ports.map((port, i) => waitFor200(`http://127.0.0.1:${port}/readyz`, 60_000, processes[i])));
+    const started = await startServerProcesses(2, shared);
+    processes.push(...started.processes);
+    const ports = started.ports;
     a = new ApiClient(`http://127.0.0.1:${ports[0]}`);
     b = new ApiClient(`http://127.0.0.1:${ports[1]}`);
   });

@@ -4,7 +4,6 @@
  * embedded server end to end, the hub's onConnect contract (the race with a live notification, a
  * failing onConnect), and two server processes on PostgreSQL + Redis.
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,7 +19,7 @@ import { createLogger } from "../../core/logger.ts";
 import { ApiClient, type RecordingSocket } from "../support/apiClient.ts";
 import { createConversationWorld } from "../support/conversationWorld.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
-import { freePort, startServer as startServerProcess, waitFor200, type ServerProcess } from "../support/server.ts";
+import { killHard, startServerProcesses, type ServerProcess } from "../support/server.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 
 const isOfferFor = (requestId: string) => (m: any) => m.type === "offer" && m.offer.requestId === requestId;
@@ -194,21 +193,6 @@ describe("the hub's onConnect", () => {
   });
 });
 
-/**
- * Kills the server at once, as a crash would. The spawned process is tsx, which runs the server in a
- * node child of its own and cannot relay SIGKILL: kill that child (tsx then exits with it).
- */
-function killServerProcess(server: ServerProcess): void {
-  let children: number[] = [];
-  try {
-    children = execFileSync("pgrep", ["-P", String(server.child.pid)], { encoding: "utf8" }).split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    // no pgrep, or no child yet
-  }
-  if (children.length) for (const pid of children) process.kill(pid, "SIGKILL");
-  else server.child.kill("SIGKILL");
-}
-
 describeWithServices("open offers re-sent across processes on PostgreSQL + Redis", [await probePostgres(), await probeRedis()], () => {
   let scratch: ScratchDatabase;
   const processes: ServerProcess[] = [];
@@ -218,9 +202,9 @@ describeWithServices("open offers re-sent across processes on PostgreSQL + Redis
   beforeAll(async () => {
     scratch = await createScratchDatabase();
     const shared = { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:`, JWT_SECRET: "r".repeat(32), DEV_AUTH: "true", LOG_LEVEL: "warn" };
-    const ports = [await freePort(), await freePort()];
-    for (const port of ports) processes.push(startServerProcess({ ...shared, PORT: String(port), HOST: "127.0.0.1" }));
-    await Promise.all(ports.map((port, i) => waitFor200(`http://127.0.0.1:${port}/readyz`, 60_000, processes[i])));
+    const started = await startServerProcesses(2, shared);
+    processes.push(...started.processes);
+    const ports = started.ports;
     a = new ApiClient(`http://127.0.0.1:${ports[0]}`);
     b = new ApiClient(`http://127.0.0.1:${ports[1]}`);
   });
@@ -245,7 +229,7 @@ describeWithServices("open offers re-sent across processes on PostgreSQL + Redis
 
     // Process A dies without a goodbye; its socket goes with it.
     const closed = new Promise<void>((resolve) => socketOnA.ws.once("close", () => resolve()));
-    killServerProcess(processes[0]!);
+    killHard(processes[0]!);
     await closed;
     await processes[0]!.exited;
 

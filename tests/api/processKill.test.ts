@@ -6,7 +6,6 @@
  * stores, in a final state or a consistent live one, and the invariants hold (no double
  * assignment, no capacity overrun): the consistency checker, field by field.
  */
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openPostgres, type Database } from "../../infra/database.ts";
 import type { RedisClient } from "../../infra/redis.ts";
@@ -19,7 +18,7 @@ import type { MatchingStore } from "../../matching/store/port.ts";
 import { ApiClient } from "../support/apiClient.ts";
 import { expectConsistent } from "../support/consistency.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
-import { freePort, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
+import { freePort, killHard, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { connectTestRedis } from "../matching/support/redisStores.ts";
 
@@ -27,27 +26,6 @@ const KILLS = 5;
 const LOAD_MS = 30_000;
 const ADVISORS = 6;
 const CLIENTS = 16;
-
-/** The process and every descendant (tsx runs the server in a child node process). */
-function descendants(pid: number): number[] {
-  let children: number[] = [];
-  try {
-    children = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
-  } catch {
-    // no children
-  }
-  return [pid, ...children.flatMap(descendants)];
-}
-
-function killHard(server: ServerProcess): void {
-  for (const pid of descendants(server.child.pid!).reverse()) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

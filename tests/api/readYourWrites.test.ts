@@ -36,7 +36,7 @@ describe("read your writes while the record trails (embedded)", () => {
     expect(created.status).toBe(201);
     const id = created.body.id as string;
 
-    armFailpoint("records.apply", { message: "connect ECONNREFUSED 127.0.0.1:5432 (failpoint)" });
+    armFailpoint("records.apply", { message: "connect ECONNREFUSED 127.0.0.1:5432 (failpoint)", code: "ECONNREFUSED" });
     const cancelled = await w.clientApi.call("POST", `/v1/requests/${id}/cancel`);
     expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
     const during = await w.clientApi.call("GET", `/v1/requests/${id}`);

@@ -23,7 +23,7 @@ import { globEscape } from "../../matching/store/redis/keys.ts";
 import { connectTestRedis } from "../matching/support/redisStores.ts";
 import { ApiClient } from "../support/apiClient.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
-import { freePort, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
+import { startServerProcesses, type ServerProcess } from "../support/server.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 
 /** Advisors (capacity 1) for the load, and more clients than advisors, so requests also wait in the queue. */
@@ -72,9 +72,8 @@ describeWithServices("Redis loses its data three times under load, two server pr
       RATE_LIMIT_REQUESTS_PER_MINUTE: "100000",
       RATE_LIMIT_ACCEPTS_PER_MINUTE: "100000",
     };
-    const ports = [await freePort(), await freePort()];
-    for (const port of ports) servers.push(startServer({ ...env, PORT: String(port) }));
-    await Promise.all(ports.map((port, i) => waitFor200(`http://127.0.0.1:${port}/readyz`, 60_000, servers[i])));
+    const { processes, ports } = await startServerProcesses(2, env);
+    servers.push(...processes);
     for (const port of ports) api.push(new ApiClient(`http://127.0.0.1:${port}`));
   });
   afterAll(async () => {

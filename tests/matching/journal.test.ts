@@ -9,6 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { armFailpoint, disarmFailpoints, type FailpointName } from "../../core/failpoints.ts";
 import type { Database } from "../../infra/database.ts";
+import { classifyUnavailable } from "../../infra/unavailable.ts";
 import type { RedisClient } from "../../infra/redis.ts";
 import { createMemoryJournal } from "../../matching/journal/memory.ts";
 import { Persister } from "../../matching/journal/persister.ts";
@@ -25,7 +26,7 @@ import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../s
 import { connectTestRedis, openTestRedisStore } from "./support/redisStores.ts";
 import { createWorld, type World } from "./support/world.ts";
 
-const TRANSIENT = /ECONNREFUSED/;
+
 
 function entry(requestId: string, rev: number): JournalEntry {
   return { requestId, rev, request: { rev } as never, stage: null, offers: [], events: [] };
@@ -117,7 +118,7 @@ async function journaledWorld(db: Database, store: MatchingStore, journal: Journ
     consumer: `test-${uniqueTag()}`,
     pollMs: 20,
     idleMs: 200,
-    isTransient: (error) => TRANSIENT.test(String((error as Error).message)),
+    isTransient: (error) => classifyUnavailable(error) !== null,
   });
   await persister.start();
   const recorder = journalRecorder({ journal, persister, waitMs: 100, maxLagEntries: 10_000, maxLagMs: 60_000 });
@@ -185,10 +186,10 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
     });
     afterEach(() => disarmFailpoints());
 
-    const cases: Array<{ failpoint: FailpointName; every: number; message?: string; what: string }> = [
+    const cases: Array<{ failpoint: FailpointName; every: number; message?: string; code?: string; what: string }> = [
       { failpoint: "engine.after-decision", every: 3, what: "a third of the decisions lose their journal entry (the process died after the store decided)" },
       { failpoint: "persister.before-ack", every: 2, what: "persisters die mid-batch: committed, not acknowledged, taken again" },
-      { failpoint: "records.apply", every: 1, message: "connect ECONNREFUSED 127.0.0.1:5432 (failpoint)", what: "the database refuses every write for a while" },
+      { failpoint: "records.apply", every: 1, message: "connect ECONNREFUSED 127.0.0.1:5432 (failpoint)", code: "ECONNREFUSED", what: "the database refuses every write for a while" },
     ];
 
     for (const c of cases) {
@@ -199,7 +200,7 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
           for (let i = 0; i < 4; i++) advisors.push(await w.addAdvisor({ maxConcurrent: 2 }));
           for (const id of advisors) await w.engine.setPresence(id, "available");
           let calls = 0;
-          armFailpoint(c.failpoint, { when: () => ++calls % c.every === 0, ...(c.message ? { message: c.message } : {}) });
+          armFailpoint(c.failpoint, { when: () => ++calls % c.every === 0, ...(c.message ? { message: c.message } : {}), ...(c.code ? { code: c.code } : {}) });
           const run = await workload(w, advisors, 24);
           disarmFailpoints();
           expect(run.created.length, "requests were created under the fault").toBeGreaterThan(5);

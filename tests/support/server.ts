@@ -1,5 +1,5 @@
 /** Starts `npm start`'s entry point as a real child process, for start-up and multi-process tests. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -48,4 +48,38 @@ export async function freePort(): Promise<number> {
     });
     srv.on("error", reject);
   });
+}
+
+/** The process and every descendant (tsx runs the server in a node child of its own). */
+function withDescendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no children (pgrep exits 1)
+  }
+  return [pid, ...children.flatMap(withDescendants)];
+}
+
+/**
+ * Kills a server at once, as a crash would. tsx cannot relay SIGKILL to the node child that runs the
+ * server, so every descendant is killed, deepest first.
+ */
+export function killHard(server: ServerProcess): void {
+  for (const pid of withDescendants(server.child.pid!).reverse()) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Starts `count` server processes on free local ports with the same environment, and waits until each is ready. */
+export async function startServerProcesses(count: number, env: Record<string, string>): Promise<{ processes: ServerProcess[]; ports: number[] }> {
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  const processes = ports.map((port) => startServer({ ...env, PORT: String(port), HOST: "127.0.0.1" }));
+  await Promise.all(ports.map((port, i) => waitFor200(`http://127.0.0.1:${port}/readyz`, 60_000, processes[i])));
+  return { processes, ports };
 }
