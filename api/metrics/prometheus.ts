@@ -28,7 +28,7 @@ export interface PrometheusMetricsDeps {
   /** The decision journal's lag and the reconciler's totals on this process (the matching runtime). */
   journal?: {
     lag(): Promise<{ entries: number; oldestMs: number }>;
-    reconciled: { checked: number; behind: number; repaired: number; missing: number; restored: number };
+    reconciled: { checked: number; behind: number; repaired: number; missing: number; restored: number; rescheduled: number };
     /** Capacity slots the supply sweeps suspected and released. */
     supply?: { suspect: number; released: number };
   };
@@ -127,8 +127,8 @@ export function createPrometheusMetrics(deps: PrometheusMetricsDeps): Metrics {
       `advisor_dispatch_journal_pending_entries ${lag.entries}`,
       ...header("advisor_dispatch_journal_oldest_entry_seconds", "gauge", "Age of the oldest decision not yet persisted, in seconds (0 when none)."),
       `advisor_dispatch_journal_oldest_entry_seconds ${num(lag.oldestMs / 1000)}`,
-      ...header("advisor_dispatch_reconciler_requests_total", "counter", "Requests the reconciler on this process compared, found behind the live store, repaired, found missing from it, or restored to it."),
-      ...(["checked", "behind", "repaired", "missing", "restored"] as const).map((result) => `advisor_dispatch_reconciler_requests_total${labels({ result })} ${reconciled[result]}`),
+      ...header("advisor_dispatch_reconciler_requests_total", "counter", "Requests the reconciler on this process compared, found behind the live store, repaired, found missing from it, restored to it, or made due again (no deadline)."),
+      ...(["checked", "behind", "repaired", "missing", "restored", "rescheduled"] as const).map((result) => `advisor_dispatch_reconciler_requests_total${labels({ result })} ${reconciled[result]}`),
       ...(deps.journal.supply
         ? [
             ...header("advisor_dispatch_reconciler_slots_total", "counter", "Capacity slots the supply sweeps on this process found held for nothing (suspect) and gave back (released)."),

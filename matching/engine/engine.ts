@@ -739,7 +739,7 @@ export class MatchingEngine {
   }
 
   /** Totals of every reconcile run on this process, for /metrics. */
-  readonly reconciled: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0, restored: 0 };
+  readonly reconciled: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0, restored: 0, rescheduled: 0 };
 
   /** Repairs records that trail the live store (see reconciler.ts); the job leader runs it. */
   async reconcile(options: { graceMs?: number; shouldContinue?: () => boolean } = {}): Promise<ReconcileReport> {

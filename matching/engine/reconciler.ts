@@ -48,6 +48,8 @@ export interface ReconcileReport {
    * funnel runs and an idempotent retry finds them live.
    */
   restored: number;
+  /** Live requests found waiting with no deadline, made due again. */
+  rescheduled: number;
 }
 
 const DEFAULT_GRACE_MS = 15_000;
@@ -57,7 +59,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const go = deps.shouldContinue ?? (() => true);
   const [liveIds, recordedLiveIds] = await Promise.all([deps.store.listLiveRequestIds(), deps.records.liveRequestIds()]);
   const ids = [...new Set([...liveIds, ...recordedLiveIds])];
-  const report: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0, restored: 0 };
+  const report: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0, restored: 0, rescheduled: 0 };
   const missing: string[] = [];
   const recorded = await deps.records.recordedRevisions(ids);
   for (const id of ids) {
@@ -71,6 +73,12 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         if (row.status === "pending") missing.push(id);
       }
       continue;
+    }
+    // A request waiting in the funnel with no deadline would never move again (its timer was lost,
+    // e.g. a command cut off by a Redis stall): make it due now, so the funnel runs it.
+    if ((live.status === "pending" || live.status === "offered") && live.updatedAt <= deps.now() - graceMs && (await deps.store.getDeadline(id)) === null) {
+      await deps.store.setDeadline(id, deps.now());
+      report.rescheduled++;
     }
     if (!row || !trails(live, row)) continue;
     report.behind++;

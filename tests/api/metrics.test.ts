@@ -89,7 +89,7 @@ describe("prometheus metrics", () => {
   });
 
   it("reports the journal's lag and the reconciler's totals when given the matching runtime's", async () => {
-    const reconciled = { checked: 12, behind: 3, repaired: 2, missing: 1, restored: 1 };
+    const reconciled = { checked: 12, behind: 3, repaired: 2, missing: 1, restored: 1, rescheduled: 1 };
     const local = createPrometheusMetrics({ prisma: db.prisma, store, clock: world.clock, journal: { lag: async () => ({ entries: 7, oldestMs: 2_500 }), reconciled } });
     const text = await local.render();
     expect(text).toContain("# TYPE advisor_dispatch_journal_pending_entries gauge");

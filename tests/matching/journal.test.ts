@@ -285,6 +285,11 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
         expect(await w.engine.reconcile({ graceMs: 10_000 })).toMatchObject({ missing: 1, restored: 0 });
         w.clock.advance(10_000);
         expect(await w.engine.reconcile({ graceMs: 10_000 })).toMatchObject({ missing: 1, restored: 1 });
+        // Its timer lost (as a command cut off by a Redis stall can leave it): made due again.
+        await opened.store.clearDeadline(id);
+        w.clock.advance(10_000);
+        expect(await w.engine.reconcile({ graceMs: 10_000 })).toMatchObject({ rescheduled: 1 });
+        expect(await opened.store.getDeadline(id)).toBe(w.clock.now());
         await w.engine.tick();
         const restored = (await opened.store.getRequest(id))!;
         expect(restored.offers.map((o) => o.advisorId)).toEqual([advisor]);
