@@ -54,7 +54,7 @@ const MAX_LAG_MS = 5_000;
 
 export async function createMatchingRuntime(backends: Backends, logger: Logger, options: { redisPrefix?: string; clock?: Clock } = {}): Promise<MatchingRuntime> {
   const clock = options.clock ?? systemClock;
-  const store = backends.redis ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix }) : createMemoryMatchingStore();
+  const store = backends.redis ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix, journal: true }) : createMemoryMatchingStore();
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
   const records = createPrismaMatchingRecords(backends.database.prisma);
   const journal = backends.redis ? await createRedisJournal(backends.redis.client, { prefix: options.redisPrefix ?? "adx:" }) : createMemoryJournal();

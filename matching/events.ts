@@ -17,7 +17,7 @@ interface Base {
  * Demand at the moment of an accept, recorded on the event so incentive rules (queue depth, surge)
  * evaluate the same way live and in simulation.
  */
-interface Demand {
+export interface Demand {
   requiredLicence: LicenceKind;
   /** Requests of this licence kind waiting (pending or offered) in the branch. */
   queueDepth: number;

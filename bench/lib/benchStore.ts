@@ -23,7 +23,9 @@ export async function openBenchStore(kind: StoreKind, redisUrl: string, label: s
   client.on("error", () => {});
   await client.connect();
   const prefix = uniqueRedisPrefix(label);
-  const store = createRedisMatchingStore(client, { prefix });
+  // Journaling, as in a server: each action's script appends its journal entry (nobody consumes it
+  // here; the prefix, stream included, is deleted after the run).
+  const store = createRedisMatchingStore(client, { prefix, journal: true });
   // A live state (as after a start's rebuild): decisions are fenced while the generation is missing.
   await store.setGeneration("bench");
   return {

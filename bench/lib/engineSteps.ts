@@ -7,6 +7,7 @@
 import type { DispatchPolicy } from "../../matching/domain/policy.ts";
 import type { RequestFacts } from "../../matching/domain/types.ts";
 import { makeOffers, type MadeOffers, type OfferPlan } from "../../matching/engine/offering.ts";
+import type { AcceptContext } from "../../matching/journal/draft.ts";
 import type { AdvisorState, MatchingStore } from "../../matching/store/port.ts";
 
 export interface StepContext {
@@ -43,29 +44,28 @@ export type AcceptResult =
   | { won: false; reason: string; advisor?: AdvisorState };
 
 /**
- * engine.accept's store work: read the request, take the advisor's capacity slot, claim the
- * request (first claim wins), give the slot back on a lost claim; the winner frees superseded
- * push holds, records the answer and clears the deadline.
+ * engine.accept's store work: read the request (the engine's early answers, and the events'
+ * context), then the one atomic step (MatchingStore.acceptOffer: claim, capacity slot, superseded
+ * holds, answer, deadline, and on a journaling store the journal entry).
  */
 export async function acceptOffer(ctx: StepContext, requestId: string, offerId: string, advisorId: string): Promise<AcceptResult> {
   const now = ctx.now();
   const request = await ctx.store.getRequest(requestId);
   const offer = request?.offers.find((o) => o.id === offerId);
   if (!request || !offer) return { won: false, reason: "NOT_FOUND" };
-  // The engine's cheap early answer from what it just read; the decisive checks are the atomic steps.
+  // The engine's cheap early answer from what it just read; the decisive checks are the atomic step.
   if (request.assignedAdvisorId !== null && request.assignedAdvisorId !== advisorId) return { won: false, reason: "ALREADY_TAKEN" };
-  const slot = await ctx.store.takeAssignment(advisorId, request.facts, offerId, now, ctx.presenceTtlMs);
-  if (!slot.ok) return { won: false, reason: slot.reason };
-  const claim = await ctx.store.claimOffer(requestId, offerId, advisorId, now);
-  if (!claim.ok) {
-    if (!slot.duplicate) await ctx.store.releaseAssignment(advisorId, requestId);
-    return { won: false, reason: claim.reason, advisor: slot.advisor };
-  }
-  if (claim.duplicate) return { won: false, reason: "DUPLICATE", advisor: slot.advisor };
-  await Promise.all(claim.superseded.filter((o) => o.kind === "push").map((o) => ctx.store.releasePushHold(o.advisorId, o.id)));
-  await ctx.store.recordAnswer(advisorId, { accepted: true, latencyMs: now - offer.sentAt });
-  await ctx.store.clearDeadline(requestId);
-  return { won: true, advisor: slot.advisor };
+  const context: AcceptContext = {
+    kind: "accept",
+    eventIds: request.offers.filter((o) => o.outcome === null).map((o) => `evt_bench_${o.id}`).concat(["evt_bench_a", "evt_bench_b"]),
+    at: now,
+    stages: ctx.policy.stages.map((stage) => stage.pool),
+    demand: { requiredLicence: request.facts.requiredLicence, queueDepth: 0, surge: false },
+  };
+  const result = await ctx.store.acceptOffer({ requestId, language: request.facts.language, offerId, advisorId, now, presenceTtlMs: ctx.presenceTtlMs }, context);
+  if (!result.ok) return { won: false, reason: result.reason };
+  if (result.duplicate) return { won: false, reason: "DUPLICATE", advisor: result.advisor };
+  return { won: true, advisor: result.advisor };
 }
 
 /**

@@ -25,9 +25,10 @@ import { maxWaitDeadline, nextStep, queueScore, stageName, stagesFor, type Stage
 import { checkEligibility } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
 import type { Channel, LicenceKind, Pool, Presence, RequestFacts, RequestMode, RequestStatus } from "../domain/types.ts";
+import { materialize, type AcceptContext, type CloseContext, type EndContext } from "../journal/draft.ts";
 import { directRecorder, type Recorder } from "../journal/recorder.ts";
 import type { MatchingRecords, OfferChange } from "../records/port.ts";
-import { isLiveStateUnavailable, LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type OfferState } from "../store/port.ts";
+import { isLiveStateUnavailable, LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type OfferState, type ResolveResult } from "../store/port.ts";
 import { makeOffers } from "./offering.ts";
 import { reconcile, reconcileSupply, type ReconcileReport, type SupplyReport } from "./reconciler.ts";
 import { PolicyCache } from "./policies.ts";
@@ -183,7 +184,7 @@ export class MatchingEngine {
     const request = await this.store.getRequest(requestId);
     if (!request) return this.notFound("complete");
     if (request.assignedAdvisorId !== advisorId) return { ok: false, reason: "NOT_YOURS" };
-    return this.finish(request, "completed");
+    return this.finish(request, "completed", advisorId);
   }
 
   /**
@@ -243,6 +244,12 @@ export class MatchingEngine {
     return result;
   }
 
+  /**
+   * An accept is one atomic store step (MatchingStore.acceptOffer): the claim, the capacity slot,
+   * the superseded holds, the answer and, on a journaling store, the journal entry. The engine only
+   * prepares the events' context before it (stage names, demand, event ids) and waits for the
+   * record and announces the events after it.
+   */
   async accept(offerId: string, advisorId: string): Promise<AcceptOutcome> {
     const now = this.clock.now();
     const requestId = await this.requestOfOffer(offerId);
@@ -251,42 +258,53 @@ export class MatchingEngine {
     const offer = request?.offers.find((o) => o.id === offerId);
     if (!request || !offer) return { ok: false, reason: "NOT_FOUND" };
     if (offer.advisorId !== advisorId) return { ok: false, reason: "NOT_YOURS" };
-    // Cheap early answers from what we just read; the decisive checks are the atomic steps below.
+    // Cheap early answers from what we just read (they spare the demand query); the store decides.
     if (request.assignedAdvisorId !== null && request.assignedAdvisorId !== advisorId) return { ok: false, reason: "ALREADY_TAKEN" };
     if (request.assignedAdvisorId === null && offer.outcome === null && offer.expiresAt <= now) return { ok: false, reason: "OFFER_EXPIRED" };
 
-    // Capacity first (the advisor's slot), then the claim (the request): capacity can never be
-    // exceeded, and a lost claim gives the slot straight back.
-    const take = () => this.store.takeAssignment(advisorId, request.facts, offerId, now, this.presenceTtlMs);
-    let slot = await take();
-    if (!slot.ok && slot.reason === "PRESENCE") {
+    const [stages, demand] = await Promise.all([this.stagesOf(request), this.demandFor(request.facts.branchId, request.facts.requiredLicence)]);
+    const open = request.offers.filter((o) => o.outcome === null).length;
+    const context: AcceptContext = {
+      kind: "accept",
+      // One per superseded offer the engine can see, plus offer.accepted and request.assigned.
+      eventIds: Array.from({ length: open + 2 }, () => newId("auditEvent", now)),
+      at: now,
+      stages: stages.map((stage) => stage.pool),
+      demand,
+    };
+    const attempt = () => this.store.acceptOffer({ requestId: request.facts.id, language: request.facts.language, offerId, advisorId, now, presenceTtlMs: this.presenceTtlMs }, context);
+    let result = await attempt();
+    if (!result.ok && result.reason === "PRESENCE") {
       // Right after a rebuild every advisor is offline until their presence is re-applied: use
       // what they reported to this process, or, when nobody has re-applied it yet, ask them to retry.
-      if (await this.reapplyPresence(advisorId)) slot = await take();
-      if (!slot.ok && slot.reason === "PRESENCE" && (await this.presenceUnknownSinceRebuild(advisorId))) {
+      if (await this.reapplyPresence(advisorId)) result = await attempt();
+      if (!result.ok && result.reason === "PRESENCE" && (await this.presenceUnknownSinceRebuild(advisorId))) {
         throw new LiveStateUnavailableError("accept", "the live state was just rebuilt and this advisor's presence is not restored yet");
       }
     }
-    if (!slot.ok) return { ok: false, reason: slot.reason === "CAPACITY" ? "AT_CAPACITY" : "NOT_ELIGIBLE" };
-    const claim = await this.store.claimOffer(request.facts.id, offerId, advisorId, now);
-    if (!claim.ok) {
-      if (!slot.duplicate) await this.store.releaseAssignment(advisorId, request.facts.id);
-      if (claim.reason === "ALREADY_TAKEN" || claim.reason === "NOT_LIVE") return { ok: false, reason: "ALREADY_TAKEN" };
-      if (claim.reason === "NOT_FOUND" || claim.reason === "NOT_YOURS") return { ok: false, reason: claim.reason };
-      return { ok: false, reason: "OFFER_EXPIRED" };
+    if (!result.ok) {
+      switch (result.reason) {
+        case "ALREADY_TAKEN":
+        case "NOT_LIVE":
+          return { ok: false, reason: "ALREADY_TAKEN" };
+        case "NOT_FOUND":
+        case "NOT_YOURS":
+          return { ok: false, reason: result.reason };
+        case "OFFER_CLOSED":
+        case "OFFER_EXPIRED":
+          return { ok: false, reason: "OFFER_EXPIRED" };
+        case "CAPACITY":
+          return { ok: false, reason: "AT_CAPACITY" };
+        default:
+          return { ok: false, reason: "NOT_ELIGIBLE" };
+      }
     }
-    if (claim.duplicate) return { ok: true, requestId: request.facts.id, duplicate: true };
+    if (result.duplicate) return { ok: true, requestId: request.facts.id, duplicate: true };
 
-    await Promise.all(claim.superseded.filter((o) => o.kind === "push").map((o) => this.store.releasePushHold(o.advisorId, o.id)));
-    await this.store.recordAnswer(advisorId, { accepted: true, latencyMs: now - offer.sentAt });
-    await this.store.clearDeadline(request.facts.id);
-    const [stages, demand] = await Promise.all([this.stagesOf(claim.request), this.demandFor(request.facts.branchId, request.facts.requiredLicence)]);
-    const base = { requestId: request.facts.id, branchId: request.facts.branchId };
-    await this.persist(claim.request, stages, [claim.offer, ...claim.superseded].map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })), [
-      ...claim.superseded.map((lost) => ({ ...base, type: "offer.withdrawn" as const, offerId: lost.id, advisorId: lost.advisorId, outcome: lost.outcome === "lost_race" ? ("lost_race" as const) : ("withdrawn" as const) })),
-      { ...base, type: "offer.accepted", offerId, advisorId, latencyMs: now - offer.sentAt, stage: stageName(stages, offer.stageIndex), ...demand },
-      { ...base, type: "request.assigned", advisorId, clientId: request.facts.clientId },
-    ]);
+    const entry = materialize({ context, request: result.request, offer: result.offer, superseded: result.superseded });
+    failpoint("engine.after-decision");
+    await this.recorder.settle(entry, result.journalId);
+    await this.publish(entry.events);
     return { ok: true, requestId: request.facts.id, duplicate: false };
   }
 
@@ -320,13 +338,16 @@ export class MatchingEngine {
     requestId: string,
     offerId: string,
     close: { outcome: "declined"; advisorId: string } | { outcome: "withdrawn"; reason: string },
-  ) {
+  ): Promise<ResolveResult> {
     const now = this.clock.now();
-    const closed = await this.store.closeOffer(requestId, offerId, close.outcome, now, close.outcome === "declined" ? close.advisorId : undefined);
-    if (!closed.ok) return closed;
-    await this.afterOfferClosed(closed.request, closed.offer, undefined, close.outcome === "withdrawn" ? close.reason : undefined);
-    await this.store.setDeadline(requestId, now);
-    await this.tick();
+    const request = await this.store.getRequest(requestId);
+    if (!request) return this.notFound("close offer");
+    const closed = await this.resolve(request, offerId, close.outcome, now, {
+      // The funnel moves on now rather than at the offer's expiry: due in the same step.
+      deadline: now,
+      ...(close.outcome === "declined" ? { advisorId: close.advisorId } : { reason: close.reason }),
+    });
+    if (closed.ok) await this.tick();
     return closed;
   }
 
@@ -406,10 +427,7 @@ export class MatchingEngine {
         case "expire-offers":
         case "withdraw-offers": {
           const outcome = step.kind === "expire-offers" ? "timed_out" : "withdrawn";
-          for (const offer of step.offers) {
-            const closed = await this.store.closeOffer(requestId, offer.id, outcome, now);
-            if (closed.ok) await this.afterOfferClosed(closed.request, closed.offer, stages);
-          }
+          for (const offer of step.offers) await this.resolve(request, offer.id, outcome, now, { stages });
           break;
         }
         case "advance": {
@@ -456,56 +474,73 @@ export class MatchingEngine {
 
   // ---- shared steps --------------------------------------------------------------------------------
 
-  private async finish(request: LiveRequest, to: "completed" | "cancelled" | "expired"): Promise<FinishOutcome> {
+  /**
+   * Ends a request in one atomic store step (MatchingStore.endRequest: the end, the freed slots and,
+   * on a journaling store, the journal entry), then waits for the record, announces the events and
+   * offers waiting requests to the advisors it freed. `assignee`: only if assigned to them.
+   */
+  private async finish(request: LiveRequest, to: "completed" | "cancelled" | "expired", assignee?: string): Promise<FinishOutcome> {
     const now = this.clock.now();
-    const ended = await this.store.finishRequest(request.facts.id, { to, now, callbackRequested: to === "expired" });
+    const stages = await this.stagesOf(request);
+    const open = request.offers.filter((o) => o.outcome === null).length;
+    const context: EndContext = {
+      kind: "end",
+      // One per withdrawn offer the engine can see, plus the ending event.
+      eventIds: Array.from({ length: open + 1 }, () => newId("auditEvent", now)),
+      at: now,
+      stages: stages.map((stage) => stage.pool),
+    };
+    const ended = await this.store.endRequest(
+      { requestId: request.facts.id, to, now, callbackRequested: to === "expired", ...(assignee !== undefined ? { assignee } : {}) },
+      context,
+    );
     if (!ended.ok) return { ok: false, reason: ended.reason };
     if (ended.duplicate) return { ok: true, duplicate: true };
-    const freed = new Set<string>();
-    for (const offer of ended.withdrawn) {
-      if (offer.kind === "push") {
-        await this.store.releasePushHold(offer.advisorId, offer.id);
-        freed.add(offer.advisorId);
-      }
-    }
-    const assignee = request.assignedAdvisorId ?? ended.request.assignedAdvisorId;
-    if (assignee && (to === "completed" || to === "cancelled")) {
-      await this.store.releaseAssignment(assignee, request.facts.id);
-      freed.add(assignee);
-    }
-    const stages = await this.stagesOf(ended.request);
-    const base = { requestId: request.facts.id, branchId: request.facts.branchId };
-    const clientId = request.facts.clientId;
-    const ending: NewEvent =
-      to === "completed"
-        ? { ...base, type: "request.completed", advisorId: assignee!, clientId, requiredLicence: request.facts.requiredLicence }
-        : to === "cancelled"
-          ? { ...base, type: "request.cancelled", clientId, advisorId: assignee ?? null }
-          : { ...base, type: "request.expired", clientId, callbackRequested: true };
-    await this.persist(ended.request, stages, ended.withdrawn.map((o) => ({ offer: o, stage: stageName(stages, o.stageIndex) })), [
-      ...ended.withdrawn.map((offer) => ({ ...base, type: "offer.withdrawn" as const, offerId: offer.id, advisorId: offer.advisorId, outcome: "withdrawn" as const })),
-      ending,
-    ]);
-    for (const advisorId of freed) {
-      const state = await this.store.getAdvisor(advisorId);
-      if (state) await this.serveQueue(state);
-    }
+    const entry = materialize({ context, request: ended.request, withdrawn: ended.withdrawn });
+    failpoint("engine.after-decision");
+    await this.recorder.settle(entry, ended.journalId);
+    await this.publish(entry.events);
+    for (const advisor of ended.freed) await this.serveQueue(advisor);
     return { ok: true, duplicate: false };
   }
 
-  /** After an offer closed: free its slot, fold the answer into responsiveness, persist, announce. */
-  private async afterOfferClosed(request: LiveRequest, offer: OfferState, knownStages?: StagePlan[], withdrawReason?: string): Promise<void> {
-    if (offer.kind === "push") await this.store.releasePushHold(offer.advisorId, offer.id);
-    if (offer.outcome === "declined" || offer.outcome === "timed_out") await this.store.recordAnswer(offer.advisorId, { accepted: false });
-    const stages = knownStages ?? (await this.stagesOf(request));
-    const base = { requestId: request.facts.id, branchId: request.facts.branchId, offerId: offer.id, advisorId: offer.advisorId };
-    const event: NewEvent =
-      offer.outcome === "declined"
-        ? { ...base, type: "offer.declined" }
-        : offer.outcome === "timed_out"
-          ? { ...base, type: "offer.timed_out" }
-          : { ...base, type: "offer.withdrawn", outcome: "withdrawn", ...(withdrawReason ? { reason: withdrawReason } : {}) };
-    await this.persist(request, stages, [{ offer, stage: stageName(stages, offer.stageIndex) }], [event]);
+  /**
+   * Closes one open offer in one atomic store step (MatchingStore.resolveOffer: the offer, its push
+   * hold, the answer, the deadline when given and, on a journaling store, the journal entry), then
+   * waits for the record and announces the event.
+   */
+  private async resolve(
+    request: LiveRequest,
+    offerId: string,
+    outcome: "declined" | "timed_out" | "withdrawn",
+    now: number,
+    options: { advisorId?: string; deadline?: number; reason?: string; stages?: StagePlan[] } = {},
+  ): Promise<ResolveResult> {
+    const stages = options.stages ?? (await this.stagesOf(request));
+    const context: CloseContext = {
+      kind: "close",
+      eventIds: [newId("auditEvent", now)],
+      at: now,
+      stages: stages.map((stage) => stage.pool),
+      ...(options.reason ? { reason: options.reason } : {}),
+    };
+    const closed = await this.store.resolveOffer(
+      {
+        requestId: request.facts.id,
+        offerId,
+        outcome,
+        now,
+        ...(options.advisorId !== undefined ? { advisorId: options.advisorId } : {}),
+        ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
+      },
+      context,
+    );
+    if (!closed.ok) return closed;
+    const entry = materialize({ context, request: closed.request, offer: closed.offer });
+    failpoint("engine.after-decision");
+    await this.recorder.settle(entry, closed.journalId);
+    await this.publish(entry.events);
+    return closed;
   }
 
   /**
@@ -544,9 +579,20 @@ export class MatchingEngine {
    * the branch policy's surge threshold. The one surge rule, for accepts and for surge alerts.
    */
   async demandFor(branchId: string, requiredLicence: LicenceKind): Promise<{ requiredLicence: LicenceKind; queueDepth: number; surge: boolean }> {
-    const [queueDepth, policy] = await Promise.all([this.records.waitingCount(branchId, requiredLicence), this.policies.get(branchId)]);
+    // Every accept asks before its step (the events' context goes into the step), so a grab's K
+    // simultaneous accepts would each count: callers arriving while a count is running share it.
+    const key = `${branchId}\u0000${requiredLicence}`;
+    let counting = this.demandCounts.get(key);
+    if (!counting) {
+      counting = Promise.all([this.records.waitingCount(branchId, requiredLicence), this.policies.get(branchId)]).finally(() => this.demandCounts.delete(key));
+      this.demandCounts.set(key, counting);
+    }
+    const [queueDepth, policy] = await counting;
     return { requiredLicence, queueDepth, surge: queueDepth > policy.surgeThreshold };
   }
+
+  /** Demand counts running now, by branch and licence kind (see demandFor). */
+  private readonly demandCounts = new Map<string, Promise<[number, DispatchPolicy]>>();
 
   /** The request an offer belongs to: named in the offer's id, or (older offers) looked up in the record. */
   private async requestOfOffer(offerId: string): Promise<string | null> {

@@ -11,6 +11,11 @@ import type { Journal, JournalEntry } from "./port.ts";
 export interface Recorder {
   /** Durable (in the journal or the record) when this resolves. */
   record(entry: JournalEntry): Promise<void>;
+  /**
+   * For a decision whose store step already appended its entry (`journalId`): waits for it as
+   * record does after appending. With journalId null (a store that does not journal), records it.
+   */
+  settle(entry: JournalEntry, journalId: string | null): Promise<void>;
   /** True when persistence trails so far behind that new requests should be refused for now. */
   overloaded(): Promise<boolean>;
 }
@@ -18,6 +23,7 @@ export interface Recorder {
 export function directRecorder(apply: (entries: JournalEntry[]) => Promise<void>): Recorder {
   return {
     record: (entry) => apply([entry]),
+    settle: (entry) => apply([entry]),
     overloaded: async () => false,
   };
 }
@@ -34,9 +40,13 @@ export interface JournalRecorderOptions {
 
 export function journalRecorder(options: JournalRecorderOptions): Recorder {
   const { journal, persister } = options;
-  return {
+  const recorder: Recorder = {
     async record(entry) {
-      const id = await journal.append(entry);
+      await recorder.settle(entry, await journal.append(entry));
+    },
+    async settle(entry, journalId) {
+      if (journalId === null) return recorder.record(entry);
+      const id = journalId;
       persister.wake();
       // Bounded: during an outage the decision stands and its record follows when the database is back.
       if (await persister.waitFor(id, options.waitMs)) return;
@@ -52,4 +62,5 @@ export function journalRecorder(options: JournalRecorderOptions): Recorder {
       return lag.entries > options.maxLagEntries || lag.oldestMs > options.maxLagMs;
     },
   };
+  return recorder;
 }

@@ -6,6 +6,8 @@
  * decision wakes whichever process persisted it.
  */
 import type { RedisClient } from "../../infra/redis.ts";
+import { decodeOffer, decodeOffers, decodeRequest } from "../store/redis/store.ts";
+import { materialize, type AcceptContext, type CloseContext, type EndContext } from "./draft.ts";
 import type { Delivered, Journal, JournalEntry } from "./port.ts";
 
 const GROUP = "persisters";
@@ -27,15 +29,43 @@ const idMs = (id: string) => Number(id.slice(0, id.indexOf("-")));
 
 type RawEntry = [id: string, fields: string[]];
 
+/**
+ * An entry's fields: `e`, the entry as JSON (appended from Node), or `k` and the draft's parts
+ * (appended by an action script in the decision's own step: lua/acceptOffer.lua, lua/endRequest.lua,
+ * lua/resolveOffer.lua;
+ * see draft.ts).
+ */
+function entryOf(fields: string[]): JournalEntry | null {
+  const field = (name: string): string | undefined => {
+    for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
+    return undefined;
+  };
+  const json = field("e");
+  if (json !== undefined) return JSON.parse(json) as JournalEntry;
+  const kind = field("k");
+  const request = decodeRequest(field("d"));
+  if (!request) return null;
+  if (kind === "accept") {
+    return materialize({
+      context: JSON.parse(field("x")!) as AcceptContext,
+      request: request.value,
+      offer: decodeOffer(JSON.parse(field("o")!)),
+      superseded: decodeOffers(field("s")),
+    });
+  }
+  if (kind === "close") return materialize({ context: JSON.parse(field("x")!) as CloseContext, request: request.value, offer: decodeOffer(JSON.parse(field("o")!)) });
+  if (kind === "end") return materialize({ context: JSON.parse(field("x")!) as EndContext, request: request.value, withdrawn: decodeOffers(field("w")) });
+  return null;
+}
+
 function decode(raw: RawEntry[] | null | undefined): Delivered[] {
   const out: Delivered[] = [];
   for (const item of raw ?? []) {
     // XAUTOCLAIM answers null for an entry deleted meanwhile (it was acknowledged elsewhere).
     if (!Array.isArray(item) || !Array.isArray(item[1])) continue;
     const [id, fields] = item;
-    const at = fields.indexOf("e");
-    if (at === -1) continue;
-    out.push({ id, entry: JSON.parse(fields[at + 1]!) as JournalEntry });
+    const entry = entryOf(fields);
+    if (entry) out.push({ id, entry });
   }
   return out;
 }

@@ -28,6 +28,7 @@
  */
 import type { EligibilitySnapshot, IneligibleReason } from "../domain/eligibility.ts";
 import type { OfferAnswer } from "../domain/ranking.ts";
+import type { AcceptContext, CloseContext, EndContext } from "../journal/draft.ts";
 import type {
   AdvisorProfile,
   AdvisorStats,
@@ -141,6 +142,39 @@ export type ClaimResult =
   | { ok: true; request: LiveRequest; offer: OfferState; superseded: OfferState[]; duplicate: boolean }
   | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_TAKEN" | "OFFER_EXPIRED" | "OFFER_CLOSED" | "NOT_LIVE" };
 
+/** acceptOffer's refusals: the request's (as claimOffer) or the advisor's (as takeAssignment). */
+export type AcceptRefusal =
+  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_TAKEN" | "OFFER_EXPIRED" | "OFFER_CLOSED" | "NOT_LIVE" }
+  | EligibilityRefusal;
+
+export type AcceptResult =
+  | {
+      ok: true;
+      request: LiveRequest;
+      offer: OfferState;
+      /** Other offers the accept closed (see claimOffer); their push holds are already released. */
+      superseded: OfferState[];
+      /** The accepting advisor after the accept. */
+      advisor: AdvisorState;
+      duplicate: boolean;
+      /** The journal entry's id when the store appended one in the same step, else null. */
+      journalId: string | null;
+    }
+  | AcceptRefusal;
+
+export interface AcceptInput {
+  requestId: string;
+  /**
+   * The request's language as its facts give it (facts never change): the Redis store folds it
+   * for eligibility the way Node does, without reading the request first.
+   */
+  language: string | null;
+  offerId: string;
+  advisorId: string;
+  now: number;
+  presenceTtlMs: number;
+}
+
 export type CloseOfferResult =
   | { ok: true; request: LiveRequest; offer: OfferState }
   | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" | "NOT_DUE"; offer?: OfferState };
@@ -153,6 +187,51 @@ export type ReopenResult = { ok: true; request: LiveRequest } | { ok: false; rea
 export type FinishResult =
   | { ok: true; request: LiveRequest; withdrawn: OfferState[]; duplicate: boolean }
   | { ok: false; reason: "NOT_FOUND" | "INVALID_STATE"; status?: RequestStatus };
+
+export interface EndInput {
+  requestId: string;
+  to: "completed" | "cancelled" | "expired";
+  now: number;
+  /** Set on the request when given (finishRequest's callbackRequested). */
+  callbackRequested?: boolean;
+  /** When given, the request must be assigned to this advisor right now (else NOT_YOURS). */
+  assignee?: string;
+}
+
+export type EndResult =
+  | {
+      ok: true;
+      request: LiveRequest;
+      /** The open offers the end withdrew (their push holds are already released). */
+      withdrawn: OfferState[];
+      /** Advisors whose slot the end freed (the assignee's, the withdrawn push offers'), after it. */
+      freed: AdvisorState[];
+      duplicate: boolean;
+      /** As AcceptResult.journalId. */
+      journalId: string | null;
+    }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "INVALID_STATE"; status?: RequestStatus };
+
+export interface ResolveInput {
+  requestId: string;
+  offerId: string;
+  outcome: "declined" | "timed_out" | "withdrawn";
+  now: number;
+  /** When given, the offer must be theirs (NOT_YOURS). */
+  advisorId?: string;
+  /** When given, the request's deadline moves here in the same step (a decline moves the funnel on now). */
+  deadline?: number;
+}
+
+export type ResolveResult =
+  | {
+      ok: true;
+      request: LiveRequest;
+      offer: OfferState;
+      /** As AcceptResult.journalId. */
+      journalId: string | null;
+    }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" | "NOT_DUE"; offer?: OfferState };
 
 export interface MatchingStore {
   readonly kind: "redis" | "memory";
@@ -241,6 +320,21 @@ export interface MatchingStore {
    */
   takeAssignment(advisorId: string, request: RequestFacts, offerId: string, now: number, presenceTtlMs: number): Promise<CapacityResult>;
 
+  /**
+   * A whole accept in one atomic step: claimOffer's checks and effect on the request, then
+   * takeAssignment's on the advisor (refused: nothing changes, so a lost claim never holds a slot
+   * and a won claim never lacks one), the superseded push offers' holds released, the answer folded
+   * into the advisor's responsiveness (as recordAnswer, accepted, latency now - sentAt), the
+   * request's deadline cleared and out of the queue. The winner asking again answers ok with
+   * duplicate true and changes nothing.
+   *
+   * `journal`: the events' context. A store that journals (the Redis store created with
+   * `journal: true`) appends the decision's draft to the journal in the same step and returns its
+   * id; otherwise journalId is null and the caller records materialize(draft) itself (the memory
+   * store: its journal lives and dies with the same process, and nothing can fail in between).
+   */
+  acceptOffer(input: AcceptInput, journal: AcceptContext | null): Promise<AcceptResult>;
+
   /** Drops `requestId` from the advisor's assignments, freeing its slot. Idempotent. */
   releaseAssignment(advisorId: string, requestId: string): Promise<AdvisorState | null>;
 
@@ -295,6 +389,13 @@ export interface MatchingStore {
   closeOffer(requestId: string, offerId: string, outcome: "declined" | "timed_out" | "withdrawn", now: number, advisorId?: string): Promise<CloseOfferResult>;
 
   /**
+   * Closes one open offer whole, in one atomic step: closeOffer's checks and effect, its push hold
+   * released, a decline or a timeout folded into the advisor's responsiveness (as recordAnswer,
+   * not accepted), and the deadline moved when `deadline` is given. `journal` as for acceptOffer.
+   */
+  resolveOffer(input: ResolveInput, journal: CloseContext | null): Promise<ResolveResult>;
+
+  /**
    * Compare-and-set move from `fromStageIndex` to `toStageIndex` for a live, unassigned request
    * with no open offer. offersInStage resets, stageStartedAt = now. A non-null queueScore puts the
    * request in the queue (served lowest score first).
@@ -308,6 +409,14 @@ export interface MatchingStore {
    * with duplicate true; any other state gives INVALID_STATE. The caller releases advisor slots.
    */
   finishRequest(requestId: string, end: { to: "completed" | "cancelled" | "expired"; now: number; callbackRequested?: boolean }): Promise<FinishResult>;
+
+  /**
+   * A request's end in one atomic step: finishRequest's checks and effect, after the `assignee`
+   * check when one is given; the withdrawn push offers' holds and the assignee's slot (completed,
+   * cancelled) released; out of the deadlines and the queue. The same end again is a duplicate
+   * with no effect. `journal` as for acceptOffer.
+   */
+  endRequest(input: EndInput, journal: EndContext | null): Promise<EndResult>;
 
   /**
    * Takes an assigned request away from its advisor and puts it back in the funnel (the advisor left

@@ -12,12 +12,14 @@ import { checkEligibility, type CapacityRule, type EligibilityInput } from "../.
 import { EMPTY_STATS, updateResponsiveness, type OfferAnswer } from "../../matching/domain/ranking.ts";
 import { LICENCE_KINDS, type AdvisorProfile, type LicenceFact, type RequestFacts } from "../../matching/domain/types.ts";
 import { LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type OfferState } from "../../matching/store/port.ts";
-import { CODES, FENCED_SCRIPTS, outcomeOf, SCRIPT_NAMES } from "../../matching/store/redis/codes.ts";
+import { ACTION_SCRIPTS, CODES, FENCED_SCRIPTS, outcomeOf, SCRIPT_NAMES } from "../../matching/store/redis/codes.ts";
 import { candidateEntries, hashTagOf, keySlot, keySpace } from "../../matching/store/redis/keys.ts";
 import { scripts } from "../../matching/store/redis/scripts.ts";
 import { asArray, checkEligibilityInLua, createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { storeContract } from "./support/storeContract.ts";
+import { materialize, type AcceptContext } from "../../matching/journal/draft.ts";
+import { createRedisJournal } from "../../matching/journal/redis.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 9);
 const SEC = 1_000;
@@ -457,7 +459,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(keys.candidates("national", "ignored", "fund_sales", "*", 1)).toBe("adx:idx:{national:*:fund_sales:*}:s1");
     });
 
-    it("every script call touches keys of one hash tag only (its advisor's, its request's or the deadlines'), plus the generation key last when fenced", async () => {
+    it("every script call touches keys of one hash tag only (its advisor's, its request's or the deadlines'), plus the generation key last when fenced; an action script its declared entities", async () => {
       const calls: Array<{ name: string; keys: string[] }> = [];
       const shaToName = new Map(Object.values(scripts()).map((s) => [s.sha, s.name]));
       const watched = spyClient(client, (method, args) => {
@@ -477,6 +479,16 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
           continue;
         }
         expect(keys.length, name).toBeGreaterThan(0);
+        if (ACTION_SCRIPTS.has(name as never)) {
+          // An action decides across entities in one step (codes.ts): its request's and advisor's
+          // documents, the deadlines, the queue, the journal, then the generation.
+          const space = keySpace(prefix);
+          const request = expect.stringMatching(/req:\{req_/);
+          if (name === "acceptOffer") expect(keys, name).toEqual([request, expect.stringMatching(/adv:\{adv_/), space.deadlines, space.queue, space.journal, space.generation]);
+          else if (name === "resolveOffer") expect(keys, name).toEqual([request, space.deadlines, space.journal, space.generation]);
+          else expect(keys, name).toEqual([request, space.deadlines, space.queue, space.live, space.journal, space.generation]);
+          continue;
+        }
         if (FENCED_SCRIPTS.has(name as never)) {
           // The fence reads the generation, a key of its own: these scripts touch two slots (so the
           // store is for one Redis primary, not Cluster; see keys.ts).
@@ -530,6 +542,52 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(await client.ttl(keys.request(f.id))).toBe(-1);
       await store.restoreRequest(ended.request, null);
       expect(await client.ttl(keys.request(f.id))).toBeGreaterThan(3590);
+    });
+  });
+
+  describe("the journal in the action's own step", () => {
+    it("a journaling store appends the accept's draft in the accept's script: the entry is the accept's materialization", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = createRedisMatchingStore(client, { prefix, journal: true });
+      opened.push(store);
+      await store.setGeneration("test");
+      const journal = await createRedisJournal(client, { prefix });
+      const [a, b] = [await online(store), await online(store)];
+      const f = facts();
+      await store.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + SEC });
+      const [toA, toB] = [offer(f.id, a.profile.id, { kind: "broadcast" }), offer(f.id, b.profile.id, { kind: "broadcast" })];
+      await store.addOffers(f.id, 0, [toA, toB], T0);
+      const context: AcceptContext = {
+        kind: "accept",
+        eventIds: ["evt_one", "evt_two"],
+        at: T0 + SEC,
+        stages: ["branch", "region"],
+        demand: { requiredLicence: "fund_sales", queueDepth: 2, surge: false },
+      };
+
+      const refused = await store.acceptOffer({ requestId: f.id, language: f.language, offerId: toA.id, advisorId: b.profile.id, now: T0 + SEC, presenceTtlMs: TTL }, context);
+      expect(refused).toEqual({ ok: false, reason: "NOT_YOURS" });
+      expect(await journal.lag(T0)).toMatchObject({ entries: 0 });
+
+      const result = await store.acceptOffer({ requestId: f.id, language: f.language, offerId: toA.id, advisorId: a.profile.id, now: T0 + SEC, presenceTtlMs: TTL }, context);
+      if (!result.ok) throw new Error(`refused: ${result.reason}`);
+      expect(result.journalId).toMatch(/^\d+-\d+$/);
+      const [delivered, ...more] = await journal.take("test-consumer", 10, 60_000);
+      expect(more).toEqual([]);
+      expect(delivered!.id).toBe(result.journalId);
+      const expected = materialize({ context, request: result.request, offer: result.offer, superseded: result.superseded });
+      expect(delivered!.entry).toEqual(expected);
+      // More events than ids: the extra ones derive from the first id, the same on every read.
+      expect(expected.events.map((e) => [e.type, e.id])).toEqual([
+        ["offer.withdrawn", "evt_one"],
+        ["offer.accepted", "evt_two"],
+        ["request.assigned", "evt_one_2"],
+      ]);
+      // A repeat is a duplicate and journals nothing more.
+      const again = await store.acceptOffer({ requestId: f.id, language: f.language, offerId: toA.id, advisorId: a.profile.id, now: T0 + 2 * SEC, presenceTtlMs: TTL }, context);
+      expect(again).toMatchObject({ ok: true, duplicate: true, journalId: null });
+      expect(await journal.lag(T0)).toMatchObject({ entries: 1 });
+      await journal.close();
     });
   });
 
@@ -680,6 +738,10 @@ async function exerciseEveryOperation(store: MatchingStore, client: RedisClient)
   await store.claimOffer(f.id, "off_push", id, T0 + 1);
   await store.reopenRequest(f.id, { advisorId: id, now: T0 + 2 });
   await store.releaseAssignment(id, f.id);
+  await store.addOffers(f.id, 0, [offer(f.id, id, { id: "off_again", kind: "broadcast" })], T0 + 3);
+  await store.acceptOffer({ requestId: f.id, language: f.language, offerId: "off_again", advisorId: id, now: T0 + 4, presenceTtlMs: TTL }, null);
+  await store.reopenRequest(f.id, { advisorId: id, now: T0 + 5 });
+  await store.releaseAssignment(id, f.id);
   await store.holdPushSlot(id, facts(), "off_2", T0, TTL);
   await store.releasePushHold(id, "off_2");
   await store.recordAnswer(id, { accepted: true, latencyMs: 900 });
@@ -699,6 +761,11 @@ async function exerciseEveryOperation(store: MatchingStore, client: RedisClient)
   await store.setDeadline(g.id, T0 + 5 * SEC);
   await store.getDeadline(g.id);
   await store.clearDeadline(f.id);
+  const h = facts();
+  await store.createRequest(h, { stageIndex: 0, now: T0, deadline: T0 + SEC });
+  await store.addOffers(h.id, 0, [offer(h.id, id, { id: "off_h" })], T0);
+  await store.resolveOffer({ requestId: h.id, offerId: "off_h", outcome: "declined", now: T0 + 1, advisorId: id, deadline: T0 + 1 }, null);
+  await store.endRequest({ requestId: h.id, to: "cancelled", now: T0 + 1 }, null);
   const ended = await store.finishRequest(g.id, { to: "expired", now: T0 + 3, callbackRequested: true });
   await store.restoreRequest((ended as { request: LiveRequest }).request, null);
   await store.listLiveRequestIds();

@@ -79,16 +79,26 @@ export class RequestBook {
     return { ok: true, request };
   }
 
-  claim(requestId: string, offerId: string, advisorId: string, now: number): ClaimResult {
+  /**
+   * claim's checks without its effect: the refusal claim would answer, or the request and offer
+   * with `duplicate` (the winner asking again) or not (claim would win). acceptOffer checks the
+   * request with this before touching the advisor.
+   */
+  checkClaim(
+    requestId: string,
+    offerId: string,
+    advisorId: string,
+    now: number,
+  ): Extract<ClaimResult, { ok: false }> | { ok: true; request: LiveRequest; offer: OfferState; duplicate: boolean } {
     this.purge(now);
     const request = this.requests.get(requestId);
     const offer = request?.offers.find((candidate) => candidate.id === offerId);
     if (!request || !offer) return { ok: false, reason: "NOT_FOUND" };
     if (offer.advisorId !== advisorId) return { ok: false, reason: "NOT_YOURS" };
 
-    // The winner asking again (a retried saga step) while the assignment stands.
+    // The winner asking again (a retried call) while the assignment stands.
     if (request.status === "assigned" && request.assignedAdvisorId === advisorId && offer.outcome === "accepted") {
-      return { ok: true, request, offer, superseded: [], duplicate: true };
+      return { ok: true, request, offer, duplicate: true };
     }
     if ((request.status === "assigned" && request.assignedAdvisorId !== advisorId) || offer.outcome === "lost_race") {
       return { ok: false, reason: "ALREADY_TAKEN" };
@@ -96,6 +106,14 @@ export class RequestBook {
     if (isTerminal(request.status)) return { ok: false, reason: "NOT_LIVE" };
     if (offer.outcome !== null) return { ok: false, reason: "OFFER_CLOSED" };
     if (offer.expiresAt <= now) return { ok: false, reason: "OFFER_EXPIRED" };
+    return { ok: true, request, offer, duplicate: false };
+  }
+
+  claim(requestId: string, offerId: string, advisorId: string, now: number): ClaimResult {
+    const checked = this.checkClaim(requestId, offerId, advisorId, now);
+    if (!checked.ok) return checked;
+    const { request, offer } = checked;
+    if (checked.duplicate) return { ok: true, request, offer, superseded: [], duplicate: true };
 
     offer.outcome = "accepted";
     offer.respondedAt = now;

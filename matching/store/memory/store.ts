@@ -13,7 +13,9 @@
  * not even after reset() or before the first setGeneration.
  */
 import type { MatchingStore } from "../port.ts";
+import { acceptOffer } from "./accept.ts";
 import { copyPlain } from "./copy.ts";
+import { endRequest } from "./end.ts";
 import { RequestBook } from "./demand.ts";
 import { LeaseBook } from "./leases.ts";
 import { AdvisorBook } from "./supply.ts";
@@ -77,6 +79,10 @@ export function createMemoryMatchingStore(): MatchingStore {
       return copy(advisors.takeAssignment(advisorId, request, offerId, now, presenceTtlMs));
     },
 
+    async acceptOffer(input) {
+      return copy(acceptOffer(advisors, requests, input));
+    },
+
     async releaseAssignment(advisorId, requestId) {
       return copy(advisors.releaseAssignment(advisorId, requestId));
     },
@@ -119,12 +125,27 @@ export function createMemoryMatchingStore(): MatchingStore {
       return copy(requests.close(requestId, offerId, outcome, now, advisorId));
     },
 
+    async resolveOffer(input) {
+      const closed = requests.close(input.requestId, input.offerId, input.outcome, input.now, input.advisorId);
+      if (!closed.ok) return copy(closed);
+      // The rest of the step, synchronously (see lua/resolveOffer.lua): hold, answer, deadline.
+      const { offer } = closed;
+      if (offer.kind === "push") advisors.releasePushHold(offer.advisorId, offer.id);
+      if (input.outcome !== "withdrawn") advisors.recordAnswer(offer.advisorId, { accepted: false });
+      if (input.deadline !== undefined) requests.setDeadline(input.requestId, input.deadline);
+      return copy({ ok: true as const, request: closed.request, offer, journalId: null });
+    },
+
     async advanceStage(requestId, move) {
       return copy(requests.advanceStage(requestId, move));
     },
 
     async finishRequest(requestId, end) {
       return copy(requests.finish(requestId, end));
+    },
+
+    async endRequest(input) {
+      return copy(endRequest(advisors, requests, input));
     },
 
     async reopenRequest(requestId, change) {

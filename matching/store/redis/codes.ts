@@ -66,9 +66,12 @@ export const SCRIPT_REASONS = {
   createRequest: [],
   addOffers: ["NOT_FOUND", "NOT_LIVE", "STAGE_CHANGED", "EXCLUDED", "ALREADY_OFFERED"],
   claimOffer: ["NOT_FOUND", "NOT_YOURS", "ALREADY_TAKEN", "OFFER_EXPIRED", "OFFER_CLOSED", "NOT_LIVE"],
+  acceptOffer: ["NOT_FOUND", "NOT_YOURS", "ALREADY_TAKEN", "OFFER_EXPIRED", "OFFER_CLOSED", "NOT_LIVE", ...CAPACITY_REFUSALS],
   closeOffer: ["NOT_FOUND", "NOT_YOURS", "ALREADY_CLOSED", "NOT_DUE"],
+  resolveOffer: ["NOT_FOUND", "NOT_YOURS", "ALREADY_CLOSED", "NOT_DUE"],
   advanceStage: ["NOT_FOUND", "NOT_LIVE", "STAGE_CHANGED", "OFFERS_OPEN"],
   finishRequest: ["NOT_FOUND", "INVALID_STATE"],
+  endRequest: ["NOT_FOUND", "NOT_YOURS", "INVALID_STATE"],
   reopenRequest: ["NOT_FOUND", "NOT_YOURS"],
   restoreRequest: [],
   claimDueDeadlines: [],
@@ -103,12 +106,22 @@ export const FENCED_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>([
   "createRequest",
   "addOffers",
   "claimOffer",
+  "acceptOffer",
   "closeOffer",
+  "resolveOffer",
   "advanceStage",
   "finishRequest",
+  "endRequest",
   "reopenRequest",
   "claimDueDeadlines",
 ]);
+
+/**
+ * Scripts that decide one engine action whole, across entities: the request, its advisors, the
+ * global deadlines and queue, and the journal, in one step. They are why the store needs one Redis
+ * primary rather than Redis Cluster (keys.ts); scripts.ts does not hold them to one hash slot.
+ */
+export const ACTION_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(["acceptOffer", "endRequest", "resolveOffer"]);
 
 /** A script's reply decoded: its outcome, and the reply elements after the code. */
 export type ScriptOutcome<S extends ScriptName> =

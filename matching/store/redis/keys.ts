@@ -7,10 +7,11 @@
  * script that writes advisor or request state also reads the generation key (the live-state fence,
  * lua/lib/fence.lua), which has a slot of its own, so those scripts touch two slots.
  *
- * Owned state, one JSON string per entity, each under its own hash tag. A script still touches the
- * keys of ONE entity (one hash tag), plus, when it is fenced, the generation key as its last key;
- * scripts.ts asserts that on every call, as a check that no script decides across entities (those
- * decisions are sagas in the engine):
+ * Owned state, one JSON string per entity, each under its own hash tag. A script touches the keys
+ * of ONE entity (one hash tag), plus, when it is fenced, the generation key as its last key
+ * (scripts.ts asserts that on every call), except the action scripts (codes.ts, ACTION_SCRIPTS),
+ * which decide one engine action whole: the request, its advisors, the deadlines, the queue and the
+ * journal in one step. Those need one Redis primary:
  *
  *   ${prefix}adv:{<advisorId>}   AdvisorState + rev, langs, snaps (see lua/lib/advisor.lua)
  *   ${prefix}req:{<requestId>}   LiveRequest + rev (see lua/lib/request.lua); a terminal request
@@ -42,6 +43,9 @@
  *   ${prefix}meta:generation     the live state's generation (getGeneration), set by a rebuild; its
  *                                absence is the fence that stops every decision (lua/lib/fence.lua)
  *   ${prefix}lease:{<name>}      named leases (the rebuild's, the job leader's), value = token
+ *   ${prefix}journal             the decision journal, a stream (matching/journal/redis.ts); the
+ *                                action scripts (codes.ts, ACTION_SCRIPTS) append to it in the same
+ *                                step as the decision
  *
  * Not the store's, but under the same deployment prefix: ${prefix}rl:{<action>:<principal>}, the
  * rate limiter's counters (infra/rateLimit/redis.ts). reset() removes them too, which only starts
@@ -98,6 +102,8 @@ export interface KeySpace {
   readonly available: string;
   /** The live state's generation marker (see MatchingStore.getGeneration). */
   readonly generation: string;
+  /** The decision journal's stream (matching/journal/redis.ts), written by the action scripts. */
+  readonly journal: string;
   lease(name: string): string;
   /** The candidate index key for one (pool, pool id, licence, language or ANY, scope). */
   candidates(pool: CandidateQuery["pool"], poolId: string, licence: string, language: string, scope: number): string;
@@ -114,6 +120,7 @@ export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
     heartbeats: `${prefix}heartbeats`,
     available: `${prefix}available`,
     generation: `${prefix}meta:generation`,
+    journal: `${prefix}journal`,
     lease: (name) => `${prefix}lease:{${escape(name)}}`,
     candidates: (pool, poolId, licence, language, scope) => {
       const id = pool === "national" ? ANY : escape(poolId);

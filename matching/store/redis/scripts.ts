@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { RedisClient } from "../../../infra/redis.ts";
-import { CODES, FENCED_SCRIPTS, SCRIPT_NAMES, type ScriptName } from "./codes.ts";
+import { ACTION_SCRIPTS, CODES, FENCED_SCRIPTS, SCRIPT_NAMES, type ScriptName } from "./codes.ts";
 import { assertOneSlot } from "./keys.ts";
 
 const LUA_DIR = new URL("../../lua/", import.meta.url);
@@ -76,10 +76,11 @@ const isNoScript = (error: unknown): boolean => error instanceof Error && error.
 
 /**
  * Runs one script by SHA, falling back to EVAL on NOSCRIPT. A script touches one entity: its keys
- * share one hash tag, except a fenced script's last key, the generation (see keys.ts).
+ * share one hash tag, except a fenced script's last key, the generation (see keys.ts), and the
+ * action scripts (codes.ts, ACTION_SCRIPTS), which decide across entities.
  */
 export async function runScript(client: RedisClient, name: ScriptName, keys: string[], args: string[]): Promise<unknown> {
-  assertOneSlot(name, FENCED_SCRIPTS.has(name) ? keys.slice(0, -1) : keys);
+  if (!ACTION_SCRIPTS.has(name)) assertOneSlot(name, FENCED_SCRIPTS.has(name) ? keys.slice(0, -1) : keys);
   const script = scripts()[name];
   await ensureLoaded(client);
   try {

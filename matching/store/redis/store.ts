@@ -16,7 +16,7 @@ import type { RedisClient } from "../../../infra/redis.ts";
 import type { EligibilityInput, EligibilityResult, EligibilitySnapshot } from "../../domain/eligibility.ts";
 import { EMPTY_STATS, type OfferAnswer } from "../../domain/ranking.ts";
 import type { AdvisorProfile, RequestFacts, RequestStatus } from "../../domain/types.ts";
-import type { AdvisorState, CandidateQuery, CapacityResult, LiveRequest, MatchingStore, OfferState } from "../port.ts";
+import type { AcceptResult, AdvisorState, CandidateQuery, CapacityResult, LiveRequest, MatchingStore, OfferState } from "../port.ts";
 import { FENCED_SCRIPTS, outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
 import { candidateEntries, candidateQueryKeys, DEFAULT_PREFIX, globEscape, keySpace, presenceEntries, type KeySpace } from "./keys.ts";
 import { runScript } from "./scripts.ts";
@@ -33,6 +33,11 @@ const LOAD_BATCH = 500;
 export interface RedisMatchingStoreOptions {
   /** Namespace of every key this store owns (default "adx:"). */
   prefix?: string;
+  /**
+   * Append each action's journal entry in the action's own step (the server, whose persisters read
+   * `${prefix}journal`). Off: actions return journalId null and the caller records them.
+   */
+  journal?: boolean;
 }
 
 // ---- decoding ------------------------------------------------------------------------------------
@@ -74,12 +79,12 @@ export function decodeAdvisor(raw: unknown): Doc<AdvisorState> | null {
   return { value, rev: typeof rev === "number" ? rev : 0 };
 }
 
-function decodeOffer(value: unknown): OfferState {
+export function decodeOffer(value: unknown): OfferState {
   const offer = asObject(value);
   return { ...offer, outcome: offer.outcome ?? null, respondedAt: offer.respondedAt ?? null } as unknown as OfferState;
 }
 
-const decodeOffers = (raw: unknown): OfferState[] => asArray(JSON.parse(String(raw))).map(decodeOffer);
+export const decodeOffers = (raw: unknown): OfferState[] => asArray(JSON.parse(String(raw))).map(decodeOffer);
 
 export function decodeRequest(raw: unknown): Doc<LiveRequest> | null {
   if (raw === null || raw === undefined) return null;
@@ -110,6 +115,7 @@ function must<T>(doc: Doc<T> | null, what: string): T {
   return doc.value;
 }
 
+const CAPACITY_REASONS: ReadonlySet<string> = new Set(["STATUS", "PRESENCE", "CAPACITY", "LICENCE", "SUITABILITY", "LANGUAGE"]);
 const isOpen = (status: RequestStatus): boolean => status === "pending" || status === "offered";
 const isTerminal = (status: RequestStatus): boolean => status === "completed" || status === "cancelled" || status === "expired";
 const clamp01 = (value: number): number => (Number.isNaN(value) ? 0 : Math.min(1, Math.max(0, value)));
@@ -117,7 +123,7 @@ const sameEntries = (a: Map<string, number>, b: Map<string, number>): boolean =>
   a.size === b.size && [...a].every(([key, score]) => b.get(key) === score);
 
 /** What eligibility needs besides the stored advisor: the clock and the case-folded language. */
-function eligibilityContext(request: RequestFacts, now: number, presenceTtlMs: number): string {
+function eligibilityContext(request: Pick<RequestFacts, "language">, now: number, presenceTtlMs: number): string {
   return JSON.stringify({ now, ttl: presenceTtlMs, wantLang: request.language === null ? null : request.language.toLowerCase() });
 }
 
@@ -386,6 +392,46 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       return capacityResult(advisorId, outcome);
     },
 
+    async acceptOffer(input, journal) {
+      const { requestId, offerId, advisorId, now, presenceTtlMs, language } = input;
+      const outcome = await run(
+        "acceptOffer",
+        [keys.request(requestId), keys.advisor(advisorId), keys.deadlines, keys.queue, keys.journal],
+        [
+          offerId,
+          advisorId,
+          eligibilityContext({ language }, now, presenceTtlMs),
+          String(RESPONSIVENESS_ALPHA),
+          keys.prefix,
+          options.journal && journal ? JSON.stringify(journal) : "",
+        ],
+      );
+      if (!outcome.ok) {
+        if (outcome.reason === "UNKNOWN_ADVISOR") return { ok: false, reason: outcome.reason, detail: `advisor ${advisorId} is not registered` };
+        if (CAPACITY_REASONS.has(outcome.reason)) return { ok: false, reason: outcome.reason as Exclude<typeof outcome.reason, "UNKNOWN_ADVISOR">, detail: String(outcome.payload[0]) } as AcceptResult;
+        return { ok: false, reason: outcome.reason } as AcceptResult;
+      }
+      const [requestRaw, offerRaw, third, fourth, , sixth] = outcome.payload;
+      const request = must(decodeRequest(requestRaw), "request");
+      const offer = decodeOffer(JSON.parse(String(offerRaw)));
+      if (outcome.duplicate) {
+        return { ok: true, request, offer, superseded: [], advisor: must(decodeAdvisor(third), "advisor"), duplicate: true, journalId: null };
+      }
+      const after = decodeAdvisor(fourth);
+      // The candidate index is a hint kept by Node (keys.ts): the score moved to lastAssignedAt, and
+      // a full advisor leaves it.
+      await syncCandidateIndex(advisorId, decodeAdvisor(outcome.payload[4])?.value ?? null, after);
+      return {
+        ok: true,
+        request,
+        offer,
+        superseded: decodeOffers(third),
+        advisor: must(after, "advisor"),
+        duplicate: false,
+        journalId: typeof sixth === "string" ? sixth : null,
+      };
+    },
+
     async releaseAssignment(advisorId, requestId) {
       return writeAdvisor("releaseAssignment", advisorId, [requestId]);
     },
@@ -460,6 +506,34 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       return { ok: true, request: must(decodeRequest(result.payload[0]), "request"), offer: decodeOffer(JSON.parse(String(result.payload[1]))) };
     },
 
+    async resolveOffer(input, journal) {
+      const { requestId, offerId, outcome: closeAs, now } = input;
+      const outcome = await run("resolveOffer", [keys.request(requestId), keys.deadlines, keys.journal], [
+        offerId,
+        closeAs,
+        String(now),
+        JSON.stringify(input.advisorId ?? null),
+        String(RESPONSIVENESS_ALPHA),
+        keys.prefix,
+        input.deadline === undefined ? "" : String(input.deadline),
+        options.journal && journal ? JSON.stringify(journal) : "",
+      ]);
+      if (!outcome.ok) {
+        if (outcome.reason === "ALREADY_CLOSED" || outcome.reason === "NOT_DUE") {
+          return { ok: false, reason: outcome.reason, offer: decodeOffer(JSON.parse(String(outcome.payload[0]))) };
+        }
+        return { ok: false, reason: outcome.reason };
+      }
+      const [requestRaw, offerRaw, journalId] = outcome.payload;
+      // offered -> pending at most: still live, queue score unchanged; holds and answers leave the index as it is.
+      return {
+        ok: true,
+        request: must(decodeRequest(requestRaw), "request"),
+        offer: decodeOffer(JSON.parse(String(offerRaw))),
+        journalId: typeof journalId === "string" ? journalId : null,
+      };
+    },
+
     async advanceStage(requestId, move) {
       const outcome = await run("advanceStage", [keys.request(requestId)], [
         String(move.fromStageIndex),
@@ -490,6 +564,35 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
         await syncRequestGlobals(requestId, doc);
       }
       return { ok: true, request: must(doc, "request"), withdrawn: decodeOffers(outcome.payload[1]), duplicate: outcome.duplicate };
+    },
+
+    async endRequest(input, journal) {
+      const { requestId, to, now } = input;
+      const outcome = await run("endRequest", [keys.request(requestId), keys.deadlines, keys.queue, keys.live, keys.journal], [
+        to,
+        String(now),
+        JSON.stringify(input.callbackRequested ?? null),
+        String(TERMINAL_RETENTION_SECONDS),
+        keys.prefix,
+        input.assignee ?? "",
+        options.journal && journal ? JSON.stringify(journal) : "",
+      ]);
+      if (!outcome.ok) {
+        if (outcome.reason === "INVALID_STATE") return { ok: false, reason: outcome.reason, status: String(outcome.payload[0]) as RequestStatus };
+        return { ok: false, reason: outcome.reason };
+      }
+      const request = must(decodeRequest(outcome.payload[0]), "request");
+      if (outcome.duplicate) return { ok: true, request, withdrawn: [], freed: [], duplicate: true, journalId: null };
+      const [, withdrawnRaw, journalId, assigneeOld, assigneeNew, ...holders] = outcome.payload;
+      const freed: AdvisorState[] = [];
+      if (assigneeNew) {
+        const after = decodeAdvisor(assigneeNew);
+        // The freed slot may put the assignee back in the candidate index (a hint Node keeps).
+        await syncCandidateIndex(request.assignedAdvisorId!, decodeAdvisor(assigneeOld)?.value ?? null, after);
+        freed.push(must(after, "advisor"));
+      }
+      for (const raw of holders) freed.push(must(decodeAdvisor(raw), "advisor"));
+      return { ok: true, request, withdrawn: decodeOffers(withdrawnRaw), freed, duplicate: false, journalId: typeof journalId === "string" ? journalId : null };
     },
 
     async reopenRequest(requestId, change) {

@@ -1186,6 +1186,240 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
 
     // ==== timers and queue ======================================================================
 
+    describe("acceptOffer: a whole accept in one step", () => {
+      const accept = (requestId: string, offerId: string, advisorId: string, now: number) =>
+        store.acceptOffer({ requestId, language: "en", offerId, advisorId, now, presenceTtlMs: TTL }, null);
+
+      it("claims the request, converts the advisor's hold, frees the superseded push holds, folds the answer and clears the deadline", async () => {
+        const [a, b, c] = [await online({ maxConcurrent: 1 }), await online(), await online()];
+        const request = await newRequest();
+        const id = request.facts.id;
+        const [toA, toB] = await offerTo(id, [a.profile.id, b.profile.id], { kind: "push" });
+        const [toC] = await offerTo(id, [c.profile.id], { kind: "broadcast" });
+        ok(await store.holdPushSlot(a.profile.id, request.facts, toA!.id, T0, TTL));
+        ok(await store.holdPushSlot(b.profile.id, request.facts, toB!.id, T0, TTL));
+
+        const result = ok(await accept(id, toA!.id, a.profile.id, T0 + 5 * SEC));
+        expect(result.duplicate).toBe(false);
+        expect(result.journalId).toBeNull();
+        expect(result.offer).toEqual({ ...toA, outcome: "accepted", respondedAt: T0 + 5 * SEC });
+        expect(result.superseded).toEqual([
+          { ...toB, outcome: "withdrawn", respondedAt: T0 + 5 * SEC },
+          { ...toC, outcome: "lost_race", respondedAt: T0 + 5 * SEC },
+        ]);
+        expect(result.request).toMatchObject({ status: "assigned", assignedAdvisorId: a.profile.id, queueScore: null });
+        expect(await requestOf(id)).toEqual(result.request);
+        expect(await store.getDeadline(id)).toBeNull();
+
+        const stats = updateResponsiveness(a.stats, { accepted: true, latencyMs: 5 * SEC });
+        expect(result.advisor).toMatchObject({ assignments: [id], pushHolds: [], supply: { active: 1, pendingPush: 0 } });
+        expect(result.advisor.stats).toEqual({ ...stats, lastAssignedAt: T0 + 5 * SEC });
+        expect(await advisorOf(a.profile.id)).toEqual(result.advisor);
+        expect((await advisorOf(b.profile.id)).pushHolds).toEqual([]);
+        expect((await advisorOf(c.profile.id)).stats).toEqual(c.stats);
+      });
+
+      it("takes the request out of the queue", async () => {
+        const a = await online();
+        const id = (await newRequest()).facts.id;
+        ok(await store.advanceStage(id, { fromStageIndex: 0, toStageIndex: 4, now: T0 + SEC, queueScore: 100 }));
+        const [o] = await offerTo(id, [a.profile.id], { stageIndex: 4, kind: "broadcast" }, T0 + 2 * SEC);
+        expect(await store.listQueue(100)).toContain(id);
+        ok(await accept(id, o!.id, a.profile.id, T0 + 3 * SEC));
+        expect(await store.listQueue(100)).not.toContain(id);
+      });
+
+      it("refused by the advisor, changes nothing: the request stays open and no slot is taken", async () => {
+        const full = await online({ maxConcurrent: 1 });
+        ok(await store.takeAssignment(full.profile.id, facts(), uid("off"), T0, TTL));
+        const before = await advisorOf(full.profile.id);
+        const request = await newRequest();
+        const id = request.facts.id;
+        const [o] = await offerTo(id, [full.profile.id], { kind: "broadcast" });
+        const ghost = uid("adv");
+        const [toGhost] = await offerTo(id, [ghost], { kind: "broadcast" });
+        const open = await requestOf(id);
+
+        expectRefused(await accept(id, o!.id, full.profile.id, T0 + SEC), "CAPACITY");
+        expectRefused(await accept(id, toGhost!.id, ghost, T0 + SEC), "UNKNOWN_ADVISOR");
+        const away = await online();
+        const [toAway] = await offerTo(id, [away.profile.id], { kind: "broadcast" });
+        ok(await store.setPresence(away.profile.id, "away", T0 + SEC));
+        const awayBefore = await advisorOf(away.profile.id);
+        expectRefused(await accept(id, toAway!.id, away.profile.id, T0 + 2 * SEC), "PRESENCE");
+
+        expect(await advisorOf(full.profile.id)).toEqual(before);
+        expect(await advisorOf(away.profile.id)).toEqual(awayBefore);
+        const after = await requestOf(id);
+        expect(after.status).toBe("offered");
+        expect(after.offers.filter((x) => x.outcome === null).map((x) => x.id)).toEqual([...open.offers.map((x) => x.id), toAway!.id]);
+        expect(await store.getDeadline(id)).toBe(T0 + MIN);
+      });
+
+      it("checks the request first, in claimOffer's order; the winner's repeat is a duplicate without a second effect", async () => {
+        const [a, b, c] = [await online(), await online(), await online()];
+        const id = (await newRequest()).facts.id;
+        const [toA, toB, toC] = await offerTo(id, [a.profile.id, b.profile.id, c.profile.id], { kind: "broadcast" });
+
+        expectRefused(await accept(uid("req"), toA!.id, a.profile.id, T0 + SEC), "NOT_FOUND");
+        expectRefused(await accept(id, uid("off"), a.profile.id, T0 + SEC), "NOT_FOUND");
+        expectRefused(await accept(id, toA!.id, b.profile.id, T0 + SEC), "NOT_YOURS");
+        ok(await store.closeOffer(id, toC!.id, "declined", T0 + SEC, c.profile.id));
+        expectRefused(await accept(id, toC!.id, c.profile.id, T0 + 2 * SEC), "OFFER_CLOSED");
+        expectRefused(await accept(id, toB!.id, b.profile.id, toB!.expiresAt), "OFFER_EXPIRED");
+
+        const won = ok(await accept(id, toA!.id, a.profile.id, T0 + 3 * SEC));
+        const again = ok(await accept(id, toA!.id, a.profile.id, T0 + 4 * SEC));
+        expect(again.duplicate).toBe(true);
+        expect(again.request).toEqual(won.request);
+        expect(again.advisor).toEqual(won.advisor);
+        expect(await advisorOf(a.profile.id)).toEqual(won.advisor);
+        expectRefused(await accept(id, toB!.id, b.profile.id, T0 + 4 * SEC), "ALREADY_TAKEN");
+        ok(await store.finishRequest(id, { to: "cancelled", now: T0 + 5 * SEC }));
+        expectRefused(await accept(id, toA!.id, a.profile.id, T0 + 6 * SEC), "NOT_LIVE");
+      });
+
+      it("never assigns twice or exceeds capacity when many advisors accept at once", async () => {
+        const advisors = await Promise.all(Array.from({ length: 12 }, () => online({ maxConcurrent: 1 })));
+        const requests = await Promise.all(Array.from({ length: 4 }, () => newRequest()));
+        const offers = await Promise.all(requests.map((r) => offerTo(r.facts.id, advisors.map((x) => x.profile.id), { kind: "broadcast" })));
+        const results = await Promise.all(
+          requests.flatMap((r, i) => offers[i]!.map((o) => accept(r.facts.id, o.id, o.advisorId, T0 + SEC).then((result) => ({ result, requestId: r.facts.id })))),
+        );
+        const winners = results.filter(({ result }) => result.ok);
+        expect(winners).toHaveLength(requests.length);
+        expect(new Set(winners.map((w) => w.requestId)).size).toBe(requests.length);
+        for (const advisor of advisors) {
+          const state = await advisorOf(advisor.profile.id);
+          expect(state.assignments.length).toBeLessThanOrEqual(1);
+        }
+        for (const r of requests) {
+          const state = await requestOf(r.facts.id);
+          expect(state.offers.filter((o) => o.outcome === "accepted")).toHaveLength(1);
+          expect(state.assignedAdvisorId).toBe(state.offers.find((o) => o.outcome === "accepted")!.advisorId);
+        }
+      });
+    });
+
+    describe("endRequest: a request's end in one step", () => {
+      const end = (requestId: string, to: "completed" | "cancelled" | "expired", now: number, extra: { assignee?: string; callbackRequested?: boolean } = {}) =>
+        store.endRequest({ requestId, to, now, ...extra }, null);
+
+      it("cancels an offered request: withdraws its offers, frees their push holds, leaves the deadlines, the queue and the live list", async () => {
+        const [a, b] = [await online(), await online()];
+        const request = await newRequest();
+        const id = request.facts.id;
+        ok(await store.advanceStage(id, { fromStageIndex: 0, toStageIndex: 4, now: T0, queueScore: 5 }));
+        const [toA] = await offerTo(id, [a.profile.id], { kind: "push", stageIndex: 4 });
+        const [toB] = await offerTo(id, [b.profile.id], { kind: "broadcast", stageIndex: 4 });
+        ok(await store.holdPushSlot(a.profile.id, request.facts, toA!.id, T0, TTL));
+
+        const result = ok(await end(id, "cancelled", T0 + SEC));
+        expect(result.duplicate).toBe(false);
+        expect(result.journalId).toBeNull();
+        expect(result.withdrawn).toEqual([
+          { ...toA, outcome: "withdrawn", respondedAt: T0 + SEC },
+          { ...toB, outcome: "withdrawn", respondedAt: T0 + SEC },
+        ]);
+        expect(result.request).toMatchObject({ status: "cancelled", queueScore: null });
+        expect(await requestOf(id)).toEqual(result.request);
+        expect(result.freed.map((x) => x.profile.id)).toEqual([a.profile.id]);
+        expect(await advisorOf(a.profile.id)).toEqual(result.freed[0]);
+        expect(result.freed[0]!.pushHolds).toEqual([]);
+        expect(await store.getDeadline(id)).toBeNull();
+        expect(await store.listQueue(100)).not.toContain(id);
+        expect(await store.listLiveRequestIds()).not.toContain(id);
+      });
+
+      it("completes an assigned request for its assignee only, freeing the slot; the same end again is a duplicate", async () => {
+        const a = await online({ maxConcurrent: 1 });
+        const request = await newRequest();
+        const id = request.facts.id;
+        const [o] = await offerTo(id, [a.profile.id], { kind: "broadcast" });
+        ok(await store.acceptOffer({ requestId: id, language: "en", offerId: o!.id, advisorId: a.profile.id, now: T0 + SEC, presenceTtlMs: TTL }, null));
+        expect(await candidateIds()).not.toContain(a.profile.id);
+
+        expectRefused(await end(id, "completed", T0 + 2 * SEC, { assignee: uid("adv") }), "NOT_YOURS");
+        expect((await requestOf(id)).status).toBe("assigned");
+        const done = ok(await end(id, "completed", T0 + 3 * SEC, { assignee: a.profile.id }));
+        expect(done.request).toMatchObject({ status: "completed", assignedAdvisorId: a.profile.id });
+        expect(done.withdrawn).toEqual([]);
+        expect(done.freed).toHaveLength(1);
+        expect(done.freed[0]).toMatchObject({ assignments: [], supply: { active: 0 } });
+        expect(await advisorOf(a.profile.id)).toEqual(done.freed[0]);
+        expect(await candidateIds()).toContain(a.profile.id);
+
+        const again = ok(await end(id, "completed", T0 + 4 * SEC, { assignee: a.profile.id }));
+        expect(again).toMatchObject({ duplicate: true, freed: [], withdrawn: [] });
+        expect(await requestOf(id)).toEqual(done.request);
+        expect(await advisorOf(a.profile.id)).toEqual(done.freed[0]);
+      });
+
+      it("expires with the callback as given; refuses unknown requests and moves its state does not allow", async () => {
+        const id = (await newRequest()).facts.id;
+        expectRefused(await end(uid("req"), "cancelled", T0), "NOT_FOUND");
+        expect(await end(id, "completed", T0 + SEC)).toEqual({ ok: false, reason: "INVALID_STATE", status: "pending" });
+        const expired = ok(await end(id, "expired", T0 + 2 * SEC, { callbackRequested: true }));
+        expect(expired.request).toMatchObject({ status: "expired", callbackRequested: true });
+        expect(expired.freed).toEqual([]);
+        expect(await end(id, "cancelled", T0 + 3 * SEC)).toEqual({ ok: false, reason: "INVALID_STATE", status: "expired" });
+      });
+    });
+
+    describe("resolveOffer: an offer closed in one step", () => {
+      it("a decline closes the offer, excludes the advisor, frees the hold, counts as not accepted and makes the request due", async () => {
+        const a = await online();
+        const request = await newRequest();
+        const id = request.facts.id;
+        const [o] = await offerTo(id, [a.profile.id], { kind: "push" });
+        ok(await store.holdPushSlot(a.profile.id, request.facts, o!.id, T0, TTL));
+
+        const result = ok(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "declined", now: T0 + SEC, advisorId: a.profile.id, deadline: T0 + SEC }, null));
+        expect(result.journalId).toBeNull();
+        expect(result.offer).toEqual({ ...o, outcome: "declined", respondedAt: T0 + SEC });
+        expect(result.request).toMatchObject({ status: "pending", excluded: [a.profile.id] });
+        expect(await requestOf(id)).toEqual(result.request);
+        expect(await store.getDeadline(id)).toBe(T0 + SEC);
+        const after = await advisorOf(a.profile.id);
+        expect(after.pushHolds).toEqual([]);
+        expect(after.stats).toEqual(updateResponsiveness(a.stats, { accepted: false }));
+      });
+
+      it("a withdrawal frees the hold, leaves the answer statistics and the deadline alone, and does not exclude", async () => {
+        const a = await online();
+        const request = await newRequest();
+        const id = request.facts.id;
+        const [o] = await offerTo(id, [a.profile.id], { kind: "push" });
+        ok(await store.holdPushSlot(a.profile.id, request.facts, o!.id, T0, TTL));
+        const result = ok(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "withdrawn", now: T0 + SEC }, null));
+        expect(result.request.excluded).toEqual([]);
+        const after = await advisorOf(a.profile.id);
+        expect(after.pushHolds).toEqual([]);
+        expect(after.stats).toEqual(a.stats);
+        expect(await store.getDeadline(id)).toBe(T0 + MIN);
+      });
+
+      it("refuses as closeOffer does, changing nothing: NOT_FOUND, NOT_YOURS, NOT_DUE and ALREADY_CLOSED with the offer", async () => {
+        const a = await online();
+        const request = await newRequest();
+        const id = request.facts.id;
+        const [o] = await offerTo(id, [a.profile.id], { kind: "push" });
+        ok(await store.holdPushSlot(a.profile.id, request.facts, o!.id, T0, TTL));
+        const held = await advisorOf(a.profile.id);
+
+        expectRefused(await store.resolveOffer({ requestId: uid("req"), offerId: o!.id, outcome: "declined", now: T0 }, null), "NOT_FOUND");
+        expectRefused(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "declined", now: T0, advisorId: uid("adv") }, null), "NOT_YOURS");
+        expect(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "timed_out", now: o!.expiresAt - 1, deadline: T0 }, null)).toEqual({ ok: false, reason: "NOT_DUE", offer: o });
+        expect(await advisorOf(a.profile.id)).toEqual(held);
+        expect(await store.getDeadline(id)).toBe(T0 + MIN);
+
+        const timedOut = ok(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "timed_out", now: o!.expiresAt }, null));
+        expect(timedOut.request.excluded).toEqual([a.profile.id]);
+        expect(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "declined", now: o!.expiresAt + 1 }, null)).toEqual({ ok: false, reason: "ALREADY_CLOSED", offer: timedOut.offer });
+        expect((await advisorOf(a.profile.id)).stats).toEqual(updateResponsiveness(a.stats, { accepted: false }));
+      });
+    });
+
     describe("deadlines and the queue", () => {
       it("setDeadline sets and moves the single deadline; getDeadline gives null without one", async () => {
         const id = (await newRequest()).facts.id;

@@ -1,0 +1,145 @@
+--[[
+  acceptOffer: a whole accept in one atomic step. The request's claim (the first claim wins), the
+  advisor's capacity (eligibility re-checked; their own push hold converts into the assignment,
+  any other accept must fit beside their holds), the push holds of the superseded offers given
+  back, the responsiveness answer folded in, the deadline and the queue left, and (when asked) the
+  decision's journal entry appended: all or nothing, so no crash or timeout can leave half of it.
+
+  Checked in order: offer unknown (NOT_FOUND), not the advisor's (NOT_YOURS), the winner asking
+  again while assigned (DUPLICATE, no effect), assigned to someone else or this offer lost_race
+  (ALREADY_TAKEN), request terminal (NOT_LIVE), offer closed otherwise (OFFER_CLOSED), expiresAt <=
+  now (OFFER_EXPIRED); then the advisor (UNKNOWN_ADVISOR, or the eligibility reason).
+
+  KEYS[1]  request document                 <prefix>req:{<requestId>}
+  KEYS[2]  advisor document                 <prefix>adv:{<advisorId>}
+  KEYS[3]  deadlines                        <prefix>deadlines
+  KEYS[4]  queue                            <prefix>queue
+  KEYS[5]  journal stream                   <prefix>journal
+  KEYS[6]  generation (live-state fence)    <prefix>meta:generation
+  Keys the script derives: the documents of the superseded push offers' advisors,
+  ARGV[5] .. 'adv:{' .. advisorId .. '}'. Known only once the claim has run, so not declarable in
+  advance: this is why the store runs on one Redis primary, not Redis Cluster (README, scale-out).
+  ARGV[1]  offer id
+  ARGV[2]  advisor id
+  ARGV[3]  eligibility context (JSON { now, ttl, wantLang })
+  ARGV[4]  responsiveness alpha, in (0, 1]
+  ARGV[5]  key prefix
+  ARGV[6]  journal context (JSON, see matching/journal/draft.ts), or "" for no journal entry
+  Result   {OK, requestDocument, offer, superseded (JSON OfferState[]), advisorDocument,
+            oldAdvisorDocument, journalId or false}
+           {DUPLICATE, requestDocument, offer, advisorDocument}  (UNKNOWN_ADVISOR if they are gone)
+           {NOT_FOUND | NOT_YOURS | ALREADY_TAKEN | NOT_LIVE | OFFER_CLOSED | OFFER_EXPIRED}
+           {UNKNOWN_ADVISOR}
+           {STATUS | PRESENCE | CAPACITY | LICENCE | SUITABILITY | LANGUAGE, detail}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
+]]
+--@include codes
+--@include fence
+--@include json
+--@include eligibility
+--@include advisor
+--@include request
+
+if live_state_missing(KEYS[6]) then return { C.REBUILDING } end
+local doc, raw = load_request(KEYS[1])
+if not doc then return { C.NOT_FOUND } end
+local offer = find_offer(doc, ARGV[1])
+if not offer then return { C.NOT_FOUND } end
+local advisor_id = ARGV[2]
+local ctx = cjson.decode(ARGV[3])
+local now = ctx.now
+if offer.advisorId ~= advisor_id then return { C.NOT_YOURS } end
+
+local advisor, advisor_raw = load_advisor(KEYS[2])
+if doc.status == 'assigned' and doc.assignedAdvisorId == advisor_id and offer.outcome == 'accepted' then
+  if not advisor then return { C.UNKNOWN_ADVISOR } end
+  return { C.DUPLICATE, raw, json_encode(offer), advisor_raw }
+end
+if (doc.status == 'assigned' and doc.assignedAdvisorId ~= advisor_id) or offer.outcome == 'lost_race' then
+  return { C.ALREADY_TAKEN }
+end
+if is_terminal(doc.status) then return { C.NOT_LIVE } end
+if not is_offer_open(offer) then return { C.OFFER_CLOSED } end
+if offer.expiresAt <= now then return { C.OFFER_EXPIRED } end
+
+-- The advisor's half: nothing is written unless they may take it.
+if not advisor then return { C.UNKNOWN_ADVISOR } end
+local request_id = doc.facts.id
+local converts_hold = contains(advisor.pushHolds, offer.id)
+local holds_slot = contains(advisor.assignments, request_id)
+local ok, snapshot, detail
+if holds_slot then
+  -- A slot already taken for this request (as takeAssignment's repeat): granted with its original
+  -- snapshot, or re-checked as if that slot were free.
+  snapshot = advisor.snaps['a:' .. request_id]
+  if type(snapshot) ~= 'table' then
+    local supply = copy_supply(advisor.supply)
+    supply.active = supply.active - 1
+    ok, snapshot, detail = check_advisor(advisor, supply, doc.facts, ctx, 'accept')
+    if not ok then return { C[snapshot], detail } end
+  end
+else
+  ok, snapshot, detail = check_advisor(advisor, advisor.supply, doc.facts, ctx, converts_hold and 'accept' or 'push')
+  if not ok then return { C[snapshot], detail } end
+end
+
+-- The request's half.
+offer.outcome = 'accepted'
+offer.respondedAt = now
+local superseded = {}
+for i = 1, #doc.offers do
+  local other = doc.offers[i]
+  if other ~= offer and is_offer_open(other) then
+    other.respondedAt = now
+    if other.kind == 'broadcast' then other.outcome = 'lost_race' else other.outcome = 'withdrawn' end
+    superseded[#superseded + 1] = other
+  end
+end
+doc.status = 'assigned'
+doc.assignedAdvisorId = advisor_id
+doc.queueScore = cjson.null
+doc.updatedAt = now
+local new_raw = save_request(KEYS[1], doc, nil)
+redis.call('ZREM', KEYS[3], request_id)
+redis.call('ZREM', KEYS[4], request_id)
+
+-- The advisor: the slot, the answer (as updateResponsiveness: first observation sets the EWMA).
+local alpha = tonumber(ARGV[4])
+local function ewma(previous, observed)
+  if is_null(previous) then return observed end
+  return previous + alpha * (observed - previous)
+end
+if converts_hold and not holds_slot then
+  advisor.pushHolds = without(advisor.pushHolds, offer.id)
+  advisor.snaps['h:' .. offer.id] = nil
+end
+if not holds_slot then
+  advisor.assignments[#advisor.assignments + 1] = request_id
+  advisor.stats.lastAssignedAt = now
+  advisor.snaps['a:' .. request_id] = snapshot
+end
+advisor.stats.acceptEwma = ewma(advisor.stats.acceptEwma, 1)
+advisor.stats.latencyEwmaMs = ewma(advisor.stats.latencyEwmaMs, math.max(0, now - offer.sentAt))
+local new_advisor_raw = save_advisor(KEYS[2], advisor, true)
+
+-- The superseded push offers' slots (holds do not change index membership, so no rev bump).
+for i = 1, #superseded do
+  local lost = superseded[i]
+  if lost.kind == 'push' then
+    local key = ARGV[5] .. 'adv:{' .. lost.advisorId .. '}'
+    local holder = load_advisor(key)
+    if holder and contains(holder.pushHolds, lost.id) then
+      holder.pushHolds = without(holder.pushHolds, lost.id)
+      holder.snaps['h:' .. lost.id] = nil
+      save_advisor(key, holder, false)
+    end
+  end
+end
+
+local offer_json = json_encode(offer)
+local superseded_json = json_encode(superseded)
+local journal_id = false
+if ARGV[6] ~= '' then
+  journal_id = redis.call('XADD', KEYS[5], '*', 'r', request_id, 'k', 'accept', 'd', new_raw, 'o', offer_json, 's', superseded_json, 'x', ARGV[6])
+end
+return { C.OK, new_raw, offer_json, superseded_json, new_advisor_raw, advisor_raw, journal_id }
