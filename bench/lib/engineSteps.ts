@@ -31,7 +31,9 @@ export async function openRequest(ctx: StepContext, facts: RequestFacts, stageIn
 export async function offerStep(ctx: StepContext, requestId: string, plan: OfferPlan): Promise<MadeOffers | null> {
   const request = await ctx.store.getRequest(requestId);
   if (!request) return null;
-  const attempt = await makeOffers(ctx.store, request, plan, ctx.policy, ctx.now(), ctx.presenceTtlMs);
+  const now = ctx.now();
+  const context = { kind: "offer" as const, eventIds: ["evt_bench_decided", "evt_bench_sent"], at: now, stages: ctx.policy.stages.map((stage) => stage.pool), pool: plan.pool };
+  const attempt = await makeOffers(ctx.store, request, plan, ctx.policy, now, ctx.presenceTtlMs, context);
   if (!attempt.made) return null;
   await ctx.store.getRequest(requestId);
   await ctx.store.setDeadline(requestId, plan.expiresAt);
@@ -69,29 +71,19 @@ export async function acceptOffer(ctx: StepContext, requestId: string, offerId: 
 }
 
 /**
- * engine.complete / engine.cancel (finish): read the request, end it, free the push holds of
- * withdrawn offers and the assignee's slot, then re-read each freed advisor and look at the queue
- * for them (serveQueue; the benchmark never queues, so the queue is always empty).
+ * engine.complete / engine.cancel (finish): read the request (the events' context), end it in one
+ * atomic step (MatchingStore.endRequest: the end, the freed slots, the journal entry), then look at
+ * the queue for each freed advisor (serveQueue; the benchmark never queues, so it is always empty).
  */
 export async function finishRequest(ctx: StepContext, requestId: string, to: "completed" | "cancelled"): Promise<void> {
   const request = await ctx.store.getRequest(requestId);
   if (!request) return;
-  const ended = await ctx.store.finishRequest(requestId, { to, now: ctx.now() });
+  const now = ctx.now();
+  const context = { kind: "end" as const, eventIds: ["evt_bench_end"], at: now, stages: ctx.policy.stages.map((stage) => stage.pool) };
+  const ended = await ctx.store.endRequest({ requestId, to, now, callbackRequested: false }, context);
   if (!ended.ok || ended.duplicate) return;
-  const freed = new Set<string>();
-  for (const offer of ended.withdrawn) {
-    if (offer.kind !== "push") continue;
-    await ctx.store.releasePushHold(offer.advisorId, offer.id);
-    freed.add(offer.advisorId);
-  }
-  const assignee = request.assignedAdvisorId ?? ended.request.assignedAdvisorId;
-  if (assignee) {
-    await ctx.store.releaseAssignment(assignee, requestId);
-    freed.add(assignee);
-  }
-  for (const advisorId of freed) {
-    const advisor = await ctx.store.getAdvisor(advisorId);
-    const free = advisor ? advisor.profile.maxConcurrent - advisor.supply.active - advisor.supply.pendingPush : 0;
-    if (advisor && free > 0 && advisor.supply.presence === "available") await ctx.store.listQueue(200);
+  for (const advisor of ended.freed) {
+    const free = advisor.profile.maxConcurrent - advisor.supply.active - advisor.supply.pendingPush;
+    if (free > 0 && advisor.supply.presence === "available") await ctx.store.listQueue(200);
   }
 }

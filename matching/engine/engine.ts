@@ -25,7 +25,7 @@ import { maxWaitDeadline, nextStep, queueScore, stageName, stagesFor, type Stage
 import { checkEligibility } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
 import type { Channel, LicenceKind, Pool, Presence, RequestFacts, RequestMode, RequestStatus } from "../domain/types.ts";
-import { materialize, type AcceptContext, type CloseContext, type EndContext } from "../journal/draft.ts";
+import { materialize, type AcceptContext, type CloseContext, type EndContext, type OfferContext } from "../journal/draft.ts";
 import { directRecorder, type Recorder } from "../journal/recorder.ts";
 import type { MatchingRecords, OfferChange } from "../records/port.ts";
 import { isLiveStateUnavailable, LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type OfferState, type ResolveResult } from "../store/port.ts";
@@ -445,14 +445,21 @@ export class MatchingEngine {
           break;
         }
         case "offer": {
-          const attempt = await makeOffers(this.store, request, step, policy, now, this.presenceTtlMs);
+          const context: Omit<OfferContext, "excluded"> = {
+            kind: "offer",
+            // request.decided, then one offer.sent per offer.
+            eventIds: Array.from({ length: 1 + (step.offerKind === "push" ? 1 : step.count) }, () => newId("auditEvent", now)),
+            at: now,
+            stages: stages.map((stage) => stage.pool),
+            pool: step.pool,
+          };
+          const attempt = await makeOffers(this.store, request, step, policy, now, this.presenceTtlMs, context);
           if (attempt.made) {
             const { result } = attempt;
-            const base = { requestId, branchId: request.facts.branchId };
-            await this.persist(result.request, stages, result.offers.map((o) => ({ offer: o.offer, eligibility: o.eligibility, stage: step.pool })), [
-              { ...base, type: "request.decided", stage: step.pool, offered: result.offers.map((o) => o.offer.advisorId), excluded: result.excluded },
-              ...result.offers.map(({ offer, eligibility }) => ({ ...base, type: "offer.sent" as const, offerId: offer.id, advisorId: offer.advisorId, kind: offer.kind, stage: step.pool, expiresAt: offer.expiresAt, eligibility })),
-            ]);
+            const entry = materialize({ context: { ...context, excluded: result.excluded }, request: result.request, offers: result.offers });
+            failpoint("engine.after-decision");
+            await this.recorder.settle(entry, result.journalId);
+            await this.publish(entry.events);
           } else if (!attempt.stale) {
             noCandidates = true;
           }

@@ -1,7 +1,7 @@
 /**
  * Choosing advisors for one offer step and making the offers: look up candidates through the store's
- * index, keep the eligible ones (recording who was excluded by which rule), rank them, then hold
- * capacity (push) or re-check eligibility (broadcast) atomically per advisor before recording the
+ * index, keep the eligible ones (recording who was excluded by which rule), rank them, then one
+ * atomic store step holds capacity (push) or re-checks eligibility (broadcast) and records the
  * offers on the request, all or nothing.
  */
 import { newOfferId } from "../../core/ids.ts";
@@ -9,6 +9,7 @@ import { checkEligibility, explainExclusions, type EligibilityResult, type Eligi
 import type { DispatchPolicy } from "../domain/policy.ts";
 import { rankCandidates, type RankedCandidate } from "../domain/ranking.ts";
 import type { OfferKind, Pool } from "../domain/types.ts";
+import type { OfferContext } from "../journal/draft.ts";
 import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
 
 export interface OfferPlan {
@@ -23,6 +24,8 @@ export interface MadeOffers {
   offers: Array<{ offer: OfferState; eligibility: EligibilitySnapshot }>;
   /** Candidates the index returned but the rules refused, by rule: the decision's reasons. */
   excluded: Record<IneligibleReason, string[]>;
+  /** The journal entry's id when the store appended one in the same step (MatchingStore.makeOffers). */
+  journalId: string | null;
 }
 
 export type OfferAttempt =
@@ -94,6 +97,11 @@ export async function selectCandidates(
   return { ranked, verdicts: verdicts.map((v) => ({ advisorId: v.advisorId, result: v.result })) };
 }
 
+/**
+ * One offer round: select and rank candidates, then let the store make the offers in one atomic
+ * step (MatchingStore.makeOffers: holds or re-checks, offers, deadline and, on a journaling store,
+ * the journal entry). `context` is the journal context without the exclusions, which are found here.
+ */
 export async function makeOffers(
   store: MatchingStore,
   request: LiveRequest,
@@ -101,49 +109,30 @@ export async function makeOffers(
   policy: DispatchPolicy,
   now: number,
   presenceTtlMs: number,
+  context: Omit<OfferContext, "excluded"> | null = null,
 ): Promise<OfferAttempt> {
   const { facts } = request;
   const { ranked, verdicts } = await selectCandidates(store, request, plan, policy, now, presenceTtlMs);
-
-  const chosen: Array<{ offer: OfferState; eligibility: EligibilitySnapshot }> = [];
-  const offerFor = (advisorId: string): OfferState => ({
-    id: newOfferId(facts.id, now),
-    requestId: facts.id,
-    advisorId,
-    kind: plan.offerKind,
-    stageIndex: request.stageIndex,
-    sentAt: now,
-    expiresAt: plan.expiresAt,
-    outcome: null,
-    respondedAt: null,
-  });
-
-  if (plan.offerKind === "push") {
-    // Walk down the ranking until one advisor's slot is held: the index may be a moment stale.
-    for (const candidate of ranked) {
-      const offer = offerFor(candidate.advisor.id);
-      const held = await store.holdPushSlot(candidate.advisor.id, facts, offer.id, now, presenceTtlMs);
-      if (held.ok) {
-        chosen.push({ offer, eligibility: held.snapshot });
-        break;
-      }
-    }
-  } else {
-    const top = ranked.slice(0, plan.count);
-    const checks = await Promise.all(top.map((c) => store.checkBroadcastEligibility(c.advisor.id, facts, now, presenceTtlMs)));
-    top.forEach((c, i) => {
-      const check = checks[i]!;
-      if (check.ok) chosen.push({ offer: offerFor(c.advisor.id), eligibility: check.snapshot });
-    });
-  }
-
   const excluded = explainExclusions(verdicts);
-  if (!chosen.length) return { made: false, stale: false, excluded };
+  // A push walks down the whole ranking (the index may be a moment stale); a broadcast goes to the top.
+  const considered = plan.offerKind === "push" ? ranked : ranked.slice(0, plan.count);
+  if (!considered.length) return { made: false, stale: false, excluded };
 
-  const added = await store.addOffers(facts.id, request.stageIndex, chosen.map((c) => c.offer), now);
-  if (!added.ok) {
-    await Promise.all(chosen.filter((c) => c.offer.kind === "push").map((c) => store.releasePushHold(c.offer.advisorId, c.offer.id)));
-    return { made: false, stale: true };
-  }
-  return { made: true, result: { request: added.request, offers: chosen, excluded } };
+  const made = await store.makeOffers(
+    {
+      requestId: facts.id,
+      stageIndex: request.stageIndex,
+      kind: plan.offerKind,
+      candidates: considered.map((c) => ({ advisorId: c.advisor.id, offerId: newOfferId(facts.id, now) })),
+      count: plan.count,
+      now,
+      expiresAt: plan.expiresAt,
+      presenceTtlMs,
+      language: facts.language,
+    },
+    context ? { ...context, excluded } : null,
+  );
+  if (!made.ok) return { made: false, stale: true };
+  if (!made.offers.length) return { made: false, stale: false, excluded };
+  return { made: true, result: { request: made.request, offers: made.offers, excluded, journalId: made.journalId } };
 }

@@ -8,6 +8,7 @@
  * the store writes context and decision together; the persister turns them into the entry. The
  * ids are fixed by the draft, so materializing it again (a retried batch) gives the same events.
  */
+import type { EligibilitySnapshot, IneligibleReason } from "../domain/eligibility.ts";
 import type { Pool } from "../domain/types.ts";
 import type { Demand, DomainEvent } from "../events.ts";
 import type { LiveRequest, OfferState } from "../store/port.ts";
@@ -47,7 +48,20 @@ export interface CloseContext {
   reason?: string;
 }
 
-export type DraftContext = AcceptContext | EndContext | CloseContext;
+/** What the engine knows before an offer round, for its events. */
+export interface OfferContext {
+  kind: "offer";
+  /** As AcceptContext.eventIds: request.decided, then one offer.sent per offer. */
+  eventIds: string[];
+  at: number;
+  stages: Pool[];
+  /** The round's pool (the plan's: "queue" when offering from the queue). */
+  pool: Pool | "queue";
+  /** Candidates the rules refused, by rule (request.decided). */
+  excluded: Record<IneligibleReason, string[]>;
+}
+
+export type DraftContext = AcceptContext | EndContext | CloseContext | OfferContext;
 
 /** An accept as its store step journals it. */
 export interface AcceptDraft {
@@ -78,7 +92,16 @@ export interface CloseDraft {
   offer: OfferState;
 }
 
-export type Draft = AcceptDraft | EndDraft | CloseDraft;
+/** An offer round as its store step journals it. */
+export interface OfferDraft {
+  context: OfferContext;
+  /** The request after the round. */
+  request: LiveRequest;
+  /** The offers made, each with why its advisor was eligible. */
+  offers: Array<{ offer: OfferState; eligibility: EligibilitySnapshot }>;
+}
+
+export type Draft = AcceptDraft | EndDraft | CloseDraft | OfferDraft;
 
 const stageOf = (stages: Pool[], index: number): Pool | "queue" => stages[index] ?? "queue";
 
@@ -100,7 +123,33 @@ export function materialize(draft: Draft): JournalEntry {
       return materializeEnd(draft as EndDraft);
     case "close":
       return materializeClose(draft as CloseDraft);
+    case "offer":
+      return materializeOffer(draft as OfferDraft);
   }
+}
+
+function materializeOffer({ context, request, offers }: OfferDraft): JournalEntry {
+  const nextId = idSource(context.eventIds);
+  const base = { requestId: request.facts.id, branchId: request.facts.branchId, at: context.at };
+  const events: DomainEvent[] = [
+    { ...base, id: nextId(), type: "request.decided", stage: context.pool, offered: offers.map((o) => o.offer.advisorId), excluded: context.excluded },
+    ...offers.map(({ offer, eligibility }): DomainEvent => ({
+      ...base,
+      id: nextId(),
+      type: "offer.sent",
+      offerId: offer.id,
+      advisorId: offer.advisorId,
+      kind: offer.kind,
+      stage: context.pool,
+      expiresAt: offer.expiresAt,
+      eligibility,
+    })),
+  ];
+  const entry = entryFor(request, context.stages, offers.map((o) => o.offer), events);
+  // The new offers carry their eligibility snapshot and the round's pool.
+  const made = new Map(offers.map((o) => [o.offer.id, o.eligibility]));
+  entry.offers = entry.offers.map((change) => (made.has(change.offer.id) ? { ...change, eligibility: made.get(change.offer.id)!, stage: context.pool } : change));
+  return entry;
 }
 
 function materializeClose({ context, request, offer }: CloseDraft): JournalEntry {

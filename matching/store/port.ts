@@ -28,7 +28,7 @@
  */
 import type { EligibilitySnapshot, IneligibleReason } from "../domain/eligibility.ts";
 import type { OfferAnswer } from "../domain/ranking.ts";
-import type { AcceptContext, CloseContext, EndContext } from "../journal/draft.ts";
+import type { AcceptContext, CloseContext, EndContext, OfferContext } from "../journal/draft.ts";
 import type {
   AdvisorProfile,
   AdvisorStats,
@@ -233,6 +233,34 @@ export type ResolveResult =
     }
   | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" | "NOT_DUE"; offer?: OfferState };
 
+export interface OfferRoundInput {
+  requestId: string;
+  /** The stage the round is for: refused (STAGE_CHANGED) if the request moved. */
+  stageIndex: number;
+  kind: OfferKind;
+  /** Ranked candidates, best first, each with the id its offer gets. */
+  candidates: Array<{ advisorId: string; offerId: string }>;
+  /** Broadcast: at most this many offers (the top eligible); push makes one. */
+  count: number;
+  now: number;
+  /** The offers' expiry, and the request's new deadline. */
+  expiresAt: number;
+  presenceTtlMs: number;
+  /** As AcceptInput.language. */
+  language: string | null;
+}
+
+export type OfferRoundResult =
+  | {
+      ok: true;
+      request: LiveRequest;
+      /** The offers made, in candidate order, with their eligibility; empty: nobody was eligible and nothing changed. */
+      offers: Array<{ offer: OfferState; eligibility: EligibilitySnapshot }>;
+      /** As AcceptResult.journalId (null too when no offer was made). */
+      journalId: string | null;
+    }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" };
+
 export interface MatchingStore {
   readonly kind: "redis" | "memory";
 
@@ -367,6 +395,16 @@ export interface MatchingStore {
    * becomes offered; offersInStage grows by the number of offers.
    */
   addOffers(requestId: string, stageIndex: number, offers: OfferState[], now: number): Promise<AddOffersResult>;
+
+  /**
+   * One offer round in one atomic step: the request must be live and unassigned (NOT_LIVE) and at
+   * `stageIndex` (STAGE_CHANGED); candidates it excludes or has an open offer for are skipped. A
+   * push walks down the candidates and holds the first eligible one's slot (holdPushSlot's rule); a
+   * broadcast re-checks each (checkBroadcastEligibility's rule) up to `count`. The offers are
+   * recorded (status offered, offersInStage grows) and the request's deadline moves to
+   * `expiresAt`. `journal` as for acceptOffer.
+   */
+  makeOffers(input: OfferRoundInput, journal: OfferContext | null): Promise<OfferRoundResult>;
 
   /**
    * The request's half of an accept: the first claim wins. Checked in order: offer unknown

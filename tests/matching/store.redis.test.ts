@@ -485,7 +485,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
           const space = keySpace(prefix);
           const request = expect.stringMatching(/req:\{req_/);
           if (name === "acceptOffer") expect(keys, name).toEqual([request, expect.stringMatching(/adv:\{adv_/), space.deadlines, space.queue, space.journal, space.generation]);
-          else if (name === "resolveOffer") expect(keys, name).toEqual([request, space.deadlines, space.journal, space.generation]);
+          else if (name === "resolveOffer" || name === "makeOffers") expect(keys, name).toEqual([request, space.deadlines, space.journal, space.generation]);
           else expect(keys, name).toEqual([request, space.deadlines, space.queue, space.live, space.journal, space.generation]);
           continue;
         }
@@ -764,6 +764,7 @@ async function exerciseEveryOperation(store: MatchingStore, client: RedisClient)
   const h = facts();
   await store.createRequest(h, { stageIndex: 0, now: T0, deadline: T0 + SEC });
   await store.addOffers(h.id, 0, [offer(h.id, id, { id: "off_h" })], T0);
+  await store.makeOffers({ requestId: h.id, stageIndex: 0, kind: "push", candidates: [{ advisorId: id, offerId: "off_round" }], count: 1, now: T0, expiresAt: T0 + SEC, presenceTtlMs: TTL, language: h.language }, null);
   await store.resolveOffer({ requestId: h.id, offerId: "off_h", outcome: "declined", now: T0 + 1, advisorId: id, deadline: T0 + 1 }, null);
   await store.endRequest({ requestId: h.id, to: "cancelled", now: T0 + 1 }, null);
   const ended = await store.finishRequest(g.id, { to: "expired", now: T0 + 3, callbackRequested: true });

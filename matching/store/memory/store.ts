@@ -16,6 +16,7 @@ import type { MatchingStore } from "../port.ts";
 import { acceptOffer } from "./accept.ts";
 import { copyPlain } from "./copy.ts";
 import { endRequest } from "./end.ts";
+import { makeOffers } from "./offer.ts";
 import { RequestBook } from "./demand.ts";
 import { LeaseBook } from "./leases.ts";
 import { AdvisorBook } from "./supply.ts";
@@ -115,6 +116,10 @@ export function createMemoryMatchingStore(): MatchingStore {
 
     async addOffers(requestId, stageIndex, offers, now) {
       return copy(requests.addOffers(requestId, stageIndex, copy(offers), now));
+    },
+
+    async makeOffers(input) {
+      return copy(makeOffers(advisors, requests, copy(input)));
     },
 
     async claimOffer(requestId, offerId, advisorId, now) {

@@ -65,6 +65,7 @@ export const SCRIPT_REASONS = {
   checkEligibility: ["EXCLUDED", "STATUS", "PRESENCE", "CAPACITY", "LICENCE", "SUITABILITY", "LANGUAGE"],
   createRequest: [],
   addOffers: ["NOT_FOUND", "NOT_LIVE", "STAGE_CHANGED", "EXCLUDED", "ALREADY_OFFERED"],
+  makeOffers: ["NOT_FOUND", "NOT_LIVE", "STAGE_CHANGED"],
   claimOffer: ["NOT_FOUND", "NOT_YOURS", "ALREADY_TAKEN", "OFFER_EXPIRED", "OFFER_CLOSED", "NOT_LIVE"],
   acceptOffer: ["NOT_FOUND", "NOT_YOURS", "ALREADY_TAKEN", "OFFER_EXPIRED", "OFFER_CLOSED", "NOT_LIVE", ...CAPACITY_REFUSALS],
   closeOffer: ["NOT_FOUND", "NOT_YOURS", "ALREADY_CLOSED", "NOT_DUE"],
@@ -105,6 +106,7 @@ export const FENCED_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>([
   "setIncentive",
   "createRequest",
   "addOffers",
+  "makeOffers",
   "claimOffer",
   "acceptOffer",
   "closeOffer",
@@ -121,7 +123,7 @@ export const FENCED_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>([
  * global deadlines and queue, and the journal, in one step. They are why the store needs one Redis
  * primary rather than Redis Cluster (keys.ts); scripts.ts does not hold them to one hash slot.
  */
-export const ACTION_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(["acceptOffer", "endRequest", "resolveOffer"]);
+export const ACTION_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(["acceptOffer", "endRequest", "resolveOffer", "makeOffers"]);
 
 /** A script's reply decoded: its outcome, and the reply elements after the code. */
 export type ScriptOutcome<S extends ScriptName> =

@@ -101,7 +101,7 @@ export function decodeRequest(raw: unknown): Doc<LiveRequest> | null {
   return { value, rev: typeof rev === "number" ? rev : 0 };
 }
 
-function decodeSnapshot(raw: unknown): EligibilitySnapshot {
+export function decodeSnapshot(raw: unknown): EligibilitySnapshot {
   const snapshot = parse(raw, "snapshot");
   const language = asObject(snapshot.language);
   return {
@@ -478,6 +478,27 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
       // pending -> offered: still live, queue score unchanged, so nothing global to sync.
       return { ok: true, request: must(decodeRequest(outcome.payload[0]), "request") };
+    },
+
+    async makeOffers(input, journal) {
+      const { requestId, now, expiresAt, presenceTtlMs, language } = input;
+      const outcome = await run("makeOffers", [keys.request(requestId), keys.deadlines, keys.journal], [
+        String(input.stageIndex),
+        input.kind,
+        JSON.stringify(input.candidates),
+        String(input.count),
+        eligibilityContext({ language }, now, presenceTtlMs),
+        String(now),
+        String(expiresAt),
+        keys.prefix,
+        options.journal && journal ? JSON.stringify(journal) : "",
+      ]);
+      if (!outcome.ok) return { ok: false, reason: outcome.reason };
+      const [requestRaw, offersRaw, snapshotsRaw, journalId] = outcome.payload;
+      const snapshots = asArray(JSON.parse(String(snapshotsRaw)));
+      const offers = decodeOffers(offersRaw).map((offer, i) => ({ offer, eligibility: decodeSnapshot(JSON.stringify(snapshots[i])) }));
+      // pending -> offered: still live, queue score unchanged; holds leave the index as it is.
+      return { ok: true, request: must(decodeRequest(requestRaw), "request"), offers, journalId: typeof journalId === "string" ? journalId : null };
     },
 
     async claimOffer(requestId, offerId, advisorId, now) {

@@ -1420,6 +1420,80 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
       });
     });
 
+    describe("makeOffers: an offer round in one step", () => {
+      const round = (request: LiveRequest, kind: "push" | "broadcast", advisorIds: string[], extra: { count?: number; stageIndex?: number; now?: number } = {}) =>
+        store.makeOffers(
+          {
+            requestId: request.facts.id,
+            stageIndex: extra.stageIndex ?? request.stageIndex,
+            kind,
+            candidates: advisorIds.map((advisorId) => ({ advisorId, offerId: uid("off") })),
+            count: extra.count ?? 1,
+            now: extra.now ?? T0 + SEC,
+            expiresAt: (extra.now ?? T0 + SEC) + OFFER_TTL,
+            presenceTtlMs: TTL,
+            language: request.facts.language,
+          },
+          null,
+        );
+
+      it("a push walks down the ranking past ineligible advisors, holds the first eligible one's slot, records the offer and waits on its expiry", async () => {
+        const away = await online();
+        ok(await store.setPresence(away.profile.id, "away", T0));
+        const full = await online({ maxConcurrent: 1 });
+        ok(await store.takeAssignment(full.profile.id, facts(), uid("off"), T0, TTL));
+        const [first, second] = [await online(), await online()];
+        const request = await newRequest();
+
+        const result = ok(await round(request, "push", [uid("adv"), away.profile.id, full.profile.id, first.profile.id, second.profile.id]));
+        expect(result.journalId).toBeNull();
+        expect(result.offers).toHaveLength(1);
+        const [{ offer: made, eligibility }] = result.offers as [{ offer: OfferState; eligibility: unknown }];
+        expect(made).toMatchObject({ advisorId: first.profile.id, kind: "push", stageIndex: 0, sentAt: T0 + SEC, expiresAt: T0 + SEC + OFFER_TTL, outcome: null, respondedAt: null });
+        expect(eligibility).toEqual(expectedSnapshot(first, request.facts, T0 + SEC, "push"));
+        expect(result.request).toMatchObject({ status: "offered", offersInStage: 1 });
+        expect(result.request.offers).toEqual([made]);
+        expect(await requestOf(request.facts.id)).toEqual(result.request);
+        expect((await advisorOf(first.profile.id)).pushHolds).toEqual([made.id]);
+        expect((await advisorOf(second.profile.id)).pushHolds).toEqual([]);
+        expect(await store.getDeadline(request.facts.id)).toBe(T0 + SEC + OFFER_TTL);
+      });
+
+      it("a broadcast re-checks the top advisors up to count, holds nothing, and skips excluded advisors and those with an open offer", async () => {
+        const [a, b, c, d] = [await online(), await online(), await online(), await online()];
+        const request = await newRequest();
+        const id = request.facts.id;
+        const [toA] = await offerTo(id, [a.profile.id], { kind: "broadcast" });
+        ok(await store.closeOffer(id, toA!.id, "declined", T0, a.profile.id));
+        await offerTo(id, [b.profile.id], { kind: "broadcast" });
+        const current = await requestOf(id);
+
+        const result = ok(await round(current, "broadcast", [a.profile.id, b.profile.id, c.profile.id, d.profile.id], { count: 1 }));
+        expect(result.offers.map((o) => o.offer.advisorId)).toEqual([c.profile.id]);
+        expect(result.request.offersInStage).toBe(3);
+        for (const x of [a, b, c, d]) expect((await advisorOf(x.profile.id)).pushHolds).toEqual([]);
+        const two = ok(await round(result.request, "broadcast", [c.profile.id, d.profile.id, uid("adv")], { count: 5 }));
+        expect(two.offers.map((o) => o.offer.advisorId)).toEqual([d.profile.id]);
+      });
+
+      it("nobody eligible changes nothing; a moved, ended or unknown request is refused", async () => {
+        const away = await online();
+        ok(await store.setPresence(away.profile.id, "away", T0));
+        const request = await newRequest();
+        const none = ok(await round(request, "push", [away.profile.id, uid("adv")]));
+        expect(none.offers).toEqual([]);
+        expect(await requestOf(request.facts.id)).toEqual(request);
+        expect(await store.getDeadline(request.facts.id)).toBe(T0 + MIN);
+
+        const a = await online();
+        expectRefused(await round(request, "push", [a.profile.id], { stageIndex: 1 }), "STAGE_CHANGED");
+        expectRefused(await round({ ...request, facts: { ...request.facts, id: uid("req") } }, "push", [a.profile.id]), "NOT_FOUND");
+        ok(await store.finishRequest(request.facts.id, { to: "cancelled", now: T0 + SEC }));
+        expectRefused(await round(request, "push", [a.profile.id]), "NOT_LIVE");
+        expect((await advisorOf(a.profile.id)).pushHolds).toEqual([]);
+      });
+    });
+
     describe("deadlines and the queue", () => {
       it("setDeadline sets and moves the single deadline; getDeadline gives null without one", async () => {
         const id = (await newRequest()).facts.id;
