@@ -25,9 +25,9 @@ import { maxWaitDeadline, nextStep, queueScore, stageName, stagesFor, type Stage
 import { checkEligibility } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
 import type { Channel, LicenceKind, Pool, Presence, RequestFacts, RequestMode, RequestStatus } from "../domain/types.ts";
-import { materialize, type AcceptContext, type CloseContext, type EndContext, type OfferContext } from "../journal/draft.ts";
+import { materialize, type AcceptContext, type AdvanceContext, type CloseContext, type Draft, type EndContext, type OfferContext, type ReopenContext } from "../journal/draft.ts";
 import { directRecorder, type Recorder } from "../journal/recorder.ts";
-import type { MatchingRecords, OfferChange } from "../records/port.ts";
+import type { MatchingRecords } from "../records/port.ts";
 import { isLiveStateUnavailable, LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type OfferState, type ResolveResult } from "../store/port.ts";
 import { makeOffers } from "./offering.ts";
 import { reconcile, reconcileSupply, type ReconcileReport, type SupplyReport } from "./reconciler.ts";
@@ -301,10 +301,7 @@ export class MatchingEngine {
     }
     if (result.duplicate) return { ok: true, requestId: request.facts.id, duplicate: true };
 
-    const entry = materialize({ context, request: result.request, offer: result.offer, superseded: result.superseded });
-    failpoint("engine.after-decision");
-    await this.recorder.settle(entry, result.journalId);
-    await this.publish(entry.events);
+    await this.settle({ context, request: result.request, offer: result.offer, superseded: result.superseded }, result.journalId);
     return { ok: true, requestId: request.facts.id, duplicate: false };
   }
 
@@ -360,18 +357,18 @@ export class MatchingEngine {
    */
   async redispatch(requestId: string, advisorId: string, reason: string): Promise<{ ok: true } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" }> {
     const now = this.clock.now();
-    const reopened = await this.store.reopenRequest(requestId, { advisorId, now });
+    const known = await this.store.getRequest(requestId);
+    if (!known) return this.notFound("redispatch");
+    const stages = await this.stagesOf(known);
+    const context: ReopenContext = { kind: "reopen", eventIds: [newId("auditEvent", now)], at: now, stages: stages.map((s) => s.pool), advisorId, reason };
+    // One step: back in the funnel, the advisor's slot freed, due now, journaled.
+    const reopened = await this.store.reopenRequest(requestId, { advisorId, now, deadline: now }, context);
     if (!reopened.ok) return reopened;
-    await this.store.releaseAssignment(advisorId, requestId);
-    const { request } = reopened;
-    const stages = await this.stagesOf(request);
-    await this.persist(request, stages, [], [
-      { type: "request.redispatched", requestId, branchId: request.facts.branchId, clientId: request.facts.clientId, advisorId, reason, stage: stageName(stages, request.stageIndex), stageIndex: request.stageIndex },
-    ]);
-    await this.store.setDeadline(requestId, now);
+    await this.settle({ context, request: reopened.request }, reopened.journalId);
     await this.tick();
     return { ok: true };
   }
+
 
   // ---- timers ------------------------------------------------------------------------------------
 
@@ -432,15 +429,15 @@ export class MatchingEngine {
         }
         case "advance": {
           const toQueue = step.toStageIndex >= stages.length;
-          const moved = await this.store.advanceStage(requestId, {
-            fromStageIndex: request.stageIndex,
-            toStageIndex: step.toStageIndex,
-            now,
-            queueScore: toQueue ? queueScore(request.facts, policy) : null,
-          });
+          const context: AdvanceContext = { kind: "advance", eventIds: [newId("auditEvent", now)], at: now, stages: stages.map((s) => s.pool) };
+          const moved = await this.store.advanceStage(
+            requestId,
+            { fromStageIndex: request.stageIndex, toStageIndex: step.toStageIndex, now, queueScore: toQueue ? queueScore(request.facts, policy) : null },
+            context,
+          );
           if (moved.ok) {
             noCandidates = false;
-            await this.persist(moved.request, stages, [], [{ type: "request.stage_changed", requestId, branchId: request.facts.branchId, stage: stageName(stages, step.toStageIndex), stageIndex: step.toStageIndex }]);
+            await this.settle({ context, request: moved.request }, moved.journalId);
           }
           break;
         }
@@ -456,10 +453,7 @@ export class MatchingEngine {
           const attempt = await makeOffers(this.store, request, step, policy, now, this.presenceTtlMs, context);
           if (attempt.made) {
             const { result } = attempt;
-            const entry = materialize({ context: { ...context, excluded: result.excluded }, request: result.request, offers: result.offers });
-            failpoint("engine.after-decision");
-            await this.recorder.settle(entry, result.journalId);
-            await this.publish(entry.events);
+            await this.settle({ context: { ...context, excluded: result.excluded }, request: result.request, offers: result.offers }, result.journalId);
           } else if (!attempt.stale) {
             noCandidates = true;
           }
@@ -503,10 +497,7 @@ export class MatchingEngine {
     );
     if (!ended.ok) return { ok: false, reason: ended.reason };
     if (ended.duplicate) return { ok: true, duplicate: true };
-    const entry = materialize({ context, request: ended.request, withdrawn: ended.withdrawn });
-    failpoint("engine.after-decision");
-    await this.recorder.settle(entry, ended.journalId);
-    await this.publish(entry.events);
+    await this.settle({ context, request: ended.request, withdrawn: ended.withdrawn }, ended.journalId);
     for (const advisor of ended.freed) await this.serveQueue(advisor);
     return { ok: true, duplicate: false };
   }
@@ -543,10 +534,7 @@ export class MatchingEngine {
       context,
     );
     if (!closed.ok) return closed;
-    const entry = materialize({ context, request: closed.request, offer: closed.offer });
-    failpoint("engine.after-decision");
-    await this.recorder.settle(entry, closed.journalId);
-    await this.publish(entry.events);
+    await this.settle({ context, request: closed.request, offer: closed.offer }, closed.journalId);
     return closed;
   }
 
@@ -611,19 +599,15 @@ export class MatchingEngine {
   }
 
   /**
-   * Persists the request, its changed offers and the events describing the change in one
-   * transaction (the events are the outbox incentives and compliance read), then announces them.
+   * After a decision's store step: its journal entry (materialized from the draft) reaches the
+   * record (the engine waits, bounded, when the step journaled it; records it itself when the store
+   * does not journal), then its events are announced.
    */
-  private async persist(request: LiveRequest, stages: StagePlan[], offers: OfferChange[], events: NewEvent[] = []): Promise<void> {
-    const stage = stages[request.stageIndex]?.pool ?? null;
-    const stamped = events.map((e) => this.stamp(e));
-    // Every entry carries all of the request's offers (the changed ones first, with their snapshot),
-    // so a later entry recreates what an earlier, lost one would have recorded.
-    const changed = new Set(offers.map((c) => c.offer.id));
-    const all = [...offers, ...request.offers.filter((o) => !changed.has(o.id)).map((offer) => ({ offer, stage: stageName(stages, offer.stageIndex) }))];
+  private async settle(draft: Draft, journalId: string | null): Promise<void> {
+    const entry = materialize(draft);
     failpoint("engine.after-decision");
-    await this.recorder.record({ requestId: request.facts.id, rev: request.rev, request, stage, offers: all, events: stamped });
-    await this.publish(stamped);
+    await this.recorder.settle(entry, journalId);
+    await this.publish(entry.events);
   }
 
   private stamp(event: NewEvent): DomainEvent {

@@ -61,7 +61,26 @@ export interface OfferContext {
   excluded: Record<IneligibleReason, string[]>;
 }
 
-export type DraftContext = AcceptContext | EndContext | CloseContext | OfferContext;
+/** What the engine knows before a stage move, for its event. */
+export interface AdvanceContext {
+  kind: "advance";
+  eventIds: string[];
+  at: number;
+  stages: Pool[];
+}
+
+/** What the engine knows before it takes a request back from its advisor (redispatch). */
+export interface ReopenContext {
+  kind: "reopen";
+  eventIds: string[];
+  at: number;
+  stages: Pool[];
+  /** The advisor it was taken from, and why. */
+  advisorId: string;
+  reason: string;
+}
+
+export type DraftContext = AcceptContext | EndContext | CloseContext | OfferContext | AdvanceContext | ReopenContext;
 
 /** An accept as its store step journals it. */
 export interface AcceptDraft {
@@ -101,7 +120,13 @@ export interface OfferDraft {
   offers: Array<{ offer: OfferState; eligibility: EligibilitySnapshot }>;
 }
 
-export type Draft = AcceptDraft | EndDraft | CloseDraft | OfferDraft;
+/** A stage move or a redispatch as its store step journals it: the request after it. */
+export interface RequestDraft {
+  context: AdvanceContext | ReopenContext;
+  request: LiveRequest;
+}
+
+export type Draft = AcceptDraft | EndDraft | CloseDraft | OfferDraft | RequestDraft;
 
 const stageOf = (stages: Pool[], index: number): Pool | "queue" => stages[index] ?? "queue";
 
@@ -125,7 +150,20 @@ export function materialize(draft: Draft): JournalEntry {
       return materializeClose(draft as CloseDraft);
     case "offer":
       return materializeOffer(draft as OfferDraft);
+    case "advance":
+    case "reopen":
+      return materializeRequest(draft as RequestDraft);
   }
+}
+
+function materializeRequest({ context, request }: RequestDraft): JournalEntry {
+  const base = { requestId: request.facts.id, branchId: request.facts.branchId, at: context.at, id: idSource(context.eventIds)() };
+  const stage = stageOf(context.stages, request.stageIndex);
+  const event: DomainEvent =
+    context.kind === "advance"
+      ? { ...base, type: "request.stage_changed", stage, stageIndex: request.stageIndex }
+      : { ...base, type: "request.redispatched", clientId: request.facts.clientId, advisorId: context.advisorId, reason: context.reason, stage, stageIndex: request.stageIndex };
+  return entryFor(request, context.stages, [], [event]);
 }
 
 function materializeOffer({ context, request, offers }: OfferDraft): JournalEntry {

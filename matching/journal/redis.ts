@@ -7,7 +7,7 @@
  */
 import type { RedisClient } from "../../infra/redis.ts";
 import { asArray, decodeOffer, decodeOffers, decodeRequest, decodeSnapshot } from "../store/redis/store.ts";
-import { materialize, type AcceptContext, type CloseContext, type EndContext, type OfferContext } from "./draft.ts";
+import { materialize, type AcceptContext, type AdvanceContext, type CloseContext, type EndContext, type OfferContext, type ReopenContext } from "./draft.ts";
 import type { Delivered, Journal, JournalEntry } from "./port.ts";
 
 const GROUP = "persisters";
@@ -32,7 +32,7 @@ type RawEntry = [id: string, fields: string[]];
 /**
  * An entry's fields: `e`, the entry as JSON (appended from Node), or `k` and the draft's parts
  * (appended by an action script in the decision's own step: lua/acceptOffer.lua, lua/endRequest.lua,
- * lua/resolveOffer.lua, lua/makeOffers.lua;
+ * lua/resolveOffer.lua, lua/makeOffers.lua, lua/advanceStage.lua, lua/reopenRequest.lua;
  * see draft.ts).
  */
 function entryOf(fields: string[]): JournalEntry | null {
@@ -58,6 +58,7 @@ function entryOf(fields: string[]): JournalEntry | null {
     const offers = decodeOffers(field("o")).map((offer, i) => ({ offer, eligibility: decodeSnapshot(JSON.stringify(snapshots[i])) }));
     return materialize({ context: JSON.parse(field("x")!) as OfferContext, request: request.value, offers });
   }
+  if (kind === "advance" || kind === "reopen") return materialize({ context: JSON.parse(field("x")!) as AdvanceContext | ReopenContext, request: request.value });
   if (kind === "close") return materialize({ context: JSON.parse(field("x")!) as CloseContext, request: request.value, offer: decodeOffer(JSON.parse(field("o")!)) });
   if (kind === "end") return materialize({ context: JSON.parse(field("x")!) as EndContext, request: request.value, withdrawn: decodeOffers(field("w")) });
   return null;

@@ -2,14 +2,18 @@
   advanceStage: compare-and-set move between funnel stages. Checked in order: request unknown
   (NOT_FOUND), not pending/offered (NOT_LIVE), not at fromStageIndex (STAGE_CHANGED), an offer
   still open (OFFERS_OPEN). offersInStage resets, stageStartedAt = now, queueScore as given (a
-  number puts the request in the queue, null takes it out). Node then syncs the queue set.
+  number puts the request in the queue, null takes it out), in the queue set in the same step,
+  with (when asked) the decision's journal entry.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
-  KEYS[2]  generation (live-state fence)    <prefix>meta:generation
+  KEYS[2]  queue                            <prefix>queue
+  KEYS[3]  journal stream                   <prefix>journal
+  KEYS[4]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  from stage index
   ARGV[2]  to stage index
   ARGV[3]  now (epoch ms)
   ARGV[4]  queue score (JSON number or null)
-  Result   {OK, document} | {NOT_FOUND | NOT_LIVE | STAGE_CHANGED | OFFERS_OPEN}
+  ARGV[5]  journal context (JSON, see matching/journal/draft.ts), or "" for no journal entry
+  Result   {OK, document, journalId or false} | {NOT_FOUND | NOT_LIVE | STAGE_CHANGED | OFFERS_OPEN}
            {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
@@ -17,7 +21,7 @@
 --@include json
 --@include request
 
-if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
+if live_state_missing(KEYS[4]) then return { C.REBUILDING } end
 local doc = load_request(KEYS[1])
 if not doc then return { C.NOT_FOUND } end
 if not is_open(doc.status) then return { C.NOT_LIVE } end
@@ -31,4 +35,14 @@ doc.stageStartedAt = now
 doc.offersInStage = 0
 doc.queueScore = cjson.decode(ARGV[4])
 doc.updatedAt = now
-return { C.OK, save_request(KEYS[1], doc, nil) }
+local raw = save_request(KEYS[1], doc, nil)
+if is_null(doc.queueScore) then
+  redis.call('ZREM', KEYS[2], doc.facts.id)
+else
+  redis.call('ZADD', KEYS[2], doc.queueScore, doc.facts.id)
+end
+local journal_id = false
+if ARGV[5] ~= '' then
+  journal_id = redis.call('XADD', KEYS[3], '*', 'r', doc.facts.id, 'k', 'advance', 'd', raw, 'x', ARGV[5])
+end
+return { C.OK, raw, journal_id }

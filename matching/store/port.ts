@@ -28,7 +28,7 @@
  */
 import type { EligibilitySnapshot, IneligibleReason } from "../domain/eligibility.ts";
 import type { OfferAnswer } from "../domain/ranking.ts";
-import type { AcceptContext, CloseContext, EndContext, OfferContext } from "../journal/draft.ts";
+import type { AcceptContext, AdvanceContext, CloseContext, EndContext, OfferContext, ReopenContext } from "../journal/draft.ts";
 import type {
   AdvisorProfile,
   AdvisorStats,
@@ -179,10 +179,21 @@ export type CloseOfferResult =
   | { ok: true; request: LiveRequest; offer: OfferState }
   | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" | "NOT_DUE"; offer?: OfferState };
 
-export type AdvanceResult = { ok: true; request: LiveRequest } | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" | "OFFERS_OPEN" };
+export type AdvanceResult =
+  | { ok: true; request: LiveRequest; /** As AcceptResult.journalId. */ journalId: string | null }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" | "OFFERS_OPEN" };
 
 /** reopenRequest: the request back in the funnel, or why not (NOT_YOURS: not assigned to that advisor now). */
-export type ReopenResult = { ok: true; request: LiveRequest } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" };
+export type ReopenResult =
+  | {
+      ok: true;
+      request: LiveRequest;
+      /** The advisor after their slot was freed; null when the store did not know them or they held no slot. */
+      advisor: AdvisorState | null;
+      /** As AcceptResult.journalId. */
+      journalId: string | null;
+    }
+  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" };
 
 export type FinishResult =
   | { ok: true; request: LiveRequest; withdrawn: OfferState[]; duplicate: boolean }
@@ -436,9 +447,13 @@ export interface MatchingStore {
   /**
    * Compare-and-set move from `fromStageIndex` to `toStageIndex` for a live, unassigned request
    * with no open offer. offersInStage resets, stageStartedAt = now. A non-null queueScore puts the
-   * request in the queue (served lowest score first).
+   * request in the queue (served lowest score first). `journal` as for acceptOffer.
    */
-  advanceStage(requestId: string, move: { fromStageIndex: number; toStageIndex: number; now: number; queueScore: number | null }): Promise<AdvanceResult>;
+  advanceStage(
+    requestId: string,
+    move: { fromStageIndex: number; toStageIndex: number; now: number; queueScore: number | null },
+    journal?: AdvanceContext | null,
+  ): Promise<AdvanceResult>;
 
   /**
    * Ends a request: completed (from assigned), cancelled (from pending, offered or assigned) or
@@ -461,10 +476,11 @@ export interface MatchingStore {
    * the firm): only when it is assigned to `advisorId` right now, else NOT_YOURS (so a repeat, or a
    * request completed meanwhile, changes nothing). It becomes pending at stage 0, stageStartedAt =
    * now, offersInStage 0, no assignee, with the advisor excluded from it for good. Offers keep their
-   * history (the old accepted offer stays accepted). The caller releases the advisor's slot and sets
-   * the deadline that runs the funnel.
+   * history (the old accepted offer stays accepted). In the same atomic step the advisor's slot is
+   * freed and, when `deadline` is given, the request's deadline set (the funnel runs again).
+   * `journal` as for acceptOffer.
    */
-  reopenRequest(requestId: string, change: { advisorId: string; now: number }): Promise<ReopenResult>;
+  reopenRequest(requestId: string, change: { advisorId: string; now: number; deadline?: number }, journal?: ReopenContext | null): Promise<ReopenResult>;
 
   // ---- timers and queue --------------------------------------------------------------------------
 

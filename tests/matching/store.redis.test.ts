@@ -486,6 +486,9 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
           const request = expect.stringMatching(/req:\{req_/);
           if (name === "acceptOffer") expect(keys, name).toEqual([request, expect.stringMatching(/adv:\{adv_/), space.deadlines, space.queue, space.journal, space.generation]);
           else if (name === "resolveOffer" || name === "makeOffers") expect(keys, name).toEqual([request, space.deadlines, space.journal, space.generation]);
+          else if (name === "createRequest") expect(keys, name).toEqual([request, space.deadlines, space.live, space.generation]);
+          else if (name === "advanceStage") expect(keys, name).toEqual([request, space.queue, space.journal, space.generation]);
+          else if (name === "reopenRequest") expect(keys, name).toEqual([request, space.deadlines, space.queue, space.journal, space.generation]);
           else expect(keys, name).toEqual([request, space.deadlines, space.queue, space.live, space.journal, space.generation]);
           continue;
         }

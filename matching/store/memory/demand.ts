@@ -153,7 +153,10 @@ export class RequestBook {
     return { ok: true, request, offer };
   }
 
-  advanceStage(requestId: string, move: { fromStageIndex: number; toStageIndex: number; now: number; queueScore: number | null }): AdvanceResult {
+  advanceStage(
+    requestId: string,
+    move: { fromStageIndex: number; toStageIndex: number; now: number; queueScore: number | null },
+  ): Extract<AdvanceResult, { ok: false }> | { ok: true; request: LiveRequest } {
     this.purge(move.now);
     const request = this.requests.get(requestId);
     if (!request) return { ok: false, reason: "NOT_FOUND" };
@@ -196,7 +199,7 @@ export class RequestBook {
     return { ok: true, request, withdrawn, duplicate: false };
   }
 
-  reopen(requestId: string, change: { advisorId: string; now: number }): ReopenResult {
+  reopen(requestId: string, change: { advisorId: string; now: number }): Extract<ReopenResult, { ok: false }> | { ok: true; request: LiveRequest } {
     this.purge(change.now);
     const request = this.requests.get(requestId);
     if (!request) return { ok: false, reason: "NOT_FOUND" };

@@ -142,7 +142,8 @@ export function createMemoryMatchingStore(): MatchingStore {
     },
 
     async advanceStage(requestId, move) {
-      return copy(requests.advanceStage(requestId, move));
+      const moved = requests.advanceStage(requestId, move);
+      return copy(moved.ok ? { ...moved, journalId: null } : moved);
     },
 
     async finishRequest(requestId, end) {
@@ -154,7 +155,13 @@ export function createMemoryMatchingStore(): MatchingStore {
     },
 
     async reopenRequest(requestId, change) {
-      return copy(requests.reopen(requestId, change));
+      const reopened = requests.reopen(requestId, change);
+      if (!reopened.ok) return copy(reopened);
+      // The rest of the step, synchronously (see lua/reopenRequest.lua): the slot, the deadline.
+      const holder = advisors.get(change.advisorId);
+      const advisor = holder?.assignments.includes(requestId) ? advisors.releaseAssignment(change.advisorId, requestId) : null;
+      if (change.deadline !== undefined) requests.setDeadline(requestId, change.deadline);
+      return copy({ ok: true as const, request: reopened.request, advisor, journalId: null });
     },
 
     // ---- timers and queue ----

@@ -458,15 +458,15 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     // ---- demand ----
 
     async createRequest(facts, init) {
-      const outcome = await run("createRequest", [keys.request(facts.id)], [JSON.stringify(facts), String(init.stageIndex), String(init.now)]);
+      const outcome = await run("createRequest", [keys.request(facts.id), keys.deadlines, keys.live], [
+        JSON.stringify(facts),
+        String(init.stageIndex),
+        String(init.now),
+        String(init.deadline),
+      ]);
       if (!outcome.ok) throw new Error("redis matching store: createRequest refused");
-      const doc = decodeRequest(outcome.payload[0]);
-      const created = !outcome.duplicate;
-      if (created) {
-        await client.zAdd(keys.deadlines, { score: init.deadline, value: facts.id });
-        await syncRequestGlobals(facts.id, doc);
-      }
-      return { request: must(doc, "request"), created };
+      // Live set and deadline are written by the script: nothing global to sync.
+      return { request: must(decodeRequest(outcome.payload[0]), "request"), created: !outcome.duplicate };
     },
 
     async getRequest(requestId) {
@@ -555,17 +555,18 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       };
     },
 
-    async advanceStage(requestId, move) {
-      const outcome = await run("advanceStage", [keys.request(requestId)], [
+    async advanceStage(requestId, move, journal) {
+      const outcome = await run("advanceStage", [keys.request(requestId), keys.queue, keys.journal], [
         String(move.fromStageIndex),
         String(move.toStageIndex),
         String(move.now),
         JSON.stringify(move.queueScore),
+        options.journal && journal ? JSON.stringify(journal) : "",
       ]);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
-      const doc = decodeRequest(outcome.payload[0]);
-      await syncRequestGlobals(requestId, doc);
-      return { ok: true, request: must(doc, "request") };
+      const [raw, journalId] = outcome.payload;
+      // The queue set moved in the script; still live, so the live set stays.
+      return { ok: true, request: must(decodeRequest(raw), "request"), journalId: typeof journalId === "string" ? journalId : null };
     },
 
     async finishRequest(requestId, end) {
@@ -616,12 +617,25 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       return { ok: true, request, withdrawn: decodeOffers(withdrawnRaw), freed, duplicate: false, journalId: typeof journalId === "string" ? journalId : null };
     },
 
-    async reopenRequest(requestId, change) {
-      const outcome = await run("reopenRequest", [keys.request(requestId)], [change.advisorId, String(change.now)]);
+    async reopenRequest(requestId, change, journal) {
+      const outcome = await run("reopenRequest", [keys.request(requestId), keys.deadlines, keys.queue, keys.journal], [
+        change.advisorId,
+        String(change.now),
+        change.deadline === undefined ? "" : String(change.deadline),
+        keys.prefix,
+        options.journal && journal ? JSON.stringify(journal) : "",
+      ]);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
-      const doc = decodeRequest(outcome.payload[0]);
-      await syncRequestGlobals(requestId, doc);
-      return { ok: true, request: must(doc, "request") };
+      const [raw, journalId, advisorOld, advisorNew] = outcome.payload;
+      let advisor: AdvisorState | null = null;
+      if (advisorNew) {
+        const after = decodeAdvisor(advisorNew);
+        // The freed slot may put the advisor back in the candidate index (a hint Node keeps).
+        await syncCandidateIndex(change.advisorId, decodeAdvisor(advisorOld)?.value ?? null, after);
+        advisor = must(after, "advisor");
+      }
+      // Assigned -> pending: live before and after, out of the queue (the script), so no global to sync.
+      return { ok: true, request: must(decodeRequest(raw), "request"), advisor, journalId: typeof journalId === "string" ? journalId : null };
     },
 
     // ---- timers and queue ----

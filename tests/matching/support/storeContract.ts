@@ -1145,6 +1145,10 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         expect(await store.reopenRequest(id, { advisorId: other, now: T0 + 4 * SEC })).toEqual({ ok: false, reason: "NOT_YOURS" });
 
         const reopened = ok(await store.reopenRequest(id, { advisorId: leaving, now: T0 + 5 * SEC }));
+        // The leaving advisor is not registered here: no slot to free.
+        expect(reopened.advisor).toBeNull();
+        expect(reopened.journalId).toBeNull();
+        expect(await store.getDeadline(id)).toBe(T0 + MIN);
         expect(reopened.request).toEqual({
           ...claimed.request,
           status: "pending",
@@ -1168,6 +1172,28 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         ok(await store.claimOffer(completed.facts.id, c!.id, leaving, T0 + SEC));
         ok(await store.finishRequest(completed.facts.id, { to: "completed", now: T0 + 2 * SEC }));
         expect(await store.reopenRequest(completed.facts.id, { advisorId: leaving, now: T0 + 3 * SEC })).toEqual({ ok: false, reason: "NOT_YOURS" });
+      });
+
+      it("reopenRequest frees the advisor's slot and sets the deadline in the same step", async () => {
+        const leaving = await online({ maxConcurrent: 1 });
+        const request = await newRequest();
+        const id = request.facts.id;
+        const [o] = await offerTo(id, [leaving.profile.id], { kind: "broadcast" });
+        ok(await store.acceptOffer({ requestId: id, language: "en", offerId: o!.id, advisorId: leaving.profile.id, now: T0 + SEC, presenceTtlMs: TTL }, null));
+        expect(await store.getDeadline(id)).toBeNull();
+
+        const reopened = ok(await store.reopenRequest(id, { advisorId: leaving.profile.id, now: T0 + 2 * SEC, deadline: T0 + 2 * SEC }));
+        expect(reopened.advisor).toMatchObject({ assignments: [], supply: { active: 0 } });
+        expect(await advisorOf(leaving.profile.id)).toEqual(reopened.advisor);
+        expect(await store.getDeadline(id)).toBe(T0 + 2 * SEC);
+        expect(await candidateIds()).toContain(leaving.profile.id);
+      });
+
+      it("advanceStage answers the request moved, with no journal entry from a store asked for none", async () => {
+        const id = (await newRequest()).facts.id;
+        const moved = ok(await store.advanceStage(id, { fromStageIndex: 0, toStageIndex: 1, now: T0 + SEC, queueScore: null }, null));
+        expect(moved.journalId).toBeNull();
+        expect(moved.request.stageIndex).toBe(1);
       });
 
       it("ended requests still give late answers a precise reason ten minutes on", async () => {
