@@ -8,14 +8,14 @@
  * `limit` advisors. Its cost grows with `limit`, not with the number of registered advisors, which
  * is what the port promises and what the Redis adapter does with one sorted set per key.
  */
-import { isIndexable, MAX_SCOPE, MIN_SCOPE, scopeOf } from "../candidateMembership.ts";
+import { ANY, isIndexable, MAX_SCOPE, queryScopeOf, scopeOf } from "../candidateMembership.ts";
 import type { AdvisorState, CandidateQuery } from "../port.ts";
 import { compareScored, ScoreIndex, type ScoredId } from "./scoreIndex.ts";
 
 /** The language key that matches a query for any language. */
-const ANY_LANGUAGE = "*";
+const ANY_LANGUAGE = ANY;
 /** National is one pool for everyone, whatever poolId the caller passes. */
-const NATIONAL_POOL_ID = "*";
+const NATIONAL_POOL_ID = ANY;
 
 /** A separator that cannot appear in ids, region names or language codes, so keys never collide. */
 const SEP = "\u0000";
@@ -101,7 +101,7 @@ export class CandidateIndex {
     if (!(query.limit > 0)) return [];
     const poolId = query.pool === "national" ? NATIONAL_POOL_ID : query.poolId;
     const language = query.language === null ? ANY_LANGUAGE : foldLanguage(query.language);
-    const fromScope = Math.max(MIN_SCOPE, Math.min(MAX_SCOPE, Math.floor(query.minRisk)));
+    const fromScope = queryScopeOf(query.minRisk);
     if (Number.isNaN(fromScope)) return [];
 
     const lists: ScoreIndex[] = [];

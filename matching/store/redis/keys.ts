@@ -68,13 +68,13 @@
  *    countAvailable trusts the set (a gauge), and an entry left behind by a crashed writer stops
  *    counting once its heartbeat is older than the presence TTL the caller asks about.
  */
-import { isIndexable, MAX_SCOPE, MIN_SCOPE, scopeOf } from "../candidateMembership.ts";
+import { ANY, isIndexable, MAX_SCOPE, queryScopeOf, scopeOf } from "../candidateMembership.ts";
 import type { AdvisorState, CandidateQuery } from "../port.ts";
 
 export const DEFAULT_PREFIX = "adx:";
 
 /** The language slot that matches a query for any language, and the single national pool id. */
-export const ANY = "*";
+export { ANY };
 
 /**
  * Makes a pool id or language safe inside a key: anything but [A-Za-z0-9_.~-] becomes %XXXX (one
@@ -171,7 +171,7 @@ export function presenceEntries(keys: KeySpace, state: AdvisorState | null): Map
 
 /** The scope keys a query reads, lowest scope first; empty when the query can match nobody. */
 export function candidateQueryKeys(keys: KeySpace, query: CandidateQuery): string[] {
-  const fromScope = Math.max(MIN_SCOPE, Math.min(MAX_SCOPE, Math.floor(query.minRisk)));
+  const fromScope = queryScopeOf(query.minRisk);
   if (Number.isNaN(fromScope)) return [];
   const language = query.language === null ? ANY : query.language.toLowerCase();
   const result: string[] = [];

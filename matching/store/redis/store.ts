@@ -18,6 +18,7 @@ import { EMPTY_STATS, type OfferAnswer } from "../../domain/ranking.ts";
 import type { AdvisorProfile, RequestFacts, RequestStatus } from "../../domain/types.ts";
 import type { AcceptResult, AdvisorState, CandidateQuery, CapacityResult, LiveRequest, MatchingStore, OfferState } from "../port.ts";
 import { FENCED_SCRIPTS, outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
+import { matchesCandidateQuery } from "../candidateMembership.ts";
 import { candidateEntries, candidateQueryKeys, DEFAULT_PREFIX, globEscape, keySpace, presenceEntries, type KeySpace } from "./keys.ts";
 import { runScript } from "./scripts.ts";
 
@@ -250,6 +251,18 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     };
   }
 
+  /** Advisor documents by id, in order (null when missing): one MGET per LOAD_BATCH ids. */
+  async function loadAdvisors(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>> {
+    const out: Array<Doc<AdvisorState> | null> = [];
+    // One command and one reply rather than a GET per id: node-redis's cost per command and per
+    // reply, not Redis's, dominated the candidate lookup (80 GETs cost about 2.5x one MGET).
+    for (let start = 0; start < advisorIds.length; start += LOAD_BATCH) {
+      const raws = await client.mGet(advisorIds.slice(start, start + LOAD_BATCH).map((id) => keys.advisor(id)));
+      for (const raw of raws) out.push(decodeAdvisor(raw));
+    }
+    return out;
+  }
+
   async function loadMany<T>(ids: string[], load: (id: string) => Promise<T>): Promise<T[]> {
     const out: T[] = [];
     // Commands issued in the same tick go out together (node-redis pipelines them): one round trip per batch.
@@ -288,7 +301,7 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       for (let offset = 0; result.length < limit; offset += chunk) {
         const ids = (await client.zRange(keys.heartbeats, "-inf", `(${heartbeatBefore}`, { BY: "SCORE", LIMIT: { offset, count: chunk } })).map(String);
         // The set is a hint: the document decides (an entry may trail a write still re-syncing).
-        const docs = await loadMany(ids, loadAdvisor);
+        const docs = await loadAdvisors(ids);
         ids.forEach((id, i) => {
           const supply = docs[i]?.value.supply;
           if (supply && supply.presence !== "offline" && supply.heartbeatAt < heartbeatBefore && result.length < limit) result.push(id);
@@ -307,14 +320,13 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     },
 
     async getAdvisors(advisorIds) {
-      return (await loadMany(advisorIds, loadAdvisor)).map((doc) => doc?.value ?? null);
+      return (await loadAdvisors(advisorIds)).map((doc) => doc?.value ?? null);
     },
 
     async findCandidates(query: CandidateQuery) {
       if (!(query.limit > 0)) return [];
       const scopeKeys = candidateQueryKeys(keys, query);
       if (scopeKeys.length === 0) return [];
-      const queried = new Set(scopeKeys);
       const chunk = Math.min(Math.ceil(query.limit), 1000);
       const cursors = scopeKeys.map((key) => ({ key, offset: 0, done: false, buffer: [] as Array<{ value: string; score: number }> }));
       const seen = new Set<string>();
@@ -353,11 +365,10 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
         }
         if (batch.length === 0 && cursors.every((cursor) => cursor.done && cursor.buffer.length === 0)) break;
         // The index is a hint: keep only advisors whose current document still belongs in a queried set.
-        for (const doc of await loadMany(batch, loadAdvisor)) {
+        for (const doc of await loadAdvisors(batch)) {
           if (!doc || result.length >= query.limit) continue;
           const state = doc.value;
-          const inQueriedSet = [...candidateEntries(keys, state).keys()].some((key) => queried.has(key));
-          if (inQueriedSet && state.profile.suitabilityMaxRisk >= query.minRisk) result.push(state);
+          if (matchesCandidateQuery(state, query) && state.profile.suitabilityMaxRisk >= query.minRisk) result.push(state);
         }
       }
       return result;
