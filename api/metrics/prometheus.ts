@@ -127,7 +127,7 @@ export function createPrometheusMetrics(deps: PrometheusMetricsDeps): Metrics {
       `advisor_dispatch_journal_pending_entries ${lag.entries}`,
       ...header("advisor_dispatch_journal_oldest_entry_seconds", "gauge", "Age of the oldest decision not yet persisted, in seconds (0 when none)."),
       `advisor_dispatch_journal_oldest_entry_seconds ${num(lag.oldestMs / 1000)}`,
-      ...header("advisor_dispatch_reconciler_requests_total", "counter", "Requests the reconciler on this process compared, found behind the live store, repaired, found missing from it, restored to it, or made due again (no deadline)."),
+      ...header("advisor_dispatch_reconciler_requests_total", "counter", "Requests the reconciler on this process compared, found behind the live store, repaired, found missing from it, restored to it, or made due again (no deadline, or one later than an open offer's expiry)."),
       ...(["checked", "behind", "repaired", "missing", "restored", "rescheduled"] as const).map((result) => `advisor_dispatch_reconciler_requests_total${labels({ result })} ${reconciled[result]}`),
       ...(deps.journal.supply
         ? [

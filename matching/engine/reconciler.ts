@@ -48,7 +48,7 @@ export interface ReconcileReport {
    * funnel runs and an idempotent retry finds them live.
    */
   restored: number;
-  /** Live requests found waiting with no deadline, made due again. */
+  /** Live requests found waiting with no deadline, or one later than an open offer's expiry: made due again. */
   rescheduled: number;
 }
 
@@ -74,11 +74,18 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       }
       continue;
     }
-    // A request waiting in the funnel with no deadline would never move again (its timer was lost,
-    // e.g. a command cut off by a Redis stall): make it due now, so the funnel runs it.
-    if ((live.status === "pending" || live.status === "offered") && live.updatedAt <= deps.now() - graceMs && (await deps.store.getDeadline(id)) === null) {
-      await deps.store.setDeadline(id, deps.now());
-      report.rescheduled++;
+    // A request waiting in the funnel must be due by the time its open offers expire (only the
+    // deadline closes them). With no deadline it would never move again (its timer was lost, e.g. a
+    // command cut off by a Redis stall); with one later than an offer's expiry, the offer stays open
+    // and holds the advisor's slot until then (two passes over the request overlapped, and the one
+    // that read it before the offer was made wrote its deadline last). Either way: due now.
+    if ((live.status === "pending" || live.status === "offered") && live.updatedAt <= deps.now() - graceMs) {
+      const deadline = await deps.store.getDeadline(id);
+      const lapsed = live.offers.filter((o) => o.outcome === null && o.expiresAt <= deps.now() - graceMs);
+      if (deadline === null || lapsed.some((o) => deadline > o.expiresAt)) {
+        await deps.store.setDeadline(id, deps.now());
+        report.rescheduled++;
+      }
     }
     if (!row || !trails(live, row)) continue;
     report.behind++;

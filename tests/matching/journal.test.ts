@@ -19,6 +19,7 @@ import { createRedisJournal } from "../../matching/journal/redis.ts";
 import { createPrismaMatchingRecords } from "../../matching/records/prisma.ts";
 import { createMemoryMatchingStore } from "../../matching/store/memory/store.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
+import { checkConsistency } from "../../matching/records/consistency.ts";
 import { expectConsistent } from "../support/consistency.ts";
 import { openMigratedPglite } from "../support/databases.ts";
 import { openScratchPostgres } from "../support/scratchDatabase.ts";
@@ -295,6 +296,42 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
         expect(restored.offers.map((o) => o.advisorId)).toEqual([advisor]);
         await settle(opened.journal, persister);
         await expectConsistent({ prisma: db.prisma, store: opened.store, now: w.clock.now() });
+      } finally {
+        await persister.stop();
+      }
+    });
+
+    it("makes a request due again whose open offer expired while its deadline stayed later (overwritten by an overlapping pass)", async () => {
+      const { w, persister } = await journaledWorld(db, opened.store, opened.journal);
+      try {
+        const advisor = await w.addAdvisor();
+        await w.engine.setPresence(advisor, "available");
+        const made = await w.engine.createRequest({ clientId: await w.addClient(), topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 });
+        if (!made.ok) throw new Error(made.reason);
+        const offer = (await opened.store.getRequest(made.requestId))!.offers.find((o) => o.outcome === null)!;
+        expect(await opened.store.getDeadline(made.requestId)).toBe(offer.expiresAt);
+        // Two passes over one request overlap (a wake makes it due while a slow pass runs); the one
+        // that read it before the offer was made writes its later deadline last: the request's
+        // overall wait, as when it waits in the queue with nobody free.
+        await opened.store.setDeadline(made.requestId, w.clock.now() + 600_000);
+        w.clock.advance(offer.expiresAt - w.clock.now() + 10_000);
+        await w.engine.tick();
+        expect((await opened.store.getRequest(made.requestId))!.offers.find((o) => o.id === offer.id)!.outcome, "not due, so still open").toBeNull();
+        const late = await checkConsistency({ prisma: db.prisma, store: opened.store, now: w.clock.now(), settleMs: 5_000 });
+        expect(late.violations.map((v) => v.detail).filter((d) => d.includes(made.requestId))).toEqual([`open offer ${offer.id} (${made.requestId}) expired 10000 ms ago`]);
+
+        expect(await w.engine.reconcile({ graceMs: 10_000 })).toMatchObject({ rescheduled: 1 });
+        expect(await opened.store.getDeadline(made.requestId)).toBe(w.clock.now());
+        await w.engine.tick();
+        const moved = (await opened.store.getRequest(made.requestId))!;
+        expect(moved.offers.find((o) => o.id === offer.id)!.outcome).toBe("timed_out");
+        // A deadline no later than the open offers' expiry is the funnel's own: left alone.
+        const own = await opened.store.getDeadline(made.requestId);
+        w.clock.advance(10_000);
+        await w.engine.reconcile({ graceMs: 10_000 });
+        expect(await opened.store.getDeadline(made.requestId)).toBe(own);
+        await settle(opened.journal, persister);
+        await expectConsistent({ prisma: db.prisma, store: opened.store, now: w.clock.now(), settleMs: 5_000 });
       } finally {
         await persister.stop();
       }
