@@ -49,7 +49,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const fanout = redis
       ? await createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"))
       : createLocalFanout();
-    const unwireNotifications = wireNotifications(matching.bus, fanout, prisma, logger);
+    const unwireNotifications = wireNotifications(matching.bus, fanout, prisma, logger, { now: () => matching.clock.now() });
     const unwireAlerts = wireDemandAlerts({ bus: matching.bus, prisma, engine: matching.engine, store: matching.store, fanout, clock: matching.clock, logger });
 
     // Every process forgets an advisor's standing when any process revokes their sessions.

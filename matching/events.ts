@@ -58,6 +58,11 @@ type Handler = (event: DomainEvent) => void | Promise<void>;
  * (`{ detached: true }`) runs after, in the background, one event at a time in publish order: for
  * effects nobody waits on (socket notifications, alerts), so they stay off the decision's critical
  * path. `drain()` waits until every detached subscriber has caught up (shutdown, tests).
+ *
+ * One event at a time caps a detached subscriber at 1 / (its time per event): one that awaits a
+ * round trip per event falls behind for good once events arrive faster, and its backlog (and the
+ * delay of everything in it) grows without bound. `lanes: n` runs up to n events at once, in n
+ * serial lanes by request id, so one request's events keep their publish order.
  */
 export class EventBus {
   private readonly handlers = new Set<Handler>();
@@ -65,26 +70,28 @@ export class EventBus {
 
   constructor(private readonly onHandlerError: (error: unknown, event: DomainEvent) => void = () => {}) {}
 
-  subscribe(handler: Handler, options: { detached?: boolean } = {}): () => void {
+  subscribe(handler: Handler, options: { detached?: boolean; lanes?: number } = {}): () => void {
     if (!options.detached) {
       this.handlers.add(handler);
       return () => this.handlers.delete(handler);
     }
-    const queue: DetachedQueue = { handler, tail: Promise.resolve() };
+    const lanes = Math.max(1, Math.floor(options.lanes ?? 1));
+    const queue: DetachedQueue = { handler, tails: Array.from({ length: lanes }, () => Promise.resolve()) };
     this.queues.add(queue);
     return () => this.queues.delete(queue);
   }
 
   async publish(event: DomainEvent): Promise<void> {
     for (const queue of this.queues) {
-      queue.tail = queue.tail.then(() => this.run(queue.handler, event));
+      const lane = queue.tails.length === 1 ? 0 : laneOf(event.requestId, queue.tails.length);
+      queue.tails[lane] = queue.tails[lane]!.then(() => this.run(queue.handler, event));
     }
     await Promise.all([...this.handlers].map((handler) => this.run(handler, event)));
   }
 
   /** Resolves once every detached subscriber has handled every event published so far. */
   async drain(): Promise<void> {
-    await Promise.all([...this.queues].map((queue) => queue.tail));
+    await Promise.all([...this.queues].flatMap((queue) => queue.tails));
   }
 
   private async run(handler: Handler, event: DomainEvent): Promise<void> {
@@ -98,5 +105,13 @@ export class EventBus {
 
 interface DetachedQueue {
   handler: Handler;
-  tail: Promise<void>;
+  /** One serial chain per lane. */
+  tails: Array<Promise<void>>;
+}
+
+/** The lane of a request id (FNV-1a): the same id always lands in the same lane. */
+function laneOf(requestId: string, lanes: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < requestId.length; i++) hash = Math.imul(hash ^ requestId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % lanes;
 }

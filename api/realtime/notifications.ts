@@ -43,7 +43,22 @@ export function resendOpenOffers(prisma: PrismaClient): (principal: Principal) =
 /** Events after which the client gets the request's new state. */
 const CLIENT_UPDATES = new Set<DomainEvent["type"]>(["request.created", "request.stage_changed", "request.assigned", "request.redispatched", "request.completed", "request.cancelled", "request.expired"]);
 
-export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaClient, logger: Logger): () => void {
+/**
+ * Requests whose notifications are handled at once (the bus's lanes; one request's stay in order).
+ * Each notification awaits a Redis publish and a client update a database read too, so one at a
+ * time caps delivery at a few hundred events a second: past that the backlog grew without bound and
+ * offers reached advisors minutes after they had expired. Below the database pool (10), which the
+ * decisions need too.
+ */
+export const NOTIFICATION_LANES = 8;
+
+export interface NotificationOptions {
+  /** The engine's clock: an offer already expired when its turn comes is not sent (default Date.now). */
+  now?: () => number;
+}
+
+export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaClient, logger: Logger, options: NotificationOptions = {}): () => void {
+  const now = options.now ?? Date.now;
   const publish = (to: string[], message: Record<string, unknown> & { type: string }) =>
     fanout.publish({ to, message }).catch((error) => logger.error({ err: error, type: message.type }, "realtime publish failed"));
 
@@ -62,13 +77,23 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
     return read;
   };
 
+  // The newest client-visible event published for each request whose client update is still to be
+  // sent. The update carries the request's state as read when it is sent, so an older one still
+  // waiting behind a newer one would only repeat it: it is skipped (one read instead of several).
+  const newestUpdate = new Map<string, string>();
+  const unwireNewest = bus.subscribe((event) => {
+    if (CLIENT_UPDATES.has(event.type)) newestUpdate.set(event.requestId, event.id);
+  });
+
   // Detached: delivery must never hold up the decision that caused it.
-  return bus.subscribe(async (event) => {
+  const unwireDelivery = bus.subscribe(async (event) => {
     switch (event.type) {
       case "request.created":
         remember(event.requestId, { topic: event.topic, requiredLicence: event.requiredLicence, channel: event.channel });
         break;
       case "offer.sent": {
+        // Late delivery (a backlog): the advisor could no longer accept it, and the withdrawal follows.
+        if (event.expiresAt <= now()) return;
         const request = await detailsOf(event.requestId);
         if (!request) return;
         await publish(
@@ -95,12 +120,17 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
         await publish([event.advisorId], { type: "request.assigned", requestId: event.requestId });
         break;
     }
-    if (CLIENT_UPDATES.has(event.type)) {
+    if (event.type === "request.assigned" || event.type === "request.cancelled" || event.type === "request.expired") offerDetails.delete(event.requestId);
+    if (CLIENT_UPDATES.has(event.type) && newestUpdate.get(event.requestId) === event.id) {
+      newestUpdate.delete(event.requestId);
       const view = await loadRequestView(prisma, event.requestId);
       if (!view) return;
       const { clientId, branchId: _branch, liveRev: _rev, ...request } = view;
       await publish([clientId], { type: "request.updated", request });
     }
-    if (event.type === "request.assigned" || event.type === "request.cancelled" || event.type === "request.expired") offerDetails.delete(event.requestId);
-  }, { detached: true });
+  }, { detached: true, lanes: NOTIFICATION_LANES });
+  return () => {
+    unwireNewest();
+    unwireDelivery();
+  };
 }
