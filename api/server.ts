@@ -88,7 +88,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await matching.stop();
         await matching.bus.drain();
         unwireNotifications();
-        unwireAlerts();
+        await unwireAlerts();
         await backends.close();
       },
     };

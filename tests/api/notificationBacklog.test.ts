@@ -8,6 +8,7 @@ import { createLogger } from "../../core/logger.ts";
 import type { DomainEvent } from "../../matching/events.ts";
 import { EventBus } from "../../matching/events.ts";
 import type { Envelope, Fanout } from "../../api/realtime/fanout.ts";
+import { wireDemandAlerts } from "../../api/realtime/demandAlerts.ts";
 import { wireNotifications } from "../../api/realtime/notifications.ts";
 
 const logger = createLogger("silent");
@@ -99,5 +100,37 @@ describe("socket notifications under a backlog", () => {
     // The first was being read when the others arrived; the second is superseded by the third.
     expect(reads).toEqual(["req_a", "req_a"]);
     expect(fanout.sent.filter((e) => e.message.type === "request.updated")).toHaveLength(2);
+  });
+});
+
+describe("surge alerts under a burst of requests", () => {
+  it("check the queue once per branch and licence at a time, not once per request, and still alert", async () => {
+    const bus = new EventBus();
+    const fanout = recordingFanout();
+    let checks = 0;
+    let waiting = 0;
+    const engine = {
+      async demandFor(_branchId: string, requiredLicence: "fund_sales") {
+        checks++;
+        await sleep(20);
+        return { requiredLicence, queueDepth: waiting, surge: waiting > 10 };
+      },
+    };
+    const prisma = { advisor: { findMany: async () => [{ id: "adv_away" }] } };
+    const leases = new Set<string>();
+    const store = {
+      getAdvisors: async () => [{ profile: { id: "adv_away" }, supply: { presence: "away", active: 0 } }],
+      acquireLease: async (name: string) => !leases.has(name) && !!leases.add(name),
+    };
+    const unwire = wireDemandAlerts({ bus, prisma: prisma as never, engine: engine as never, store: store as never, fanout, clock: { now: () => Date.now() }, logger });
+    for (let i = 0; i < 50; i++) {
+      waiting++;
+      await bus.publish(event("request.created", `req_${i}`, { clientId: "cli", topic: "t", requiredLicence: "fund_sales", channel: "chat", priority: 0 }));
+    }
+    await bus.drain();
+    for (let i = 0; i < 50 && fanout.sent.length === 0; i++) await sleep(20);
+    await unwire();
+    expect(checks).toBeLessThanOrEqual(3);
+    expect(fanout.sent.map((e) => [e.to, e.message.type, e.message.waiting])).toEqual([[["adv_away"], "demand.alert", 50]]);
   });
 });
