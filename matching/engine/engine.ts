@@ -419,7 +419,8 @@ export class MatchingEngine {
           await this.store.clearDeadline(requestId);
           return;
         case "wait":
-          await this.store.setDeadline(requestId, step.until);
+          // Only over what this pass last read: a pass woken meanwhile may have decided since.
+          await this.store.setDeadlineIf(requestId, step.until, request.rev);
           return;
         case "expire-offers":
         case "withdraw-offers": {
@@ -470,7 +471,7 @@ export class MatchingEngine {
       request = reread;
     }
     // A pass that did not settle comes back soon rather than spinning here.
-    await this.store.setDeadline(requestId, this.clock.now() + 1_000);
+    await this.store.setDeadlineIf(requestId, this.clock.now() + 1_000, request.rev);
   }
 
   // ---- shared steps --------------------------------------------------------------------------------

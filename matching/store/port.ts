@@ -487,6 +487,13 @@ export interface MatchingStore {
   /** Sets (or moves) the request's single pending deadline. */
   setDeadline(requestId: string, at: number): Promise<void>;
 
+  /**
+   * Sets the deadline only while the request is at revision `rev` (LiveRequest.rev), in one atomic
+   * step: true when it did. A funnel pass ends with this, so a pass that ran late (another one,
+   * woken meanwhile, already decided and set the deadline) never pushes the deadline out.
+   */
+  setDeadlineIf(requestId: string, at: number, rev: number): Promise<boolean>;
+
   getDeadline(requestId: string): Promise<number | null>;
 
   /** Removes the request's deadline (assigned requests wait on their advisor, not on a timer). Idempotent. */

@@ -486,6 +486,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
           const request = expect.stringMatching(/req:\{req_/);
           if (name === "acceptOffer") expect(keys, name).toEqual([request, expect.stringMatching(/adv:\{adv_/), space.deadlines, space.queue, space.journal, space.generation]);
           else if (name === "resolveOffer" || name === "makeOffers") expect(keys, name).toEqual([request, space.deadlines, space.journal, space.generation]);
+          else if (name === "setDeadlineIf") expect(keys, name).toEqual([request, space.deadlines]);
           else if (name === "createRequest") expect(keys, name).toEqual([request, space.deadlines, space.live, space.generation]);
           else if (name === "advanceStage") expect(keys, name).toEqual([request, space.queue, space.journal, space.generation]);
           else if (name === "reopenRequest") expect(keys, name).toEqual([request, space.deadlines, space.queue, space.journal, space.generation]);
@@ -762,6 +763,7 @@ async function exerciseEveryOperation(store: MatchingStore, client: RedisClient)
   await store.listQueue(10);
   await store.claimDueDeadlines(T0 + SEC, SEC, 10);
   await store.setDeadline(g.id, T0 + 5 * SEC);
+  await store.setDeadlineIf(g.id, T0 + 6 * SEC, 0);
   await store.getDeadline(g.id);
   await store.clearDeadline(f.id);
   const h = facts();

@@ -170,6 +170,12 @@ export function createMemoryMatchingStore(): MatchingStore {
       requests.setDeadline(requestId, at);
     },
 
+    async setDeadlineIf(requestId, at, rev) {
+      if (requests.get(requestId)?.rev !== rev) return false;
+      requests.setDeadline(requestId, at);
+      return true;
+    },
+
     async getDeadline(requestId) {
       return requests.getDeadline(requestId);
     },

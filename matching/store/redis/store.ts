@@ -655,6 +655,10 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       await client.zAdd(keys.deadlines, { score: at, value: requestId });
     },
 
+    async setDeadlineIf(requestId, at, rev) {
+      return (await run("setDeadlineIf", [keys.request(requestId), keys.deadlines], [String(at), String(rev)])).ok;
+    },
+
     async getDeadline(requestId) {
       const score = await client.zScore(keys.deadlines, requestId);
       return score === null ? null : Number(score);

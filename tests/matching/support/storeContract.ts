@@ -1534,6 +1534,21 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         expect(await store.claimDueDeadlines(T0 + 30 * SEC, SEC, 10)).toEqual([]);
       });
 
+      it("setDeadlineIf moves the deadline only while the request is at the given revision", async () => {
+        const request = await newRequest();
+        const id = request.facts.id;
+        expect(await store.setDeadlineIf(id, T0 + 5 * SEC, request.rev)).toBe(true);
+        expect(await store.getDeadline(id)).toBe(T0 + 5 * SEC);
+        // Another writer moved the request on (an offer round set the deadline to its expiry).
+        await offerTo(id, [uid("adv")]);
+        await store.setDeadline(id, T0 + OFFER_TTL);
+        expect(await store.setDeadlineIf(id, T0 + 10 * MIN, request.rev)).toBe(false);
+        expect(await store.getDeadline(id)).toBe(T0 + OFFER_TTL);
+        expect(await store.setDeadlineIf(id, T0 + 2 * MIN, (await requestOf(id)).rev)).toBe(true);
+        expect(await store.getDeadline(id)).toBe(T0 + 2 * MIN);
+        expect(await store.setDeadlineIf(uid("req"), T0, 1)).toBe(false);
+      });
+
       it("clearDeadline removes the deadline so it never fires, and is idempotent", async () => {
         const id = (await newRequest()).facts.id;
         await store.clearDeadline(id);
