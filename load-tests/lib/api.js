@@ -4,6 +4,7 @@
  * plain words because thresholds address them as `http_req_duration{name:accept_offer}`, where a
  * colon or brace inside the value would not parse.
  */
+import { sleep } from "k6";
 import http from "k6/http";
 import { BASE_URL } from "./config.js";
 
@@ -39,6 +40,21 @@ export function expectStatus(response, statuses, what) {
     throw new Error(`${what}: expected HTTP ${statuses.join(" or ")}, got ${response.status} ${String(response.body).slice(0, 500)}`);
   }
   return body(response);
+}
+
+/**
+ * The API's contract for 503 (overloaded, or a dependency briefly away): the decision was not
+ * taken, try again after Retry-After. Sends again up to `attempts` times in all, waiting what the
+ * server asks (at most `maxWaitSeconds`). A client or advisor that gave up at the first 503 would
+ * leave assigned requests nobody completes, and count a server's backpressure as lost work.
+ */
+function retrying(send, attempts = 3, maxWaitSeconds = 5) {
+  let response = send();
+  for (let attempt = 1; attempt < attempts && response.status === 503; attempt++) {
+    sleep(Math.min(maxWaitSeconds, Number(response.headers["Retry-After"]) || 1));
+    response = send();
+  }
+  return response;
 }
 
 const post = (path, payload, token, name, extra) => http.post(`${BASE_URL}${path}`, payload === undefined ? null : JSON.stringify(payload), params(token, name, extra));
@@ -81,19 +97,27 @@ export const branchQueue = (token, branchId) => get(`/v1/branches/${branchId}/qu
 /** PUT /v1/advisors/me/presence: also the heartbeat that keeps the advisor eligible. */
 export const setPresence = (token, status) => put("/v1/advisors/me/presence", { status }, token, "presence");
 
-export const acceptOffer = (token, offerId, extra = {}) => post(`/v1/offers/${offerId}/accept`, undefined, token, "accept_offer", { responseCallback: OK_OR_CONFLICT, ...extra });
+/** Retried once after a 503, waiting at most a second: the offer expires soon. */
+export const acceptOffer = (token, offerId, extra = {}) =>
+  retrying(() => post(`/v1/offers/${offerId}/accept`, undefined, token, "accept_offer", { responseCallback: OK_OR_CONFLICT, ...extra }), 2, 1);
 
-/** 409 INVALID_STATE when the client cancelled meanwhile: a normal ending, not a failure. */
-export const completeRequest = (token, requestId) => post(`/v1/requests/${requestId}/complete`, undefined, token, "complete_request", { responseCallback: OK_OR_CONFLICT });
+/** 409 INVALID_STATE when the client cancelled meanwhile: a normal ending, not a failure. Retried after a 503. */
+export const completeRequest = (token, requestId) =>
+  retrying(() => post(`/v1/requests/${requestId}/complete`, undefined, token, "complete_request", { responseCallback: OK_OR_CONFLICT }));
 
 // ---- clients ------------------------------------------------------------------------------------
 
+/**
+ * Always with an Idempotency-Key (one per call unless given), so a create retried after a 503 or a
+ * lost answer never makes a second request; retried after a 503.
+ */
 export function createRequest(token, request, idempotencyKey) {
-  const headers = idempotencyKey ? { "idempotency-key": idempotencyKey } : {};
-  return post("/v1/requests", request, token, "create_request", { headers });
+  const key = idempotencyKey || `k6-${__VU}-${__ITER}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  return retrying(() => post("/v1/requests", request, token, "create_request", { headers: { "idempotency-key": key } }));
 }
 
 export const getRequest = (token, requestId) => get(`/v1/requests/${requestId}`, token, "get_request");
 
 /** 409 INVALID_STATE when it was assigned or ended meanwhile: the race a giving-up client runs. */
-export const cancelRequest = (token, requestId) => post(`/v1/requests/${requestId}/cancel`, undefined, token, "cancel_request", { responseCallback: OK_OR_CONFLICT });
+export const cancelRequest = (token, requestId) =>
+  retrying(() => post(`/v1/requests/${requestId}/cancel`, undefined, token, "cancel_request", { responseCallback: OK_OR_CONFLICT }));
