@@ -149,10 +149,20 @@ describe("security holes found by probing (embedded backends)", () => {
       const bystander = await open(w.advisorApi.token!);
       const received: string[] = [];
       bystander.ws.on("message", (data) => received.push(JSON.parse(String(data)).type));
+      const attackers = await Promise.all(Array.from({ length: 8 }, () => open(w.clientApi.token!)));
+      // The test's own clients share this process: ws.send would mask (copy) each 1 MB payload on
+      // the way out, and that client-side garbage alone can pass 8 MB. So one masked frame is built
+      // before measuring (mask key 0, so the masked bytes are the payload) and written raw to every
+      // socket: what RSS grows by is the server's doing.
+      const payload = 1024 * 1024;
+      const frame = Buffer.alloc(2 + 8 + 4 + payload, 0x61);
+      frame[0] = 0x82; // FIN, binary
+      frame[1] = 0x80 | 127; // masked, 64-bit length
+      frame.writeBigUInt64BE(BigInt(payload), 2);
+      frame.writeUInt32BE(0, 10); // mask key
       global.gc?.();
       const rssBefore = process.memoryUsage().rss;
-      const attackers = await Promise.all(Array.from({ length: 8 }, () => open(w.clientApi.token!)));
-      for (const a of attackers) a.ws.send(Buffer.alloc(1024 * 1024, 0x61));
+      for (const a of attackers) (a.ws as unknown as { _socket: import("node:net").Socket })._socket.write(frame);
       const codes = await Promise.all(attackers.map((a) => a.closed));
       expect(codes).toEqual(Array(8).fill(1009));
       const grownMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
