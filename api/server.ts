@@ -36,7 +36,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       logger.info({ inserted }, "seeded demo data");
     }
     const prisma = backends.database.prisma;
-    const matching = await createMatchingRuntime(backends, logger, { redisPrefix: config.redisPrefix });
+    const matching = await createMatchingRuntime(backends, logger, { redisPrefix: config.redisPrefix, journal: config.journal });
     const redis = backends.redis?.client;
     const limiter = redis ? createRedisRateLimiter(redis, { prefix: config.redisPrefix }) : createMemoryRateLimiter();
     const metrics = createPrometheusMetrics({

@@ -72,6 +72,8 @@ const EnvSchema = z
     DATABASE_POOL_SIZE: positiveInt(DEFAULT_DATABASE_POOL_SIZE).refine((v) => v <= 1_000, "must be at most 1000 connections"),
     DATABASE_TIMEOUT_MS: timeoutMs(DEFAULT_DATABASE_TIMEOUT_MS),
     REDIS_TIMEOUT_MS: timeoutMs(DEFAULT_REDIS_TIMEOUT_MS),
+    JOURNAL_MAX_LAG_ENTRIES: positiveInt(5_000).refine((v) => v <= 1_000_000, "must be at most 1000000 entries"),
+    JOURNAL_MAX_LAG_MS: positiveInt(5_000).refine((v) => v >= 100 && v <= 600_000, "must be from 100 to 600000 milliseconds"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production") {
@@ -117,6 +119,8 @@ export interface Config {
   database: { poolSize: number; timeoutMs: number };
   /** The bound (ms) on connecting to Redis and on each Redis command. */
   redis: { timeoutMs: number };
+  /** Backpressure on creating requests while the decision journal trails (JOURNAL_MAX_LAG_ENTRIES, JOURNAL_MAX_LAG_MS). */
+  journal: { maxLagEntries: number; maxLagMs: number };
   embedded: boolean;
 }
 
@@ -164,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimits: { requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE, acceptsPerMinute: e.RATE_LIMIT_ACCEPTS_PER_MINUTE },
     database: { poolSize: e.DATABASE_POOL_SIZE, timeoutMs: e.DATABASE_TIMEOUT_MS },
     redis: { timeoutMs: e.REDIS_TIMEOUT_MS },
+    journal: { maxLagEntries: e.JOURNAL_MAX_LAG_ENTRIES, maxLagMs: e.JOURNAL_MAX_LAG_MS },
     embedded,
   };
 }

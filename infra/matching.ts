@@ -47,12 +47,14 @@ export interface MatchingRuntime {
 const PRESENCE_TTL_MS = 45_000;
 /** How long a decision waits for its record before answering anyway (the record follows). */
 const RECORD_WAIT_MS = 3_000;
-/** Backpressure: new requests get 503 while more entries than this wait to be persisted… */
+/**
+ * Backpressure defaults (JOURNAL_MAX_LAG_ENTRIES, JOURNAL_MAX_LAG_MS): new requests get 503 while
+ * more entries than this wait to be persisted, or the oldest has waited longer than this.
+ */
 const MAX_LAG_ENTRIES = 5_000;
-/** …or the oldest has waited longer than this. */
 const MAX_LAG_MS = 5_000;
 
-export async function createMatchingRuntime(backends: Backends, logger: Logger, options: { redisPrefix?: string; clock?: Clock } = {}): Promise<MatchingRuntime> {
+export async function createMatchingRuntime(backends: Backends, logger: Logger, options: { redisPrefix?: string; clock?: Clock; journal?: { maxLagEntries: number; maxLagMs: number } } = {}): Promise<MatchingRuntime> {
   const clock = options.clock ?? systemClock;
   const store = backends.redis ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix, journal: true }) : createMemoryMatchingStore();
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
@@ -70,7 +72,7 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
   const engine = new MatchingEngine({
     store,
     records,
-    recorder: journalRecorder({ journal, persister, waitMs: RECORD_WAIT_MS, maxLagEntries: MAX_LAG_ENTRIES, maxLagMs: MAX_LAG_MS }),
+    recorder: journalRecorder({ journal, persister, waitMs: RECORD_WAIT_MS, maxLagEntries: options.journal?.maxLagEntries ?? MAX_LAG_ENTRIES, maxLagMs: options.journal?.maxLagMs ?? MAX_LAG_MS }),
     bus,
     clock,
     presenceTtlMs: PRESENCE_TTL_MS,

@@ -70,6 +70,14 @@ describe("config", () => {
     expect(problemsOf({ REDIS_TIMEOUT_MS: "-1" })[0]).toMatch(/^REDIS_TIMEOUT_MS /);
   });
 
+  it("reads the journal's backpressure bounds, defaulting to 5,000 entries and 5 s", () => {
+    expect(loadConfig({})).toMatchObject({ journal: { maxLagEntries: 5_000, maxLagMs: 5_000 } });
+    expect(loadConfig({ JOURNAL_MAX_LAG_ENTRIES: "200", JOURNAL_MAX_LAG_MS: "1500" })).toMatchObject({ journal: { maxLagEntries: 200, maxLagMs: 1_500 } });
+    expect(problemsOf({ JOURNAL_MAX_LAG_ENTRIES: "0" })[0]).toMatch(/^JOURNAL_MAX_LAG_ENTRIES /);
+    expect(problemsOf({ JOURNAL_MAX_LAG_ENTRIES: "2000000" })[0]).toMatch(/^JOURNAL_MAX_LAG_ENTRIES must be at most 1000000/);
+    expect(problemsOf({ JOURNAL_MAX_LAG_MS: "50" })[0]).toMatch(/^JOURNAL_MAX_LAG_MS must be from 100 to 600000 milliseconds/);
+  });
+
   it("redacts passwords from URLs it logs", () => {
     expect(redactUrl("postgresql://user:secret@db:5432/x")).toBe("postgresql://user:***@db:5432/x");
   });
