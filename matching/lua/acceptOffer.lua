@@ -109,10 +109,7 @@ local function ewma(previous, observed)
   if is_null(previous) then return observed end
   return previous + alpha * (observed - previous)
 end
-if converts_hold and not holds_slot then
-  advisor.pushHolds = without(advisor.pushHolds, offer.id)
-  advisor.snaps['h:' .. offer.id] = nil
-end
+if not holds_slot then drop_hold(advisor, offer.id) end
 if not holds_slot then
   advisor.assignments[#advisor.assignments + 1] = request_id
   advisor.stats.lastAssignedAt = now
@@ -128,11 +125,7 @@ for i = 1, #superseded do
   if lost.kind == 'push' then
     local key = ARGV[5] .. 'adv:{' .. lost.advisorId .. '}'
     local holder = load_advisor(key)
-    if holder and contains(holder.pushHolds, lost.id) then
-      holder.pushHolds = without(holder.pushHolds, lost.id)
-      holder.snaps['h:' .. lost.id] = nil
-      save_advisor(key, holder, false)
-    end
+    if holder and drop_hold(holder, lost.id) then save_advisor(key, holder, false) end
   end
 end
 

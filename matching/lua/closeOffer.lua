@@ -31,18 +31,6 @@ if not is_null(advisor_id) and offer.advisorId ~= advisor_id then return { C.NOT
 if not is_offer_open(offer) then return { C.ALREADY_CLOSED, json_encode(offer) } end
 if outcome == 'timed_out' and offer.expiresAt > now then return { C.NOT_DUE, json_encode(offer) } end
 
-offer.outcome = outcome
-offer.respondedAt = now
-if outcome ~= 'withdrawn' and not contains(doc.excluded, offer.advisorId) then
-  doc.excluded[#doc.excluded + 1] = offer.advisorId
-end
-if doc.status == 'offered' then
-  local any_open = false
-  for i = 1, #doc.offers do
-    if is_offer_open(doc.offers[i]) then any_open = true; break end
-  end
-  if not any_open then doc.status = 'pending' end
-end
-doc.updatedAt = now
+close_offer(doc, offer, outcome, now)
 local raw = save_request(KEYS[1], doc, nil)
 return { C.OK, raw, json_encode(offer) }

@@ -80,9 +80,7 @@ local assignee_old, assignee_new = false, false
 if holding then
   local key = advisor_key(holding)
   local advisor, advisor_raw = load_advisor(key)
-  if advisor and contains(advisor.assignments, request_id) then
-    advisor.assignments = without(advisor.assignments, request_id)
-    advisor.snaps['a:' .. request_id] = nil
+  if advisor and drop_assignment(advisor, request_id) then
     assignee_old = advisor_raw
     assignee_new = save_advisor(key, advisor, true)
   end
@@ -95,11 +93,7 @@ for i = 1, #withdrawn do
   if offer.kind == 'push' then
     local key = advisor_key(offer.advisorId)
     local holder = load_advisor(key)
-    if holder and contains(holder.pushHolds, offer.id) then
-      holder.pushHolds = without(holder.pushHolds, offer.id)
-      holder.snaps['h:' .. offer.id] = nil
-      freed[#freed + 1] = save_advisor(key, holder, false)
-    end
+    if holder and drop_hold(holder, offer.id) then freed[#freed + 1] = save_advisor(key, holder, false) end
   end
 end
 

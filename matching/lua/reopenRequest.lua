@@ -51,9 +51,7 @@ if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], tonumber(ARGV[3]), request_id)
 local key = ARGV[4] .. 'adv:{' .. advisor_id .. '}'
 local advisor, advisor_raw = load_advisor(key)
 local old_doc, new_doc = false, false
-if advisor and contains(advisor.assignments, request_id) then
-  advisor.assignments = without(advisor.assignments, request_id)
-  advisor.snaps['a:' .. request_id] = nil
+if advisor and drop_assignment(advisor, request_id) then
   old_doc = advisor_raw
   new_doc = save_advisor(key, advisor, true)
 end

@@ -46,19 +46,7 @@ if not is_null(advisor_id) and offer.advisorId ~= advisor_id then return { C.NOT
 if not is_offer_open(offer) then return { C.ALREADY_CLOSED, json_encode(offer) } end
 if outcome == 'timed_out' and offer.expiresAt > now then return { C.NOT_DUE, json_encode(offer) } end
 
-offer.outcome = outcome
-offer.respondedAt = now
-if outcome ~= 'withdrawn' and not contains(doc.excluded, offer.advisorId) then
-  doc.excluded[#doc.excluded + 1] = offer.advisorId
-end
-if doc.status == 'offered' then
-  local any_open = false
-  for i = 1, #doc.offers do
-    if is_offer_open(doc.offers[i]) then any_open = true; break end
-  end
-  if not any_open then doc.status = 'pending' end
-end
-doc.updatedAt = now
+close_offer(doc, offer, outcome, now)
 local raw = save_request(KEYS[1], doc, nil)
 if ARGV[7] ~= '' then redis.call('ZADD', KEYS[2], tonumber(ARGV[7]), doc.facts.id) end
 
@@ -66,12 +54,7 @@ if ARGV[7] ~= '' then redis.call('ZADD', KEYS[2], tonumber(ARGV[7]), doc.facts.i
 local key = ARGV[6] .. 'adv:{' .. offer.advisorId .. '}'
 local advisor = load_advisor(key)
 if advisor then
-  local changed = false
-  if offer.kind == 'push' and contains(advisor.pushHolds, offer.id) then
-    advisor.pushHolds = without(advisor.pushHolds, offer.id)
-    advisor.snaps['h:' .. offer.id] = nil
-    changed = true
-  end
+  local changed = offer.kind == 'push' and drop_hold(advisor, offer.id)
   if outcome ~= 'withdrawn' then
     local alpha = tonumber(ARGV[5])
     local previous = advisor.stats.acceptEwma

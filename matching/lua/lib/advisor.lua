@@ -59,3 +59,18 @@ local function repeat_grant(doc, raw, snapshot_key, freed, request, ctx, rule)
   if not ok then return { C[snapshot], detail } end
   return { C.DUPLICATE, raw, json_encode(snapshot) }
 end
+
+-- Drops a push hold or an assignment from the document (false when it had none); the caller saves.
+local function drop_hold(doc, offer_id)
+  if not contains(doc.pushHolds, offer_id) then return false end
+  doc.pushHolds = without(doc.pushHolds, offer_id)
+  doc.snaps['h:' .. offer_id] = nil
+  return true
+end
+
+local function drop_assignment(doc, request_id)
+  if not contains(doc.assignments, request_id) then return false end
+  doc.assignments = without(doc.assignments, request_id)
+  doc.snaps['a:' .. request_id] = nil
+  return true
+end

@@ -39,3 +39,21 @@ local function save_request(key, doc, ttl_seconds)
   end
   return raw
 end
+
+-- Closes an open offer (declined, timed_out or withdrawn) on the document: a decline or a timeout
+-- excludes its advisor for good; the request falls back to pending when no offer is left open.
+local function close_offer(doc, offer, outcome, now)
+  offer.outcome = outcome
+  offer.respondedAt = now
+  if outcome ~= 'withdrawn' and not contains(doc.excluded, offer.advisorId) then
+    doc.excluded[#doc.excluded + 1] = offer.advisorId
+  end
+  if doc.status == 'offered' then
+    local any_open = false
+    for i = 1, #doc.offers do
+      if is_offer_open(doc.offers[i]) then any_open = true; break end
+    end
+    if not any_open then doc.status = 'pending' end
+  end
+  doc.updatedAt = now
+end
