@@ -11,6 +11,7 @@
 --@include codes
 --@include json
 --@include eligibility
+--@include index
 --@include advisor
 
 local doc, raw = load_advisor(KEYS[1])

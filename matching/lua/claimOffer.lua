@@ -6,7 +6,7 @@
   (OFFER_EXPIRED). On success the offer is accepted, the request assigned and out of the queue,
   every other open offer closed at now: broadcast ones lost_race, push ones withdrawn, all of them
   returned as superseded, in offer order (the caller tells their advisors and frees push holds).
-  Node then removes the request from the queue set.
+  The request leaves the queue set in the same step.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
   KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  offer id
@@ -56,4 +56,5 @@ doc.assignedAdvisorId = advisor_id
 doc.queueScore = cjson.null
 doc.updatedAt = now
 local new_raw = save_request(KEYS[1], doc, nil)
+sync_request_sets(KEYS[1], doc)
 return { C.OK, new_raw, json_encode(offer), json_encode(superseded) }

@@ -3,8 +3,8 @@
   assigned; expired from pending or offered. Open offers are withdrawn at now and returned; the
   queue score clears; callbackRequested is set when given. The key is kept with a TTL so late
   answers still get a precise reason. The same end again is DUPLICATE (no effect); any other
-  state is INVALID_STATE with the status. Node then drops the request from the live set, the
-  queue and the deadlines.
+  state is INVALID_STATE with the status. The request leaves the live set, the queue and the
+  deadlines in the same step.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
   KEYS[2]  generation (live-state fence)    <prefix>meta:generation
   ARGV[1]  to: completed | cancelled | expired
@@ -50,4 +50,5 @@ local callback = cjson.decode(ARGV[3])
 if not is_null(callback) then doc.callbackRequested = callback end
 doc.updatedAt = now
 local new_raw = save_request(KEYS[1], doc, tonumber(ARGV[4]))
+sync_request_sets(KEYS[1], doc)
 return { C.OK, new_raw, json_encode(withdrawn) }

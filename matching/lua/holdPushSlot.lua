@@ -17,6 +17,7 @@
 --@include fence
 --@include json
 --@include eligibility
+--@include index
 --@include advisor
 
 if live_state_missing(KEYS[2]) then return { C.REBUILDING } end

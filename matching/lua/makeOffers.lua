@@ -32,6 +32,7 @@
 --@include fence
 --@include json
 --@include eligibility
+--@include index
 --@include advisor
 --@include request
 

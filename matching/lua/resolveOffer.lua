@@ -31,6 +31,7 @@
 --@include fence
 --@include json
 --@include eligibility
+--@include index
 --@include advisor
 --@include request
 

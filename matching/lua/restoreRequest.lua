@@ -1,9 +1,11 @@
 --[[
   restoreRequest: writes a request exactly as given (rebuild). A terminal request gets the
-  retention TTL, a live one none. Node then sets its deadline, queue and live-set membership.
+  retention TTL, a live one none. Its deadline, queue and live-set membership are set in the same
+  step (keys derived from KEYS[1], lib/request.lua sync_request_sets).
   KEYS[1]  request document                 <prefix>req:{<requestId>}
   ARGV[1]  request (JSON LiveRequest)
   ARGV[2]  retention of a terminal request, seconds
+  ARGV[3]  deadline (epoch ms), or "" for none
   Result   {OK, document}
 ]]
 --@include codes
@@ -24,5 +26,12 @@ if is_terminal(doc.status) then
 else
   raw = save_request(KEYS[1], doc, nil)
   redis.call('PERSIST', KEYS[1])
+end
+sync_request_sets(KEYS[1], doc)
+local deadlines = string.sub(KEYS[1], 1, #KEYS[1] - #('req:{' .. doc.facts.id .. '}')) .. 'deadlines'
+if ARGV[3] == '' then
+  redis.call('ZREM', deadlines, doc.facts.id)
+else
+  redis.call('ZADD', deadlines, tonumber(ARGV[3]), doc.facts.id)
 end
 return { C.OK, raw }

@@ -9,6 +9,7 @@
 --@include codes
 --@include fence
 --@include json
+--@include index
 --@include advisor
 
 if live_state_missing(KEYS[2]) then return { C.REBUILDING } end

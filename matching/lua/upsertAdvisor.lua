@@ -6,12 +6,15 @@
   ARGV[1]  profile (JSON AdvisorProfile)
   ARGV[2]  profile.languages folded to lower case (JSON string[])
   ARGV[3]  stats for a new advisor (JSON AdvisorStats, EMPTY_STATS)
+  ARGV[4]  the candidate lists the profile puts the advisor in (JSON string[], keys.ts candidateKeys)
+  Also moves the advisor's candidate index and presence entries (lib/index.lua).
   Result   {OK, newDocument, oldDocument | nil}
            {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
 --@include fence
 --@include json
+--@include index
 --@include advisor
 
 if live_state_missing(KEYS[2]) then return { C.REBUILDING } end
@@ -28,5 +31,5 @@ if not doc then
 end
 doc.profile = cjson.decode(ARGV[1])
 doc.langs = cjson.decode(ARGV[2])
-local raw = save_advisor(KEYS[1], doc, true)
+local raw = save_advisor(KEYS[1], doc, true, as_array(cjson.decode(ARGV[4])))
 return { C.OK, raw, old_raw or false }

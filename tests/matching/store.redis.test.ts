@@ -13,7 +13,7 @@ import { EMPTY_STATS, updateResponsiveness, type OfferAnswer } from "../../match
 import { LICENCE_KINDS, type AdvisorProfile, type LicenceFact, type RequestFacts } from "../../matching/domain/types.ts";
 import { LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type OfferState } from "../../matching/store/port.ts";
 import { ACTION_SCRIPTS, CODES, FENCED_SCRIPTS, outcomeOf, SCRIPT_NAMES } from "../../matching/store/redis/codes.ts";
-import { candidateEntries, hashTagOf, keySlot, keySpace } from "../../matching/store/redis/keys.ts";
+import { candidateEntries, hashTagOf, keySlot, keySpace, presenceEntries } from "../../matching/store/redis/keys.ts";
 import { scripts } from "../../matching/store/redis/scripts.ts";
 import { asArray, checkEligibilityInLua, createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
@@ -438,6 +438,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(await store.getAdvisor(p.id)).toEqual(state);
       await store.recordRating(p.id, 0.7);
       expect((await store.getAdvisor(p.id))?.stats.ratingSum).toBe(0.1 + 0.2 + 0.7);
+
     });
   });
 
@@ -650,9 +651,17 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
           actual.get(value)!.set(key, score);
         }
       }
+      const presence = new Map<string, Map<string, number>>();
+      for (const key of [keys.heartbeats, keys.available]) {
+        for (const { value, score } of await client.zRangeWithScores(key, 0, -1)) {
+          if (!presence.has(value)) presence.set(value, new Map());
+          presence.get(value)!.set(key, score);
+        }
+      }
       for (const a of advisors) {
         const state = await stores[0]!.getAdvisor(a.profile.id);
         expect(actual.get(a.profile.id) ?? new Map(), a.profile.id).toEqual(candidateEntries(keys, state));
+        expect(presence.get(a.profile.id) ?? new Map(), a.profile.id).toEqual(presenceEntries(keys, state));
       }
     });
   });

@@ -1,11 +1,13 @@
 --[[
   Shared library (not an operation): one advisor's document, KEYS[1] of every advisor script.
 
-  Requires: json, eligibility.
+  Requires: json, eligibility, index.
+
+  Saving also moves the advisor's entries in the candidate index and the presence sets
+  (lib/index.lua), in the same script.
 
   The document is AdvisorState plus fields Node strips on the way out:
-    rev   bumped by every write that can change candidate-index membership or score; Node's index
-          re-sync compares it to know whether it indexed the latest state (see keys.ts)
+    rev   bumped by every write that can change candidate-index membership or score
     langs profile.languages folded to lower case by Node (toLowerCase)
     snaps the eligibility snapshot each hold ('h:' .. offerId) and assignment ('a:' .. requestId)
           was granted with, so a retried call answers with the original snapshot
@@ -13,7 +15,10 @@
 
 local function load_advisor(key)
   local raw = redis.call('GET', key)
-  if not raw then return nil, nil end
+  if not raw then
+    INDEX_BEFORE[key] = INDEX_ABSENT
+    return nil, nil
+  end
   local doc = cjson.decode(raw)
   doc.assignments = as_array(doc.assignments)
   doc.pushHolds = as_array(doc.pushHolds)
@@ -24,16 +29,19 @@ local function load_advisor(key)
     doc.langs = {}
     for i = 1, #doc.profile.languages do doc.langs[i] = string.lower(tostring(doc.profile.languages[i])) end
   end
+  INDEX_BEFORE[key] = index_view(doc)
   return doc, raw
 end
 
--- Keeps supply.active / pendingPush equal to the list lengths (the AdvisorState invariant).
-local function save_advisor(key, doc, bump_rev)
+-- Keeps supply.active / pendingPush equal to the list lengths (the AdvisorState invariant), and the
+-- index entries in step (new_keys: a new profile's candidate lists, see apply_index).
+local function save_advisor(key, doc, bump_rev, new_keys)
   if bump_rev then doc.rev = (tonumber(doc.rev) or 0) + 1 end
   doc.supply.active = #doc.assignments
   doc.supply.pendingPush = #doc.pushHolds
   local raw = json_encode(doc)
   redis.call('SET', key, raw)
+  apply_index(key, doc.profile.id, doc, new_keys)
   return raw
 end
 

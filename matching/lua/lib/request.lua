@@ -3,8 +3,8 @@
 
   Requires: json.
 
-  The document is LiveRequest plus `rev`, bumped by every write; Node compares it after updating
-  the global queue and live-request set to know whether it synced the latest state (see keys.ts).
+  The document is LiveRequest plus `rev`, bumped by every write (the record and the reconciler
+  compare it).
   A terminal request keeps its key with a TTL (ARGV retention seconds); later writes keep that TTL.
 ]]
 
@@ -56,4 +56,23 @@ local function close_offer(doc, offer, outcome, now)
     if not any_open then doc.status = 'pending' end
   end
   doc.updatedAt = now
+end
+
+-- The request's membership of the global queue and live set, from its document (the single-entity
+-- scripts; the action scripts write those keys themselves). The keys are derived from KEYS[1]:
+-- the prefix is the request key minus 'req:{<id>}' (one Redis primary: README, scale-out).
+local function sync_request_sets(key, doc)
+  local id = doc.facts.id
+  local prefix = string.sub(key, 1, #key - #('req:{' .. id .. '}'))
+  if is_open(doc.status) and type(doc.queueScore) == 'number' then
+    redis.call('ZADD', prefix .. 'queue', doc.queueScore, id)
+  else
+    redis.call('ZREM', prefix .. 'queue', id)
+  end
+  if is_terminal(doc.status) then
+    redis.call('SREM', prefix .. 'live', id)
+    redis.call('ZREM', prefix .. 'deadlines', id)
+  else
+    redis.call('SADD', prefix .. 'live', id)
+  end
 end

@@ -7,9 +7,10 @@
  * script that writes advisor or request state also reads the generation key (the live-state fence,
  * lua/lib/fence.lua), which has a slot of its own, so those scripts touch two slots.
  *
- * Owned state, one JSON string per entity, each under its own hash tag. A script touches the keys
+ * Owned state, one JSON string per entity, each under its own hash tag. A script declares the keys
  * of ONE entity (one hash tag), plus, when it is fenced, the generation key as its last key
- * (scripts.ts asserts that on every call), except the action scripts (codes.ts, ACTION_SCRIPTS),
+ * (scripts.ts asserts that on every call), and derives from the prefix the global sets below that
+ * its change moves; except the action scripts (codes.ts, ACTION_SCRIPTS),
  * which decide one engine action whole: the request, its advisors, the deadlines, the queue and the
  * journal in one step. Those need one Redis primary:
  *
@@ -17,8 +18,9 @@
  *   ${prefix}req:{<requestId>}   LiveRequest + rev (see lua/lib/request.lua); a terminal request
  *                                keeps its key with a 1 hour TTL, then it is gone
  *
- * Global structures, each its own key (so its own slot), updated by Node right after the script
- * that owns the decision returns, never inside it:
+ * Global structures, each its own key (so its own slot), written by the script that makes the
+ * decision, in the same step, never by Node afterwards (a deadline alone, setDeadline and
+ * clearDeadline, is one ZADD or ZREM), so they are exact, not hints:
  *
  *   ${prefix}deadlines           sorted set, member request id, score = deadline (epoch ms).
  *                                claimDueDeadlines is one script over this key (and the fence).
@@ -37,6 +39,11 @@
  *                                (pool, pool id, licence, language) share a hash tag, so one query's
  *                                reads live on one slot. Pool ids and languages are escaped (see
  *                                `escape`), so "*" means "any language" / "the national pool" only.
+ *   ${prefix}adv:{<advisorId>}:ix
+ *                                set of the candidate lists the advisor's profile puts them in
+ *                                (candidateKeys), written by upsertAdvisor and restoreAdvisor; the
+ *                                scripts that change the advisor read it to move their entries
+ *                                (lua/lib/index.lua)
  *
  * Bookkeeping:
  *
@@ -51,22 +58,10 @@
  * rate limiter's counters (infra/rateLimit/redis.ts). reset() removes them too, which only starts
  * their windows afresh.
  *
- * Why the global structures may lag, and why that is safe: they are hints that converge.
- *  - Every decision is re-checked atomically on the owning document: a stale candidate fails
- *    eligibility in holdPushSlot / takeAssignment, a stale deadline fires and the engine's request
- *    script finds nothing to do, a stale queue entry is skipped by listQueue (it reads the documents).
- *  - Convergence: each document carries `rev`, bumped by every write that can change what the
- *    globals should hold. After updating the globals from the state a script returned, Node reads the
- *    document again; if `rev` moved, another writer raced it, and Node re-applies from the newer
- *    state (removing whatever it added that the newer state does not want). The last writer to
- *    finish has therefore always written the latest state, whatever order the writes landed in.
- *  - Writes skip the re-sync when the old and new states index identically (holds; heartbeats for
- *    the candidate index, though they do move the two presence sets).
- *  - The presence sets follow presence and heartbeatAt, which only setPresence, expirePresence,
- *    upsertAdvisor (creation) and restoreAdvisor change, and every one of those bumps `rev`.
- *    findLapsedAdvisors re-reads the documents, so a lagging entry never expires anyone;
- *    countAvailable trusts the set (a gauge), and an entry left behind by a crashed writer stops
- *    counting once its heartbeat is older than the presence TTL the caller asks about.
+ * Readers still check what they read against the documents (findCandidates re-checks each
+ * advisor, listQueue and listLiveRequestIds each request): an entry written by hand, or left by a
+ * partial loss of keys before a rebuild, is skipped rather than trusted. Every decision is re-checked
+ * atomically on the owning document anyway (eligibility in makeOffers and acceptOffer).
  */
 import { ANY, isIndexable, MAX_SCOPE, queryScopeOf, scopeOf } from "../candidateMembership.ts";
 import type { AdvisorState, CandidateQuery } from "../port.ts";
@@ -132,13 +127,14 @@ export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
 
 // ---- candidate index membership ----------------------------------------------------------------
 
-/** Every candidate index key the advisor belongs in right now, each with its score. */
-export function candidateEntries(keys: KeySpace, state: AdvisorState | null): Map<string, number> {
-  const entries = new Map<string, number>();
-  if (!state || !isIndexable(state)) return entries;
-  const { profile } = state;
+/**
+ * Every candidate list a profile puts the advisor in, whether or not they are indexable right now:
+ * upsertAdvisor and restoreAdvisor store these in the advisor's ix set, and the scripts add or
+ * remove the advisor in each of them as its state changes (lua/lib/index.lua).
+ */
+export function candidateKeys(keys: KeySpace, profile: AdvisorState["profile"]): string[] {
   const scope = scopeOf(profile.suitabilityMaxRisk);
-  if (scope === null) return entries;
+  if (scope === null) return [];
   const kinds = new Set(profile.licences.filter((licence) => licence.status === "active").map((licence) => licence.kind));
   const languages = new Set([ANY, ...profile.languages.map((language) => language.toLowerCase())]);
   const pools: Array<[CandidateQuery["pool"], string]> = [
@@ -146,14 +142,23 @@ export function candidateEntries(keys: KeySpace, state: AdvisorState | null): Ma
     ["region", profile.region],
     ["national", ANY],
   ];
+  const result: string[] = [];
+  for (const [pool, poolId] of pools) {
+    for (const kind of kinds) {
+      for (const language of languages) result.push(keys.candidates(pool, poolId, kind, language, scope));
+    }
+  }
+  return result;
+}
+
+/** Every candidate index key the advisor belongs in right now, each with its score. */
+export function candidateEntries(keys: KeySpace, state: AdvisorState | null): Map<string, number> {
+  const entries = new Map<string, number>();
+  if (!state || !isIndexable(state)) return entries;
   // A restored document could carry a non-number here; Redis would refuse it as a score.
   const lastAssignedAt = state.stats.lastAssignedAt;
   const score = typeof lastAssignedAt === "number" && !Number.isNaN(lastAssignedAt) ? lastAssignedAt : 0;
-  for (const [pool, poolId] of pools) {
-    for (const kind of kinds) {
-      for (const language of languages) entries.set(keys.candidates(pool, poolId, kind, language, scope), score);
-    }
-  }
+  for (const key of candidateKeys(keys, state.profile)) entries.set(key, score);
   return entries;
 }
 

@@ -19,15 +19,13 @@ import type { AdvisorProfile, RequestFacts, RequestStatus } from "../../domain/t
 import type { AcceptResult, AdvisorState, CandidateQuery, CapacityResult, LiveRequest, MatchingStore, OfferState } from "../port.ts";
 import { FENCED_SCRIPTS, outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
 import { matchesCandidateQuery } from "../candidateMembership.ts";
-import { candidateEntries, candidateQueryKeys, DEFAULT_PREFIX, globEscape, keySpace, presenceEntries, type KeySpace } from "./keys.ts";
+import { candidateKeys, candidateQueryKeys, DEFAULT_PREFIX, globEscape, keySpace } from "./keys.ts";
 import { runScript } from "./scripts.ts";
 
 /** updateResponsiveness's weight for a new observation (the port fixes it at 0.2). */
 export const RESPONSIVENESS_ALPHA = 0.2;
 /** How long a terminal request's key is kept (the port asks for at least 10 minutes). */
 export const TERMINAL_RETENTION_SECONDS = 3600;
-/** Bound on re-sync rounds when other writers keep racing; the next write syncs again anyway. */
-const MAX_SYNC_ROUNDS = 8;
 /** Documents loaded per round trip when listing. */
 const LOAD_BATCH = 500;
 
@@ -120,8 +118,6 @@ const CAPACITY_REASONS: ReadonlySet<string> = new Set(["STATUS", "PRESENCE", "CA
 const isOpen = (status: RequestStatus): boolean => status === "pending" || status === "offered";
 const isTerminal = (status: RequestStatus): boolean => status === "completed" || status === "cancelled" || status === "expired";
 const clamp01 = (value: number): number => (Number.isNaN(value) ? 0 : Math.min(1, Math.max(0, value)));
-const sameEntries = (a: Map<string, number>, b: Map<string, number>): boolean =>
-  a.size === b.size && [...a].every(([key, score]) => b.get(key) === score);
 
 /** What eligibility needs besides the stored advisor: the clock and the case-folded language. */
 function eligibilityContext(request: Pick<RequestFacts, "language">, now: number, presenceTtlMs: number): string {
@@ -165,62 +161,7 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
   const loadAdvisor = async (advisorId: string) => decodeAdvisor(await client.get(keys.advisor(advisorId)));
   const loadRequest = async (requestId: string) => decodeRequest(await client.get(keys.request(requestId)));
 
-  /**
-   * Puts the advisor in exactly the sorted sets `after` calls for (by `entriesOf`: the candidate
-   * index or the presence sets), removing it from those `before` called for; then re-reads the
-   * document and repeats from the newer state if another write raced this one (keys.ts: convergence).
-   */
-  async function syncAdvisorSets(
-    entriesOf: (keys: KeySpace, state: AdvisorState | null) => Map<string, number>,
-    advisorId: string,
-    before: AdvisorState | null,
-    after: Doc<AdvisorState> | null,
-  ): Promise<void> {
-    const previous = entriesOf(keys, before);
-    let state = after;
-    let desired = entriesOf(keys, state?.value ?? null);
-    if (sameEntries(previous, desired)) return;
-    const touched = new Set(previous.keys());
-    for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
-      const writes: Array<Promise<unknown>> = [];
-      for (const key of touched) if (!desired.has(key)) writes.push(client.zRem(key, advisorId));
-      for (const [key, score] of desired) {
-        writes.push(client.zAdd(key, { score, value: advisorId }));
-        touched.add(key);
-      }
-      await Promise.all(writes);
-      const fresh = await loadAdvisor(advisorId);
-      if ((fresh?.rev ?? -1) === (state?.rev ?? -1)) return;
-      state = fresh;
-      desired = entriesOf(keys, state?.value ?? null);
-    }
-  }
-
-  const syncCandidateIndex = (advisorId: string, before: AdvisorState | null, after: Doc<AdvisorState> | null) =>
-    syncAdvisorSets(candidateEntries, advisorId, before, after);
-
-  /** After a write that may change presence or heartbeatAt: both the candidate index and the presence sets. */
-  async function syncAdvisorGlobals(advisorId: string, before: AdvisorState | null, after: Doc<AdvisorState> | null): Promise<void> {
-    await Promise.all([syncCandidateIndex(advisorId, before, after), syncAdvisorSets(presenceEntries, advisorId, before, after)]);
-  }
-
-  /** Same idea for a request's queue and live-set membership, which follow from its document alone. */
-  async function syncRequestGlobals(requestId: string, after: Doc<LiveRequest> | null): Promise<void> {
-    let state = after;
-    for (let round = 0; round < MAX_SYNC_ROUNDS; round++) {
-      const request = state?.value;
-      const queueScore = request && isOpen(request.status) ? request.queueScore : null;
-      await Promise.all([
-        queueScore !== null ? client.zAdd(keys.queue, { score: queueScore, value: requestId }) : client.zRem(keys.queue, requestId),
-        request && !isTerminal(request.status) ? client.sAdd(keys.live, requestId) : client.sRem(keys.live, requestId),
-      ]);
-      const fresh = await loadRequest(requestId);
-      if ((fresh?.rev ?? -1) === (state?.rev ?? -1)) return;
-      state = fresh;
-    }
-  }
-
-  /** Runs an advisor script that answers {code, newDocument, oldDocument} and re-syncs the index. */
+  /** Runs an advisor script that answers {code, newDocument, oldDocument} (the script moved its index entries). */
   async function writeAdvisor(
     name: "upsertAdvisor" | "setPresence" | "releaseAssignment" | "restoreAdvisor",
     advisorId: string,
@@ -228,10 +169,7 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
   ): Promise<AdvisorState | null> {
     const outcome = await run(name, [keys.advisor(advisorId)], args);
     if (!outcome.ok) return null;
-    const after = decodeAdvisor(outcome.payload[0]);
-    const before = decodeAdvisor(outcome.payload[1])?.value ?? null;
-    await syncAdvisorGlobals(advisorId, before, after);
-    return must(after, "advisor");
+    return must(decodeAdvisor(outcome.payload[0]), "advisor");
   }
 
   /** The shared tail of the three capacity operations. */
@@ -276,7 +214,7 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     // ---- supply ----
 
     async upsertAdvisor(profile, _now) {
-      const state = await writeAdvisor("upsertAdvisor", profile.id, [JSON.stringify(profile), foldedLanguages(profile), JSON.stringify(EMPTY_STATS)]);
+      const state = await writeAdvisor("upsertAdvisor", profile.id, [JSON.stringify(profile), foldedLanguages(profile), JSON.stringify(EMPTY_STATS), JSON.stringify(candidateKeys(keys, profile))]);
       if (!state) throw new Error("redis matching store: upsertAdvisor refused");
       return state;
     },
@@ -289,9 +227,7 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     async expirePresence(advisorId, heartbeatBefore) {
       const outcome = await run("expirePresence", [keys.advisor(advisorId)], [String(heartbeatBefore)]);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
-      const after = decodeAdvisor(outcome.payload[0]);
-      if (!outcome.duplicate) await syncAdvisorGlobals(advisorId, decodeAdvisor(outcome.payload[1])?.value ?? null, after);
-      return { ok: true, advisor: must(after, "advisor"), duplicate: outcome.duplicate };
+      return { ok: true, advisor: must(decodeAdvisor(outcome.payload[0]), "advisor"), duplicate: outcome.duplicate };
     },
 
     async findLapsedAdvisors(heartbeatBefore, limit) {
@@ -397,9 +333,6 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
         eligibilityContext(request, now, presenceTtlMs),
         offerId,
       ]);
-      if (outcome.ok && !outcome.duplicate) {
-        await syncCandidateIndex(advisorId, decodeAdvisor(outcome.payload[2])?.value ?? null, decodeAdvisor(outcome.payload[0]));
-      }
       return capacityResult(advisorId, outcome);
     },
 
@@ -429,9 +362,6 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
         return { ok: true, request, offer, superseded: [], advisor: must(decodeAdvisor(third), "advisor"), duplicate: true, journalId: null };
       }
       const after = decodeAdvisor(fourth);
-      // The candidate index is a hint kept by Node (keys.ts): the score moved to lastAssignedAt, and
-      // a full advisor leaves it.
-      await syncCandidateIndex(advisorId, decodeAdvisor(outcome.payload[4])?.value ?? null, after);
       return {
         ok: true,
         request,
@@ -516,7 +446,6 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       const outcome = await run("claimOffer", [keys.request(requestId)], [offerId, advisorId, String(now)]);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
       const doc = decodeRequest(outcome.payload[0]);
-      if (!outcome.duplicate) await syncRequestGlobals(requestId, doc);
       return {
         ok: true,
         request: must(doc, "request"),
@@ -592,10 +521,6 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
         return { ok: false, reason: outcome.reason };
       }
       const doc = decodeRequest(outcome.payload[0]);
-      if (!outcome.duplicate) {
-        await client.zRem(keys.deadlines, requestId);
-        await syncRequestGlobals(requestId, doc);
-      }
       return { ok: true, request: must(doc, "request"), withdrawn: decodeOffers(outcome.payload[1]), duplicate: outcome.duplicate };
     },
 
@@ -616,14 +541,9 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       }
       const request = must(decodeRequest(outcome.payload[0]), "request");
       if (outcome.duplicate) return { ok: true, request, withdrawn: [], freed: [], duplicate: true, journalId: null };
-      const [, withdrawnRaw, journalId, assigneeOld, assigneeNew, ...holders] = outcome.payload;
+      const [, withdrawnRaw, journalId, , assigneeNew, ...holders] = outcome.payload;
       const freed: AdvisorState[] = [];
-      if (assigneeNew) {
-        const after = decodeAdvisor(assigneeNew);
-        // The freed slot may put the assignee back in the candidate index (a hint Node keeps).
-        await syncCandidateIndex(request.assignedAdvisorId!, decodeAdvisor(assigneeOld)?.value ?? null, after);
-        freed.push(must(after, "advisor"));
-      }
+      if (assigneeNew) freed.push(must(decodeAdvisor(assigneeNew), "advisor"));
       for (const raw of holders) freed.push(must(decodeAdvisor(raw), "advisor"));
       return { ok: true, request, withdrawn: decodeOffers(withdrawnRaw), freed, duplicate: false, journalId: typeof journalId === "string" ? journalId : null };
     },
@@ -637,15 +557,8 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
         options.journal && journal ? JSON.stringify(journal) : "",
       ]);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
-      const [raw, journalId, advisorOld, advisorNew] = outcome.payload;
-      let advisor: AdvisorState | null = null;
-      if (advisorNew) {
-        const after = decodeAdvisor(advisorNew);
-        // The freed slot may put the advisor back in the candidate index (a hint Node keeps).
-        await syncCandidateIndex(change.advisorId, decodeAdvisor(advisorOld)?.value ?? null, after);
-        advisor = must(after, "advisor");
-      }
-      // Assigned -> pending: live before and after, out of the queue (the script), so no global to sync.
+      const [raw, journalId, , advisorNew] = outcome.payload;
+      const advisor = advisorNew ? must(decodeAdvisor(advisorNew), "advisor") : null;
       return { ok: true, request: must(decodeRequest(raw), "request"), advisor, journalId: typeof journalId === "string" ? journalId : null };
     },
 
@@ -710,15 +623,13 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     },
 
     async restoreAdvisor(state) {
-      await writeAdvisor("restoreAdvisor", state.profile.id, [JSON.stringify(state), foldedLanguages(state.profile)]);
+      await writeAdvisor("restoreAdvisor", state.profile.id, [JSON.stringify(state), foldedLanguages(state.profile), JSON.stringify(candidateKeys(keys, state.profile))]);
     },
 
     async restoreRequest(request, deadline) {
       const id = request.facts.id;
-      const outcome = await run("restoreRequest", [keys.request(id)], [JSON.stringify(request), String(TERMINAL_RETENTION_SECONDS)]);
+      const outcome = await run("restoreRequest", [keys.request(id)], [JSON.stringify(request), String(TERMINAL_RETENTION_SECONDS), deadline === null ? "" : String(deadline)]);
       if (!outcome.ok) throw new Error("redis matching store: restoreRequest refused");
-      await (deadline === null ? client.zRem(keys.deadlines, id) : client.zAdd(keys.deadlines, { score: deadline, value: id }));
-      await syncRequestGlobals(id, decodeRequest(outcome.payload[0]));
     },
 
     async getGeneration() {
