@@ -439,6 +439,13 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       await store.recordRating(p.id, 0.7);
       expect((await store.getAdvisor(p.id))?.stats.ratingSum).toBe(0.1 + 0.2 + 0.7);
 
+      // The encoder marks inexact numbers as "\u0001<text>\u0001" for one gsub (lib/json.lua): a
+      // string of the data shaped like a mark must survive as a string (the walk takes over).
+      const lookalike = { ...state, profile: { ...p, id: `${p.id}_mark`, licences: [licence({ number: "\u00011\u0001", issuer: "\u0001[]\u0001" })] } };
+      await store.restoreAdvisor(lookalike);
+      expect(await store.getAdvisor(lookalike.profile.id)).toEqual(lookalike);
+      await store.recordRating(lookalike.profile.id, 0.7);
+      expect(await store.getAdvisor(lookalike.profile.id)).toMatchObject({ profile: lookalike.profile, stats: { ratingSum: 0.1 + 0.2 + 0.7 } });
     });
   });
 
