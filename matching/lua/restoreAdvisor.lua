@@ -21,8 +21,9 @@ local doc = cjson.decode(ARGV[1])
 doc.assignments = as_array(doc.assignments)
 doc.pushHolds = as_array(doc.pushHolds)
 doc.langs = cjson.decode(ARGV[2])
-doc.snaps = {}
+doc.snaps = nil
 doc.rev = old_rev + 1
+redis.call('DEL', KEYS[1] .. ':snaps')
 local raw = json_encode(doc)
 redis.call('SET', KEYS[1], raw)
 apply_index(KEYS[1], doc.profile.id, doc, as_array(cjson.decode(ARGV[3])))

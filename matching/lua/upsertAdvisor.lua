@@ -25,9 +25,9 @@ if not doc then
     stats = cjson.decode(ARGV[3]),
     assignments = {},
     pushHolds = {},
-    snaps = {},
     rev = 0,
   }
+  doc.snaps = snaps_view(KEYS[1])
 end
 doc.profile = cjson.decode(ARGV[1])
 doc.langs = cjson.decode(ARGV[2])

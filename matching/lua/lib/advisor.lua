@@ -9,9 +9,48 @@
   The document is AdvisorState plus fields Node strips on the way out:
     rev   bumped by every write that can change candidate-index membership or score
     langs profile.languages folded to lower case by Node (toLowerCase)
-    snaps the eligibility snapshot each hold ('h:' .. offerId) and assignment ('a:' .. requestId)
-          was granted with, so a retried call answers with the original snapshot
+
+  Snapshots: the eligibility snapshot each hold ('h:' .. offerId) and assignment ('a:' .. requestId)
+  was granted with, so a retried call answers with the original snapshot, lives in the hash
+  <advisor key>:snaps (field -> JSON snapshot), not in the document: every decision re-encodes the
+  document, and the snapshots were most of it. doc.snaps is a view of that hash: a read is one HGET,
+  writes are kept and then written by save_advisor (HSET, or HDEL for nil).
 ]]
+
+-- The pending writes of each snapshot view, by view.
+local SNAP_WRITES = {}
+
+local function snaps_view(key)
+  local writes = {}
+  local view = setmetatable({}, {
+    __index = function(_, field)
+      local written = writes[field]
+      if written ~= nil then return written or nil end
+      local raw = redis.call('HGET', key .. ':snaps', field)
+      if not raw then return nil end
+      return cjson.decode(raw)
+    end,
+    -- The view stays empty, so every assignment comes here; false records a removal.
+    __newindex = function(_, field, value)
+      if value == nil then writes[field] = false else writes[field] = value end
+    end,
+  })
+  SNAP_WRITES[view] = writes
+  return view
+end
+
+local function flush_snaps(key, view)
+  local writes = view and SNAP_WRITES[view]
+  if not writes then return end
+  for field, value in pairs(writes) do
+    if value then
+      redis.call('HSET', key .. ':snaps', field, json_encode(value))
+    else
+      redis.call('HDEL', key .. ':snaps', field)
+    end
+    writes[field] = nil
+  end
+end
 
 local function load_advisor(key)
   local raw = redis.call('GET', key)
@@ -24,7 +63,8 @@ local function load_advisor(key)
   doc.pushHolds = as_array(doc.pushHolds)
   doc.profile.languages = as_array(doc.profile.languages)
   doc.profile.licences = as_array(doc.profile.licences)
-  if type(doc.snaps) ~= 'table' then doc.snaps = {} end
+  -- A document from before the snapshots moved out may still carry them: the hash is the truth.
+  doc.snaps = snaps_view(key)
   if type(doc.langs) ~= 'table' then
     doc.langs = {}
     for i = 1, #doc.profile.languages do doc.langs[i] = string.lower(tostring(doc.profile.languages[i])) end
@@ -39,8 +79,12 @@ local function save_advisor(key, doc, bump_rev, new_keys)
   if bump_rev then doc.rev = (tonumber(doc.rev) or 0) + 1 end
   doc.supply.active = #doc.assignments
   doc.supply.pendingPush = #doc.pushHolds
+  local snaps = doc.snaps
+  doc.snaps = nil
   local raw = json_encode(doc)
+  doc.snaps = snaps
   redis.call('SET', key, raw)
+  flush_snaps(key, snaps)
   apply_index(key, doc.profile.id, doc, new_keys)
   return raw
 end
