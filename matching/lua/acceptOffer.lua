@@ -51,11 +51,12 @@ local ctx = cjson.decode(ARGV[3])
 local now = ctx.now
 if offer.advisorId ~= advisor_id then return { C.NOT_YOURS } end
 
-local advisor, advisor_raw = load_advisor(KEYS[2])
 if doc.status == 'assigned' and doc.assignedAdvisorId == advisor_id and offer.outcome == 'accepted' then
+  local advisor, advisor_raw = load_advisor(KEYS[2])
   if not advisor then return { C.UNKNOWN_ADVISOR } end
   return { C.DUPLICATE, raw, json_encode(offer), advisor_raw }
 end
+-- The losers of a grab stop here, before the advisor's document is read.
 if (doc.status == 'assigned' and doc.assignedAdvisorId ~= advisor_id) or offer.outcome == 'lost_race' then
   return { C.ALREADY_TAKEN }
 end
@@ -64,6 +65,7 @@ if not is_offer_open(offer) then return { C.OFFER_CLOSED } end
 if offer.expiresAt <= now then return { C.OFFER_EXPIRED } end
 
 -- The advisor's half: nothing is written unless they may take it.
+local advisor, advisor_raw = load_advisor(KEYS[2])
 if not advisor then return { C.UNKNOWN_ADVISOR } end
 local request_id = doc.facts.id
 local converts_hold = contains(advisor.pushHolds, offer.id)
