@@ -6,19 +6,19 @@
  *
  * One decision is a dispatched request's whole life in the live store, exactly the store calls
  * MatchingEngine makes (bench/lib/engineSteps.ts), without PostgreSQL records or domain events:
- *   1. createRequest at the branch stage, due at once;
- *   2. the offer step: getRequest; findCandidates in the branch + eligibility + ranking; holdPushSlot
- *      on the best candidate (walking down on refusal); addOffers; getRequest; setDeadline (expiry);
- *   3. the accept: getRequest; takeAssignment (the capacity slot, converting the hold); claimOffer
- *      (the request, first claim wins); recordAnswer; clearDeadline;
- *   4. the completion: getRequest; finishRequest(completed); releaseAssignment (the slot frees up,
- *      so the population never saturates); getAdvisor and listQueue (serveQueue for the freed advisor).
- * One grab is the same with a broadcast instead of a push: created at the region stage; the offer
- * step re-checks the top K = grabTopK (20) candidates' eligibility atomically and records K offers;
- * then K accepts run at once (each: getRequest, takeAssignment, claimOffer, and releaseAssignment
- * for the K-1 losers); the winner's recordAnswer and clearDeadline; the completion as above.
- * Grabs/s counts requests resolved per second. Requests nobody could take are cancelled and counted
- * in the details (they cost the same work and are not excluded from the time).
+ *   1. createRequest at the branch stage, due at once (one script);
+ *   2. the offer step: getRequest; findCandidates in the branch + eligibility + ranking; makeOffers
+ *      (one script: walks the ranking, holds the first eligible advisor's push slot, records the
+ *      offer, moves the deadline to its expiry, appends the journal entry); getRequest; setDeadline;
+ *   3. the accept: getRequest; acceptOffer (one script: the claim, the capacity slot converted from
+ *      the hold, the answer, the deadline and queue left, the journal entry);
+ *   4. the completion: getRequest; endRequest (one script: the end, the slot freed, the journal
+ *      entry), then listQueue when the freed advisor has room (serveQueue).
+ * One grab is the same with a broadcast instead of a push: created at the region stage; makeOffers
+ * re-checks the top K = grabTopK (20) candidates' eligibility atomically and records K offers;
+ * then K acceptOffer calls run at once (the first claim wins, the others are ALREADY_TAKEN); the
+ * completion as above. Grabs/s counts requests resolved per second. Requests nobody could take are
+ * cancelled and counted in the details (they cost the same work and are not excluded from the time).
  *
  * At the end of each store's run the invariants are checked (bench/lib/matchingInvariants.ts): each
  * request assigned at most once, no advisor ever over capacity, every slot given back. A broken
