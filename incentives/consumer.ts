@@ -53,6 +53,7 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
   const foldStates = new Map<string, { state: IncentiveState; lastSeq: bigint } | null>();
   // Budgets funded in this batch (branch:week): funding is idempotent, but each call is a ledger transaction.
   const funded = new Set<string>();
+  const folded = new Set<string>();
   let decisions = 0;
   let posted = 0;
 
@@ -95,15 +96,22 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
       }
     }
     await deps.afterAwards?.(row.id);
-    await prisma.incentiveFoldState.upsert({
-      where: { branchId },
-      create: { branchId, state: result.state as object, lastSeq: row.seq },
-      update: { state: result.state as object, lastSeq: row.seq },
-    });
     // As the next read would return it (JSON), so caching changes nothing the fold can see.
     foldStates.set(branchId, { state: JSON.parse(JSON.stringify(result.state)) as IncentiveState, lastSeq: row.seq });
+    folded.add(branchId);
   }
 
+  // Each branch's fold state is saved once per batch, before the cursor moves. A crash before this
+  // re-folds the batch from the state saved last: the fold is deterministic and awards are
+  // idempotent per (event, rule), so the same decisions come out and none is posted twice.
+  for (const branchId of folded) {
+    const { state, lastSeq } = foldStates.get(branchId)!;
+    await prisma.incentiveFoldState.upsert({
+      where: { branchId },
+      create: { branchId, state: state as object, lastSeq },
+      update: { state: state as object, lastSeq },
+    });
+  }
   const last = batch[batch.length - 1]!.seq;
   await prisma.eventCursor.upsert({ where: { consumer: INCENTIVE_CONSUMER }, create: { consumer: INCENTIVE_CONSUMER, lastSeq: last }, update: { lastSeq: last } });
   await feedRanking(deps, [...rewarded]);
