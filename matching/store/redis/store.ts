@@ -263,7 +263,9 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       if (!(query.limit > 0)) return [];
       const scopeKeys = candidateQueryKeys(keys, query);
       if (scopeKeys.length === 0) return [];
-      const chunk = Math.min(Math.ceil(query.limit), 1000);
+      // Each scope list is read a share at a time (twice the even split): the merge needs only `limit`
+      // heads in all, and every entry node-redis parses costs more than a rare second round trip.
+      const chunk = Math.min(Math.max(16, Math.ceil((2 * query.limit) / scopeKeys.length)), Math.ceil(query.limit), 1000);
       const cursors = scopeKeys.map((key) => ({ key, offset: 0, done: false, buffer: [] as Array<{ value: string; score: number }> }));
       const seen = new Set<string>();
       const result: AdvisorState[] = [];

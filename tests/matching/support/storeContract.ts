@@ -460,6 +460,25 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         expect(await candidateIds({ minRisk: 3, limit: 2 })).toEqual([id("d"), id("c")]);
       });
 
+      it("merges the scope lists in order even when one list holds most of the candidates (read in several rounds)", async () => {
+        const base = uid("adv");
+        // 45 in scope 5 and 3 in scope 3 (ids interleaved across both), a seventh of them away (out of
+        // the index): a reader that takes the lists a share at a time must read the big one again.
+        const ids: string[] = [];
+        for (let i = 0; i < 48; i++) {
+          const id = `${base}_${String(i).padStart(2, "0")}`;
+          await online({ id, suitabilityMaxRisk: i % 16 === 5 ? 3 : 5 });
+          ids.push(id);
+        }
+        const away = ids.filter((_, i) => i % 7 === 0);
+        for (const id of away) ok(await store.setPresence(id, "away", T0));
+        const ready = ids.filter((id) => !away.includes(id));
+
+        expect(await candidateIds({ minRisk: 3, limit: 40 })).toEqual(ready.slice(0, 40));
+        expect(await candidateIds({ minRisk: 1, limit: 100 })).toEqual(ready);
+        expect(await candidateIds({ minRisk: 4, limit: 100 })).toEqual(ready.filter((_, i) => ids.indexOf(ready[i]!) % 16 !== 5));
+      });
+
       it("re-indexes on presence, profile, assignment and restore changes", async () => {
         const base = uid("adv");
         const a = await online({ id: `${base}_a`, maxConcurrent: 1 });
