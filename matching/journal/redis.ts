@@ -6,23 +6,13 @@
  * decision wakes whichever process persisted it.
  */
 import type { RedisClient } from "../../infra/redis.ts";
+import { outcomeOf } from "../store/redis/codes.ts";
+import { runScript } from "../store/redis/scripts.ts";
 import { asArray, decodeOffer, decodeOffers, decodeRequest, decodeSnapshot } from "../store/redis/store.ts";
 import { materialize, type AcceptContext, type AdvanceContext, type CloseContext, type EndContext, type OfferContext, type ReopenContext } from "./draft.ts";
 import type { Delivered, Journal, JournalEntry } from "./port.ts";
 
 const GROUP = "persisters";
-
-/**
- * ack: acknowledges and deletes entries in one atomic step.
- * KEYS[1]  the journal stream
- * ARGV[1]  the consumer group; ARGV[2..] entry ids
- * Result   how many entries were deleted (0 for a repeat: idempotent)
- */
-const ACK_SCRIPT = `
-local ids = {}
-for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
-redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-return redis.call('XDEL', KEYS[1], unpack(ids))`;
 
 /** A stream id is "<ms>-<seq>": the ms is when Redis appended it. */
 const idMs = (id: string) => Number(id.slice(0, id.indexOf("-")));
@@ -101,18 +91,10 @@ export async function createRedisJournal(client: RedisClient, options: { prefix:
     },
 
     async take(consumer, count, idleMs) {
-      const read = async (id: string) => {
-        const reply = await send<Array<[string, RawEntry[]]> | null>(["XREADGROUP", "GROUP", GROUP, consumer, "COUNT", String(count), "STREAMS", stream, id]);
-        return decode(reply?.[0]?.[1]);
-      };
       try {
-        // Our own unacknowledged entries first: a batch that failed is retried in order.
-        const mine = await read("0");
-        if (mine.length) return mine;
-        const claimed = await send<[string, RawEntry[], string[]]>(["XAUTOCLAIM", stream, GROUP, consumer, String(idleMs), "0-0", "COUNT", String(count)]);
-        const stale = decode(claimed?.[1]);
-        if (stale.length) return stale;
-        return await read(">");
+        // Our own unacknowledged entries, else a dead consumer's, else new ones: one script (lua/journalTake.lua).
+        const outcome = outcomeOf("journalTake", await runScript(client, "journalTake", [stream], [GROUP, consumer, String(count), String(idleMs)]));
+        return decode(outcome.payload[0] as RawEntry[]);
       } catch (error) {
         // The stream (and its group) is gone when Redis lost its data: make them again.
         if (/NOGROUP/.test(String((error as Error).message))) {
@@ -132,7 +114,7 @@ export async function createRedisJournal(client: RedisClient, options: { prefix:
       if (!ids.length) return;
       // One step: were XACK and XDEL separate, a lost reply between them would leave an entry that is
       // acknowledged (never given out again) but still in the stream, counted as lag for good.
-      await send(["EVAL", ACK_SCRIPT, "1", stream, GROUP, ...ids]);
+      outcomeOf("journalAck", await runScript(client, "journalAck", [stream], [GROUP, ...ids]));
     },
 
     async lag(now) {

@@ -83,6 +83,9 @@ export const SCRIPT_REASONS = {
   // Not a store operation: the shared per-principal rate limiter (infra/rateLimit/redis.ts) runs
   // through the same loader so it gets the same SCRIPT LOAD / NOSCRIPT handling.
   rateLimit: [],
+  // Not store operations either: the decision journal's persister (matching/journal/redis.ts).
+  journalTake: [],
+  journalAck: [],
 } as const satisfies Record<string, readonly Reason[]>;
 
 export type ScriptName = keyof typeof SCRIPT_REASONS;
