@@ -780,7 +780,7 @@ export class MatchingEngine {
   readonly reconciled: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0, restored: 0, rescheduled: 0 };
 
   /** Repairs records that trail the live store (see reconciler.ts); the job leader runs it. */
-  async reconcile(options: { graceMs?: number; shouldContinue?: () => boolean } = {}): Promise<ReconcileReport> {
+  async reconcile(options: { graceMs?: number; shouldContinue?: () => boolean; pageSize?: number } = {}): Promise<ReconcileReport> {
     const report = await reconcile({
       store: this.store,
       records: this.records,

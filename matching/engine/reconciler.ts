@@ -31,6 +31,8 @@ export interface ReconcileDeps {
   shouldContinue?: () => boolean;
   /** Puts a request the record has, and the live store lacks, into the live store (the engine's). */
   restore?: (request: LiveRequest) => Promise<void>;
+  /** Requests compared per page (default 500). */
+  pageSize?: number;
 }
 
 export interface ReconcileReport {
@@ -52,7 +54,11 @@ export interface ReconcileReport {
   rescheduled: number;
 }
 
+type RecordedRevision = Awaited<ReturnType<MatchingRecords["recordedRevisions"]>> extends Map<string, infer R> ? R : never;
+
 const DEFAULT_GRACE_MS = 15_000;
+/** Requests compared per page (one records query and one pipelined read of live documents). */
+const DEFAULT_PAGE = 500;
 
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const graceMs = deps.graceMs ?? DEFAULT_GRACE_MS;
@@ -61,18 +67,34 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const ids = [...new Set([...liveIds, ...recordedLiveIds])];
   const report: ReconcileReport = { checked: 0, behind: 0, repaired: 0, missing: 0, restored: 0, rescheduled: 0 };
   const missing: string[] = [];
-  const recorded = await deps.records.recordedRevisions(ids);
-  for (const id of ids) {
-    if (!go()) break;
-    const live = await deps.store.getRequest(id);
-    const row = recorded.get(id);
+  const pageSize = Math.max(1, deps.pageSize ?? DEFAULT_PAGE);
+  for (let start = 0; start < ids.length && go(); start += pageSize) {
+    // A page at a time: one query for its recorded revisions, and its live documents read together
+    // (node-redis pipelines them), so a pass costs round trips per page, not per request.
+    const page = ids.slice(start, start + pageSize);
+    const [recorded, lives] = await Promise.all([deps.records.recordedRevisions(page), Promise.all(page.map((id) => deps.store.getRequest(id)))]);
+    for (let i = 0; i < page.length && go(); i++) {
+      await check(page[i]!, lives[i] ?? null, recorded.get(page[i]!));
+    }
+  }
+  if (deps.restore && missing.length && go()) {
+    for (const request of await deps.records.liveRequests(missing, deps.now())) {
+      // Young ones may be a creation in progress (the row is written before the live store hears of it).
+      if (request.status !== "pending" || request.facts.createdAt > deps.now() - graceMs) continue;
+      await deps.restore(request);
+      report.restored++;
+    }
+  }
+  return report;
+
+  async function check(id: string, live: LiveRequest | null, row: RecordedRevision | undefined): Promise<void> {
     report.checked++;
     if (!live) {
       if (row && row.status !== "completed" && row.status !== "cancelled" && row.status !== "expired") {
         report.missing++;
         if (row.status === "pending") missing.push(id);
       }
-      continue;
+      return;
     }
     // A request waiting in the funnel must be due by the time its open offers expire (only the
     // deadline closes them). With no deadline it would never move again (its timer was lost, e.g. a
@@ -87,21 +109,12 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         report.rescheduled++;
       }
     }
-    if (!row || !trails(live, row)) continue;
+    if (!row || !trails(live, row)) return;
     report.behind++;
-    if (live.updatedAt > deps.now() - graceMs) continue;
+    if (live.updatedAt > deps.now() - graceMs) return;
     await deps.recorder.record(await repairOf(live, row.status, deps));
     report.repaired++;
   }
-  if (deps.restore && missing.length && go()) {
-    for (const request of await deps.records.liveRequests(missing, deps.now())) {
-      // Young ones may be a creation in progress (the row is written before the live store hears of it).
-      if (request.status !== "pending" || request.facts.createdAt > deps.now() - graceMs) continue;
-      await deps.restore(request);
-      report.restored++;
-    }
-  }
-  return report;
 }
 
 /** True when the record lacks something the live store decided. */
@@ -146,10 +159,11 @@ export interface SupplyReport {
 }
 
 /**
- * The advisor side of reconciliation. An accept is a two-step saga (take the advisor's slot, then
- * claim the request) and an offer holds a slot before the offer is recorded; a process that dies
- * between the steps leaves a slot held for nothing, which would cost the advisor that capacity for
- * good. A slot found wrong is only a suspect (a saga may be mid-way); still wrong at a sweep
+ * The advisor side of reconciliation. Every engine action now takes and gives back capacity slots in
+ * the same atomic step as the request's change, so a slot held for nothing should not arise; this
+ * stays as the safety net for what the single-entity operations (still on the port) or a restore
+ * from an inconsistent record could leave, which would otherwise cost the advisor that capacity for
+ * good. A slot found wrong is only a suspect (a step may be in flight); still wrong at a sweep
  * `graceMs` later, it is released. `suspects` carries what earlier sweeps saw (key → first seen).
  */
 export async function reconcileSupply(

@@ -210,7 +210,8 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
           // Recovery: the persisters drain the journal, and the reconciler repairs what never reached it.
           await settle(opened.journal, persister);
           w.clock.advance(60_000);
-          await w.engine.reconcile({ graceMs: 0 });
+          // Small pages, so repairs fall on several pages of the pass.
+          await w.engine.reconcile({ graceMs: 0, pageSize: 7 });
           await settle(opened.journal, persister);
 
           const report = await expectConsistent({ prisma: db.prisma, store: opened.store, now: w.clock.now(), settleMs: 3_600_000 });
