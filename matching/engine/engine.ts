@@ -166,9 +166,10 @@ export class MatchingEngine {
     if (!inserted.created) {
       return inserted.sameBody ? { ok: true, requestId: inserted.requestId, created: false, status: null } : { ok: false, reason: "IDEMPOTENCY_CONFLICT" };
     }
-    await this.store.createRequest(facts, { stageIndex: 0, now, deadline: now });
+    // Created under this call's own lease (the deadline a lease away), so its first pass runs here.
+    await this.store.createRequest(facts, { stageIndex: 0, now, deadline: now + this.leaseMs });
     await this.publish([created]);
-    await this.tick();
+    await this.progressOwn(facts.id);
     const live = await this.store.getRequest(facts.id);
     return { ok: true, requestId: facts.id, created: true, status: live?.status ?? "pending" };
   }
@@ -340,11 +341,12 @@ export class MatchingEngine {
     const request = await this.store.getRequest(requestId);
     if (!request) return this.notFound("close offer");
     const closed = await this.resolve(request, offerId, close.outcome, now, {
-      // The funnel moves on now rather than at the offer's expiry: due in the same step.
-      deadline: now,
+      // The funnel moves on now rather than at the offer's expiry: under this call's lease, taken in
+      // the same step, and run here.
+      deadline: now + this.leaseMs,
       ...(close.outcome === "declined" ? { advisorId: close.advisorId } : { reason: close.reason }),
     });
-    if (closed.ok) await this.tick();
+    if (closed.ok) await this.progressOwn(requestId);
     return closed;
   }
 
@@ -361,11 +363,11 @@ export class MatchingEngine {
     if (!known) return this.notFound("redispatch");
     const stages = await this.stagesOf(known);
     const context: ReopenContext = { kind: "reopen", eventIds: [newId("auditEvent", now)], at: now, stages: stages.map((s) => s.pool), advisorId, reason };
-    // One step: back in the funnel, the advisor's slot freed, due now, journaled.
-    const reopened = await this.store.reopenRequest(requestId, { advisorId, now, deadline: now }, context);
+    // One step: back in the funnel, the advisor's slot freed, under this call's lease, journaled.
+    const reopened = await this.store.reopenRequest(requestId, { advisorId, now, deadline: now + this.leaseMs }, context);
     if (!reopened.ok) return reopened;
     await this.settle({ context, request: reopened.request }, reopened.journalId);
-    await this.tick();
+    await this.progressOwn(requestId);
     return { ok: true };
   }
 
@@ -396,6 +398,18 @@ export class MatchingEngine {
       ),
     );
     return due.length;
+  }
+
+  /**
+   * The pass of a request whose lease the calling action took in its own store step (its deadline
+   * set a lease away): the call answers after its own request's pass, not after every request that
+   * happens to be due, which is the sweeper's work (under load, a create waited on up to 100 other
+   * requests' passes). Should this process die first, the lease lapses and the sweeper runs it.
+   */
+  private async progressOwn(requestId: string): Promise<void> {
+    await this.progress(requestId).catch((error) => {
+      if (!isLiveStateUnavailable(error)) this.onError(error, `progress ${requestId}`);
+    });
   }
 
   /** One funnel pass for a request whose lease the caller holds. */
