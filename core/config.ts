@@ -73,6 +73,7 @@ const EnvSchema = z
     DATABASE_TIMEOUT_MS: timeoutMs(DEFAULT_DATABASE_TIMEOUT_MS),
     REDIS_TIMEOUT_MS: timeoutMs(DEFAULT_REDIS_TIMEOUT_MS),
     JOURNAL_MAX_LAG_ENTRIES: positiveInt(5_000).refine((v) => v <= 1_000_000, "must be at most 1000000 entries"),
+    MAX_CREATES_IN_FLIGHT: positiveInt(64).refine((v) => v <= 100_000, "must be at most 100000"),
     JOURNAL_MAX_LAG_MS: positiveInt(5_000).refine((v) => v >= 100 && v <= 600_000, "must be from 100 to 600000 milliseconds"),
   })
   .superRefine((env, ctx) => {
@@ -121,6 +122,8 @@ export interface Config {
   redis: { timeoutMs: number };
   /** Backpressure on creating requests while the decision journal trails (JOURNAL_MAX_LAG_ENTRIES, JOURNAL_MAX_LAG_MS). */
   journal: { maxLagEntries: number; maxLagMs: number };
+  /** Load shedding: request creations this process runs at once; more answer 503 with Retry-After (MAX_CREATES_IN_FLIGHT). */
+  maxCreatesInFlight: number;
   embedded: boolean;
 }
 
@@ -169,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     database: { poolSize: e.DATABASE_POOL_SIZE, timeoutMs: e.DATABASE_TIMEOUT_MS },
     redis: { timeoutMs: e.REDIS_TIMEOUT_MS },
     journal: { maxLagEntries: e.JOURNAL_MAX_LAG_ENTRIES, maxLagMs: e.JOURNAL_MAX_LAG_MS },
+    maxCreatesInFlight: e.MAX_CREATES_IN_FLIGHT,
     embedded,
   };
 }

@@ -9,6 +9,7 @@ import { CHANNELS, LICENCE_KINDS } from "../../matching/domain/types.ts";
 import { loadFreshRequestView } from "../../matching/records/requestView.ts";
 import { mayReadRequest, principalOf, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
+import { admitted, createAdmission } from "../admission.ts";
 import { rateLimited } from "../rateLimit.ts";
 import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, LanguageTag, text, json, IdempotencyHeaders } from "../schemas.ts";
 
@@ -105,8 +106,10 @@ export function requestRoutes(deps: AppDeps) {
   const prisma = deps.backends.database.prisma;
   const createLimit = { action: "requests.create", limit: deps.config.rateLimits.requestsPerMinute, windowMs: 60_000 };
 
+  // One per app (so per process): creations past the bound answer 503 at once (api/admission.ts).
+  const admit = admitted(createAdmission(deps.config.maxCreatesInFlight));
   const router = createRouter();
-  router.use("/v1/requests", async (c, next) => (c.req.method === "POST" ? rateLimited(deps.limiter, createLimit)(c, next) : next()));
+  router.use("/v1/requests", async (c, next) => (c.req.method === "POST" ? rateLimited(deps.limiter, createLimit)(c, async () => void (await admit(c, next))) : next()));
 
   return router
     .openapi(createRequestRoute, async (c) => {

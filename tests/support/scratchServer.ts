@@ -21,7 +21,8 @@ export interface ScratchServer {
   stop(): Promise<void>;
 }
 
-export async function startScratchServer(adminSubject: string): Promise<ScratchServer> {
+/** `env`: further settings for the server (e.g. a tighter bound), over the defaults below. */
+export async function startScratchServer(adminSubject: string, env: Record<string, string> = {}): Promise<ScratchServer> {
   const scratch = await createScratchDatabase();
   const database = await openPostgres(scratch.url, { poolSize: 2 });
   const server = await startServer(
@@ -35,6 +36,7 @@ export async function startScratchServer(adminSubject: string): Promise<ScratchS
       DATABASE_URL: scratch.url,
       REDIS_URL: TEST_REDIS_URL,
       REDIS_PREFIX: `test:${uniqueTag()}:`,
+      ...env,
     }),
     createLogger("silent"),
   );
