@@ -95,6 +95,9 @@ export async function connectRedis(url: string, onError: (error: Error) => void,
  * client queues itself and this project does not use). A command past its deadline rejects; its
  * reply, if one ever comes, is still read in order, so later replies stay matched to their commands.
  */
+/** How many fresh deadlines a command gets when its timer fired late because the process was blocked. */
+const MAX_REARMS = 3;
+
 function boundCommands(client: RedisClient, timeoutMs: number): void {
   type SendCommand = (args: ReadonlyArray<unknown>, options?: unknown) => Promise<unknown>;
   // createClient returns an object whose prototype is the client proper (`_self`), and every command
@@ -112,7 +115,19 @@ function boundCommands(client: RedisClient, timeoutMs: number): void {
     return new Promise((resolve, reject) => {
       let late = false;
       let settled = false;
-      const timer = setTimeout(() => {
+      let dueAt = Date.now() + timeoutMs;
+      let rearmed = 0;
+      const expire = () => {
+        // The process itself was blocked well past the deadline (this timer fires that late): the
+        // command may not even have been written yet (node-redis writes on setImmediate), so Redis
+        // has had no fair time. It gets a fresh deadline from now, a few times at most, so the
+        // bound measures Redis, not our own event loop.
+        if (Date.now() - dueAt > timeoutMs / 2 && rearmed < MAX_REARMS) {
+          rearmed++;
+          dueAt = Date.now() + timeoutMs;
+          timer = setTimeout(expire, timeoutMs);
+          return;
+        }
         // A busy process runs its timers before it reads its sockets: the reply may be waiting
         // unread. setImmediate runs after the next poll phase, so replies already here settle
         // first and only a command Redis really has not answered is declared late.
@@ -123,7 +138,8 @@ function boundCommands(client: RedisClient, timeoutMs: number): void {
           refuseUntil = Date.now() + 3 * timeoutMs;
           reject(new RedisCommandTimeoutError(String(args[0] ?? "command"), timeoutMs));
         });
-      }, timeoutMs);
+      };
+      let timer = setTimeout(expire, timeoutMs);
       const settle = (finish: () => void) => {
         settled = true;
         clearTimeout(timer);
