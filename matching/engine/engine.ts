@@ -169,7 +169,7 @@ export class MatchingEngine {
     // Created under this call's own lease (the deadline a lease away), so its first pass runs here.
     await this.store.createRequest(facts, { stageIndex: 0, now, deadline: now + this.leaseMs });
     await this.publish([created]);
-    await this.progressOwn(facts.id);
+    await this.passUnderLease(facts.id);
     const live = await this.store.getRequest(facts.id);
     return { ok: true, requestId: facts.id, created: true, status: live?.status ?? "pending" };
   }
@@ -346,7 +346,7 @@ export class MatchingEngine {
       deadline: now + this.leaseMs,
       ...(close.outcome === "declined" ? { advisorId: close.advisorId } : { reason: close.reason }),
     });
-    if (closed.ok) await this.progressOwn(requestId);
+    if (closed.ok) await this.passUnderLease(requestId);
     return closed;
   }
 
@@ -367,7 +367,7 @@ export class MatchingEngine {
     const reopened = await this.store.reopenRequest(requestId, { advisorId, now, deadline: now + this.leaseMs }, context);
     if (!reopened.ok) return reopened;
     await this.settle({ context, request: reopened.request }, reopened.journalId);
-    await this.progressOwn(requestId);
+    await this.passUnderLease(requestId);
     return { ok: true };
   }
 
@@ -388,25 +388,19 @@ export class MatchingEngine {
       if (isLiveStateUnavailable(error)) return 0;
       throw error;
     }
-    await Promise.all(
-      due.map((id) =>
-        this.progress(id).catch((error) => {
-          // The lease lapses and the deadline fires again: a failed pass is retried, never lost.
-          // A pass cut short by a lost live state is not a fault: the rebuild sets its deadline again.
-          if (!isLiveStateUnavailable(error)) this.onError(error, `progress ${id}`);
-        }),
-      ),
-    );
+    await Promise.all(due.map((id) => this.passUnderLease(id)));
     return due.length;
   }
 
   /**
-   * The pass of a request whose lease the calling action took in its own store step (its deadline
-   * set a lease away): the call answers after its own request's pass, not after every request that
-   * happens to be due, which is the sweeper's work (under load, a create waited on up to 100 other
-   * requests' passes). Should this process die first, the lease lapses and the sweeper runs it.
+   * One pass of a request whose lease this process holds: one tick claimed (every due request), or
+   * the calling action took in its own store step (its deadline set a lease away), so a create, a
+   * decline or a redispatch answers after its own request's pass, not after every request that
+   * happens to be due (under load, a create waited on up to 100 other requests' passes). The lease
+   * lapses and the deadline fires again: a failed pass is retried, never lost. A pass cut short by a
+   * lost live state is not a fault: the rebuild sets its deadline again.
    */
-  private async progressOwn(requestId: string): Promise<void> {
+  private async passUnderLease(requestId: string): Promise<void> {
     await this.progress(requestId).catch((error) => {
       if (!isLiveStateUnavailable(error)) this.onError(error, `progress ${requestId}`);
     });

@@ -15,7 +15,7 @@
 import { newId, requestIdOfOffer } from "../../core/ids.ts";
 import type { DomainEvent } from "../events.ts";
 import type { Recorder } from "../journal/recorder.ts";
-import type { MatchingRecords, RecordedDecision } from "../records/port.ts";
+import type { MatchingRecords, RecordedDecision, RecordedRevision } from "../records/port.ts";
 import type { LiveRequest, MatchingStore } from "../store/port.ts";
 import type { Pool } from "../domain/types.ts";
 
@@ -53,8 +53,6 @@ export interface ReconcileReport {
   /** Live requests found waiting with no deadline, or one later than an open offer's expiry: made due again. */
   rescheduled: number;
 }
-
-type RecordedRevision = Awaited<ReturnType<MatchingRecords["recordedRevisions"]>> extends Map<string, infer R> ? R : never;
 
 const DEFAULT_GRACE_MS = 15_000;
 /** Requests compared per page (one records query and one pipelined read of live documents). */
@@ -118,7 +116,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
 }
 
 /** True when the record lacks something the live store decided. */
-function trails(live: LiveRequest, row: { liveRev: number; offers: Map<string, string | null> }): boolean {
+function trails(live: LiveRequest, row: RecordedRevision): boolean {
   if (live.rev > row.liveRev) return true;
   return live.offers.some((offer) => !row.offers.has(offer.id) || (offer.outcome !== null && row.offers.get(offer.id) === null));
 }

@@ -38,9 +38,8 @@
 
 if live_state_missing(KEYS[4]) then return { C.REBUILDING } end
 local doc, raw = load_request(KEYS[1])
-if not doc then return { C.NOT_FOUND } end
-if not is_open(doc.status) then return { C.NOT_LIVE } end
-if doc.stageIndex ~= tonumber(ARGV[1]) then return { C.STAGE_CHANGED } end
+local refusal = refusal_at_stage(doc, tonumber(ARGV[1]))
+if refusal then return { refusal } end
 
 local kind = ARGV[2]
 local candidates = cjson.decode(ARGV[3])

@@ -28,7 +28,7 @@ else
   redis.call('PERSIST', KEYS[1])
 end
 sync_request_sets(KEYS[1], doc)
-local deadlines = string.sub(KEYS[1], 1, #KEYS[1] - #('req:{' .. doc.facts.id .. '}')) .. 'deadlines'
+local deadlines = request_prefix(KEYS[1], doc.facts.id) .. 'deadlines'
 if ARGV[3] == '' then
   redis.call('ZREM', deadlines, doc.facts.id)
 else

@@ -61,6 +61,14 @@ export interface RecordedDecision {
   events: DomainEvent[];
 }
 
+/** What the record holds of one request, for comparing with the live store (the reconciler). */
+export interface RecordedRevision {
+  liveRev: number;
+  status: string;
+  /** Outcome by offer id; null while open. */
+  offers: Map<string, string | null>;
+}
+
 export interface MatchingRecords {
   /** The client's branch, region, risk level and dedicated advisor; null for an unknown client. */
   clientContext(clientId: string): Promise<ClientContext | null>;
@@ -115,7 +123,7 @@ export interface MatchingRecords {
   liveRequestIds(): Promise<string[]>;
 
   /** The revision, status and offer outcomes (by offer id; null while open) each request's rows reflect; absent ids are unknown. */
-  recordedRevisions(requestIds: string[]): Promise<Map<string, { liveRev: number; status: string; offers: Map<string, string | null> }>>;
+  recordedRevisions(requestIds: string[]): Promise<Map<string, RecordedRevision>>;
 
   /** Everything the live store needs, read from the system of record. */
   rebuildSnapshot(now: number): Promise<{ advisors: AdvisorState[]; requests: LiveRequest[] }>;

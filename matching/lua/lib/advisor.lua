@@ -112,17 +112,14 @@ local function repeat_grant(doc, raw, snapshot_key, freed, request, ctx, rule)
   return { C.DUPLICATE, raw, json_encode(snapshot) }
 end
 
--- Drops a push hold or an assignment from the document (false when it had none); the caller saves.
-local function drop_hold(doc, offer_id)
-  if not contains(doc.pushHolds, offer_id) then return false end
-  doc.pushHolds = without(doc.pushHolds, offer_id)
-  doc.snaps['h:' .. offer_id] = nil
+-- Drops a grant, a push hold ('pushHolds', snapshot 'h:') or an assignment ('assignments', 'a:'),
+-- with its snapshot (false when the document had none); the caller saves.
+local function drop_grant(doc, list, snap_prefix, id)
+  if not contains(doc[list], id) then return false end
+  doc[list] = without(doc[list], id)
+  doc.snaps[snap_prefix .. id] = nil
   return true
 end
 
-local function drop_assignment(doc, request_id)
-  if not contains(doc.assignments, request_id) then return false end
-  doc.assignments = without(doc.assignments, request_id)
-  doc.snaps['a:' .. request_id] = nil
-  return true
-end
+local function drop_hold(doc, offer_id) return drop_grant(doc, 'pushHolds', 'h:', offer_id) end
+local function drop_assignment(doc, request_id) return drop_grant(doc, 'assignments', 'a:', request_id) end

@@ -1,7 +1,7 @@
 --[[
   Shared library (not an operation): one request's document, KEYS[1] of every request script.
 
-  Requires: json.
+  Requires: codes, json.
 
   The document is LiveRequest plus `rev`, bumped by every write (the record and the reconciler
   compare it).
@@ -20,6 +20,15 @@ end
 local function is_open(status) return status == 'pending' or status == 'offered' end
 local function is_terminal(status) return status == 'completed' or status == 'cancelled' or status == 'expired' end
 local function is_offer_open(offer) return is_null(offer.outcome) end
+
+-- Why a step on the request at `stage_index` cannot run (a code), or nil when it can: unknown,
+-- no longer pending or offered, or moved to another stage since the caller read it.
+local function refusal_at_stage(doc, stage_index)
+  if not doc then return C.NOT_FOUND end
+  if not is_open(doc.status) then return C.NOT_LIVE end
+  if doc.stageIndex ~= stage_index then return C.STAGE_CHANGED end
+  return nil
+end
 
 local function find_offer(doc, offer_id)
   for i = 1, #doc.offers do
@@ -61,9 +70,13 @@ end
 -- The request's membership of the global queue and live set, from its document (the single-entity
 -- scripts; the action scripts write those keys themselves). The keys are derived from KEYS[1]:
 -- the prefix is the request key minus 'req:{<id>}' (one Redis primary: README, scale-out).
+local function request_prefix(key, id)
+  return string.sub(key, 1, #key - #('req:{' .. id .. '}'))
+end
+
 local function sync_request_sets(key, doc)
   local id = doc.facts.id
-  local prefix = string.sub(key, 1, #key - #('req:{' .. id .. '}'))
+  local prefix = request_prefix(key, id)
   if is_open(doc.status) and type(doc.queueScore) == 'number' then
     redis.call('ZADD', prefix .. 'queue', doc.queueScore, id)
   else

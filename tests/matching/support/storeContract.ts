@@ -177,6 +177,14 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
       return offers;
     }
 
+    /** A new request broadcast to `advisorId` alone, who accepts it at T0 + 1 s: its id. */
+    async function assignedTo(advisorId: string): Promise<string> {
+      const id = (await newRequest()).facts.id;
+      const [o] = await offerTo(id, [advisorId], { kind: "broadcast" });
+      ok(await store.acceptOffer({ requestId: id, language: "en", offerId: o!.id, advisorId, now: T0 + SEC, presenceTtlMs: TTL }, null));
+      return id;
+    }
+
     /** What checkEligibility says for the advisor's current state: the snapshot the store must return. */
     function expectedSnapshot(state: AdvisorState, request: RequestFacts, now: number, capacityRule: CapacityRule) {
       const result = checkEligibility({ advisor: state.profile, supply: state.supply, request, now, presenceTtlMs: TTL, capacityRule });
@@ -1196,10 +1204,7 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
 
       it("reopenRequest frees the advisor's slot and sets the deadline in the same step", async () => {
         const leaving = await online({ maxConcurrent: 1 });
-        const request = await newRequest();
-        const id = request.facts.id;
-        const [o] = await offerTo(id, [leaving.profile.id], { kind: "broadcast" });
-        ok(await store.acceptOffer({ requestId: id, language: "en", offerId: o!.id, advisorId: leaving.profile.id, now: T0 + SEC, presenceTtlMs: TTL }, null));
+        const id = await assignedTo(leaving.profile.id);
         expect(await store.getDeadline(id)).toBeNull();
 
         const reopened = ok(await store.reopenRequest(id, { advisorId: leaving.profile.id, now: T0 + 2 * SEC, deadline: T0 + 2 * SEC }));
@@ -1379,10 +1384,7 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
 
       it("completes an assigned request for its assignee only, freeing the slot; the same end again is a duplicate", async () => {
         const a = await online({ maxConcurrent: 1 });
-        const request = await newRequest();
-        const id = request.facts.id;
-        const [o] = await offerTo(id, [a.profile.id], { kind: "broadcast" });
-        ok(await store.acceptOffer({ requestId: id, language: "en", offerId: o!.id, advisorId: a.profile.id, now: T0 + SEC, presenceTtlMs: TTL }, null));
+        const id = await assignedTo(a.profile.id);
         expect(await candidateIds()).not.toContain(a.profile.id);
 
         expectRefused(await end(id, "completed", T0 + 2 * SEC, { assignee: uid("adv") }), "NOT_YOURS");
