@@ -8,7 +8,7 @@ import type { DispatchPolicy } from "../../matching/domain/policy.ts";
 import type { RequestFacts } from "../../matching/domain/types.ts";
 import { makeOffers, type MadeOffers, type OfferPlan } from "../../matching/engine/offering.ts";
 import type { AcceptContext } from "../../matching/journal/draft.ts";
-import type { AdvisorState, MatchingStore } from "../../matching/store/port.ts";
+import type { AdvisorState, LiveRequest, MatchingStore } from "../../matching/store/port.ts";
 
 export interface StepContext {
   store: MatchingStore;
@@ -17,26 +17,25 @@ export interface StepContext {
   now(): number;
 }
 
-/** engine.createRequest: the live request, due at once so the funnel runs. */
-export async function openRequest(ctx: StepContext, facts: RequestFacts, stageIndex: number): Promise<void> {
+/** engine.createRequest: the live request, due at once so the funnel runs; the state the step answered with. */
+export async function openRequest(ctx: StepContext, facts: RequestFacts, stageIndex: number): Promise<LiveRequest> {
   const now = ctx.now();
-  await ctx.store.createRequest(facts, { stageIndex, now, deadline: now });
+  return (await ctx.store.createRequest(facts, { stageIndex, now, deadline: now })).request;
 }
 
 /**
- * One offer step of engine.progress: read the request, select candidates and hold the push slot
- * or re-check each broadcast advisor (makeOffers, the engine's own code), record the offers,
- * re-read, and wait on the offers' expiry. null when nobody was eligible or the request moved.
+ * One offer step of engine.progress, on the request's first pass right after its creation (the
+ * pass starts from the state createRequest answered with, so it reads nothing): select candidates
+ * and hold the push slot or re-check each broadcast advisor (makeOffers, the engine's own code),
+ * record the offers and move the deadline to their expiry in that one step. The pass then waits
+ * on exactly that deadline, which needs no write of its own. null when nobody was eligible or the
+ * request moved.
  */
-export async function offerStep(ctx: StepContext, requestId: string, plan: OfferPlan): Promise<MadeOffers | null> {
-  const request = await ctx.store.getRequest(requestId);
-  if (!request) return null;
+export async function offerStep(ctx: StepContext, request: LiveRequest, plan: OfferPlan): Promise<MadeOffers | null> {
   const now = ctx.now();
   const context = { kind: "offer" as const, eventIds: ["evt_bench_decided", "evt_bench_sent"], at: now, stages: ctx.policy.stages.map((stage) => stage.pool), pool: plan.pool };
   const attempt = await makeOffers(ctx.store, request, plan, ctx.policy, now, ctx.presenceTtlMs, context);
   if (!attempt.made) return null;
-  await ctx.store.getRequest(requestId);
-  await ctx.store.setDeadline(requestId, plan.expiresAt);
   return attempt.result;
 }
 

@@ -29,9 +29,9 @@ const stageOf = (ctx: StepContext, pool: string): number => {
 /** One dispatched request, from creation to completion. True when it was assigned. */
 export async function dispatchCycle(ctx: CycleContext, facts: RequestFacts): Promise<boolean> {
   ctx.invariants.request(facts.id);
-  await openRequest(ctx, facts, stageOf(ctx, "branch"));
+  const request = await openRequest(ctx, facts, stageOf(ctx, "branch"));
   const expiresAt = ctx.now() + ctx.policy.offerTtlSeconds * 1000;
-  const made = await offerStep(ctx, facts.id, { pool: "branch", offerKind: "push", count: 1, expiresAt });
+  const made = await offerStep(ctx, request, { pool: "branch", offerKind: "push", count: 1, expiresAt });
   const offer = made?.offers[0]?.offer;
   if (offer) {
     const accepted = await acceptOffer(ctx, facts.id, offer.id, offer.advisorId);
@@ -55,9 +55,9 @@ export interface GrabOutcome {
 /** One grabbed request: broadcast to the top K, K simultaneous accepts, at most one winner. */
 export async function grabCycle(ctx: CycleContext, facts: RequestFacts): Promise<GrabOutcome> {
   ctx.invariants.request(facts.id);
-  await openRequest(ctx, facts, stageOf(ctx, "region"));
+  const request = await openRequest(ctx, facts, stageOf(ctx, "region"));
   const expiresAt = ctx.now() + ctx.policy.grabWindowSeconds * 1000;
-  const made = await offerStep(ctx, facts.id, { pool: "region", offerKind: "broadcast", count: ctx.policy.grabTopK, expiresAt });
+  const made = await offerStep(ctx, request, { pool: "region", offerKind: "broadcast", count: ctx.policy.grabTopK, expiresAt });
   const offers = made?.offers.map((o) => o.offer) ?? [];
   const attempts = await Promise.all(offers.map((offer) => acceptOffer(ctx, facts.id, offer.id, offer.advisorId)));
   let won = false;

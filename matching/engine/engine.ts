@@ -167,10 +167,12 @@ export class MatchingEngine {
       return inserted.sameBody ? { ok: true, requestId: inserted.requestId, created: false, status: null } : { ok: false, reason: "IDEMPOTENCY_CONFLICT" };
     }
     // Created under this call's own lease (the deadline a lease away), so its first pass runs here.
-    await this.store.createRequest(facts, { stageIndex: 0, now, deadline: now + this.leaseMs });
+    const opened = await this.store.createRequest(facts, { stageIndex: 0, now, deadline: now + this.leaseMs });
     await this.publish([created]);
-    await this.passUnderLease(facts.id);
-    const live = await this.store.getRequest(facts.id);
+    // The pass starts from the state the store step answered with and ends with the one it last
+    // wrote or read: the client's answer is never older than that, and neither needs a read.
+    const passed = await this.passUnderLease(facts.id, opened.request);
+    const live = passed === undefined ? await this.store.getRequest(facts.id) : passed;
     return { ok: true, requestId: facts.id, created: true, status: live?.status ?? "pending" };
   }
 
@@ -400,36 +402,45 @@ export class MatchingEngine {
    * lapses and the deadline fires again: a failed pass is retried, never lost. A pass cut short by a
    * lost live state is not a fault: the rebuild sets its deadline again.
    */
-  private async passUnderLease(requestId: string): Promise<void> {
-    await this.progress(requestId).catch((error) => {
+  private async passUnderLease(requestId: string, known?: LiveRequest): Promise<LiveRequest | null | undefined> {
+    return await this.progress(requestId, known).catch((error) => {
       if (!isLiveStateUnavailable(error)) this.onError(error, `progress ${requestId}`);
+      return undefined;
     });
   }
 
-  /** One funnel pass for a request whose lease the caller holds. */
-  private async progress(requestId: string): Promise<void> {
-    let request = await this.store.getRequest(requestId);
+  /**
+   * One funnel pass for a request whose lease the caller holds, from `known` (the state a store
+   * step of this call just answered with) or a read. Answers the state the pass last wrote or read
+   * (null: the request is gone; undefined: not known, after an ending the caller may read).
+   */
+  private async progress(requestId: string, known?: LiveRequest): Promise<LiveRequest | null | undefined> {
+    let request = known ?? (await this.store.getRequest(requestId));
     if (!request) {
       // Gone for good, unless the live state was lost meanwhile: then the rebuild restores it with
       // its deadline, which must not be cleared.
       await this.assertLive("progress");
       await this.store.clearDeadline(requestId);
-      return;
+      return null;
     }
     const policy = await this.policies.get(request.facts.branchId);
     const stages = stagesFor(policy, request.facts.mode);
     let noCandidates = false;
+    // The deadline the last step's own store step set (makeOffers moves it to the offers' expiry),
+    // at the revision that step wrote: a wait for exactly that needs no write of its own.
+    let deadlineSet: { rev: number; at: number } | null = null;
     for (let steps = 0; steps < MAX_STEPS_PER_PASS; steps++) {
       const now = this.clock.now();
       const step = nextStep(request, { stages, policy, now, noCandidates });
       switch (step.kind) {
         case "done":
           await this.store.clearDeadline(requestId);
-          return;
+          return request;
         case "wait":
+          if (deadlineSet && deadlineSet.rev === request.rev && deadlineSet.at === step.until) return request;
           // Only over what this pass last read: a pass woken meanwhile may have decided since.
           await this.store.setDeadlineIf(requestId, step.until, request.rev);
-          return;
+          return request;
         case "expire-offers":
         case "withdraw-offers": {
           const outcome = step.kind === "expire-offers" ? "timed_out" : "withdrawn";
@@ -447,6 +458,10 @@ export class MatchingEngine {
           if (moved.ok) {
             noCandidates = false;
             await this.settle({ context, request: moved.request }, moved.journalId);
+            // The step answered with the state it wrote: the next step is decided on that, not a re-read.
+            request = moved.request;
+            deadlineSet = null;
+            continue;
           }
           break;
         }
@@ -463,6 +478,9 @@ export class MatchingEngine {
           if (attempt.made) {
             const { result } = attempt;
             await this.settle({ context: { ...context, excluded: result.excluded }, request: result.request, offers: result.offers }, result.journalId);
+            request = result.request;
+            deadlineSet = { rev: result.request.rev, at: step.expiresAt };
+            continue;
           } else if (!attempt.stale) {
             noCandidates = true;
           }
@@ -471,15 +489,17 @@ export class MatchingEngine {
         case "expire-request": {
           const finished = await this.finish(request, "expired");
           if (!finished.ok) this.onError(new Error(`could not expire ${requestId}: ${finished.reason}`), "progress");
-          return;
+          return undefined;
         }
       }
       const reread = await this.store.getRequest(requestId);
-      if (!reread) return;
+      if (!reread) return null;
       request = reread;
+      deadlineSet = null;
     }
     // A pass that did not settle comes back soon rather than spinning here.
     await this.store.setDeadlineIf(requestId, this.clock.now() + 1_000, request.rev);
+    return request;
   }
 
   // ---- shared steps --------------------------------------------------------------------------------
