@@ -22,6 +22,7 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { policyRoutes } from "./routes/policy.ts";
 import { recordRoutes } from "./routes/record.ts";
 import { requestRoutes } from "./routes/requests.ts";
+import { requireKnownMediaType } from "./mediaType.ts";
 import { requireUtf8Bodies } from "./utf8Bodies.ts";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -60,6 +61,7 @@ export function createApp(deps: AppDeps) {
   app.use("/v1/*", (c, next) => (deps.config.devAuth && c.req.path === DEV_TOKEN_PATH ? next() : auth(c, next)));
   app.use("/metrics", auth);
   app.use("/v1/*", refuseOffboardedAdvisors(deps.standing ?? createAdvisorStanding(deps.backends.database.prisma, { ttlMs: 0 })));
+  app.use("*", requireKnownMediaType());
   app.use("*", requireUtf8Bodies());
 
   app.route("/", healthRoutes(deps));

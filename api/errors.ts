@@ -24,6 +24,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   NOT_ELIGIBLE: 409,
   INVALID_STATE: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -71,7 +72,7 @@ export function createOnError(logger: Logger) {
     if (error instanceof AppError) return errorResponse(c, error.code, error.message, error.details);
     if (error instanceof HTTPException) {
       const status = error.status;
-      const code: ErrorCode = status === 401 ? "UNAUTHENTICATED" : status === 403 ? "FORBIDDEN" : status === 404 ? "NOT_FOUND" : status === 413 ? "PAYLOAD_TOO_LARGE" : status === 429 ? "RATE_LIMITED" : status < 500 ? "VALIDATION_FAILED" : "INTERNAL";
+      const code: ErrorCode = status === 401 ? "UNAUTHENTICATED" : status === 403 ? "FORBIDDEN" : status === 404 ? "NOT_FOUND" : status === 413 ? "PAYLOAD_TOO_LARGE" : status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : status === 429 ? "RATE_LIMITED" : status < 500 ? "VALIDATION_FAILED" : "INTERNAL";
       return errorResponse(c, code, error.message || "request refused");
     }
     if (error instanceof SyntaxError) return errorResponse(c, "VALIDATION_FAILED", "the body is not valid JSON");
