@@ -22,8 +22,11 @@ let server: RunningServer;
 try {
   server = await startServer(config, logger);
 } catch (error) {
-  if (error instanceof StartupError) logger.fatal(error.message);
-  else logger.fatal({ err: error }, "could not start");
+  if (error instanceof StartupError) {
+    // The one line a user acts on; the driver's detail (stack, codes) only at debug level.
+    if (error.cause !== undefined) logger.debug({ err: error.cause }, "start-up failure detail");
+    logger.fatal(error.message);
+  } else logger.fatal({ err: error }, "could not start");
   process.exit(1);
 }
 

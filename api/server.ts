@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import { openBackends } from "../infra/backends.ts";
+import { assertPortFree, portInUseError } from "../infra/port.ts";
 import { startJobs } from "../infra/jobs/scheduler.ts";
 import { createMatchingRuntime } from "../infra/matching.ts";
 import { createMemoryRateLimiter } from "../infra/rateLimit/memory.ts";
@@ -29,6 +30,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  await assertPortFree(config.host, config.port);
   const backends = await openBackends(config, logger);
   try {
     if (config.seedDemo && (await demoMissing(backends.database.prisma))) {
@@ -58,8 +60,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       if (envelope.message.type === SESSION_REVOKED) standing.forget(envelope.to);
     });
     const app = createApp({ config, logger, backends, matching, limiter, metrics, fanout, standing });
-    const server = await new Promise<Server>((resolve) => {
+    const server = await new Promise<Server>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
+      // The port was free a moment ago (assertPortFree); another process may have taken it since.
+      s.once("error", (error) => reject(portInUseError(error, config.host, config.port) ?? error));
     });
     // Keep idle connections longer than clients and load balancers do (60 s is common), so the
     // server is never the side that closes a keep-alive socket just as a client reuses it.

@@ -6,7 +6,7 @@
  * - REDIS_URL: Redis, shared by every server process.
  */
 import path from "node:path";
-import type { Config } from "../core/config.ts";
+import { redactUrl, type Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import { applyMigrations, committedMigrationNames, pendingMigrations } from "../prisma/tools/migrations.ts";
 import { openPglite, openPostgres, type Database } from "./database.ts";
@@ -21,8 +21,20 @@ export interface Backends {
   close(): Promise<void>;
 }
 
+/** Why the server cannot start, in one line a user can act on; `cause` keeps the detail (logged at debug). */
 export class StartupError extends Error {
   override name = "StartupError";
+}
+
+/**
+ * One line of an error's message: a driver's own last line ("Can't reach database server at …"),
+ * not Prisma's multi-line invocation banner.
+ */
+export function briefly(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const lines = message.split("\n").map((line) => line.trim()).filter(Boolean);
+  const last = lines.at(-1) ?? "unknown error";
+  return /Message: `(.+)`/.exec(last)?.[1] ?? last;
 }
 
 export async function openBackends(config: Config, logger: Logger): Promise<Backends> {
@@ -32,7 +44,9 @@ export async function openBackends(config: Config, logger: Logger): Promise<Back
     : await openPglite(path.resolve(config.dataDir));
   let redis: RedisHandle | undefined;
   try {
-    await database.ping();
+    await database.ping().catch((error: unknown) => {
+      throw new StartupError(`cannot reach the database at ${database.location}: ${briefly(error)}`, { cause: error });
+    });
     if (database.kind === "pglite") {
       const applied = await applyMigrations(database.migrationAdapter);
       if (applied.length) logger.info({ applied }, "applied migrations to the embedded database");
@@ -46,7 +60,14 @@ export async function openBackends(config: Config, logger: Logger): Promise<Back
       }
     }
     if (config.redisUrl) {
-      redis = await connectRedis(config.redisUrl, (error) => logger.error({ err: error }, "redis connection error"), { timeoutMs: config.redis.timeoutMs });
+      // Until the first connection, a failed attempt is expected (the start gives up with one line
+      // after its timeout): each is a debug line. After it, a lost connection is an error.
+      let connected = false;
+      const onError = (error: Error) => (connected ? logger.error({ err: error }, "redis connection error") : logger.debug({ err: error }, "redis not reachable yet"));
+      redis = await connectRedis(config.redisUrl, onError, { timeoutMs: config.redis.timeoutMs }).catch((error: unknown) => {
+        throw new StartupError(`cannot reach Redis at ${redactUrl(config.redisUrl!)}: ${briefly(error)}`, { cause: error });
+      });
+      connected = true;
     }
   } catch (error) {
     await database.close().catch(() => {});

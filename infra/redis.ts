@@ -158,9 +158,15 @@ function boundCommands(client: RedisClient, timeoutMs: number): void {
 
 async function connectOrFail(client: RedisClient, withinMs: number): Promise<void> {
   // The client retries forever by default; give the first connection a deadline instead.
+  // The last attempt's error says why (refused, unknown host, auth), so the deadline's message carries it.
+  let lastError: Error | undefined;
+  const remember = (error: Error) => {
+    lastError = error;
+  };
+  client.on("error", remember);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`could not connect to Redis within ${withinMs / 1000} s`)), withinMs);
+    timer = setTimeout(() => reject(new Error(`could not connect within ${withinMs / 1000} s${lastError ? ` (${lastError.message})` : ""}`)), withinMs);
   });
   try {
     await Promise.race([client.connect(), deadline]);
@@ -169,5 +175,6 @@ async function connectOrFail(client: RedisClient, withinMs: number): Promise<voi
     throw error;
   } finally {
     clearTimeout(timer);
+    client.off("error", remember);
   }
 }
