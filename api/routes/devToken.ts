@@ -1,9 +1,11 @@
 /**
  * `POST /v1/dev/token`: mints a token for local use and tests. Registered only when DEV_AUTH is on,
  * which is refused in production (core/config.ts); otherwise the path does not exist at all. Dev
- * tokens are short-lived (an hour unless asked for longer, never past JWT_MAX_TTL_SECONDS).
+ * tokens are short-lived (an hour unless asked for longer, never past JWT_MAX_TTL_SECONDS), and a
+ * branch claim must match the directory (directory/branchClaim.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { checkBranchClaim } from "../../directory/branchClaim.ts";
 import { issueToken, ROLES } from "../auth/principal.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { errorResponse } from "../errors.ts";
@@ -39,6 +41,13 @@ export function devTokenRoutes(deps: AppDeps) {
     const body = c.req.valid("json");
     if ((body.role === "advisor" || body.role === "manager") && !body.branchId) {
       return errorResponse(c, "VALIDATION_FAILED", `${body.role} tokens need a branchId`, [{ path: "branchId", message: "required for this role" }]) as never;
+    }
+    if (body.branchId) {
+      const claim = await checkBranchClaim(deps.backends.database.prisma, { role: body.role, sub: body.sub, branchId: body.branchId });
+      if (!claim.ok) {
+        const message = claim.reason === "NO_SUCH_BRANCH" ? `branch ${body.branchId} is not in the directory` : `advisor ${body.sub} belongs to branch ${claim.branchId}, not ${body.branchId}`;
+        return errorResponse(c, "VALIDATION_FAILED", message, [{ path: "branchId", message }]) as never;
+      }
     }
     const ttlSeconds = body.ttlSeconds ?? Math.min(DEV_TOKEN_TTL_SECONDS, deps.config.jwt.maxTtlSeconds);
     if (ttlSeconds > deps.config.jwt.maxTtlSeconds) {
