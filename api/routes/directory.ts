@@ -8,6 +8,7 @@ import { AppError } from "../../core/errors.ts";
 import { ID_PREFIXES, isId, type IdKind } from "../../core/ids.ts";
 import { createAdvisor, findAdvisor, type AdvisorRecord } from "../../directory/advisors.ts";
 import { canonicalTimeZone, createBranch } from "../../directory/branches.ts";
+import { shownLicenceStatus, SHOWN_LICENCE_STATUSES } from "../../directory/licenceStatus.ts";
 import { createClient, findClient } from "../../directory/clients.ts";
 import { LICENCE_KINDS, PRESENCES } from "../../matching/domain/types.ts";
 import type { AdvisorState } from "../../matching/store/port.ts";
@@ -98,7 +99,8 @@ const LicenceSchema = z
     validFrom: z.string(),
     validUntil: z.string(),
     verifiedAt: z.string().nullable(),
-    status: z.enum(["active", "suspended", "revoked"]),
+    /** What the register holds, or `expired` once an active licence is past validUntil. */
+    status: z.enum(SHOWN_LICENCE_STATUSES),
   })
   .openapi("Licence");
 
@@ -185,7 +187,7 @@ const getClientRoute = createRoute({
 const iso = (d: Date) => d.toISOString();
 const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
 
-function advisorView(advisor: AdvisorRecord, live: AdvisorState | null): AdvisorView {
+function advisorView(advisor: AdvisorRecord, live: AdvisorState | null, now: Date): AdvisorView {
   return {
     id: advisor.id,
     branchId: advisor.branchId,
@@ -196,7 +198,7 @@ function advisorView(advisor: AdvisorRecord, live: AdvisorState | null): Advisor
     suitabilityMaxRisk: advisor.suitabilityMaxRisk,
     createdAt: iso(advisor.createdAt),
     offboardedAt: isoOrNull(advisor.offboardedAt),
-    licences: advisor.licences.map((l) => ({ ...l, validFrom: iso(l.validFrom), validUntil: iso(l.validUntil), verifiedAt: isoOrNull(l.verifiedAt) })),
+    licences: advisor.licences.map((l) => ({ ...l, status: shownLicenceStatus(l, now), validFrom: iso(l.validFrom), validUntil: iso(l.validUntil), verifiedAt: isoOrNull(l.verifiedAt) })),
     live: live
       ? {
           presence: live.supply.presence,
@@ -297,7 +299,7 @@ export function directoryRoutes(deps: AppDeps) {
       const advisor = await findAdvisor(prisma, id);
       const visible = advisor && (principal.role === "advisor" ? principal.sub === advisor.id : canSeeBranch(principal, advisor.branchId));
       if (!advisor || !visible) throw new AppError("NOT_FOUND", `advisor ${id} not found`);
-      return c.json(advisorView(advisor, await store.getAdvisor(id)), 200);
+      return c.json(advisorView(advisor, await store.getAdvisor(id), new Date(deps.matching.clock.now())), 200);
     })
     .openapi(getClientRoute, async (c) => {
       const principal = requireRole(c, "admin", "manager", "client");

@@ -7,6 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { parseCsv, type CsvProblem } from "../../directory/csv.ts";
+import { shownLicenceStatus, SHOWN_LICENCE_STATUSES } from "../../directory/licenceStatus.ts";
 import { changeLicence, importLicences, LICENCE_STATUSES, type ChangeRefusal, type ImportRow, type RegisteredLicence } from "../../directory/licenceRegister.ts";
 import { LICENCE_CHANGED_REASON, withdrawUnlicensedOffers } from "../../infra/jobs/licences.ts";
 import { LICENCE_KINDS } from "../../matching/domain/types.ts";
@@ -48,7 +49,8 @@ const RegisteredLicenceSchema = z
     validFrom: z.string(),
     validUntil: z.string(),
     verifiedAt: z.string().nullable(),
-    status: z.enum(LICENCE_STATUSES),
+    /** What the register holds, or `expired` once an active licence is past validUntil. */
+    status: z.enum(SHOWN_LICENCE_STATUSES),
   })
   .openapi("RegisteredLicence");
 
@@ -107,8 +109,8 @@ const importRoute = createRoute({
 
 const iso = (d: Date) => d.toISOString();
 
-function licenceView(licence: RegisteredLicence): RegisteredLicenceView {
-  return { ...licence, validFrom: iso(licence.validFrom), validUntil: iso(licence.validUntil), verifiedAt: licence.verifiedAt ? iso(licence.verifiedAt) : null };
+function licenceView(licence: RegisteredLicence, now: Date): RegisteredLicenceView {
+  return { ...licence, status: shownLicenceStatus(licence, now), validFrom: iso(licence.validFrom), validUntil: iso(licence.validUntil), verifiedAt: licence.verifiedAt ? iso(licence.verifiedAt) : null };
 }
 
 /** Problems as error details: one entry per line and field, so the person fixing the file sees them all. */
@@ -180,6 +182,7 @@ export function licenceRoutes(deps: AppDeps) {
       const principal = requireRole(c, "admin");
       const { kind, number } = c.req.valid("param");
       const body = c.req.valid("json");
+      const now = new Date(deps.matching.clock.now());
       const result = await changeLicence(prisma, {
         kind,
         number,
@@ -187,7 +190,7 @@ export function licenceRoutes(deps: AppDeps) {
         ...(body.validUntil === undefined ? {} : { validUntil: new Date(body.validUntil) }),
         reason: body.reason,
         actor: principal.sub,
-        now: new Date(),
+        now,
       });
       if (!result.ok) {
         switch (result.reason) {
@@ -201,7 +204,7 @@ export function licenceRoutes(deps: AppDeps) {
       }
       // Also when nothing changed: repeating a change is how an admin re-applies its effect.
       await enforce([result.licence.advisorId]);
-      return c.json(licenceView(result.licence), 200);
+      return c.json(licenceView(result.licence, now), 200);
     })
     .openapi(importRoute, async (c) => {
       const principal = requireRole(c, "admin");

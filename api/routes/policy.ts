@@ -6,6 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { branchExists } from "../../directory/branches.ts";
+import { shownLicenceStatus } from "../../directory/licenceStatus.ts";
 import { getBranchPolicy, putBranchPolicy, type BranchPolicy } from "../../directory/policies.ts";
 import { branchQueue } from "../../directory/queue.ts";
 import { DispatchPolicySchema, STAGE_POOLS } from "../../matching/domain/policy.ts";
@@ -130,6 +131,7 @@ export function policyRoutes(deps: AppDeps) {
       requireBranchAccess(principal, branchId);
       if (!(await branchExists(prisma, branchId))) throw new AppError("NOT_FOUND", `branch ${branchId} not found`);
       const queue = await branchQueue(prisma, store, branchId, { limit: c.req.valid("query").limit });
+      const now = new Date(deps.matching.clock.now());
       return c.json(
         {
           waiting: queue.waiting.map((w) => ({ ...w, createdAt: w.createdAt.toISOString() })),
@@ -138,7 +140,7 @@ export function policyRoutes(deps: AppDeps) {
             name: a.name,
             active: a.active,
             maxConcurrent: a.maxConcurrent,
-            licences: a.licences.map((l) => ({ id: l.id, kind: l.kind, number: l.number, validFrom: l.validFrom.toISOString(), validUntil: l.validUntil.toISOString(), status: l.status })),
+            licences: a.licences.map((l) => ({ id: l.id, kind: l.kind, number: l.number, validFrom: l.validFrom.toISOString(), validUntil: l.validUntil.toISOString(), status: shownLicenceStatus(l, now) })),
           })),
         },
         200,
