@@ -3,7 +3,8 @@
  *
  * Every balance change follows one recipe inside one database transaction: create missing accounts,
  * lock the involved account rows in account-id order, check the idempotency key (a duplicate returns
- * the first transaction and changes nothing), check budgets against the locked balances, then insert
+ * the first transaction and changes nothing; the same key with another input is IDEMPOTENCY_CONFLICT,
+ * told apart by the input hash stored with the key, inputHash.ts), check budgets against the locked balances, then insert
  * the transaction and its postings and move the balances with `balance = balance + amount`. Nothing is
  * decided from a balance read outside that transaction: a balance read in Node and written back would
  * lose concurrent updates.
@@ -14,6 +15,7 @@
 import { Prisma, type PrismaClient } from "../../generated/prisma/client.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "../../infra/databaseErrors.ts";
 import { newId } from "../../core/ids.ts";
+import { ledgerInputHash } from "./inputHash.ts";
 import { accountSpecFor, createMissingAccounts, lockAccounts, type AccountSpec } from "./accounts.ts";
 
 export interface PostingInput {
@@ -23,7 +25,10 @@ export interface PostingInput {
 }
 
 export interface PostTransactionInput {
-  /** One ledger transaction per key, ever: a retry or a duplicate delivery with the same key is a no-op. */
+  /**
+   * One ledger transaction per key, ever: a retry or a duplicate delivery with the same key and the
+   * same input is a no-op; with another input it is refused (IDEMPOTENCY_CONFLICT).
+   */
   idempotencyKey: string;
   kind: string;
   branchId?: string | null;
@@ -34,6 +39,8 @@ export interface PostTransactionInput {
 
 export type PostRefusal =
   | { ok: false; reason: "MISSING_IDEMPOTENCY_KEY" }
+  /** The key was used before for a transaction that does something else: `transactionId` is that one. */
+  | { ok: false; reason: "IDEMPOTENCY_CONFLICT"; transactionId: string }
   | { ok: false; reason: "TOO_FEW_POSTINGS"; count: number }
   | { ok: false; reason: "INVALID_AMOUNT"; accountCode: string; amount: number }
   | { ok: false; reason: "UNBALANCED"; sum: number }
@@ -68,6 +75,12 @@ export function validatePostings(postings: PostingInput[]): PostRefusal | null {
   return null;
 }
 
+/** A key seen before: the same input is a duplicate (a row from before input hashes counts as the same). */
+function duplicateOrConflict(existing: { id: string; inputHash: string | null }, inputHash: string): PostResult {
+  if (existing.inputHash !== null && existing.inputHash !== inputHash) return { ok: false, reason: "IDEMPOTENCY_CONFLICT", transactionId: existing.id };
+  return { ok: true, duplicate: true, transactionId: existing.id };
+}
+
 /** Net change per account code (an account may appear in several postings of one transaction). */
 function netByAccount(postings: PostingInput[]): Map<string, number> {
   const net = new Map<string, number>();
@@ -96,8 +109,9 @@ export async function postInTransaction(tx: Prisma.TransactionClient, input: Pos
 
   // Checked under the locks: a concurrent writer of the same key held them until it committed, so
   // its transaction is visible now (READ COMMITTED reads the latest commit at each statement).
-  const existing = await tx.ledgerTransaction.findUnique({ where: { idempotencyKey: input.idempotencyKey }, select: { id: true } });
-  if (existing) return { ok: true, duplicate: true, transactionId: existing.id };
+  const inputHash = ledgerInputHash(input);
+  const existing = await tx.ledgerTransaction.findUnique({ where: { idempotencyKey: input.idempotencyKey }, select: { id: true, inputHash: true } });
+  if (existing) return duplicateOrConflict(existing, inputHash);
   if (input.reversesId) {
     const reversal = await tx.ledgerTransaction.findUnique({ where: { reversesId: input.reversesId }, select: { id: true } });
     if (reversal) return { ok: true, duplicate: true, transactionId: reversal.id };
@@ -115,6 +129,7 @@ export async function postInTransaction(tx: Prisma.TransactionClient, input: Pos
   const transactionId = newId("transaction");
   await writeTransaction(tx, {
     id: transactionId,
+    inputHash,
     input,
     postings: input.postings.map((p) => ({ accountId: byCode.get(p.accountCode)!.id, amount: p.amount })),
     changes: locked.map((a) => ({ accountId: a.id, change: net.get(a.code) ?? 0 })).filter((c) => c.change !== 0),
@@ -132,7 +147,7 @@ export async function postInTransaction(tx: Prisma.TransactionClient, input: Pos
  */
 async function writeTransaction(
   tx: Prisma.TransactionClient,
-  row: { id: string; input: PostTransactionInput & { reversesId?: string }; postings: Array<{ accountId: string; amount: number }>; changes: Array<{ accountId: string; change: number }> },
+  row: { id: string; inputHash: string; input: PostTransactionInput & { reversesId?: string }; postings: Array<{ accountId: string; amount: number }>; changes: Array<{ accountId: string; change: number }> },
 ): Promise<void> {
   const { id, input } = row;
   const metadata = input.metadata === undefined ? null : JSON.stringify(input.metadata);
@@ -145,8 +160,8 @@ async function writeTransaction(
     : Prisma.sql`SELECT 1`;
   await tx.$executeRaw`
     WITH "transaction" AS (
-      INSERT INTO "LedgerTransaction" ("id", "idempotencyKey", "kind", "branchId", "memo", "metadata", "reversesId")
-      VALUES (${id}, ${input.idempotencyKey}, ${input.kind}, ${input.branchId ?? null}, ${input.memo ?? null}, ${metadata}::jsonb, ${input.reversesId ?? null})
+      INSERT INTO "LedgerTransaction" ("id", "idempotencyKey", "inputHash", "kind", "branchId", "memo", "metadata", "reversesId")
+      VALUES (${id}, ${input.idempotencyKey}, ${row.inputHash}, ${input.kind}, ${input.branchId ?? null}, ${input.memo ?? null}, ${metadata}::jsonb, ${input.reversesId ?? null})
     ), "postings" AS (
       INSERT INTO "LedgerPosting" ("transactionId", "accountId", "amount") VALUES ${postings}
     )
@@ -175,10 +190,10 @@ async function runPost(prisma: PrismaClient, input: PostTransactionInput & { rev
     if (error instanceof Refused) return error.result;
     if (isUniqueViolation(error)) {
       // The winner has committed (PostgreSQL raises the violation only then), so its row is visible.
-      const winner =
-        (await prisma.ledgerTransaction.findUnique({ where: { idempotencyKey: input.idempotencyKey }, select: { id: true } })) ??
-        (input.reversesId ? await prisma.ledgerTransaction.findUnique({ where: { reversesId: input.reversesId }, select: { id: true } }) : null);
-      if (winner) return { ok: true, duplicate: true, transactionId: winner.id };
+      const byKey = await prisma.ledgerTransaction.findUnique({ where: { idempotencyKey: input.idempotencyKey }, select: { id: true, inputHash: true } });
+      if (byKey) return duplicateOrConflict(byKey, ledgerInputHash(input));
+      const reversal = input.reversesId ? await prisma.ledgerTransaction.findUnique({ where: { reversesId: input.reversesId }, select: { id: true } }) : null;
+      if (reversal) return { ok: true, duplicate: true, transactionId: reversal.id };
     }
     // The only foreign key an account insert can miss is its branch.
     if (isForeignKeyViolation(error)) return { ok: false, reason: "UNKNOWN_BRANCH" };

@@ -304,19 +304,66 @@ function ledgerSuite(backend: Backend) {
       expect(new Set(burst.map((r) => r.ok && r.transactionId)).size).toBe(1);
 
       // Same key on disjoint accounts: no shared lock orders them, so the unique index must decide.
+      // The inputs differ (each names its own advisor's accounts): one wins, the others conflict with it.
       const shared = `disjoint:${tag}`;
       const disjoint = await Promise.all(
         [advisor(1), advisor(2), advisor(3), advisor(4)].map((a) =>
           postTransaction(prisma, { idempotencyKey: shared, kind: "test", postings: [{ accountCode: accountCode.advisorPayable(a), amount: -1 }, { accountCode: accountCode.advisorPoints(a), amount: 1 }] }),
         ),
       );
-      expect(disjoint.every((r) => r.ok)).toBe(true);
-      expect(disjoint.filter((r) => r.ok && !r.duplicate)).toHaveLength(1);
+      const winners = disjoint.filter((r) => r.ok && !r.duplicate);
+      expect(winners).toHaveLength(1);
+      const winnerId = winners[0]!.ok && winners[0]!.transactionId;
+      expect(disjoint.filter((r) => !r.ok)).toEqual(Array.from({ length: 3 }, () => ({ ok: false, reason: "IDEMPOTENCY_CONFLICT", transactionId: winnerId })));
       expect(await prisma.ledgerTransaction.count({ where: { idempotencyKey: { in: [key, shared] } } })).toBe(2);
 
       expect(await balanceOf(prisma, budget)).toBe(93);
       expect(await balanceOf(prisma, accountCode.advisorPoints(advisor()))).toBe(7);
       expect(await verifyLedger(prisma, { accountCodes: [budget, ...[0, 1, 2, 3, 4].flatMap((i) => [accountCode.advisorPoints(advisor(i)), accountCode.advisorPayable(advisor(i))])] })).toEqual([]);
+    });
+
+    it("answers the same key with another input as IDEMPOTENCY_CONFLICT naming the first transaction, and writes nothing", async () => {
+      const { tag, branchId, budget, advisor } = await newBranch(prisma);
+      await fundBudget(prisma, { branchId, points: 50, periodKey: `p${tag}` });
+      const points = accountCode.advisorPoints(advisor());
+      const key = `conflict:${tag}`;
+      const first = await postTransaction(prisma, { idempotencyKey: key, kind: "test", branchId, memo: "first", postings: [{ accountCode: budget, amount: -5 }, { accountCode: points, amount: 5 }] });
+      expect(first).toMatchObject({ ok: true, duplicate: false });
+      const firstId = first.ok ? first.transactionId : "";
+      // The same effect, postings in another order and other wording: a duplicate.
+      const same = await postTransaction(prisma, { idempotencyKey: key, kind: "test", branchId, memo: "retried", postings: [{ accountCode: points, amount: 5 }, { accountCode: budget, amount: -5 }] });
+      expect(same).toEqual({ ok: true, duplicate: true, transactionId: firstId });
+      // Another amount, another kind, another branch: each a conflict, sequentially and in a burst.
+      const conflicts = await Promise.all([
+        postTransaction(prisma, { idempotencyKey: key, kind: "test", branchId, postings: [{ accountCode: budget, amount: -6 }, { accountCode: points, amount: 6 }] }),
+        postTransaction(prisma, { idempotencyKey: key, kind: "other", branchId, postings: [{ accountCode: budget, amount: -5 }, { accountCode: points, amount: 5 }] }),
+        postTransaction(prisma, { idempotencyKey: key, kind: "test", postings: [{ accountCode: accountCode.advisorPayable(advisor()), amount: -5 }, { accountCode: points, amount: 5 }] }),
+      ]);
+      for (const conflict of conflicts) expect(conflict).toEqual({ ok: false, reason: "IDEMPOTENCY_CONFLICT", transactionId: firstId });
+      expect(await prisma.ledgerTransaction.count({ where: { idempotencyKey: key } })).toBe(1);
+      expect(await balanceOf(prisma, budget)).toBe(45);
+      expect(await balanceOf(prisma, points)).toBe(5);
+      // A key stored before input hashes existed (null) still answers as a duplicate.
+      const legacy = await prisma.ledgerTransaction.findUniqueOrThrow({ where: { idempotencyKey: `fund:${branchId}:p${tag}` }, select: { inputHash: true } });
+      expect(legacy.inputHash).toMatch(/^[0-9a-f]{64}$/);
+    });
+
+    it("refuses UPDATE and DELETE of posted transactions and postings, and any change to an account but its balance", async () => {
+      const { tag, branchId, budget } = await newBranch(prisma);
+      const funded = await fundBudget(prisma, { branchId, points: 10, periodKey: `p${tag}` });
+      const transactionId = funded.ok ? funded.transactionId : "";
+      const posting = await prisma.ledgerPosting.findFirstOrThrow({ where: { transactionId } });
+      const appendOnly = /append-only/;
+      await expect(prisma.ledgerTransaction.update({ where: { id: transactionId }, data: { memo: "rewritten" } })).rejects.toThrow(appendOnly);
+      await expect(prisma.$executeRawUnsafe(`DELETE FROM "LedgerTransaction" WHERE id = $1`, transactionId)).rejects.toThrow(appendOnly);
+      await expect(prisma.$executeRawUnsafe(`UPDATE "LedgerPosting" SET amount = amount + 1 WHERE id = $1`, posting.id)).rejects.toThrow(appendOnly);
+      await expect(prisma.ledgerPosting.deleteMany({ where: { transactionId } })).rejects.toThrow(appendOnly);
+      await expect(prisma.ledgerAccount.deleteMany({ where: { code: budget } })).rejects.toThrow(appendOnly);
+      await expect(prisma.ledgerAccount.update({ where: { code: budget }, data: { ownerId: "brn_elsewhere" } })).rejects.toThrow(/balance only/);
+      // Nothing changed, and the balance still moves by posting.
+      expect(await prisma.ledgerPosting.count({ where: { transactionId } })).toBe(2);
+      expect(await balanceOf(prisma, budget)).toBe(10);
+      expect(await verifyLedger(prisma, { accountCodes: [budget] })).toEqual([]);
     });
 
     it("never takes a branch budget below zero: refuses with what is available and writes nothing", async () => {
