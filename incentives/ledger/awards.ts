@@ -5,6 +5,7 @@
  */
 import type { IncentiveAward, PrismaClient } from "../../generated/prisma/client.ts";
 import { newId } from "../../core/ids.ts";
+import type { AwardDecision } from "../evaluate.ts";
 import { accountCode } from "./accounts.ts";
 import { isForeignKeyViolation, isUniqueViolation } from "../../infra/databaseErrors.ts";
 import { LEDGER_TRANSACTION_OPTIONS, postInTransaction, postTransaction, Refused, type PostRefusal, type PostResult } from "./post.ts";
@@ -20,12 +21,15 @@ export interface AwardInput {
   at: Date;
 }
 
-export type AwardStatus = "posted" | "skipped";
+export type AwardStatus = AwardDecision["status"];
 
-export interface AwardDecision extends AwardInput {
+/**
+ * An AwardDecision (the one type of what the rules decided, incentives/evaluate.ts) as the ledger
+ * recorded it: with its row id, branch, time and ledger transaction.
+ */
+export interface RecordedAward extends Omit<AwardDecision, "reason">, AwardInput {
   id: string;
-  status: AwardStatus;
-  /** Why a decision was skipped ("budget_exhausted", or the caller's reason such as a cap). */
+  /** Why a decision was skipped ("budget_exhausted", or the caller's reason such as a cap); null when posted. */
   reason: string | null;
   transactionId: string | null;
 }
@@ -33,14 +37,14 @@ export interface AwardDecision extends AwardInput {
 export type AwardRefusal = { ok: false; reason: "INVALID_POINTS"; points: number } | { ok: false; reason: "MISSING_REASON" } | Exclude<PostRefusal, { reason: "INSUFFICIENT_BUDGET" }>;
 
 /** A decision, new or (duplicate: true) the one an earlier delivery of the same event and rule made. */
-export type AwardResult = { ok: true; duplicate: boolean; decision: AwardDecision } | AwardRefusal;
+export type AwardResult = { ok: true; duplicate: boolean; decision: RecordedAward } | AwardRefusal;
 
 export const BUDGET_EXHAUSTED = "budget_exhausted";
 
 export const awardIdempotencyKey = (eventId: string, ruleId: string) => `award:${eventId}:${ruleId}`;
 export const fundingIdempotencyKey = (branchId: string, periodKey: string) => `fund:${branchId}:${periodKey}`;
 
-function toDecision(row: IncentiveAward): AwardDecision {
+function toDecision(row: IncentiveAward): RecordedAward {
   return {
     id: row.id,
     eventId: row.eventId,
@@ -72,7 +76,7 @@ function awardRow(input: AwardInput, status: AwardStatus, reason: string | null,
   };
 }
 
-async function existingDecision(prisma: Pick<PrismaClient, "incentiveAward">, input: { eventId: string; ruleId: string }): Promise<AwardDecision | null> {
+async function existingDecision(prisma: Pick<PrismaClient, "incentiveAward">, input: { eventId: string; ruleId: string }): Promise<RecordedAward | null> {
   const row = await prisma.incentiveAward.findUnique({ where: { eventId_ruleId: { eventId: input.eventId, ruleId: input.ruleId } } });
   return row ? toDecision(row) : null;
 }
