@@ -1,13 +1,16 @@
 /**
- * The Metrics implementation: Prometheus text exposition (format 0.0.4), written by hand because it
- * is a few lines of text and not worth a dependency.
+ * The Metrics implementation, on prom-client: its registry writes the text exposition (format
+ * 0.0.4) and adds the default process metrics (CPU, memory, event loop lag, GC, handles).
  *
  * HTTP metrics are counted in process (each process is its own scrape target). The domain gauges
  * are read when scraped, from the source of truth for each: PostgreSQL for requests and offers, the
  * live matching store for who is available, so every process reports the same values. When a source
  * is unreachable its gauges are left out and advisor_dispatch_scrape_source_up says so, so that the
- * HTTP metrics still arrive exactly when they matter most.
+ * HTTP metrics still arrive exactly when they matter most. That is why the domain gauges live in a
+ * registry made per scrape, holding only the families whose source answered, merged with the
+ * process-long one.
  */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Clock } from "../../core/clock.ts";
 import type { PrismaClient } from "../../infra/database.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
@@ -34,136 +37,79 @@ export interface PrometheusMetricsDeps {
   };
 }
 
-interface Histogram {
-  /** Cumulative count per bucket of DURATION_BUCKETS. */
-  buckets: number[];
-  sum: number;
-  count: number;
-}
-
-/** Label values may hold anything; the format needs \\, " and newlines escaped. */
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
-
-function labels(pairs: Record<string, string>): string {
-  const body = Object.entries(pairs)
-    .map(([name, value]) => `${name}="${escapeLabel(value)}"`)
-    .join(",");
-  return body ? `{${body}}` : "";
-}
-
-/** Numbers as Prometheus writes them (+Inf, NaN). */
-function num(value: number): string {
-  if (Number.isNaN(value)) return "NaN";
-  if (value === Infinity) return "+Inf";
-  if (value === -Infinity) return "-Inf";
-  return String(value);
-}
-
-function header(name: string, type: "counter" | "gauge" | "histogram", help: string): string[] {
-  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
-}
-
 export function createPrometheusMetrics(deps: PrometheusMetricsDeps): Metrics {
   const presenceTtlMs = deps.presenceTtlMs ?? 45_000;
-  // Keyed by the JSON of the label values: no separator can collide with a value.
-  const requests = new Map<string, number>();
-  const durations = new Map<string, Histogram>();
+  // One registry per instance (not prom-client's global one): tests and processes may hold several.
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: "http_requests_total", help: "HTTP requests handled, by method, matched route pattern and status.", labelNames: ["method", "route", "status"], registers: [registry] });
+  const durations = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration in seconds, by method and matched route pattern.",
+    labelNames: ["method", "route"],
+    buckets: [...DURATION_BUCKETS],
+    registers: [registry],
+  });
 
-  function renderHttp(): string[] {
-    const lines = header("http_requests_total", "counter", "HTTP requests handled, by method, matched route pattern and status.");
-    for (const [key, count] of requests) {
-      const [method, route, status] = JSON.parse(key) as [string, string, string];
-      lines.push(`http_requests_total${labels({ method, route, status })} ${count}`);
-    }
-    lines.push(...header("http_request_duration_seconds", "histogram", "HTTP request duration in seconds, by method and matched route pattern."));
-    for (const [key, histogram] of durations) {
-      const [method, route] = JSON.parse(key) as [string, string];
-      DURATION_BUCKETS.forEach((le, i) => {
-        lines.push(`http_request_duration_seconds_bucket${labels({ method, route, le: String(le) })} ${histogram.buckets[i]}`);
-      });
-      lines.push(`http_request_duration_seconds_bucket${labels({ method, route, le: "+Inf" })} ${histogram.count}`);
-      lines.push(`http_request_duration_seconds_sum${labels({ method, route })} ${num(histogram.sum)}`);
-      lines.push(`http_request_duration_seconds_count${labels({ method, route })} ${histogram.count}`);
-    }
-    return lines;
-  }
-
-  async function renderDatabase(): Promise<string[]> {
+  async function readDatabase(scrape: Registry): Promise<void> {
     const [byStatus, byOutcome] = await Promise.all([
       deps.prisma.serviceRequest.groupBy({ by: ["status"], where: { status: { in: [...OPEN_STATUSES] } }, _count: { _all: true } }),
       deps.prisma.offer.groupBy({ by: ["outcome"], _count: { _all: true } }),
     ]);
-    const lines = header("advisor_dispatch_open_requests", "gauge", "Service requests not yet finished, by status (PostgreSQL).");
-    for (const status of OPEN_STATUSES) {
-      const count = byStatus.find((row) => row.status === status)?._count._all ?? 0;
-      lines.push(`advisor_dispatch_open_requests${labels({ status })} ${count}`);
-    }
+    const open = new Gauge({ name: "advisor_dispatch_open_requests", help: "Service requests not yet finished, by status (PostgreSQL).", labelNames: ["status"], registers: [scrape] });
+    for (const status of OPEN_STATUSES) open.set({ status }, byStatus.find((row) => row.status === status)?._count._all ?? 0);
     // A gauge despite the _total name: it is a row count, and the "open" series goes down as offers close.
-    lines.push(...header("advisor_dispatch_offers_total", "gauge", "Offers ever made, by outcome; open ones as outcome=\"open\" (PostgreSQL)."));
-    for (const outcome of OFFER_OUTCOMES) {
-      const count = byOutcome.find((row) => (row.outcome ?? "open") === outcome)?._count._all ?? 0;
-      lines.push(`advisor_dispatch_offers_total${labels({ outcome })} ${count}`);
-    }
-    return lines;
+    const offers = new Gauge({ name: "advisor_dispatch_offers_total", help: 'Offers ever made, by outcome; open ones as outcome="open" (PostgreSQL).', labelNames: ["outcome"], registers: [scrape] });
+    for (const outcome of OFFER_OUTCOMES) offers.set({ outcome }, byOutcome.find((row) => (row.outcome ?? "open") === outcome)?._count._all ?? 0);
   }
 
-  async function renderStore(): Promise<string[]> {
+  async function readStore(scrape: Registry): Promise<void> {
     // Available as eligibility sees it: a heartbeat younger than the TTL (heartbeatAt > now - ttl, whole ms).
     const available = await deps.store.countAvailable(deps.clock.now() - presenceTtlMs + 1);
-    return [
-      ...header("advisor_dispatch_available_advisors", "gauge", "Advisors available with a live heartbeat (matching store)."),
-      `advisor_dispatch_available_advisors ${available}`,
-    ];
+    new Gauge({ name: "advisor_dispatch_available_advisors", help: "Advisors available with a live heartbeat (matching store).", registers: [scrape] }).set(available);
   }
 
-  async function renderJournal(): Promise<string[]> {
-    if (!deps.journal) return [];
+  async function readJournal(scrape: Registry): Promise<void> {
+    if (!deps.journal) return;
     const lag = await deps.journal.lag();
-    const { reconciled } = deps.journal;
-    return [
-      ...header("advisor_dispatch_journal_pending_entries", "gauge", "Decisions in the journal not yet persisted to PostgreSQL (all processes)."),
-      `advisor_dispatch_journal_pending_entries ${lag.entries}`,
-      ...header("advisor_dispatch_journal_oldest_entry_seconds", "gauge", "Age of the oldest decision not yet persisted, in seconds (0 when none)."),
-      `advisor_dispatch_journal_oldest_entry_seconds ${num(lag.oldestMs / 1000)}`,
-      ...header("advisor_dispatch_reconciler_requests_total", "counter", "Requests the reconciler on this process compared, found behind the live store, repaired, found missing from it, restored to it, or made due again (no deadline, or one later than an open offer's expiry)."),
-      ...(["checked", "behind", "repaired", "missing", "restored", "rescheduled"] as const).map((result) => `advisor_dispatch_reconciler_requests_total${labels({ result })} ${reconciled[result]}`),
-      ...(deps.journal.supply
-        ? [
-            ...header("advisor_dispatch_reconciler_slots_total", "counter", "Capacity slots the supply sweeps on this process found held for nothing (suspect) and gave back (released)."),
-            `advisor_dispatch_reconciler_slots_total${labels({ result: "suspect" })} ${deps.journal.supply.suspect}`,
-            `advisor_dispatch_reconciler_slots_total${labels({ result: "released" })} ${deps.journal.supply.released}`,
-          ]
-        : []),
-    ];
+    const { reconciled, supply } = deps.journal;
+    new Gauge({ name: "advisor_dispatch_journal_pending_entries", help: "Decisions in the journal not yet persisted to PostgreSQL (all processes).", registers: [scrape] }).set(lag.entries);
+    new Gauge({ name: "advisor_dispatch_journal_oldest_entry_seconds", help: "Age of the oldest decision not yet persisted, in seconds (0 when none).", registers: [scrape] }).set(lag.oldestMs / 1000);
+    const requestsReconciled = new Counter({
+      name: "advisor_dispatch_reconciler_requests_total",
+      help: "Requests the reconciler on this process compared, found behind the live store, repaired, found missing from it, restored to it, or made due again (no deadline, or one later than an open offer's expiry).",
+      labelNames: ["result"],
+      registers: [scrape],
+    });
+    for (const result of ["checked", "behind", "repaired", "missing", "restored", "rescheduled"] as const) requestsReconciled.inc({ result }, reconciled[result]);
+    if (supply) {
+      const slots = new Counter({ name: "advisor_dispatch_reconciler_slots_total", help: "Capacity slots the supply sweeps on this process found held for nothing (suspect) and gave back (released).", labelNames: ["result"], registers: [scrape] });
+      slots.inc({ result: "suspect" }, supply.suspect);
+      slots.inc({ result: "released" }, supply.released);
+    }
+  }
+
+  /** Runs one source's reads into a registry of its own: a source that fails leaves nothing behind. */
+  async function fromSource(read: (scrape: Registry) => Promise<void>): Promise<Registry> {
+    const scrape = new Registry();
+    await read(scrape);
+    return scrape;
   }
 
   return {
     observeHttp(method, route, status, seconds) {
-      const counterKey = JSON.stringify([method, route, String(status)]);
-      requests.set(counterKey, (requests.get(counterKey) ?? 0) + 1);
-      const histogramKey = JSON.stringify([method, route]);
-      let histogram = durations.get(histogramKey);
-      if (!histogram) {
-        histogram = { buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
-        durations.set(histogramKey, histogram);
-      }
-      DURATION_BUCKETS.forEach((le, i) => {
-        if (seconds <= le) histogram.buckets[i]! += 1;
-      });
-      histogram.sum += seconds;
-      histogram.count += 1;
+      requests.inc({ method, route, status: String(status) });
+      durations.observe({ method, route }, seconds);
     },
 
     async render() {
-      const [database, store, journal] = await Promise.allSettled([renderDatabase(), renderStore(), renderJournal()]);
-      const lines = renderHttp();
-      for (const source of [database, store, journal]) if (source.status === "fulfilled") lines.push(...source.value);
-      lines.push(...header("advisor_dispatch_scrape_source_up", "gauge", "1 when the scrape could read the source of the domain gauges, else 0."));
-      lines.push(`advisor_dispatch_scrape_source_up${labels({ source: "database" })} ${database.status === "fulfilled" ? 1 : 0}`);
-      lines.push(`advisor_dispatch_scrape_source_up${labels({ source: "store" })} ${store.status === "fulfilled" ? 1 : 0}`);
-      return `${lines.join("\n")}\n`;
+      const [database, store, journal] = await Promise.allSettled([fromSource(readDatabase), fromSource(readStore), fromSource(readJournal)]);
+      const up = new Registry();
+      const sourceUp = new Gauge({ name: "advisor_dispatch_scrape_source_up", help: "1 when the scrape could read the source of the domain gauges, else 0.", labelNames: ["source"], registers: [up] });
+      sourceUp.set({ source: "database" }, database.status === "fulfilled" ? 1 : 0);
+      sourceUp.set({ source: "store" }, store.status === "fulfilled" ? 1 : 0);
+      const answered = [database, store, journal].flatMap((source) => (source.status === "fulfilled" ? [source.value] : []));
+      return await Registry.merge([registry, ...answered, up]).metrics();
     },
   };
 }

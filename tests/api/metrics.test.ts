@@ -1,7 +1,8 @@
 /**
- * Prometheus metrics in process: the HTTP middleware labels by route pattern, the exposition is
- * well-formed text format 0.0.4, counters and histograms move with traffic, and the domain gauges
- * follow PostgreSQL and the matching store at scrape time.
+ * Prometheus metrics in process (prom-client): the HTTP middleware labels by route pattern, the
+ * exposition is well-formed text format 0.0.4 with the default process metrics beside ours,
+ * counters and histograms move with traffic, and the domain gauges follow PostgreSQL and the
+ * matching store at scrape time.
  */
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -70,14 +71,18 @@ describe("prometheus metrics", () => {
       const type = line.match(/^# TYPE (\S+) (counter|gauge|histogram)$/);
       if (type) families.set(type[1]!, type[2]!);
     }
-    expect(Object.fromEntries(families)).toEqual({
+    const ours = {
       http_requests_total: "counter",
       http_request_duration_seconds: "histogram",
       advisor_dispatch_open_requests: "gauge",
       advisor_dispatch_offers_total: "gauge",
       advisor_dispatch_available_advisors: "gauge",
       advisor_dispatch_scrape_source_up: "gauge",
-    });
+    };
+    expect(Object.fromEntries(families)).toMatchObject(ours);
+    // Besides ours, only prom-client's default process metrics, and the usual ones among them.
+    expect([...families.keys()].filter((name) => !(name in ours) && !/^(process|nodejs)_/.test(name))).toEqual([]);
+    expect([...families.keys()]).toEqual(expect.arrayContaining(["process_cpu_user_seconds_total", "process_resident_memory_bytes", "nodejs_eventloop_lag_seconds", "nodejs_heap_size_used_bytes"]));
     for (const sample of samples(text)) {
       const family = [...families.keys()].find((f) => sample.name === f || sample.name.startsWith(`${f}_`));
       expect(family, sample.name).toBeDefined();
