@@ -1,6 +1,6 @@
 /**
- * A small, strict CSV reader for uploads people prepare by hand or export from a spreadsheet
- * (RFC 4180: comma separated, double-quoted fields with "" for a quote, CRLF or LF line ends).
+ * A strict CSV reader for uploads people prepare by hand or export from a spreadsheet (RFC 4180:
+ * comma separated, double-quoted fields with "" for a quote, CRLF or LF line ends), on csv-parse.
  *
  * Strict because an upload changes regulated data: the header row is required and must name exactly
  * the expected columns (in any order, each once), every record must have exactly one field per
@@ -8,6 +8,10 @@
  * the physical line a record starts on (the header is line 1), so they match what an editor shows
  * even when a quoted field spans lines.
  */
+
+import { parse } from "csv-parse/sync";
+
+const BYTE_ORDER_MARK = "\uFEFF";
 
 export interface CsvProblem {
   line: number;
@@ -37,14 +41,10 @@ interface RawRecord {
 
 type Split = { ok: true; records: RawRecord[] } | { ok: false; problem: CsvProblem };
 
-const BYTE_ORDER_MARK = "\uFEFF";
-
 export function parseCsv<C extends string>(text: string, options: CsvOptions<C>): CsvResult<C> {
-  const split = splitRecords(text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text);
+  const split = splitRecords(text);
   if (!split.ok) return { ok: false, problems: [split.problem] };
-  // A line with nothing on it carries no record (trailing newlines, spacing left by an editor).
-  const records = split.records.filter((r) => !(r.fields.length === 1 && r.fields[0] === ""));
-  const [header, ...rows] = records;
+  const [header, ...rows] = split.records;
   if (!header) return { ok: false, problems: [{ line: 1, message: `the header row is missing: expected ${options.columns.join(",")}` }] };
 
   const columns = matchHeader(header, options.columns);
@@ -84,70 +84,58 @@ function matchHeader<C extends string>(header: RawRecord, expected: readonly C[]
   return problems.length ? { ok: false, problems } : { ok: true, order: names as C[] };
 }
 
+/** Line breaks inside a value: a record that holds them started that many lines before it ended. */
+const lineBreaks = (values: string[]): number => values.reduce((n, value) => n + (value.match(/\r?\n/g)?.length ?? 0), 0);
+
+/** The first line after `line` that holds something (blank lines carry no record). */
+function nextRecordLine(text: string, line: number): number {
+  const lines = text.split("\n");
+  let next = line + 1;
+  while (next <= lines.length && lines[next - 1]!.replace(/\r$/, "") === "") next++;
+  return next;
+}
+
+/** csv-parse's error codes, as the line-numbered problems users read. */
+const QUOTING_PROBLEMS: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: "a quoted field is never closed",
+  CSV_INVALID_CLOSING_QUOTE: "a quoted field must be followed by a comma or the end of the line",
+  INVALID_OPENING_QUOTE: 'a quote inside an unquoted field: quote the whole field and write "" for a quote',
+};
+
 /**
- * Splits the text into records of fields. Fails on the first syntax error, because after a stray
- * or unterminated quote the rest of the file cannot be read reliably.
+ * Splits the text into records of fields with csv-parse (RFC 4180; a byte order mark and blank
+ * lines skipped; LF or CRLF). Fails on the first syntax error, because after a stray or
+ * unterminated quote the rest of the file cannot be read reliably. A carriage return must start a
+ * CRLF: a lone one (old Mac line ends, a paste) is refused before parsing, wherever it is.
  */
 function splitRecords(text: string): Split {
-  const records: RawRecord[] = [];
-  let fields: string[] = [];
-  let field = "";
-  let line = 1;
-  let recordLine = 1;
-  let quoted = false;
-  /** The current field was quoted and its closing quote has been read: only a separator may follow. */
-  let closed = false;
-  let quoteLine = 1;
-
-  const endField = () => {
-    fields.push(field);
-    field = "";
-    closed = false;
-  };
-  const endRecord = () => {
-    endField();
-    records.push({ line: recordLine, fields });
-    fields = [];
-  };
-
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else {
-          quoted = false;
-          closed = true;
-        }
-      } else {
-        if (ch === "\n") line++;
-        field += ch;
-      }
-      continue;
-    }
-    if (ch === ",") {
-      endField();
-    } else if (ch === "\n" || (ch === "\r" && text[i + 1] === "\n")) {
-      if (ch === "\r") i++;
-      endRecord();
-      line++;
-      recordLine = line;
-    } else if (closed) {
-      return { ok: false, problem: { line, message: "a quoted field must be followed by a comma or the end of the line" } };
-    } else if (ch === '"') {
-      if (field !== "") return { ok: false, problem: { line, message: 'a quote inside an unquoted field: quote the whole field and write "" for a quote' } };
-      quoted = true;
-      quoteLine = line;
-    } else if (ch === "\r") {
-      return { ok: false, problem: { line, message: "a carriage return outside quotes must be followed by a line feed" } };
-    } else {
-      field += ch;
-    }
+  const loneCr = /\r(?!\n)/.exec(text);
+  if (loneCr) {
+    const line = 1 + (text.slice(0, loneCr.index).match(/\n/g)?.length ?? 0);
+    return { ok: false, problem: { line, message: "a carriage return must be followed by a line feed" } };
   }
-  if (quoted) return { ok: false, problem: { line: quoteLine, message: "a quoted field is never closed" } };
-  // The last record needs no line end.
-  if (fields.length > 0 || field !== "" || closed) endRecord();
-  return { ok: true, records };
+  const body = text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text;
+  let lastLine = 0;
+  const lines: number[] = [];
+  try {
+    const parsed = parse(body, {
+      relax_column_count: true, // counted per row here, so every wrong row is named, not just the first
+      skip_empty_lines: true,
+      record_delimiter: ["\r\n", "\n"],
+      // context.lines is the line a record ends on: it starts as many lines earlier as it holds breaks.
+      on_record: (record: string[], context) => {
+        lastLine = context.lines;
+        lines.push(context.lines - lineBreaks(record));
+        return record;
+      },
+    });
+    return { ok: true, records: parsed.map((fields, i) => ({ line: lines[i]!, fields })) };
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? "";
+    const message = QUOTING_PROBLEMS[code];
+    if (!message) throw error;
+    // An unclosed quote is only found at the end of the text: name the record it opened in.
+    const line = code === "CSV_QUOTE_NOT_CLOSED" ? nextRecordLine(body, lastLine) : ((error as { lines?: number }).lines ?? nextRecordLine(body, lastLine));
+    return { ok: false, problem: { line, message } };
+  }
 }

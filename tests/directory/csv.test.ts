@@ -84,6 +84,12 @@ describe("parseCsv", () => {
     expect(read(`${header}fund_sales,FS\r1,active,\n`)).toEqual({ ok: false, problems: [{ line: 2, message: expect.stringContaining("carriage return") }] });
   });
 
+  it("refuses a lone carriage return inside quotes too (csv-parse would count it as a line), naming its line", () => {
+    expect(read('kind,number,status,validUntil\nfund_sales,FS-1,active,\nfund_sales,"FS\r2",active,\n')).toEqual({ ok: false, problems: [{ line: 3, message: "a carriage return must be followed by a line feed" }] });
+    // A CRLF inside quotes is a line break like any other: the next record's line still counts right.
+    expect(read('kind,number,status,validUntil\r\nfund_sales,"FS\r\n1",active,\r\nfutures,FU-2,active,\r\n')).toMatchObject({ ok: true, records: [{ line: 2 }, { line: 4 }] });
+  });
+
   it("refuses more records than the limit, naming the first line over it", () => {
     const rows = Array.from({ length: 4 }, (_, i) => `fund_sales,FS-${i},active,`).join("\n");
     expect(read(`kind,number,status,validUntil\n${rows}\n`, 3)).toEqual({ ok: false, problems: [{ line: 5, message: "at most 3 rows per file" }] });
