@@ -84,8 +84,8 @@ function matchHeader<C extends string>(header: RawRecord, expected: readonly C[]
   return problems.length ? { ok: false, problems } : { ok: true, order: names as C[] };
 }
 
-/** Line breaks inside a value: a record that holds them started that many lines before it ended. */
-const lineBreaks = (values: string[]): number => values.reduce((n, value) => n + (value.match(/\r?\n/g)?.length ?? 0), 0);
+/** How often `pattern` occurs in a record's values. */
+const occurrences = (values: string[], pattern: RegExp): number => values.reduce((n, value) => n + (value.match(pattern)?.length ?? 0), 0);
 
 /** The first line after `line` that holds something (blank lines carry no record). */
 function nextRecordLine(text: string, line: number): number {
@@ -117,15 +117,20 @@ function splitRecords(text: string): Split {
   const body = text.startsWith(BYTE_ORDER_MARK) ? text.slice(1) : text;
   let lastLine = 0;
   const lines: number[] = [];
+  // csv-parse counts a CR and an LF inside quotes as a line each, so a quoted CRLF counts twice:
+  // `extra` is how many lines it has counted too many so far.
+  let extra = 0;
   try {
     const parsed = parse(body, {
       relax_column_count: true, // counted per row here, so every wrong row is named, not just the first
       skip_empty_lines: true,
       record_delimiter: ["\r\n", "\n"],
-      // context.lines is the line a record ends on: it starts as many lines earlier as it holds breaks.
+      // context.lines is the line a record ends on (as csv-parse counts): it starts as many lines
+      // earlier as it holds line break characters.
       on_record: (record: string[], context) => {
-        lastLine = context.lines;
-        lines.push(context.lines - lineBreaks(record));
+        lines.push(context.lines - extra - occurrences(record, /[\r\n]/g));
+        extra += occurrences(record, /\r\n/g);
+        lastLine = context.lines - extra;
         return record;
       },
     });
@@ -135,7 +140,8 @@ function splitRecords(text: string): Split {
     const message = QUOTING_PROBLEMS[code];
     if (!message) throw error;
     // An unclosed quote is only found at the end of the text: name the record it opened in.
-    const line = code === "CSV_QUOTE_NOT_CLOSED" ? nextRecordLine(body, lastLine) : ((error as { lines?: number }).lines ?? nextRecordLine(body, lastLine));
+    const at = (error as { lines?: number }).lines;
+    const line = code === "CSV_QUOTE_NOT_CLOSED" || at === undefined ? nextRecordLine(body, lastLine) : at - extra;
     return { ok: false, problem: { line, message } };
   }
 }
