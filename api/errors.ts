@@ -72,7 +72,22 @@ export function createOnError(logger: Logger) {
     if (error instanceof AppError) return errorResponse(c, error.code, error.message, error.details);
     if (error instanceof HTTPException) {
       const status = error.status;
-      const code: ErrorCode = status === 401 ? "UNAUTHENTICATED" : status === 403 ? "FORBIDDEN" : status === 404 ? "NOT_FOUND" : status === 413 ? "PAYLOAD_TOO_LARGE" : status === 415 ? "UNSUPPORTED_MEDIA_TYPE" : status === 429 ? "RATE_LIMITED" : status < 500 ? "VALIDATION_FAILED" : "INTERNAL";
+      const code: ErrorCode =
+        status === 401
+          ? "UNAUTHENTICATED"
+          : status === 403
+            ? "FORBIDDEN"
+            : status === 404
+              ? "NOT_FOUND"
+              : status === 413
+                ? "PAYLOAD_TOO_LARGE"
+                : status === 415
+                  ? "UNSUPPORTED_MEDIA_TYPE"
+                  : status === 429
+                    ? "RATE_LIMITED"
+                    : status < 500
+                      ? "VALIDATION_FAILED"
+                      : "INTERNAL";
       return errorResponse(c, code, error.message || "request refused");
     }
     if (error instanceof SyntaxError) return errorResponse(c, "VALIDATION_FAILED", "the body is not valid JSON");

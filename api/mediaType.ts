@@ -23,7 +23,10 @@ export function requireKnownMediaType(): MiddlewareHandler {
     const given = c.req.header("content-type");
     const mediaType = (given ?? "").split(";")[0]!.trim();
     if (READABLE.test(mediaType)) return next();
-    const message = given === undefined ? "the body has no Content-Type: send application/json (text/csv for a licence import)" : `Content-Type ${JSON.stringify(mediaType.slice(0, 100))} is not read here: send application/json (text/csv for a licence import)`;
+    const message =
+      given === undefined
+        ? "the body has no Content-Type: send application/json (text/csv for a licence import)"
+        : `Content-Type ${JSON.stringify(mediaType.slice(0, 100))} is not read here: send application/json (text/csv for a licence import)`;
     return errorResponse(c, "UNSUPPORTED_MEDIA_TYPE", message);
   };
 }

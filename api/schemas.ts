@@ -34,6 +34,7 @@ export function text(min: number, max: number) {
     .trim()
     .min(min)
     .max(max)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this check's purpose
     .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), "must not contain control characters")
     .refine(isWellFormed, NOT_WELL_FORMED);
 }
@@ -48,12 +49,10 @@ export const LanguageTag = z
   .transform((v) => v.toLowerCase());
 
 /** An ISO 8601 instant with an offset, within years PostgreSQL and people both mean (1900-9999). */
-export const Instant = z.iso
-  .datetime({ offset: true })
-  .refine((v) => {
-    const year = new Date(v).getUTCFullYear();
-    return year >= 1900 && year <= 9999;
-  }, "must be between the years 1900 and 9999");
+export const Instant = z.iso.datetime({ offset: true }).refine((v) => {
+  const year = new Date(v).getUTCFullYear();
+  return year >= 1900 && year <= 9999;
+}, "must be between the years 1900 and 9999");
 
 /** A path parameter holding an id of one kind: `req_…`, `off_…`. */
 export function idParam(kind: IdKind) {
@@ -71,5 +70,10 @@ export const json = <T extends z.ZodTypeAny>(schema: T) => ({ "application/json"
 
 /** `Idempotency-Key`: a retried write with the same key and body has no second effect. */
 export const IdempotencyHeaders = z.object({
-  "idempotency-key": z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces").optional(),
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+    .optional(),
 });

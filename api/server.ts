@@ -70,9 +70,25 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
     const port = (server.address() as AddressInfo).port;
-    const realtime = attachRealtime(server, { tokenRules: tokenRules(config), fanout, logger, admit: async (principal) => !(await standing.isOffboarded(principal)), onConnect: resendOpenOffers(prisma) });
+    const realtime = attachRealtime(server, {
+      tokenRules: tokenRules(config),
+      fanout,
+      logger,
+      admit: async (principal) => !(await standing.isOffboarded(principal)),
+      onConnect: resendOpenOffers(prisma),
+    });
     matching.start();
-    const jobs = startJobs({ engine: matching.engine, store: matching.store, prisma, logger, clock: matching.clock, presenceTtlMs: matching.presenceTtlMs, leaseTtlMs: config.cronLeaseMs, incentiveEvaluationSeconds: config.incentiveEvaluationSeconds, auditRetentionDays: config.auditRetentionDays });
+    const jobs = startJobs({
+      engine: matching.engine,
+      store: matching.store,
+      prisma,
+      logger,
+      clock: matching.clock,
+      presenceTtlMs: matching.presenceTtlMs,
+      leaseTtlMs: config.cronLeaseMs,
+      incentiveEvaluationSeconds: config.incentiveEvaluationSeconds,
+      auditRetentionDays: config.auditRetentionDays,
+    });
     logger.info({ port, host: config.host, devAuth: config.devAuth }, `listening on http://${config.host}:${port}`);
 
     return {

@@ -7,7 +7,17 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isFigure, meetsTarget, ratioOf, withinBudget, type BenchContext, type BenchRow, type BenchSuite, type Comparison, type Figure } from "./lib/harness.ts";
+import {
+  isFigure,
+  meetsTarget,
+  ratioOf,
+  withinBudget,
+  type BenchContext,
+  type BenchRow,
+  type BenchSuite,
+  type Comparison,
+  type Figure,
+} from "./lib/harness.ts";
 import { printTable } from "./lib/stats.ts";
 import { matchingCoreSuite } from "./suites/matchingCore.ts";
 import { endToEndSuite } from "./suites/endToEnd.ts";
@@ -19,7 +29,10 @@ const SUITES: BenchSuite[] = [matchingCoreSuite, endToEndSuite, latencySuite, de
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
-const only = argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const only = argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
 const unknown = argv.filter((a) => a !== "--quick" && !a.startsWith("--only="));
 if (unknown.length) {
   console.error(`unknown option(s): ${unknown.join(" ")}\nusage: npm run bench [-- --quick] [-- --only=${SUITES.map((s) => s.name).join(",")}]`);

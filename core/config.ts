@@ -25,10 +25,12 @@ const port = z.preprocess(
 );
 
 const positiveInt = (fallback: number) =>
-  z.preprocess(
-    (v) => (v === "" || v === undefined ? undefined : v),
-    z.string().regex(/^\d+$/, "must be a positive whole number").transform(Number).pipe(z.number().int().positive()).optional(),
-  ).transform((v) => v ?? fallback);
+  z
+    .preprocess(
+      (v) => (v === "" || v === undefined ? undefined : v),
+      z.string().regex(/^\d+$/, "must be a positive whole number").transform(Number).pipe(z.number().int().positive()).optional(),
+    )
+    .transform((v) => v ?? fallback);
 
 /**
  * Defaults of the dependency bounds (see infra/database.ts and infra/redis.ts), exported so tools
@@ -39,8 +41,7 @@ export const DEFAULT_DATABASE_TIMEOUT_MS = 2_000;
 export const DEFAULT_REDIS_TIMEOUT_MS = 2_000;
 
 /** A bound on a dependency call: long enough for a loaded but healthy service, short enough for an interactive API. */
-const timeoutMs = (fallback: number) =>
-  positiveInt(fallback).refine((v) => v >= 100 && v <= 60_000, "must be from 100 to 60000 milliseconds");
+const timeoutMs = (fallback: number) => positiveInt(fallback).refine((v) => v >= 100 && v <= 60_000, "must be from 100 to 60000 milliseconds");
 
 const EnvSchema = z
   .object({
@@ -63,7 +64,10 @@ const EnvSchema = z
     SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
     CRON_LEASE_MS: positiveInt(15_000),
     INCENTIVE_EVALUATION_SECONDS: z
-      .preprocess((v) => (v === "" || v === undefined ? undefined : v), z.string().regex(/^\d+$/, "must be a whole number of seconds").transform(Number).optional())
+      .preprocess(
+        (v) => (v === "" || v === undefined ? undefined : v),
+        z.string().regex(/^\d+$/, "must be a whole number of seconds").transform(Number).optional(),
+      )
       .transform((v) => v ?? 2)
       .refine((v) => v === 0 || (v <= 60 && 60 % v === 0), "must be 0 (off) or a divisor of 60"),
     AUDIT_RETENTION_DAYS: positiveInt(2190).refine((v) => v >= 365, "must be at least 365 days"),

@@ -39,13 +39,18 @@ export class FailpointError extends Error {
 export function failpoint(name: FailpointName): void {
   if (armed.size === 0) return;
   const hook = armed.get(name);
-  if (!hook || !hook.when()) return;
+  if (!hook?.when()) return;
   if (--hook.remaining <= 0) armed.delete(name);
   throw new FailpointError(name, hook.message, hook.code);
 }
 
 export function armFailpoint(name: FailpointName, options: { times?: number; when?: () => boolean; message?: string; code?: string } = {}): void {
-  armed.set(name, { remaining: options.times ?? Infinity, when: options.when ?? (() => true), message: options.message ?? `failpoint ${name}`, ...(options.code ? { code: options.code } : {}) });
+  armed.set(name, {
+    remaining: options.times ?? Infinity,
+    when: options.when ?? (() => true),
+    message: options.message ?? `failpoint ${name}`,
+    ...(options.code ? { code: options.code } : {}),
+  });
 }
 
 export function disarmFailpoints(): void {

@@ -4,7 +4,7 @@
  */
 import { isUniqueViolation } from "../infra/databaseErrors.ts";
 import { recordAction } from "../compliance/audit/actions.ts";
-import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
+import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { newId } from "../core/ids.ts";
 import type { LicenceKind } from "../matching/domain/types.ts";
 import { branchExists } from "./branches.ts";
@@ -38,7 +38,6 @@ export type CreateAdvisorResult =
 
 const UNSPECIFIED_ISSUER = "unspecified";
 
-
 /**
  * Creates the advisor with all their licences, or nothing. A licence (kind, number) already on file
  * (for anyone) is refused: a licence number identifies one person at the regulator.
@@ -63,7 +62,10 @@ export async function createAdvisor(prisma: PrismaClient, input: NewAdvisor, now
       if (!(await branchExists(tx, input.branchId))) return { ok: false, reason: "UNKNOWN_BRANCH" };
       // Looked up first only to name the clashing licence; the unique index is what decides under
       // concurrent creates (caught below).
-      const taken = await tx.licence.findFirst({ where: { OR: licences.map((l) => ({ kind: l.kind, number: l.number })) }, select: { kind: true, number: true } });
+      const taken = await tx.licence.findFirst({
+        where: { OR: licences.map((l) => ({ kind: l.kind, number: l.number })) },
+        select: { kind: true, number: true },
+      });
       if (taken) return { ok: false, reason: "LICENCE_TAKEN", kind: taken.kind, number: taken.number };
       await tx.advisor.create({
         data: {
@@ -89,7 +91,14 @@ export async function createAdvisor(prisma: PrismaClient, input: NewAdvisor, now
           languages: input.languages,
           maxConcurrent: input.maxConcurrent,
           suitabilityMaxRisk: input.suitabilityMaxRisk,
-          licences: licences.map((l) => ({ licenceId: l.id, kind: l.kind, number: l.number, issuer: l.issuer, validFrom: l.validFrom.toISOString(), validUntil: l.validUntil.toISOString() })),
+          licences: licences.map((l) => ({
+            licenceId: l.id,
+            kind: l.kind,
+            number: l.number,
+            issuer: l.issuer,
+            validFrom: l.validFrom.toISOString(),
+            validUntil: l.validUntil.toISOString(),
+          })),
         },
       });
       return { ok: true, id };

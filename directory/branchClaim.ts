@@ -10,7 +10,10 @@ import { branchExists } from "./branches.ts";
 
 export type BranchClaimCheck = { ok: true } | { ok: false; reason: "NO_SUCH_BRANCH" } | { ok: false; reason: "OTHER_BRANCH"; branchId: string };
 
-export async function checkBranchClaim(prisma: Pick<PrismaClient, "branch" | "advisor">, claim: { role: string; sub: string; branchId: string }): Promise<BranchClaimCheck> {
+export async function checkBranchClaim(
+  prisma: Pick<PrismaClient, "branch" | "advisor">,
+  claim: { role: string; sub: string; branchId: string },
+): Promise<BranchClaimCheck> {
   if (claim.role === "advisor") {
     const advisor = await prisma.advisor.findUnique({ where: { id: claim.sub }, select: { branchId: true } });
     if (advisor) return advisor.branchId === claim.branchId ? { ok: true } : { ok: false, reason: "OTHER_BRANCH", branchId: advisor.branchId };

@@ -33,7 +33,13 @@ export async function createBranch(prisma: PrismaClient, input: NewBranch, now: 
   const id = newId("branch");
   await prisma.$transaction(async (tx) => {
     await tx.branch.create({ data: { id, name: input.name, region: input.region, timezone: input.timezone } });
-    await recordAction(tx, { type: "branch.created", actor: input.actor, at: now, branchId: id, data: { branchId: id, name: input.name, region: input.region, timezone: input.timezone } });
+    await recordAction(tx, {
+      type: "branch.created",
+      actor: input.actor,
+      at: now,
+      branchId: id,
+      data: { branchId: id, name: input.name, region: input.region, timezone: input.timezone },
+    });
   });
   return { id };
 }

@@ -61,7 +61,9 @@ export function parseCsv<C extends string>(text: string, options: CsvOptions<C>)
       continue;
     }
     const values = {} as Record<C, string>;
-    columns.order.forEach((column, index) => (values[column] = row.fields[index]!));
+    columns.order.forEach((column, index) => {
+      values[column] = row.fields[index]!;
+    });
     out.push({ line: row.line, values });
   }
   return problems.length ? { ok: false, problems } : { ok: true, records: out };

@@ -91,7 +91,17 @@ async function lockLicences(tx: Tx, keys: readonly LicenceKey[]): Promise<Locked
     FOR UPDATE OF l`;
 }
 
-const REGISTERED_FIELDS = { id: true, advisorId: true, kind: true, number: true, issuer: true, validFrom: true, validUntil: true, verifiedAt: true, status: true } as const;
+const REGISTERED_FIELDS = {
+  id: true,
+  advisorId: true,
+  kind: true,
+  number: true,
+  issuer: true,
+  validFrom: true,
+  validUntil: true,
+  verifiedAt: true,
+  status: true,
+} as const;
 
 const keyOf = (k: LicenceKey) => `${k.kind}\u0000${k.number}`;
 const validityOf = (l: { status: LicenceStatus; validUntil: Date }) => ({ status: l.status, validUntil: l.validUntil.toISOString() });
@@ -171,7 +181,10 @@ export async function importLicences(prisma: PrismaClient, rows: readonly Import
 
     const context: ChangeContext = { actor, now, reason: null, source: "import" };
     for (const { current, plan } of changes) await applyPlan(tx, current, plan);
-    await recordActions(tx, changes.map(({ current, plan }) => auditOf(current, plan, context)));
+    await recordActions(
+      tx,
+      changes.map(({ current, plan }) => auditOf(current, plan, context)),
+    );
     return { ok: true, changed: changes.length, unchanged, unmatched, changedAdvisorIds: [...new Set(changes.map((c) => c.current.advisorId))] };
   }, TRANSACTION_OPTIONS);
 }

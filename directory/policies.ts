@@ -5,7 +5,7 @@
  */
 import { isUniqueViolation } from "../infra/databaseErrors.ts";
 import { recordAction } from "../compliance/audit/actions.ts";
-import { Prisma, type PrismaClient } from "../generated/prisma/client.ts";
+import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../matching/domain/policy.ts";
 import { branchExists } from "./branches.ts";
 
@@ -22,7 +22,6 @@ export type PutPolicyResult =
   | { ok: true; policy: BranchPolicy }
   | { ok: false; reason: "UNKNOWN_BRANCH" }
   | { ok: false; reason: "VERSION_MISMATCH"; currentVersion: number };
-
 
 /** How often an unconditional write retries when another writer created the row under it. */
 const CREATE_RACE_RETRIES = 3;

@@ -86,8 +86,17 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
       funded.add(`${branchId}:${periodKey}`);
     }
     for (const decision of result.decisions) {
-      const input = { eventId: decision.eventId, ruleId: decision.ruleId, ruleSetVersion: decision.ruleSetVersion, branchId, advisorId: decision.advisorId, points: decision.points, at: new Date(event.at) };
-      const outcome = decision.status === "posted" ? await postAward(prisma, input) : await recordSkippedAward(prisma, { ...input, reason: decision.reason ?? "skipped" });
+      const input = {
+        eventId: decision.eventId,
+        ruleId: decision.ruleId,
+        ruleSetVersion: decision.ruleSetVersion,
+        branchId,
+        advisorId: decision.advisorId,
+        points: decision.points,
+        at: new Date(event.at),
+      };
+      const outcome =
+        decision.status === "posted" ? await postAward(prisma, input) : await recordSkippedAward(prisma, { ...input, reason: decision.reason ?? "skipped" });
       if (!outcome.ok) throw new Error(`award ${decision.eventId}/${decision.ruleId} refused: ${outcome.reason}`);
       decisions++;
       if (outcome.decision.status === "posted") {
@@ -113,7 +122,11 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
     });
   }
   const last = batch[batch.length - 1]!.seq;
-  await prisma.eventCursor.upsert({ where: { consumer: INCENTIVE_CONSUMER }, create: { consumer: INCENTIVE_CONSUMER, lastSeq: last }, update: { lastSeq: last } });
+  await prisma.eventCursor.upsert({
+    where: { consumer: INCENTIVE_CONSUMER },
+    create: { consumer: INCENTIVE_CONSUMER, lastSeq: last },
+    update: { lastSeq: last },
+  });
   await feedRanking(deps, [...rewarded]);
   return { events: batch.length, decisions, posted };
 }
@@ -134,7 +147,11 @@ export async function drainIncentives(deps: IncentiveConsumerDeps): Promise<Eval
 async function feedRanking(deps: IncentiveConsumerDeps, advisorIds: string[]): Promise<void> {
   if (!advisorIds.length) return;
   const since = new Date(deps.clock.now() - RECENT_WINDOW_MS);
-  const recent = await deps.prisma.incentiveAward.groupBy({ by: ["advisorId"], where: { advisorId: { in: advisorIds }, status: "posted", at: { gte: since } }, _sum: { points: true } });
+  const recent = await deps.prisma.incentiveAward.groupBy({
+    by: ["advisorId"],
+    where: { advisorId: { in: advisorIds }, status: "posted", at: { gte: since } },
+    _sum: { points: true },
+  });
   const points = new Map(recent.map((r) => [r.advisorId, r._sum.points ?? 0]));
   const states = await deps.store.getAdvisors(advisorIds);
   for (const state of states) {

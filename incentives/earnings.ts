@@ -24,7 +24,9 @@ export async function leaderboard(prisma: PrismaClient, branchId: string): Promi
     prisma.advisor.findMany({ where: { branchId, status: { not: "offboarded" } }, select: { id: true, name: true } }),
   ]);
   const points = new Map(sums.map((s) => [s.advisorId, s._sum.points ?? 0]));
-  const rows = advisors.map((a) => ({ advisorId: a.id, name: a.name, points: points.get(a.id) ?? 0 })).sort((x, y) => y.points - x.points || (x.advisorId < y.advisorId ? -1 : 1));
+  const rows = advisors
+    .map((a) => ({ advisorId: a.id, name: a.name, points: points.get(a.id) ?? 0 }))
+    .sort((x, y) => y.points - x.points || (x.advisorId < y.advisorId ? -1 : 1));
   let rank = 0;
   return rows.map((row, i) => {
     if (i === 0 || rows[i - 1]!.points !== row.points) rank = i + 1;
@@ -50,6 +52,14 @@ export async function earnings(prisma: PrismaClient, advisorId: string, branchId
     advisorId,
     balance: { points, payable },
     rank: board.find((e) => e.advisorId === advisorId)?.rank ?? null,
-    recent: recent.map((r) => ({ at: r.at.toISOString(), ruleId: r.ruleId, ruleSetVersion: r.ruleSetVersion, points: r.points, status: r.status, reason: r.reason, eventId: r.eventId })),
+    recent: recent.map((r) => ({
+      at: r.at.toISOString(),
+      ruleId: r.ruleId,
+      ruleSetVersion: r.ruleSetVersion,
+      points: r.points,
+      status: r.status,
+      reason: r.reason,
+      eventId: r.eventId,
+    })),
   };
 }

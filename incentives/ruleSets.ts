@@ -6,7 +6,7 @@
 import { isUniqueViolation } from "../infra/databaseErrors.ts";
 import { recordAction } from "../compliance/audit/actions.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
-import { Prisma } from "../generated/prisma/client.ts";
+import type { Prisma } from "../generated/prisma/client.ts";
 import { newId } from "../core/ids.ts";
 import type { RuleSet } from "./rules/schema.ts";
 
@@ -44,7 +44,14 @@ export async function createDraft(prisma: PrismaClient, branchId: string, ruleSe
     const latest = await prisma.incentiveRuleSet.aggregate({ where: { branchId }, _max: { version: true } });
     try {
       const row = await prisma.incentiveRuleSet.create({
-        data: { id: newId("ruleSet"), branchId, version: (latest._max.version ?? 0) + 1, status: "draft", rules: ruleSet as unknown as Prisma.InputJsonValue, createdBy },
+        data: {
+          id: newId("ruleSet"),
+          branchId,
+          version: (latest._max.version ?? 0) + 1,
+          status: "draft",
+          rules: ruleSet as unknown as Prisma.InputJsonValue,
+          createdBy,
+        },
       });
       return toVersion(row);
     } catch (error) {

@@ -121,7 +121,10 @@ export async function settlePeriod(prisma: PrismaClient, input: SettlePeriodInpu
       // Every account of the period is locked up front in one statement, in account-id order like
       // every other ledger writer, so this long transaction cannot deadlock with awards or with a
       // concurrent settlement. The balances read here cannot change until it commits.
-      const specs = advisors.flatMap(({ advisorId }) => [accountSpec(accountCode.advisorPoints(advisorId), branchId), accountSpec(accountCode.advisorPayable(advisorId), branchId)]);
+      const specs = advisors.flatMap(({ advisorId }) => [
+        accountSpec(accountCode.advisorPoints(advisorId), branchId),
+        accountSpec(accountCode.advisorPayable(advisorId), branchId),
+      ]);
       await createMissingAccounts(tx, specs);
       const locked = await lockAccounts(
         tx,
@@ -138,7 +141,15 @@ export async function settlePeriod(prisma: PrismaClient, input: SettlePeriodInpu
       }
 
       const report = buildReport(input, lines);
-      const row = { id: newId("settlement", now), branchId, periodStart: new Date(start), periodEnd: new Date(end), closedAt: new Date(now), report: report as unknown as Prisma.InputJsonObject, csv: settlementCsv(report) };
+      const row = {
+        id: newId("settlement", now),
+        branchId,
+        periodStart: new Date(start),
+        periodEnd: new Date(end),
+        closedAt: new Date(now),
+        report: report as unknown as Prisma.InputJsonObject,
+        csv: settlementCsv(report),
+      };
       // ON CONFLICT DO NOTHING: an empty period takes no locks, so two runs may both get here.
       const { count } = await tx.settlement.createMany({ data: [row], skipDuplicates: true });
       if (count === 0) throw new AlreadySettled();
@@ -175,14 +186,25 @@ export async function settleDueBranches(
     if (!shouldContinue()) break;
     try {
       const period = previousWeek(now, branch.timezone);
-      if (await prisma.settlement.findUnique({ where: { branchId_periodStart: { branchId: branch.id, periodStart: new Date(period.start) } }, select: { id: true } })) {
+      if (
+        await prisma.settlement.findUnique({
+          where: { branchId_periodStart: { branchId: branch.id, periodStart: new Date(period.start) } },
+          select: { id: true },
+        })
+      ) {
         run.alreadySettled++;
         continue;
       }
-      const unevaluated = await prisma.eventLog.findFirst({ where: { branchId: branch.id, at: { lt: new Date(period.end) }, seq: { gt: evaluatedUpTo } }, select: { seq: true } });
+      const unevaluated = await prisma.eventLog.findFirst({
+        where: { branchId: branch.id, at: { lt: new Date(period.end) }, seq: { gt: evaluatedUpTo } },
+        select: { seq: true },
+      });
       if (unevaluated) {
         run.waiting++;
-        logger.info({ branchId: branch.id, period: period.key, unevaluatedSeq: unevaluated.seq.toString() }, "incentive settlement waits for evaluation to catch up");
+        logger.info(
+          { branchId: branch.id, period: period.key, unevaluatedSeq: unevaluated.seq.toString() },
+          "incentive settlement waits for evaluation to catch up",
+        );
         continue;
       }
       const started = performance.now();
@@ -194,7 +216,15 @@ export async function settleDueBranches(
       run.settled++;
       const { totals } = settlement.report;
       logger.info(
-        { branchId: branch.id, period: period.key, settlementId: settlement.id, advisors: totals.advisors, awards: totals.awards, points: totals.points, durationMs: Math.round(performance.now() - started) },
+        {
+          branchId: branch.id,
+          period: period.key,
+          settlementId: settlement.id,
+          advisors: totals.advisors,
+          awards: totals.awards,
+          points: totals.points,
+          durationMs: Math.round(performance.now() - started),
+        },
         `settled incentive period ${period.key} of branch ${branch.id} (${run.settled + run.alreadySettled + run.waiting + run.failed}/${branches.length})`,
       );
     } catch (error) {
@@ -245,10 +275,18 @@ function accountSpec(code: string, branchId: string): AccountSpec {
  * A move already on the ledger under the same key stands and is reported as made: it is never
  * redone or topped up. Returns the points moved and whether that earlier move is what counted.
  */
-async function moveToPayable(tx: Prisma.TransactionClient, input: SettlePeriodInput, advisor: AdvisorAwards, balance: number): Promise<{ moved: number; earlier: boolean }> {
+async function moveToPayable(
+  tx: Prisma.TransactionClient,
+  input: SettlePeriodInput,
+  advisor: AdvisorAwards,
+  balance: number,
+): Promise<{ moved: number; earlier: boolean }> {
   const idempotencyKey = settlementIdempotencyKey(input.branchId, input.key, advisor.advisorId);
   const payable = accountCode.advisorPayable(advisor.advisorId);
-  const done = await tx.ledgerTransaction.findUnique({ where: { idempotencyKey }, select: { postings: { select: { amount: true, account: { select: { code: true } } } } } });
+  const done = await tx.ledgerTransaction.findUnique({
+    where: { idempotencyKey },
+    select: { postings: { select: { amount: true, account: { select: { code: true } } } } },
+  });
   if (done) return { moved: done.postings.filter((p) => p.account.code === payable).reduce((sum, p) => sum + p.amount, 0), earlier: true };
 
   const amount = Math.min(advisor.awarded, Math.max(0, balance));
@@ -258,7 +296,13 @@ async function moveToPayable(tx: Prisma.TransactionClient, input: SettlePeriodIn
     kind: SETTLEMENT_KIND,
     branchId: input.branchId,
     memo: `settlement of ${input.key}`,
-    metadata: { periodKey: input.key, periodStart: new Date(input.start).toISOString(), periodEnd: new Date(input.end).toISOString(), advisorId: advisor.advisorId, awarded: advisor.awarded },
+    metadata: {
+      periodKey: input.key,
+      periodStart: new Date(input.start).toISOString(),
+      periodEnd: new Date(input.end).toISOString(),
+      advisorId: advisor.advisorId,
+      awarded: advisor.awarded,
+    },
     postings: [
       { accountCode: accountCode.advisorPoints(advisor.advisorId), amount: -amount },
       { accountCode: payable, amount },
@@ -269,7 +313,12 @@ async function moveToPayable(tx: Prisma.TransactionClient, input: SettlePeriodIn
 }
 
 function reportLine(advisor: AdvisorAwards, { moved, earlier }: { moved: number; earlier: boolean }): SettlementAdvisorLine {
-  const line: SettlementAdvisorLine = { advisorId: advisor.advisorId, points: moved, awards: advisor.awards, byRule: Object.fromEntries([...advisor.byRule].sort(([a], [b]) => compare(a, b))) };
+  const line: SettlementAdvisorLine = {
+    advisorId: advisor.advisorId,
+    points: moved,
+    awards: advisor.awards,
+    byRule: Object.fromEntries([...advisor.byRule].sort(([a], [b]) => compare(a, b))),
+  };
   if (moved < advisor.awarded) {
     line.shortfall = advisor.awarded - moved;
     line.note = earlier

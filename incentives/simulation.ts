@@ -7,7 +7,6 @@ import { compareSimulations, FOLDED_EVENT_TYPES, simulate, type EvaluableEvent, 
 import { activeRuleSet } from "./ruleSets.ts";
 import type { RuleSet } from "./rules/schema.ts";
 
-
 export interface SimulationReport {
   draft: Omit<SimulationResult, "decisions" | "state">;
   active: (Omit<SimulationResult, "decisions" | "state"> & { version: number }) | null;
@@ -16,11 +15,22 @@ export interface SimulationReport {
 }
 
 export async function recordedEvents(prisma: PrismaClient, branchId: string, from: Date, to: Date): Promise<EvaluableEvent[]> {
-  const rows = await prisma.eventLog.findMany({ where: { branchId, type: { in: [...FOLDED_EVENT_TYPES] }, at: { gte: from, lt: to } }, orderBy: { seq: "asc" }, select: { data: true } });
+  const rows = await prisma.eventLog.findMany({
+    where: { branchId, type: { in: [...FOLDED_EVENT_TYPES] }, at: { gte: from, lt: to } },
+    orderBy: { seq: "asc" },
+    select: { data: true },
+  });
   return rows.map((r) => r.data as unknown as EvaluableEvent);
 }
 
-export async function simulateRuleSet(prisma: PrismaClient, branchId: string, ruleSet: RuleSet, version: number, from: Date, to: Date): Promise<SimulationReport> {
+export async function simulateRuleSet(
+  prisma: PrismaClient,
+  branchId: string,
+  ruleSet: RuleSet,
+  version: number,
+  from: Date,
+  to: Date,
+): Promise<SimulationReport> {
   const branch = await prisma.branch.findUniqueOrThrow({ where: { id: branchId }, select: { timezone: true } });
   const events = await recordedEvents(prisma, branchId, from, to);
   const strip = ({ decisions: _d, state: _s, ...summary }: SimulationResult) => summary;

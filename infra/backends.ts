@@ -32,7 +32,10 @@ export class StartupError extends Error {
  */
 export function briefly(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const lines = message.split("\n").map((line) => line.trim()).filter(Boolean);
+  const lines = message
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
   const last = lines.at(-1) ?? "unknown error";
   return /Message: `(.+)`/.exec(last)?.[1] ?? last;
 }
@@ -63,7 +66,8 @@ export async function openBackends(config: Config, logger: Logger): Promise<Back
       // Until the first connection, a failed attempt is expected (the start gives up with one line
       // after its timeout): each is a debug line. After it, a lost connection is an error.
       let connected = false;
-      const onError = (error: Error) => (connected ? logger.error({ err: error }, "redis connection error") : logger.debug({ err: error }, "redis not reachable yet"));
+      const onError = (error: Error) =>
+        connected ? logger.error({ err: error }, "redis connection error") : logger.debug({ err: error }, "redis not reachable yet");
       redis = await connectRedis(config.redisUrl, onError, { timeoutMs: config.redis.timeoutMs }).catch((error: unknown) => {
         throw new StartupError(`cannot reach Redis at ${redactUrl(config.redisUrl!)}: ${briefly(error)}`, { cause: error });
       });
@@ -137,9 +141,26 @@ export async function checkReadiness(backends: Backends, logger?: Logger): Promi
       return `${failed}: ${shortReason(error)}`;
     });
   const [database, redis, migrations] = await Promise.all([
-    probe("database", () => backends.database.ping(), () => "ok", "unreachable"),
-    backends.redis ? probe("redis", () => backends.redis!.ping(), () => "ok", "unreachable") : Promise.resolve("not configured"),
-    probe("migrations", () => pendingMigrations(backends.database.prisma, backends.committedMigrations), (pending) => (pending.length ? `${pending.length} pending` : "ok"), "unknown"),
+    probe(
+      "database",
+      () => backends.database.ping(),
+      () => "ok",
+      "unreachable",
+    ),
+    backends.redis
+      ? probe(
+          "redis",
+          () => backends.redis!.ping(),
+          () => "ok",
+          "unreachable",
+        )
+      : Promise.resolve("not configured"),
+    probe(
+      "migrations",
+      () => pendingMigrations(backends.database.prisma, backends.committedMigrations),
+      (pending) => (pending.length ? `${pending.length} pending` : "ok"),
+      "unknown",
+    ),
   ]);
   return { ready: database === "ok" && migrations === "ok" && (redis === "ok" || redis === "not configured"), checks: { database, redis, migrations } };
 }

@@ -49,6 +49,7 @@ const QUERY_TIMEOUT_MARGIN_MS = 500;
  */
 class DiscardOnTimeoutClient extends pg.Client {
   // pg's query() has a callback form (pg-pool's pool.query) and a promise form (transactions).
+  // biome-ignore lint/suspicious/noExplicitAny: overrides pg's overloaded query(), whose forms return a promise or void
   override query(...args: unknown[]): any {
     const callbackAt = args.findIndex((arg) => typeof arg === "function");
     if (callbackAt >= 0) {

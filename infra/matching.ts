@@ -54,7 +54,11 @@ const RECORD_WAIT_MS = 3_000;
 const MAX_LAG_ENTRIES = 5_000;
 const MAX_LAG_MS = 5_000;
 
-export async function createMatchingRuntime(backends: Backends, logger: Logger, options: { redisPrefix?: string; clock?: Clock; journal?: { maxLagEntries: number; maxLagMs: number } } = {}): Promise<MatchingRuntime> {
+export async function createMatchingRuntime(
+  backends: Backends,
+  logger: Logger,
+  options: { redisPrefix?: string; clock?: Clock; journal?: { maxLagEntries: number; maxLagMs: number } } = {},
+): Promise<MatchingRuntime> {
   const clock = options.clock ?? systemClock;
   const store = backends.redis ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix, journal: true }) : createMemoryMatchingStore();
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
@@ -72,7 +76,13 @@ export async function createMatchingRuntime(backends: Backends, logger: Logger, 
   const engine = new MatchingEngine({
     store,
     records,
-    recorder: journalRecorder({ journal, persister, waitMs: RECORD_WAIT_MS, maxLagEntries: options.journal?.maxLagEntries ?? MAX_LAG_ENTRIES, maxLagMs: options.journal?.maxLagMs ?? MAX_LAG_MS }),
+    recorder: journalRecorder({
+      journal,
+      persister,
+      waitMs: RECORD_WAIT_MS,
+      maxLagEntries: options.journal?.maxLagEntries ?? MAX_LAG_ENTRIES,
+      maxLagMs: options.journal?.maxLagMs ?? MAX_LAG_MS,
+    }),
     bus,
     clock,
     presenceTtlMs: PRESENCE_TTL_MS,

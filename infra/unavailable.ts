@@ -56,7 +56,14 @@ import { LiveStateUnavailableError } from "../matching/store/port.ts";
 export type Dependency = "database" | "redis";
 
 /** What an operator reads in the log line; never sent to API callers. */
-export type UnavailableReason = "connection refused" | "connection lost" | "timed out" | "no free connection" | "host not found" | "shutting down" | "overloaded";
+export type UnavailableReason =
+  | "connection refused"
+  | "connection lost"
+  | "timed out"
+  | "no free connection"
+  | "host not found"
+  | "shutting down"
+  | "overloaded";
 
 export interface Unavailable {
   /** Which dependency, when the error says; undefined for a bare socket error. */
@@ -144,9 +151,11 @@ const DATABASE_MESSAGES: Array<[RegExp, UnavailableReason]> = [
 const REDIS_REPLY = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY)\b/;
 
 function redisReason(error: Error): UnavailableReason | null {
-  if (error instanceof ClientOfflineError || error instanceof SocketClosedUnexpectedlyError || error instanceof DisconnectsClientError) return "connection lost";
+  if (error instanceof ClientOfflineError || error instanceof SocketClosedUnexpectedlyError || error instanceof DisconnectsClientError)
+    return "connection lost";
   if (error instanceof ClientClosedError) return "shutting down";
-  if (error instanceof ConnectionTimeoutError || error instanceof SocketTimeoutError || error instanceof TimeoutError || error instanceof AbortError) return "timed out";
+  if (error instanceof ConnectionTimeoutError || error instanceof SocketTimeoutError || error instanceof TimeoutError || error instanceof AbortError)
+    return "timed out";
   if (error instanceof ReconnectStrategyError || error instanceof RootNodesUnavailableError) return "connection refused";
   if (error instanceof ErrorReply && REDIS_REPLY.test(error.message)) return "overloaded";
   return null;

@@ -29,4 +29,3 @@ export function advisor(data) {
 export function client(data) {
   runClient(config, data);
 }
-

@@ -125,7 +125,9 @@ export function advisor(data) {
       } else {
         grabErrors.add(1, { code });
       }
-      check(result, { "grab: won (200) or lost cleanly (409 ALREADY_TAKEN / OFFER_EXPIRED)": () => code === "won" || code === "ALREADY_TAKEN" || code === "OFFER_EXPIRED" });
+      check(result, {
+        "grab: won (200) or lost cleanly (409 ALREADY_TAKEN / OFFER_EXPIRED)": () => code === "won" || code === "ALREADY_TAKEN" || code === "OFFER_EXPIRED",
+      });
       if (++handled >= ROUNDS) socket.setTimeout(() => socket.close(), TALK_MS + 1000);
     };
 
@@ -156,7 +158,7 @@ export function advisor(data) {
 
 /** Did the request end up with one advisor through exactly one accepted offer out of N? */
 function assignedOnce(view) {
-  if (!view || !view.advisor || !(view.status === "assigned" || view.status === "completed")) return false;
+  if (!view?.advisor || !(view.status === "assigned" || view.status === "completed")) return false;
   const events = view.timeline.map((e) => e.event);
   return events.filter((e) => e === "offer.accepted").length === 1 && events.filter((e) => e === "request.assigned").length === 1;
 }
@@ -201,7 +203,10 @@ export function teardown(data) {
     const requestId = expectStatus(replay, [200], `replay of round ${r}`).id;
     const view = body(getRequest(data.clients[r].token, requestId));
     if (assignedOnce(view)) roundsVerified.add(1);
-    else failures.push(`round ${r}: request ${requestId} is ${view ? view.status : "unreadable"}, timeline ${view ? view.timeline.map((e) => e.event).join(",") : "-"}`);
+    else
+      failures.push(
+        `round ${r}: request ${requestId} is ${view ? view.status : "unreadable"}, timeline ${view ? view.timeline.map((e) => e.event).join(",") : "-"}`,
+      );
   }
   if (failures.length) throw new Error(`grab storm: ${failures.length} of ${ROUNDS} rounds not assigned exactly once:\n${failures.join("\n")}`);
 }

@@ -27,7 +27,15 @@ export interface Demand {
 
 export type DomainEvent =
   | (Base & { type: "request.created"; clientId: string; requiredLicence: LicenceKind; priority: number; topic: string; channel: Channel })
-  | (Base & { type: "offer.sent"; offerId: string; advisorId: string; kind: OfferKind; stage: Pool | "queue"; expiresAt: number; eligibility: EligibilitySnapshot })
+  | (Base & {
+      type: "offer.sent";
+      offerId: string;
+      advisorId: string;
+      kind: OfferKind;
+      stage: Pool | "queue";
+      expiresAt: number;
+      eligibility: EligibilitySnapshot;
+    })
   | (Base & { type: "offer.accepted"; offerId: string; advisorId: string; latencyMs: number; stage: Pool | "queue" } & Demand)
   | (Base & { type: "offer.declined"; offerId: string; advisorId: string })
   | (Base & { type: "offer.timed_out"; offerId: string; advisorId: string })

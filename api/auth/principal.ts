@@ -52,7 +52,12 @@ const CLOCK_SKEW_SECONDS = 60;
 /** Default token lifetime: a working day. */
 const DEFAULT_TTL_SECONDS = 12 * 3600;
 
-export async function issueToken(principal: Principal, secret: string, ttlSeconds = DEFAULT_TTL_SECONDS, scope: { issuer?: string; audience?: string } = {}): Promise<string> {
+export async function issueToken(
+  principal: Principal,
+  secret: string,
+  ttlSeconds = DEFAULT_TTL_SECONDS,
+  scope: { issuer?: string; audience?: string } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return sign(
     {
@@ -85,7 +90,10 @@ const verified = new WeakMap<TokenRules, Map<string, { principal: Principal; exp
  */
 export async function verifyToken(token: string, rules: TokenRules): Promise<Principal | null> {
   let cache = verified.get(rules);
-  if (!cache) verified.set(rules, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    verified.set(rules, cache);
+  }
   const hit = cache.get(token);
   if (hit) {
     if (hit.exp > Date.now() / 1000) return { ...hit.principal };

@@ -31,7 +31,9 @@ try {
   const store = createRedisMatchingStore(redis.client, { prefix: config.redisPrefix });
   const started = Date.now();
   const report = await checkConsistency({ prisma: database.prisma, store, now: Date.now(), settleMs });
-  console.log(`compared ${report.requests} requests in ${Date.now() - started} ms: ${report.divergences.length} divergences, ${report.violations.length} invariant violations`);
+  console.log(
+    `compared ${report.requests} requests in ${Date.now() - started} ms: ${report.divergences.length} divergences, ${report.violations.length} invariant violations`,
+  );
   for (const d of report.divergences) console.log(`divergence  ${JSON.stringify(d)}`);
   for (const v of report.violations) console.log(`violation   ${JSON.stringify(v)}`);
   process.exitCode = report.ok ? 0 : 1;

@@ -71,12 +71,15 @@ export function wireDemandAlerts(deps: DemandAlertDeps): () => Promise<void> {
       if (due.size) kick();
     });
   };
-  const unsubscribe = deps.bus.subscribe((event) => {
-    if (event.type !== "request.created") return;
-    due.set(`${event.branchId} ${event.requiredLicence}`, { branchId: event.branchId, requiredLicence: event.requiredLicence, eventId: event.id });
-    // Not awaited: the bus moves on to the next event, which only marks its pair due meanwhile.
-    kick();
-  }, { detached: true });
+  const unsubscribe = deps.bus.subscribe(
+    (event) => {
+      if (event.type !== "request.created") return;
+      due.set(`${event.branchId} ${event.requiredLicence}`, { branchId: event.branchId, requiredLicence: event.requiredLicence, eventId: event.id });
+      // Not awaited: the bus moves on to the next event, which only marks its pair due meanwhile.
+      kick();
+    },
+    { detached: true },
+  );
   return async () => {
     unsubscribe();
     due.clear();

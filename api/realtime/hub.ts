@@ -90,7 +90,10 @@ export function attachRealtime(server: Server, options: RealtimeOptions): Realti
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? "/", "http://localhost");
     if (url.pathname !== WS_PATH) return refuse(socket, 404, "Not Found");
-    const offered = (request.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim()).filter(looksLikeJwt);
+    const offered = (request.headers["sec-websocket-protocol"] ?? "")
+      .split(",")
+      .map((p) => p.trim())
+      .filter(looksLikeJwt);
     const token = url.searchParams.get("token") ?? offered[0];
     const principal = token ? await verifyToken(token, options.tokenRules) : null;
     if (!principal) return refuse(socket, 401, "Unauthorized");
@@ -124,7 +127,6 @@ export function attachRealtime(server: Server, options: RealtimeOptions): Realti
         logger.warn({ sub: principal.sub, frames }, "websocket flood: closing the socket");
         ws.close(CLOSE_POLICY_VIOLATION, "too many messages");
       } else ws.terminate(); // still sending after the close frame: stop reading at once
-
     });
     ws.send(JSON.stringify({ type: "hello", role: principal.role, sub: principal.sub }));
     if (options.onConnect) void sendOnConnect(ws, principal, options.onConnect);

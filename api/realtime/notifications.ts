@@ -41,7 +41,15 @@ export function resendOpenOffers(prisma: PrismaClient): (principal: Principal) =
 }
 
 /** Events after which the client gets the request's new state. */
-const CLIENT_UPDATES = new Set<DomainEvent["type"]>(["request.created", "request.stage_changed", "request.assigned", "request.redispatched", "request.completed", "request.cancelled", "request.expired"]);
+const CLIENT_UPDATES = new Set<DomainEvent["type"]>([
+  "request.created",
+  "request.stage_changed",
+  "request.assigned",
+  "request.redispatched",
+  "request.completed",
+  "request.cancelled",
+  "request.expired",
+]);
 
 /**
  * Requests whose notifications are handled at once (the bus's lanes; one request's stay in order).
@@ -86,49 +94,52 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
   });
 
   // Detached: delivery must never hold up the decision that caused it.
-  const unwireDelivery = bus.subscribe(async (event) => {
-    switch (event.type) {
-      case "request.created":
-        remember(event.requestId, { topic: event.topic, requiredLicence: event.requiredLicence, channel: event.channel });
-        break;
-      case "offer.sent": {
-        // Late delivery (a backlog): the advisor could no longer accept it, and the withdrawal follows.
-        if (event.expiresAt <= now()) return;
-        const request = await detailsOf(event.requestId);
-        if (!request) return;
-        await publish(
-          [event.advisorId],
-          offerMessage({
-            offerId: event.offerId,
-            requestId: event.requestId,
-            kind: event.kind,
-            expiresAt: new Date(event.expiresAt).toISOString(),
-            topic: request.topic,
-            requiredLicence: request.requiredLicence,
-            channel: request.channel,
-          }),
-        );
-        return;
+  const unwireDelivery = bus.subscribe(
+    async (event) => {
+      switch (event.type) {
+        case "request.created":
+          remember(event.requestId, { topic: event.topic, requiredLicence: event.requiredLicence, channel: event.channel });
+          break;
+        case "offer.sent": {
+          // Late delivery (a backlog): the advisor could no longer accept it, and the withdrawal follows.
+          if (event.expiresAt <= now()) return;
+          const request = await detailsOf(event.requestId);
+          if (!request) return;
+          await publish(
+            [event.advisorId],
+            offerMessage({
+              offerId: event.offerId,
+              requestId: event.requestId,
+              kind: event.kind,
+              expiresAt: new Date(event.expiresAt).toISOString(),
+              topic: request.topic,
+              requiredLicence: request.requiredLicence,
+              channel: request.channel,
+            }),
+          );
+          return;
+        }
+        case "offer.withdrawn":
+          await publish([event.advisorId], { type: "offer.withdrawn", offerId: event.offerId, requestId: event.requestId, reason: event.outcome });
+          return;
+        case "offer.timed_out":
+          await publish([event.advisorId], { type: "offer.withdrawn", offerId: event.offerId, requestId: event.requestId, reason: "timed_out" });
+          return;
+        case "request.assigned":
+          await publish([event.advisorId], { type: "request.assigned", requestId: event.requestId });
+          break;
       }
-      case "offer.withdrawn":
-        await publish([event.advisorId], { type: "offer.withdrawn", offerId: event.offerId, requestId: event.requestId, reason: event.outcome });
-        return;
-      case "offer.timed_out":
-        await publish([event.advisorId], { type: "offer.withdrawn", offerId: event.offerId, requestId: event.requestId, reason: "timed_out" });
-        return;
-      case "request.assigned":
-        await publish([event.advisorId], { type: "request.assigned", requestId: event.requestId });
-        break;
-    }
-    if (event.type === "request.assigned" || event.type === "request.cancelled" || event.type === "request.expired") offerDetails.delete(event.requestId);
-    if (CLIENT_UPDATES.has(event.type) && newestUpdate.get(event.requestId) === event.id) {
-      newestUpdate.delete(event.requestId);
-      const view = await loadRequestView(prisma, event.requestId);
-      if (!view) return;
-      const { clientId, branchId: _branch, liveRev: _rev, ...request } = view;
-      await publish([clientId], { type: "request.updated", request });
-    }
-  }, { detached: true, lanes: NOTIFICATION_LANES });
+      if (event.type === "request.assigned" || event.type === "request.cancelled" || event.type === "request.expired") offerDetails.delete(event.requestId);
+      if (CLIENT_UPDATES.has(event.type) && newestUpdate.get(event.requestId) === event.id) {
+        newestUpdate.delete(event.requestId);
+        const view = await loadRequestView(prisma, event.requestId);
+        if (!view) return;
+        const { clientId, branchId: _branch, liveRev: _rev, ...request } = view;
+        await publish([clientId], { type: "request.updated", request });
+      }
+    },
+    { detached: true, lanes: NOTIFICATION_LANES },
+  );
   return () => {
     unwireNewest();
     unwireDelivery();

@@ -12,7 +12,10 @@ import { createRouter, type AppDeps } from "../context.ts";
 import { rateLimited } from "../rateLimit.ts";
 import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, json } from "../schemas.ts";
 
-const PresenceBody = z.object({ status: z.enum(PRESENCES) }).strict().openapi("Presence");
+const PresenceBody = z
+  .object({ status: z.enum(PRESENCES) })
+  .strict()
+  .openapi("Presence");
 const OfferSchema = z
   .object({
     offerId: z.string(),
@@ -62,7 +65,11 @@ const declineRoute = createRoute({
   tags: ["advisor"],
   summary: "Decline an offer; the request moves on at once",
   request: { params: OfferParams },
-  responses: { 200: { description: "declined", content: json(z.object({ requestId: z.string(), status: z.literal("declined") })) }, ...COMMON_ERRORS, ...CONFLICT_RESPONSE },
+  responses: {
+    200: { description: "declined", content: json(z.object({ requestId: z.string(), status: z.literal("declined") })) },
+    ...COMMON_ERRORS,
+    ...CONFLICT_RESPONSE,
+  },
 });
 
 const ACCEPT_ERRORS: Record<Exclude<AcceptOutcome, { ok: true }>["reason"], [ErrorCode, string]> = {

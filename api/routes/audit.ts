@@ -52,9 +52,21 @@ export function auditRoutes(deps: AppDeps) {
             if (!rows.length) return controller.close();
             after = rows[rows.length - 1]!.seq;
             const lines = rows.map((r) =>
-              JSON.stringify({ seq: Number(r.seq), id: r.id, stream: r.stream, streamSeq: r.streamSeq, at: r.at.toISOString(), actor: r.actor, action: r.action, subject: r.subject, data: r.data, prevHash: r.prevHash, hash: r.hash }),
+              JSON.stringify({
+                seq: Number(r.seq),
+                id: r.id,
+                stream: r.stream,
+                streamSeq: r.streamSeq,
+                at: r.at.toISOString(),
+                actor: r.actor,
+                action: r.action,
+                subject: r.subject,
+                data: r.data,
+                prevHash: r.prevHash,
+                hash: r.hash,
+              }),
             );
-            controller.enqueue(encoder.encode(lines.join("\n") + "\n"));
+            controller.enqueue(encoder.encode(`${lines.join("\n")}\n`));
           } catch (error) {
             controller.error(error);
           }

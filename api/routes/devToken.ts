@@ -45,13 +45,18 @@ export function devTokenRoutes(deps: AppDeps) {
     if (body.branchId) {
       const claim = await checkBranchClaim(deps.backends.database.prisma, { role: body.role, sub: body.sub, branchId: body.branchId });
       if (!claim.ok) {
-        const message = claim.reason === "NO_SUCH_BRANCH" ? `branch ${body.branchId} is not in the directory` : `advisor ${body.sub} belongs to branch ${claim.branchId}, not ${body.branchId}`;
+        const message =
+          claim.reason === "NO_SUCH_BRANCH"
+            ? `branch ${body.branchId} is not in the directory`
+            : `advisor ${body.sub} belongs to branch ${claim.branchId}, not ${body.branchId}`;
         return errorResponse(c, "VALIDATION_FAILED", message, [{ path: "branchId", message }]) as never;
       }
     }
     const ttlSeconds = body.ttlSeconds ?? Math.min(DEV_TOKEN_TTL_SECONDS, deps.config.jwt.maxTtlSeconds);
     if (ttlSeconds > deps.config.jwt.maxTtlSeconds) {
-      return errorResponse(c, "VALIDATION_FAILED", `ttlSeconds is at most ${deps.config.jwt.maxTtlSeconds} (JWT_MAX_TTL_SECONDS)`, [{ path: "ttlSeconds", message: `must be at most ${deps.config.jwt.maxTtlSeconds}` }]) as never;
+      return errorResponse(c, "VALIDATION_FAILED", `ttlSeconds is at most ${deps.config.jwt.maxTtlSeconds} (JWT_MAX_TTL_SECONDS)`, [
+        { path: "ttlSeconds", message: `must be at most ${deps.config.jwt.maxTtlSeconds}` },
+      ]) as never;
     }
     const principal = { sub: body.sub, role: body.role, ...(body.branchId ? { branchId: body.branchId } : {}) };
     return c.json({ token: await issueToken(principal, deps.config.jwtSecret, ttlSeconds, deps.config.jwt) }, 200);

@@ -19,7 +19,11 @@ import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, text, LanguageTag, Instant, 
 // ---- input schemas -------------------------------------------------------------------------------
 
 /** An id of one kind in a body (idParam is for path parameters). */
-const idField = (kind: IdKind) => z.string().max(80).refine((v) => isId(kind, v), `must be an id starting with ${ID_PREFIXES[kind]}_`);
+const idField = (kind: IdKind) =>
+  z
+    .string()
+    .max(80)
+    .refine((v) => isId(kind, v), `must be an id starting with ${ID_PREFIXES[kind]}_`);
 
 const Name = text(1, 200);
 const Language = LanguageTag;
@@ -66,7 +70,11 @@ const CreateAdvisorBody = z
     body.licences.forEach((licence, index) => {
       const from = licence.validFrom ? Date.parse(licence.validFrom) : now;
       if (Date.parse(licence.validUntil) <= from) {
-        ctx.addIssue({ code: "custom", path: ["licences", index, "validUntil"], message: licence.validFrom ? "must be after validFrom" : "must be in the future when validFrom is omitted" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["licences", index, "validUntil"],
+          message: licence.validFrom ? "must be after validFrom" : "must be in the future when validFrom is omitted",
+        });
       }
       const key = `${licence.kind}\u0000${licence.number}`;
       if (seen.has(key)) ctx.addIssue({ code: "custom", path: ["licences", index], message: "the same licence (kind, number) is listed twice" });
@@ -117,9 +125,7 @@ const AdvisorSchema = z
     offboardedAt: z.string().nullable(),
     licences: z.array(LicenceSchema),
     /** null when the live matching store does not know the advisor (yet). */
-    live: z
-      .object({ presence: z.enum(PRESENCES), heartbeatAt: z.string().nullable(), active: z.number().int(), pendingPush: z.number().int() })
-      .nullable(),
+    live: z.object({ presence: z.enum(PRESENCES), heartbeatAt: z.string().nullable(), active: z.number().int(), pendingPush: z.number().int() }).nullable(),
   })
   .openapi("Advisor");
 
@@ -198,7 +204,13 @@ function advisorView(advisor: AdvisorRecord, live: AdvisorState | null, now: Dat
     suitabilityMaxRisk: advisor.suitabilityMaxRisk,
     createdAt: iso(advisor.createdAt),
     offboardedAt: isoOrNull(advisor.offboardedAt),
-    licences: advisor.licences.map((l) => ({ ...l, status: shownLicenceStatus(l, now), validFrom: iso(l.validFrom), validUntil: iso(l.validUntil), verifiedAt: isoOrNull(l.verifiedAt) })),
+    licences: advisor.licences.map((l) => ({
+      ...l,
+      status: shownLicenceStatus(l, now),
+      validFrom: iso(l.validFrom),
+      validUntil: iso(l.validUntil),
+      verifiedAt: isoOrNull(l.verifiedAt),
+    })),
     live: live
       ? {
           presence: live.supply.presence,
@@ -253,14 +265,21 @@ export function directoryRoutes(deps: AppDeps) {
           case "UNKNOWN_BRANCH":
             throw new AppError("NOT_FOUND", `branch ${body.branchId} not found`);
           case "INVALID_VALIDITY":
-            throw new AppError("VALIDATION_FAILED", "the request did not match the schema", [{ path: `licences.${result.index}.validUntil`, message: "must be after validFrom" }]);
+            throw new AppError("VALIDATION_FAILED", "the request did not match the schema", [
+              { path: `licences.${result.index}.validUntil`, message: "must be after validFrom" },
+            ]);
           case "LICENCE_TAKEN":
-            throw new AppError("CONFLICT", result.kind ? `licence ${result.kind} ${result.number} is already registered` : "one of these licences is already registered");
+            throw new AppError(
+              "CONFLICT",
+              result.kind ? `licence ${result.kind} ${result.number} is already registered` : "one of these licences is already registered",
+            );
         }
       }
       // The row is committed and is the system of record; if the live store cannot be told now, the
       // advisor is loaded on their first presence call (and on every rebuild), so the create stands.
-      await engine.syncAdvisor(result.id).catch((error: unknown) => deps.logger.warn({ err: error, advisorId: result.id }, "new advisor not yet in the live matching store"));
+      await engine
+        .syncAdvisor(result.id)
+        .catch((error: unknown) => deps.logger.warn({ err: error, advisorId: result.id }, "new advisor not yet in the live matching store"));
       return c.json({ id: result.id }, 201);
     })
     .openapi(createClientRoute, async (c) => {
@@ -286,7 +305,10 @@ export function directoryRoutes(deps: AppDeps) {
           case "ADVISOR_OTHER_BRANCH":
             // A manager must not learn that an advisor of another branch exists.
             if (!canSeeBranch(principal, result.advisorBranchId)) throw new AppError("NOT_FOUND", `dedicated advisor ${advisorId} not found`);
-            throw new AppError("CONFLICT", `dedicated advisor ${advisorId} works in branch ${result.advisorBranchId}, not in the client's branch ${body.branchId}`);
+            throw new AppError(
+              "CONFLICT",
+              `dedicated advisor ${advisorId} works in branch ${result.advisorBranchId}, not in the client's branch ${body.branchId}`,
+            );
           case "ADVISOR_NOT_ACTIVE":
             throw new AppError("CONFLICT", `dedicated advisor ${advisorId} is ${result.status}; only an active advisor can be dedicated`);
         }

@@ -14,24 +14,67 @@ import { createRouter, type AppDeps } from "../context.ts";
 import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, Instant, json } from "../schemas.ts";
 
 const BranchParams = z.object({ id: idParam("branch") });
-const VersionParams = z.object({ id: idParam("branch"), version: z.coerce.number().int().min(1).max(1_000_000).openapi({ param: { name: "version", in: "path" } }) });
+const VersionParams = z.object({
+  id: idParam("branch"),
+  version: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .openapi({ param: { name: "version", in: "path" } }),
+});
 const RuleSetBody = z.record(z.string(), z.unknown()).openapi("IncentiveRuleSetDocument", { description: "rules and budget; see incentives/rules/schema.ts" });
 const RuleSetVersionSchema = z
-  .object({ branchId: z.string(), version: z.number(), status: z.string(), createdBy: z.string(), createdAt: z.string(), activatedAt: z.string().nullable(), ruleSet: z.unknown() })
+  .object({
+    branchId: z.string(),
+    version: z.number(),
+    status: z.string(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    activatedAt: z.string().nullable(),
+    ruleSet: z.unknown(),
+  })
   .openapi("IncentiveRuleSet");
-const SimulateBody = z.object({ from: Instant, to: Instant }).strict().refine((b) => new Date(b.from) < new Date(b.to), { message: "from must be before to", path: ["to"] });
+const SimulateBody = z
+  .object({ from: Instant, to: Instant })
+  .strict()
+  .refine((b) => new Date(b.from) < new Date(b.to), { message: "from must be before to", path: ["to"] });
 
 const routes = {
-  list: createRoute({ method: "get", path: "/v1/branches/{id}/incentive-rules", tags: ["incentives"], summary: "Rule set versions, newest first", request: { params: BranchParams }, responses: { 200: { description: "versions", content: json(z.array(RuleSetVersionSchema)) }, ...COMMON_ERRORS } }),
-  create: createRoute({ method: "post", path: "/v1/branches/{id}/incentive-rules", tags: ["incentives"], summary: "Create a draft rule set", request: { params: BranchParams, body: { required: true, content: json(RuleSetBody) } }, responses: { 201: { description: "the draft", content: json(RuleSetVersionSchema) }, ...COMMON_ERRORS } }),
-  get: createRoute({ method: "get", path: "/v1/branches/{id}/incentive-rules/{version}", tags: ["incentives"], summary: "One version", request: { params: VersionParams }, responses: { 200: { description: "the version", content: json(RuleSetVersionSchema) }, ...COMMON_ERRORS } }),
+  list: createRoute({
+    method: "get",
+    path: "/v1/branches/{id}/incentive-rules",
+    tags: ["incentives"],
+    summary: "Rule set versions, newest first",
+    request: { params: BranchParams },
+    responses: { 200: { description: "versions", content: json(z.array(RuleSetVersionSchema)) }, ...COMMON_ERRORS },
+  }),
+  create: createRoute({
+    method: "post",
+    path: "/v1/branches/{id}/incentive-rules",
+    tags: ["incentives"],
+    summary: "Create a draft rule set",
+    request: { params: BranchParams, body: { required: true, content: json(RuleSetBody) } },
+    responses: { 201: { description: "the draft", content: json(RuleSetVersionSchema) }, ...COMMON_ERRORS },
+  }),
+  get: createRoute({
+    method: "get",
+    path: "/v1/branches/{id}/incentive-rules/{version}",
+    tags: ["incentives"],
+    summary: "One version",
+    request: { params: VersionParams },
+    responses: { 200: { description: "the version", content: json(RuleSetVersionSchema) }, ...COMMON_ERRORS },
+  }),
   simulate: createRoute({
     method: "post",
     path: "/v1/branches/{id}/incentive-rules/{version}/simulate",
     tags: ["incentives"],
     summary: "Replay recorded events through this version, writing nothing",
     request: { params: VersionParams, body: { required: true, content: json(SimulateBody) } },
-    responses: { 200: { description: "totals, per advisor, budget used, and the difference from the active version", content: json(z.unknown()) }, ...COMMON_ERRORS },
+    responses: {
+      200: { description: "totals, per advisor, budget used, and the difference from the active version", content: json(z.unknown()) },
+      ...COMMON_ERRORS,
+    },
   }),
   activate: createRoute({
     method: "post",
@@ -39,7 +82,11 @@ const routes = {
     tags: ["incentives"],
     summary: "Activate this version (an earlier one: a rollback); the previous active version retires",
     request: { params: VersionParams },
-    responses: { 200: { description: "activated", content: json(z.object({ version: z.number(), retired: z.number().nullable() })) }, ...COMMON_ERRORS, ...CONFLICT_RESPONSE },
+    responses: {
+      200: { description: "activated", content: json(z.object({ version: z.number(), retired: z.number().nullable() })) },
+      ...COMMON_ERRORS,
+      ...CONFLICT_RESPONSE,
+    },
   }),
   leaderboard: createRoute({
     method: "get",
@@ -47,7 +94,13 @@ const routes = {
     tags: ["incentives"],
     summary: "Advisors by points in the open period",
     request: { params: BranchParams },
-    responses: { 200: { description: "ranked advisors", content: json(z.array(z.object({ rank: z.number(), advisorId: z.string(), name: z.string(), points: z.number() }))) }, ...COMMON_ERRORS },
+    responses: {
+      200: {
+        description: "ranked advisors",
+        content: json(z.array(z.object({ rank: z.number(), advisorId: z.string(), name: z.string(), points: z.number() }))),
+      },
+      ...COMMON_ERRORS,
+    },
   }),
   earnings: createRoute({
     method: "get",

@@ -8,7 +8,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { parseCsv, type CsvProblem } from "../../directory/csv.ts";
 import { shownLicenceStatus, SHOWN_LICENCE_STATUSES } from "../../directory/licenceStatus.ts";
-import { changeLicence, importLicences, LICENCE_STATUSES, type ChangeRefusal, type ImportRow, type RegisteredLicence } from "../../directory/licenceRegister.ts";
+import {
+  changeLicence,
+  importLicences,
+  LICENCE_STATUSES,
+  type ChangeRefusal,
+  type ImportRow,
+  type RegisteredLicence,
+} from "../../directory/licenceRegister.ts";
 import { LICENCE_CHANGED_REASON, withdrawUnlicensedOffers } from "../../infra/jobs/licences.ts";
 import { LICENCE_KINDS } from "../../matching/domain/types.ts";
 import { requireRole } from "../auth/middleware.ts";
@@ -65,9 +72,15 @@ const ImportResultSchema = z
 
 /** One data row of an import file; validUntil may be left empty to keep the stored one. */
 const ImportRowSchema = z.object({
-  kind: z.string().trim().pipe(z.enum(LICENCE_KINDS, { error: `must be one of ${LICENCE_KINDS.join(", ")}` })),
+  kind: z
+    .string()
+    .trim()
+    .pipe(z.enum(LICENCE_KINDS, { error: `must be one of ${LICENCE_KINDS.join(", ")}` })),
   number: LicenceNumber,
-  status: z.string().trim().pipe(z.enum(LICENCE_STATUSES, { error: `must be one of ${LICENCE_STATUSES.join(", ")}` })),
+  status: z
+    .string()
+    .trim()
+    .pipe(z.enum(LICENCE_STATUSES, { error: `must be one of ${LICENCE_STATUSES.join(", ")}` })),
   validUntil: z
     .string()
     .trim()
@@ -78,7 +91,9 @@ const ImportRowSchema = z.object({
 
 /** Says what a date must look like, where the schema's own message would only say it is invalid. */
 const explainDateTime = (issue: { code?: string; format?: string }) =>
-  issue.code === "invalid_format" && issue.format === "datetime" ? "must be empty or an ISO 8601 date-time with an offset, e.g. 2027-06-30T00:00:00Z" : undefined;
+  issue.code === "invalid_format" && issue.format === "datetime"
+    ? "must be empty or an ISO 8601 date-time with an offset, e.g. 2027-06-30T00:00:00Z"
+    : undefined;
 
 export type RegisteredLicenceView = z.infer<typeof RegisteredLicenceSchema>;
 
@@ -110,12 +125,23 @@ const importRoute = createRoute({
 const iso = (d: Date) => d.toISOString();
 
 function licenceView(licence: RegisteredLicence, now: Date): RegisteredLicenceView {
-  return { ...licence, status: shownLicenceStatus(licence, now), validFrom: iso(licence.validFrom), validUntil: iso(licence.validUntil), verifiedAt: licence.verifiedAt ? iso(licence.verifiedAt) : null };
+  return {
+    ...licence,
+    status: shownLicenceStatus(licence, now),
+    validFrom: iso(licence.validFrom),
+    validUntil: iso(licence.validUntil),
+    verifiedAt: licence.verifiedAt ? iso(licence.verifiedAt) : null,
+  };
 }
 
 /** Problems as error details: one entry per line and field, so the person fixing the file sees them all. */
 const problemDetails = (problems: ReadonlyArray<CsvProblem>) =>
-  problems.map((p) => ({ path: p.field ? `line ${p.line}.${p.field}` : `line ${p.line}`, line: p.line, ...(p.field ? { field: p.field } : {}), message: p.message }));
+  problems.map((p) => ({
+    path: p.field ? `line ${p.line}.${p.field}` : `line ${p.line}`,
+    line: p.line,
+    ...(p.field ? { field: p.field } : {}),
+    message: p.message,
+  }));
 
 const REFUSAL_MESSAGES: Record<ChangeRefusal, string> = {
   INVALID_STATE: "the licence is revoked; a revoked licence cannot change",
@@ -173,7 +199,10 @@ export function licenceRoutes(deps: AppDeps) {
   async function enforce(advisorIds: string[]): Promise<void> {
     if (!advisorIds.length) return;
     await withdrawUnlicensedOffers({ engine, prisma, clock: deps.matching.clock }, { advisorIds, reason: LICENCE_CHANGED_REASON }).catch((error: unknown) =>
-      deps.logger.warn({ err: error, advisorIds }, "licence change committed but not yet effective in matching; the licence-expiry job will withdraw the offers"),
+      deps.logger.warn(
+        { err: error, advisorIds },
+        "licence change committed but not yet effective in matching; the licence-expiry job will withdraw the offers",
+      ),
     );
   }
 
@@ -199,7 +228,9 @@ export function licenceRoutes(deps: AppDeps) {
           case "INVALID_STATE":
             throw new AppError("INVALID_STATE", `licence ${kind} ${number}: ${REFUSAL_MESSAGES.INVALID_STATE}`);
           case "INVALID_VALIDITY":
-            throw new AppError("VALIDATION_FAILED", "the request did not match the schema", [{ path: "validUntil", message: REFUSAL_MESSAGES.INVALID_VALIDITY }]);
+            throw new AppError("VALIDATION_FAILED", "the request did not match the schema", [
+              { path: "validUntil", message: REFUSAL_MESSAGES.INVALID_VALIDITY },
+            ]);
         }
       }
       // Also when nothing changed: repeating a change is how an admin re-applies its effect.
@@ -211,12 +242,19 @@ export function licenceRoutes(deps: AppDeps) {
       const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
       if (mediaType !== "text/csv") throw new AppError("VALIDATION_FAILED", "send the file with Content-Type: text/csv");
       const file = readImportFile(await c.req.text());
-      if (!file.ok) throw new AppError("VALIDATION_FAILED", `the file has ${file.problems.length} problem(s); nothing was imported`, problemDetails(file.problems));
+      if (!file.ok)
+        throw new AppError("VALIDATION_FAILED", `the file has ${file.problems.length} problem(s); nothing was imported`, problemDetails(file.problems));
 
       const result = await importLicences(prisma, file.rows, principal.sub, new Date());
       if (!result.ok) {
         const revoked = result.refused.some((r) => r.reason === "INVALID_STATE");
-        const details = problemDetails(result.refused.map((r) => ({ line: r.line, field: r.reason === "INVALID_STATE" ? "status" : "validUntil", message: `licence ${r.kind} ${r.number}: ${REFUSAL_MESSAGES[r.reason]}` })));
+        const details = problemDetails(
+          result.refused.map((r) => ({
+            line: r.line,
+            field: r.reason === "INVALID_STATE" ? "status" : "validUntil",
+            message: `licence ${r.kind} ${r.number}: ${REFUSAL_MESSAGES[r.reason]}`,
+          })),
+        );
         throw new AppError(revoked ? "INVALID_STATE" : "VALIDATION_FAILED", `${result.refused.length} row(s) cannot be applied; nothing was imported`, details);
       }
       await enforce(result.changedAdvisorIds);

@@ -11,7 +11,10 @@ import type { Principal } from "../auth/principal.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { COMMON_ERRORS, idParam, text, json, CONFLICT_RESPONSE, IdempotencyHeaders } from "../schemas.ts";
 
-const MessageBody = z.object({ body: text(1, 4000) }).strict().openapi("NewMessage");
+const MessageBody = z
+  .object({ body: text(1, 4000) })
+  .strict()
+  .openapi("NewMessage");
 export const MessageSchema = z
   .object({
     id: z.string(),
@@ -70,11 +73,18 @@ export function messageRoutes(deps: AppDeps) {
         throw new AppError("FORBIDDEN", "only the request's client and its assigned advisor may write in the conversation");
       }
       const idempotencyKey = c.req.valid("header")["idempotency-key"] ?? null;
-      const outcome = await appendMessage(prisma, { requestId: id, senderId: principal.sub, senderRole: principal.role, body: c.req.valid("json").body, idempotencyKey });
+      const outcome = await appendMessage(prisma, {
+        requestId: id,
+        senderId: principal.sub,
+        senderRole: principal.role,
+        body: c.req.valid("json").body,
+        idempotencyKey,
+      });
       if (!outcome.ok) {
         if (outcome.reason === "NOT_FOUND") throw new AppError("NOT_FOUND", "no such request");
         if (outcome.reason === "IDEMPOTENCY_CONFLICT") throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different message");
-        if (outcome.reason === "NOT_A_PARTY") throw new AppError("FORBIDDEN", "only the request's client and its currently assigned advisor may write in the conversation");
+        if (outcome.reason === "NOT_A_PARTY")
+          throw new AppError("FORBIDDEN", "only the request's client and its currently assigned advisor may write in the conversation");
         throw new AppError("FORBIDDEN", "the conversation is closed: messages can be sent only while the request is assigned and its connection open");
       }
       const message = toMessageView(outcome.message);

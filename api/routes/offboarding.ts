@@ -12,7 +12,10 @@ import { createRouter, type AppDeps } from "../context.ts";
 import { SESSION_REVOKED } from "../realtime/hub.ts";
 import { COMMON_ERRORS, idParam, text, json } from "../schemas.ts";
 
-const OffboardBody = z.object({ reason: text(1, 500).optional() }).strict().openapi("OffboardRequest");
+const OffboardBody = z
+  .object({ reason: text(1, 500).optional() })
+  .strict()
+  .openapi("OffboardRequest");
 const OffboardReportSchema = z
   .object({
     advisorId: z.string(),

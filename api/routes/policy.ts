@@ -35,7 +35,13 @@ const BranchPolicySchema = z
   .openapi("BranchDispatchPolicy");
 
 const QueueQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(200).openapi({ param: { name: "limit", in: "query" } }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(200)
+    .openapi({ param: { name: "limit", in: "query" } }),
 });
 
 const QueueSchema = z
@@ -58,7 +64,9 @@ const QueueSchema = z
         /** Assignments in progress right now. */
         active: z.number().int(),
         maxConcurrent: z.number().int(),
-        licences: z.array(z.object({ id: z.string(), kind: z.enum(LICENCE_KINDS), number: z.string(), validFrom: z.string(), validUntil: z.string(), status: z.string() })),
+        licences: z.array(
+          z.object({ id: z.string(), kind: z.enum(LICENCE_KINDS), number: z.string(), validFrom: z.string(), validUntil: z.string(), status: z.string() }),
+        ),
       }),
     ),
   })
@@ -115,7 +123,12 @@ export function policyRoutes(deps: AppDeps) {
       const branchId = c.req.valid("param").id;
       requireBranchAccess(principal, branchId);
       const { expectedVersion, ...policy } = c.req.valid("json");
-      const result = await putBranchPolicy(prisma, { branchId, policy, updatedBy: principal.sub, ...(expectedVersion === undefined ? {} : { expectedVersion }) });
+      const result = await putBranchPolicy(prisma, {
+        branchId,
+        policy,
+        updatedBy: principal.sub,
+        ...(expectedVersion === undefined ? {} : { expectedVersion }),
+      });
       if (!result.ok) {
         if (result.reason === "UNKNOWN_BRANCH") throw new AppError("NOT_FOUND", `branch ${branchId} not found`);
         throw new AppError("CONFLICT", `the policy is at version ${result.currentVersion}, not ${expectedVersion}; re-read it and apply your change again`, {
@@ -140,7 +153,14 @@ export function policyRoutes(deps: AppDeps) {
             name: a.name,
             active: a.active,
             maxConcurrent: a.maxConcurrent,
-            licences: a.licences.map((l) => ({ id: l.id, kind: l.kind, number: l.number, validFrom: l.validFrom.toISOString(), validUntil: l.validUntil.toISOString(), status: shownLicenceStatus(l, now) })),
+            licences: a.licences.map((l) => ({
+              id: l.id,
+              kind: l.kind,
+              number: l.number,
+              validFrom: l.validFrom.toISOString(),
+              validUntil: l.validUntil.toISOString(),
+              status: shownLicenceStatus(l, now),
+            })),
           })),
         },
         200,

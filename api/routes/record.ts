@@ -104,7 +104,9 @@ const DecisionRecordSchema = z
     offers: z.array(RecordedOfferSchema).openapi({ description: "every offer, in the order sent" }),
     decisions: z.array(MatchingDecisionSchema).openapi({ description: "the request.decided events, in order" }),
     assignment: z.object({ advisor: AdvisorRef, assignedAt: IsoInstant.nullable(), offerId: z.string().nullable() }).nullable(),
-    connections: z.array(z.object({ id: z.string(), advisorId: z.string(), openedAt: IsoInstant, closedAt: IsoInstant.nullable(), closeReason: z.string().nullable() })),
+    connections: z.array(
+      z.object({ id: z.string(), advisorId: z.string(), openedAt: IsoInstant, closedAt: IsoInstant.nullable(), closeReason: z.string().nullable() }),
+    ),
     messages: z.array(MessageSchema),
     rating: z.object({ id: z.string(), stars: z.number().int(), comment: z.string().nullable(), ratedAt: IsoInstant }).nullable(),
   })

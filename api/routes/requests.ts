@@ -42,7 +42,10 @@ const RequestViewSchema = z
     timeline: z.array(z.object({ at: z.string(), event: z.string() })),
   })
   .openapi("Request");
-const RatingBody = z.object({ stars: z.number().int().min(1).max(5), comment: text(0, 2000).optional() }).strict().openapi("Rating");
+const RatingBody = z
+  .object({ stars: z.number().int().min(1).max(5), comment: text(0, 2000).optional() })
+  .strict()
+  .openapi("Rating");
 const RequestParams = z.object({ id: idParam("request") });
 
 const createRequestRoute = createRoute({
@@ -109,7 +112,9 @@ export function requestRoutes(deps: AppDeps) {
   // One per app (so per process): creations past the bound answer 503 at once (api/admission.ts).
   const admit = admitted(createAdmission(deps.config.maxCreatesInFlight));
   const router = createRouter();
-  router.use("/v1/requests", async (c, next) => (c.req.method === "POST" ? rateLimited(deps.limiter, createLimit)(c, async () => void (await admit(c, next))) : next()));
+  router.use("/v1/requests", async (c, next) =>
+    c.req.method === "POST" ? rateLimited(deps.limiter, createLimit)(c, async () => void (await admit(c, next))) : next(),
+  );
 
   return router
     .openapi(createRequestRoute, async (c) => {

@@ -32,7 +32,11 @@ export async function startBenchApi(context: BenchContext, options: BenchApiOpti
   let database: ScratchDatabase | undefined;
   let server: ServerProcess | undefined;
   const close = async () => {
-    const steps: Array<() => Promise<unknown> | undefined> = [() => server?.stop(), () => database?.drop(), () => deleteRedisPrefix(context.redisUrl, redisPrefix)];
+    const steps: Array<() => Promise<unknown> | undefined> = [
+      () => server?.stop(),
+      () => database?.drop(),
+      () => deleteRedisPrefix(context.redisUrl, redisPrefix),
+    ];
     for (const step of steps) {
       // Every step runs even when an earlier one fails: a leftover database is worse than a log line.
       await Promise.resolve()

@@ -78,7 +78,13 @@ export async function measureBullmq(run: BullmqRun): Promise<BullmqResult> {
     return { jobsPerSecond: (run.jobs * 1000) / elapsedMs, jobs: run.jobs, elapsedMs };
   } finally {
     // Every step runs even when an earlier one fails; the prefix deletion catches whatever obliterate missed.
-    const steps = [() => worker.close(), () => queue.obliterate({ force: true }), () => queue.close(), () => clients.close(), () => deleteRedisPrefix(run.redisUrl, keyPrefix)];
+    const steps = [
+      () => worker.close(),
+      () => queue.obliterate({ force: true }),
+      () => queue.close(),
+      () => clients.close(),
+      () => deleteRedisPrefix(run.redisUrl, keyPrefix),
+    ];
     for (const step of steps) await step().catch((error: Error) => run.log(`BullMQ cleanup: ${error.message}`));
   }
 }

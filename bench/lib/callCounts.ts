@@ -36,7 +36,10 @@ export async function createCallCounter(): Promise<CallCounter> {
       if (!server.kill(CALL_COUNTS_SIGNAL)) throw new Error("call counts: the server process is gone");
       const deadline = Date.now() + READ_TIMEOUT_MS;
       while (Date.now() < deadline) {
-        const counts = await readFile(file, "utf8").then((text) => JSON.parse(text) as CallCounts, () => null);
+        const counts = await readFile(file, "utf8").then(
+          (text) => JSON.parse(text) as CallCounts,
+          () => null,
+        );
         if (counts && counts.seq >= seq) return counts;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -72,5 +75,7 @@ export function redisCallsByName(counts: CallCounts): Record<string, number> {
 
 /** "12.0 (SELECT 5.0, INSERT 3.0, ...)" for a log line. */
 export function describePerFlow({ total, by }: PerFlow): string {
-  return `${total.toFixed(1)} (${Object.entries(by).map(([key, n]) => `${key} ${n.toFixed(2)}`).join(", ")})`;
+  return `${total.toFixed(1)} (${Object.entries(by)
+    .map(([key, n]) => `${key} ${n.toFixed(2)}`)
+    .join(", ")})`;
 }

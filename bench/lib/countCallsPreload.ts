@@ -21,7 +21,9 @@ const file = process.env[CALL_COUNTS_FILE_ENV];
 if (!file) throw new Error(`countCallsPreload: ${CALL_COUNTS_FILE_ENV} is not set`);
 
 const counts: CallCounts = { seq: 0, pgStatements: {}, redisCommands: {}, redisScripts: {} };
-const bump = (table: Record<string, number>, key: string) => void (table[key] = (table[key] ?? 0) + 1);
+const bump = (table: Record<string, number>, key: string): void => {
+  table[key] = (table[key] ?? 0) + 1;
+};
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 

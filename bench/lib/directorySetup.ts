@@ -46,7 +46,8 @@ const benchPolicy = (current: Record<string, unknown>) => ({
 
 export async function createBenchDirectory(baseUrl: string, options: DirectoryOptions): Promise<BenchDirectory> {
   const admin = await benchToken({ sub: "admin_bench", role: "admin" });
-  const call = (method: string, path: string, body?: unknown, token = admin) => expectStatus(method === "POST" ? 201 : 200, baseUrl, method, path, { token, body });
+  const call = (method: string, path: string, body?: unknown, token = admin) =>
+    expectStatus(method === "POST" ? 201 : 200, baseUrl, method, path, { token, body });
 
   const { id: branchId } = await call("POST", "/v1/branches", { name: "Bench branch", region: "bench" });
   const { policy } = await call("GET", `/v1/branches/${branchId}/dispatch-policy`);
@@ -92,7 +93,10 @@ async function createPeople(count: number, what: string, log: (line: string) => 
  * returned function is called: presence lapses after 45 s without one, and a phase may run longer.
  */
 export async function keepAdvisorsAvailable(baseUrl: string, advisors: BenchPerson[]): Promise<() => void> {
-  const beat = () => forEachBounded(advisors.length, SETUP_CONCURRENCY, (i) => expectStatus(200, baseUrl, "PUT", "/v1/advisors/me/presence", { token: advisors[i]!.token, body: { status: "available" } }).then(() => undefined));
+  const beat = () =>
+    forEachBounded(advisors.length, SETUP_CONCURRENCY, (i) =>
+      expectStatus(200, baseUrl, "PUT", "/v1/advisors/me/presence", { token: advisors[i]!.token, body: { status: "available" } }).then(() => undefined),
+    );
   await beat();
   const timer = setInterval(() => void beat().catch(() => {}), 20_000);
   return () => clearInterval(timer);

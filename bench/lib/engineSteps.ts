@@ -33,7 +33,13 @@ export async function openRequest(ctx: StepContext, facts: RequestFacts, stageIn
  */
 export async function offerStep(ctx: StepContext, request: LiveRequest, plan: OfferPlan): Promise<MadeOffers | null> {
   const now = ctx.now();
-  const context = { kind: "offer" as const, eventIds: ["evt_bench_decided", "evt_bench_sent"], at: now, stages: ctx.policy.stages.map((stage) => stage.pool), pool: plan.pool };
+  const context = {
+    kind: "offer" as const,
+    eventIds: ["evt_bench_decided", "evt_bench_sent"],
+    at: now,
+    stages: ctx.policy.stages.map((stage) => stage.pool),
+    pool: plan.pool,
+  };
   const attempt = await makeOffers(ctx.store, request, plan, ctx.policy, now, ctx.presenceTtlMs, context);
   if (!attempt.made) return null;
   return attempt.result;
@@ -58,12 +64,18 @@ export async function acceptOffer(ctx: StepContext, requestId: string, offerId: 
   if (request.assignedAdvisorId !== null && request.assignedAdvisorId !== advisorId) return { won: false, reason: "ALREADY_TAKEN" };
   const context: AcceptContext = {
     kind: "accept",
-    eventIds: request.offers.filter((o) => o.outcome === null).map((o) => `evt_bench_${o.id}`).concat(["evt_bench_a", "evt_bench_b"]),
+    eventIds: request.offers
+      .filter((o) => o.outcome === null)
+      .map((o) => `evt_bench_${o.id}`)
+      .concat(["evt_bench_a", "evt_bench_b"]),
     at: now,
     stages: ctx.policy.stages.map((stage) => stage.pool),
     demand: { requiredLicence: request.facts.requiredLicence, queueDepth: 0, surge: false },
   };
-  const result = await ctx.store.acceptOffer({ requestId, language: request.facts.language, offerId, advisorId, now, presenceTtlMs: ctx.presenceTtlMs }, context);
+  const result = await ctx.store.acceptOffer(
+    { requestId, language: request.facts.language, offerId, advisorId, now, presenceTtlMs: ctx.presenceTtlMs },
+    context,
+  );
   if (!result.ok) return { won: false, reason: result.reason };
   if (result.duplicate) return { won: false, reason: "DUPLICATE", advisor: result.advisor };
   return { won: true, advisor: result.advisor };

@@ -42,7 +42,13 @@ export function httpJson<T = any>(baseUrl: string, method: string, path: string,
 }
 
 /** httpJson that insists on one status, naming the call and the answer otherwise. */
-export async function expectStatus<T = any>(status: number, baseUrl: string, method: string, path: string, options: { token?: string; body?: unknown } = {}): Promise<T> {
+export async function expectStatus<T = any>(
+  status: number,
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown } = {},
+): Promise<T> {
   const response = await httpJson<T>(baseUrl, method, path, options);
   if (response.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;

@@ -16,7 +16,10 @@ export async function runInFlight(total: number, inFlight: number, task: (index:
   let done = 0;
   const started = performance.now();
   const reporter = progress
-    ? setInterval(() => progress.log(`  ${progress.label}: ${done}/${total} (${((done * 1000) / (performance.now() - started)).toFixed(0)}/s so far)`), progress.everyMs ?? 3_000)
+    ? setInterval(
+        () => progress.log(`  ${progress.label}: ${done}/${total} (${((done * 1000) / (performance.now() - started)).toFixed(0)}/s so far)`),
+        progress.everyMs ?? 3_000,
+      )
     : undefined;
   let failed = false;
   const worker = async () => {

@@ -23,7 +23,9 @@ export class MatchingInvariants {
   /** An advisor state a capacity step returned: it must never be over capacity. */
   observe(advisor: AdvisorState | undefined): void {
     if (advisor && advisor.assignments.length + advisor.pushHolds.length > advisor.profile.maxConcurrent) {
-      this.problems.push(`${advisor.profile.id} held ${advisor.assignments.length} assignments + ${advisor.pushHolds.length} push holds over capacity ${advisor.profile.maxConcurrent}`);
+      this.problems.push(
+        `${advisor.profile.id} held ${advisor.assignments.length} assignments + ${advisor.pushHolds.length} push holds over capacity ${advisor.profile.maxConcurrent}`,
+      );
     }
   }
 
@@ -56,8 +58,10 @@ export class MatchingInvariants {
         if (!advisor) continue;
         this.observe(advisor);
         const { id } = advisor.profile;
-        if (advisor.supply.active !== advisor.assignments.length) problems.push(`${id}: supply.active ${advisor.supply.active} but ${advisor.assignments.length} assignments`);
-        if (advisor.assignments.length || advisor.pushHolds.length) problems.push(`${id}: still holds ${advisor.assignments.join(", ")} ${advisor.pushHolds.join(", ")} after every request finished`);
+        if (advisor.supply.active !== advisor.assignments.length)
+          problems.push(`${id}: supply.active ${advisor.supply.active} but ${advisor.assignments.length} assignments`);
+        if (advisor.assignments.length || advisor.pushHolds.length)
+          problems.push(`${id}: still holds ${advisor.assignments.join(", ")} ${advisor.pushHolds.join(", ")} after every request finished`);
       }
     }
     if (problems.length) throw new Error(`matching invariants broken (${problems.length}):\n  ${problems.slice(0, 20).join("\n  ")}`);

@@ -22,8 +22,9 @@ export interface RemoteGc {
 /** Connects to the inspector whose address the process printed ("Debugger listening on ws://…"). */
 export async function connectRemoteGc(output: () => string, timeoutMs = 10_000): Promise<RemoteGc> {
   const deadline = Date.now() + timeoutMs;
-  let url: string | undefined;
-  while (!(url = /Debugger listening on (ws:\/\/\S+)/.exec(output())?.[1])) {
+  const address = () => /Debugger listening on (ws:\/\/\S+)/.exec(output())?.[1];
+  let url = address();
+  for (; !url; url = address()) {
     if (Date.now() > deadline) throw new Error(`no inspector address in the process output:\n${output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -48,7 +48,11 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env, PORT: String(port), HOST: "127.0.0.1" };
   // tsx as a loader in this node process (the tsx CLI would run the script in a grandchild), so node
   // flags such as --cpu-prof and our signals reach the server itself.
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? API_ENTRY], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? API_ENTRY], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));

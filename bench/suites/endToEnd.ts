@@ -42,7 +42,11 @@ export const endToEndSuite: BenchSuite = {
       context.log(`endToEnd: our API, ${CONCURRENCY} flows in flight for ${durationMs / 1000} s`);
       await runClosedLoop({ concurrency: CONCURRENCY, durationMs: warmupMs, iteration: flow });
       // Readings right at both ends of the phase: the closed loop has no flow in flight at either.
-      const read = async () => ({ own: await counter.read(api.process.child), pg: await readPgDatabaseCounters(api.databaseUrl), redis: await readRedisCommandstats(context.redisUrl) });
+      const read = async () => ({
+        own: await counter.read(api.process.child),
+        pg: await readPgDatabaseCounters(api.databaseUrl),
+        redis: await readRedisCommandstats(context.redisUrl),
+      });
       const before = await read();
       const result = await runClosedLoop({ concurrency: CONCURRENCY, durationMs, iteration: flow, log: context.log });
       const after = await read();
@@ -75,7 +79,8 @@ export const endToEndSuite: BenchSuite = {
         atMost: STATEMENTS_PER_FLOW_TARGET,
         targetLabel: "issue 12",
         details: {
-          counts: "every statement the server process sent through node-postgres (Client#query) during the measured phase, BEGIN/COMMIT and background jobs included, per completed flow",
+          counts:
+            "every statement the server process sent through node-postgres (Client#query) during the measured phase, BEGIN/COMMIT and background jobs included, per completed flow",
           ...counted,
           byKeyword: statements.by,
           pgStatDatabasePerFlow: perFlow(calls.before.pg, calls.after.pg, flows).by,
@@ -88,7 +93,8 @@ export const endToEndSuite: BenchSuite = {
         unit: "calls",
         atMost: null,
         details: {
-          counts: "every command the server process sent to Redis (node-redis command queue) during the measured phase, each Lua script one EVALSHA, background jobs included, per completed flow",
+          counts:
+            "every command the server process sent to Redis (node-redis command queue) during the measured phase, each Lua script one EVALSHA, background jobs included, per completed flow",
           ...counted,
           byCommand: redis.by,
           commandstatsPerFlow: perFlow(calls.before.redis, calls.after.redis, flows).by,

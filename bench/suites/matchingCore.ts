@@ -63,7 +63,13 @@ interface StoreResult {
   invariants: { requests: number; won: number };
 }
 
-async function measurePhase(context: BenchContext, label: string, count: number, warmup: number, cycle: () => Promise<{ settled: boolean; offers?: number }>): Promise<PhaseResult> {
+async function measurePhase(
+  context: BenchContext,
+  label: string,
+  count: number,
+  warmup: number,
+  cycle: () => Promise<{ settled: boolean; offers?: number }>,
+): Promise<PhaseResult> {
   let settled = 0;
   let offers = 0;
   await runInFlight(warmup, IN_FLIGHT, async () => void (await cycle()));
@@ -92,7 +98,9 @@ async function measureStore(context: BenchContext, kind: StoreKind, sizes: Sizes
     let sequence = 0;
     const nextRequest = () => benchRequest(sequence++, sizes.advisors, Date.now(), random);
 
-    const decisions = await measurePhase(context, `${kind} store decisions`, sizes.decisions, sizes.warmup, async () => ({ settled: await dispatchCycle(ctx, nextRequest()) }));
+    const decisions = await measurePhase(context, `${kind} store decisions`, sizes.decisions, sizes.warmup, async () => ({
+      settled: await dispatchCycle(ctx, nextRequest()),
+    }));
     const grabs = await measurePhase(context, `${kind} store grabs`, sizes.grabs, sizes.warmup, async () => {
       const { won, attempts } = await grabCycle(ctx, nextRequest());
       return { settled: won, offers: attempts };

@@ -63,7 +63,18 @@ export async function appendEntries(tx: Tx, entries: AuditEntryInput[], knownHea
     const prevHash = head?.hash ?? GENESIS;
     const at = new Date(entry.at.getTime());
     const hash = hashEntry(prevHash, auditHashFields({ ...entry, at, streamSeq }));
-    rows.push({ id: entry.id, stream: entry.stream, streamSeq, at, actor: entry.actor, action: entry.action, subject: entry.subject, data: entry.data as Prisma.InputJsonValue, prevHash, hash });
+    rows.push({
+      id: entry.id,
+      stream: entry.stream,
+      streamSeq,
+      at,
+      actor: entry.actor,
+      action: entry.action,
+      subject: entry.subject,
+      data: entry.data as Prisma.InputJsonValue,
+      prevHash,
+      hash,
+    });
     heads.set(entry.stream, { streamSeq, hash });
   }
   await tx.auditEvent.createMany({ data: rows });
@@ -101,9 +112,15 @@ export async function runAuditChainer(prisma: PrismaClient, options: { batchSize
         const batch = await tx.eventLog.findMany({ where: { seq: { gt: cursor?.lastSeq ?? 0n } }, orderBy: { seq: "asc" }, take: options.batchSize ?? 1_000 });
         if (!batch.length) return { events: 0, appended: 0 };
         const entries = batch.map(entryForEvent);
-        await lockStreams(tx, entries.map((e) => e.stream));
+        await lockStreams(
+          tx,
+          entries.map((e) => e.stream),
+        );
         const done = new Set((await tx.auditEvent.findMany({ where: { id: { in: entries.map((e) => e.id) } }, select: { id: true } })).map((r) => r.id));
-        const appended = await appendEntries(tx, entries.filter((e) => !done.has(e.id)));
+        const appended = await appendEntries(
+          tx,
+          entries.filter((e) => !done.has(e.id)),
+        );
         const last = batch[batch.length - 1]!.seq;
         // GREATEST: a slower concurrent chainer never moves the cursor back.
         await tx.$executeRawUnsafe(

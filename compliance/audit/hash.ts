@@ -11,7 +11,9 @@ export { canonicalJson };
 export const GENESIS = "0".repeat(64);
 
 export function hashEntry(prevHash: string, entry: unknown): string {
-  return createHash("sha256").update(prevHash + canonicalJson(entry)).digest("hex");
+  return createHash("sha256")
+    .update(prevHash + canonicalJson(entry))
+    .digest("hex");
 }
 
 /** The fields of an AuditEvent that its hash covers (everything but seq and the hashes). */
@@ -27,7 +29,16 @@ export interface AuditHashFields {
 }
 
 export function auditHashFields(row: AuditHashFields): AuditHashFields {
-  return { id: row.id, stream: row.stream, streamSeq: row.streamSeq, at: new Date(row.at), actor: row.actor, action: row.action, subject: row.subject, data: row.data };
+  return {
+    id: row.id,
+    stream: row.stream,
+    streamSeq: row.streamSeq,
+    at: new Date(row.at),
+    actor: row.actor,
+    action: row.action,
+    subject: row.subject,
+    data: row.data,
+  };
 }
 
 export interface MessageHashFields {
@@ -45,7 +56,15 @@ export interface MessageHashFields {
  * prevHash = the previous message's hash in the same request (by seq), GENESIS for the first.
  */
 export function messageHashFields(row: MessageHashFields): MessageHashFields {
-  return { id: row.id, requestId: row.requestId, senderId: row.senderId, senderRole: row.senderRole, body: row.body, sentAt: new Date(row.sentAt), seq: row.seq };
+  return {
+    id: row.id,
+    requestId: row.requestId,
+    senderId: row.senderId,
+    senderRole: row.senderRole,
+    body: row.body,
+    sentAt: new Date(row.sentAt),
+    seq: row.seq,
+  };
 }
 
 /** The fields a seal's hash covers. */

@@ -22,6 +22,10 @@ export function auditJobs(deps: { prisma: PrismaClient; clock: Clock; retentionD
         return { sealed: seal.sealed, streams: seal.streams, upToSeq: seal.upToSeq?.toString() };
       },
     },
-    { name: "audit-retention", schedule: "0 30 3 * * *", run: async () => ({ ...(await purgeExpired(deps.prisma, { retentionDays: deps.retentionDays, now: new Date(deps.clock.now()) })) }) },
+    {
+      name: "audit-retention",
+      schedule: "0 30 3 * * *",
+      run: async () => ({ ...(await purgeExpired(deps.prisma, { retentionDays: deps.retentionDays, now: new Date(deps.clock.now()) })) }),
+    },
   ];
 }

@@ -29,7 +29,11 @@ export async function purgeExpired(prisma: PrismaClient, options: { retentionDay
       const messages = (await tx.message.deleteMany({ where: { sentAt: { lt: cutoff } } })).count;
       await tx.$queryRawUnsafe(`SELECT set_config('advisor_dispatch.purge', 'off', true) AS purge`);
       const result = { cutoff: cutoff.toISOString(), auditEvents, messages };
-      await appendEntries(tx, [{ id: newId("auditEvent", now.getTime()), stream: "global", at: now, actor: "system", action: PURGE_ACTION, subject: "global", data: result }], heads);
+      await appendEntries(
+        tx,
+        [{ id: newId("auditEvent", now.getTime()), stream: "global", at: now, actor: "system", action: PURGE_ACTION, subject: "global", data: result }],
+        heads,
+      );
       return result;
     },
     { timeout: 300_000, maxWait: 30_000 },

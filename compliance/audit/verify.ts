@@ -34,9 +34,7 @@ export interface Checked {
   messages: number;
 }
 
-export type VerifyResult =
-  | { ok: true; checked: Checked; durationMs: number }
-  | { ok: false; firstBroken: BrokenLink; checked: Checked; durationMs: number };
+export type VerifyResult = { ok: true; checked: Checked; durationMs: number } | { ok: false; firstBroken: BrokenLink; checked: Checked; durationMs: number };
 
 export interface VerifyOptions {
   onProgress?: (checked: Checked) => void;
@@ -102,11 +100,15 @@ export async function verifyAudit(prisma: PrismaClient, options: VerifyOptions =
       if (hash !== seal.hash) return done({ ...link, field: "hash", expected: hash, actual: seal.hash });
       const heads = (seal.heads as unknown as SealHead[]) ?? [];
       if (heads.length) {
-        const found = await prisma.auditEvent.findMany({ where: { OR: heads.map((h) => ({ stream: h.stream, streamSeq: h.streamSeq })) }, select: { stream: true, streamSeq: true, hash: true } });
+        const found = await prisma.auditEvent.findMany({
+          where: { OR: heads.map((h) => ({ stream: h.stream, streamSeq: h.streamSeq })) },
+          select: { stream: true, streamSeq: true, hash: true },
+        });
         const byKey = new Map(found.map((f) => [`${f.streamSeq}@${f.stream}`, f.hash]));
         for (const head of heads) {
           const actual = byKey.get(`${head.streamSeq}@${head.stream}`);
-          if (actual !== undefined && actual !== head.hash) return done({ table: "AuditEvent", stream: head.stream, seq: head.streamSeq, id: `seal ${seal.seq}`, field: "head", expected: head.hash, actual });
+          if (actual !== undefined && actual !== head.hash)
+            return done({ table: "AuditEvent", stream: head.stream, seq: head.streamSeq, id: `seal ${seal.seq}`, field: "head", expected: head.hash, actual });
         }
       }
       checked.seals++;

@@ -24,7 +24,10 @@ export interface ConnectionRow {
  * Opens the connection of (requestId, advisorId) unless one exists (open or closed). The request row
  * is locked so two deliveries of the same event cannot both insert.
  */
-export async function openConnection(prisma: PrismaClient, input: { requestId: string; clientId: string; advisorId: string; at: Date }): Promise<{ connection: ConnectionRow; created: boolean }> {
+export async function openConnection(
+  prisma: PrismaClient,
+  input: { requestId: string; clientId: string; advisorId: string; at: Date },
+): Promise<{ connection: ConnectionRow; created: boolean }> {
   return prisma.$transaction(
     async (tx) => {
       await tx.$queryRaw`SELECT id FROM "ServiceRequest" WHERE id = ${input.requestId} FOR UPDATE`;

@@ -63,17 +63,34 @@ export async function appendMessage(
       const earlier = await tx.message.findFirst({ where: { requestId: input.requestId, senderId: input.senderId, idempotencyKey: input.idempotencyKey } });
       if (earlier) {
         if (earlier.body !== input.body) return { ok: false, reason: "IDEMPOTENCY_CONFLICT" };
-        return { ok: true, message: withoutKey(earlier), clientId: request.clientId, advisorId: request.assignedAdvisorId ?? earlier.senderId, duplicate: true };
+        return {
+          ok: true,
+          message: withoutKey(earlier),
+          clientId: request.clientId,
+          advisorId: request.assignedAdvisorId ?? earlier.senderId,
+          duplicate: true,
+        };
       }
     }
     if (request.status !== "assigned" || !request.assignedAdvisorId) return { ok: false, reason: "CLOSED" };
-    const connection = await tx.connection.findFirst({ where: { requestId: input.requestId, advisorId: request.assignedAdvisorId, closedAt: null }, select: { id: true } });
+    const connection = await tx.connection.findFirst({
+      where: { requestId: input.requestId, advisorId: request.assignedAdvisorId, closedAt: null },
+      select: { id: true },
+    });
     if (!connection) return { ok: false, reason: "CLOSED" };
 
     const last = await tx.message.findFirst({ where: { requestId: input.requestId }, orderBy: { seq: "desc" }, select: { seq: true, hash: true } });
     const seq = (last?.seq ?? 0) + 1;
     const prevHash = last?.hash ?? GENESIS;
-    const fields = { id: newId("message"), requestId: input.requestId, senderId: input.senderId, senderRole: input.senderRole, body: input.body, sentAt: new Date(), seq };
+    const fields = {
+      id: newId("message"),
+      requestId: input.requestId,
+      senderId: input.senderId,
+      senderRole: input.senderRole,
+      body: input.body,
+      sentAt: new Date(),
+      seq,
+    };
     const hash = hashEntry(prevHash, messageHashFields(fields));
     const message = await tx.message.create({ data: { ...fields, prevHash, hash, idempotencyKey: input.idempotencyKey ?? null } });
     return { ok: true, message: withoutKey(message), clientId: request.clientId, advisorId: request.assignedAdvisorId, duplicate: false };

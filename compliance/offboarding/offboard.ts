@@ -72,7 +72,11 @@ export async function offboardAdvisor(deps: OffboardDeps, input: { advisorId: st
   };
 }
 
-async function offboardInDirectory(prisma: PrismaClient, input: { advisorId: string; actor: string; reason: string | null }, at: Date): Promise<DirectoryPhase | null> {
+async function offboardInDirectory(
+  prisma: PrismaClient,
+  input: { advisorId: string; actor: string; reason: string | null },
+  at: Date,
+): Promise<DirectoryPhase | null> {
   return prisma.$transaction(async (tx) => {
     const marked = await tx.$queryRaw<Array<{ branchId: string }>>`
       UPDATE "Advisor" SET status = 'offboarded', "offboardedAt" = ${at}
@@ -92,14 +96,22 @@ async function offboardInDirectory(prisma: PrismaClient, input: { advisorId: str
       UPDATE "Client" SET "dedicatedAdvisorId" = NULL WHERE "dedicatedAdvisorId" = ${input.advisorId} RETURNING id`;
     const base = { actor: input.actor, at, branchId, advisorId: input.advisorId };
     const actions: RecordedAction[] = [
-      { ...base, type: "advisor.offboarded", data: { advisorId: input.advisorId, reason: input.reason, connections: connections.length, dedicatedClients: clients.length } },
+      {
+        ...base,
+        type: "advisor.offboarded",
+        data: { advisorId: input.advisorId, reason: input.reason, connections: connections.length, dedicatedClients: clients.length },
+      },
       ...connections.map((c) => ({
         ...base,
         type: "connection.closed",
         requestId: c.requestId,
         data: { connectionId: c.id, clientId: c.clientId, advisorId: input.advisorId, reason: OFFBOARDED_REASON },
       })),
-      ...clients.map((c) => ({ ...base, type: "client.dedication_cleared", data: { clientId: c.id, advisorId: input.advisorId, reason: OFFBOARDED_REASON, servedBy: "branch pool" } })),
+      ...clients.map((c) => ({
+        ...base,
+        type: "client.dedication_cleared",
+        data: { clientId: c.id, advisorId: input.advisorId, reason: OFFBOARDED_REASON, servedBy: "branch pool" },
+      })),
       // Presence is live state, not a row: recorded here, dropped by the live phase right after commit.
       { ...base, type: "advisor.presence_dropped", data: { advisorId: input.advisorId, reason: OFFBOARDED_REASON } },
     ];

@@ -93,7 +93,11 @@ export interface DecisionRecord {
 const StagePoolSchema = z.enum(STAGE_POOLS);
 /** The parts of the logged DomainEvents (matching/events.ts) the record reads; a row that does not parse fails loudly. */
 const StageChangedData = z.object({ stage: StagePoolSchema, stageIndex: z.number().int() });
-const DecidedData = z.object({ stage: StagePoolSchema, offered: z.array(z.string()), excluded: z.partialRecord(z.enum(INELIGIBLE_REASONS), z.array(z.string())) });
+const DecidedData = z.object({
+  stage: StagePoolSchema,
+  offered: z.array(z.string()),
+  excluded: z.partialRecord(z.enum(INELIGIBLE_REASONS), z.array(z.string())),
+});
 
 /** A request taken back from an advisor who left restarts at stage 0: a stage change too. */
 const STAGE_EVENT_TYPES = ["request.stage_changed", "request.redispatched"];
@@ -124,7 +128,11 @@ export async function loadDecisionRecord(prisma: PrismaClient, requestId: string
   if (!row) return null;
 
   const [events, connections, messages] = await Promise.all([
-    prisma.eventLog.findMany({ where: { requestId, type: { in: RECORDED_EVENT_TYPES } }, orderBy: { seq: "asc" }, select: { type: true, at: true, data: true } }),
+    prisma.eventLog.findMany({
+      where: { requestId, type: { in: RECORDED_EVENT_TYPES } },
+      orderBy: { seq: "asc" },
+      select: { type: true, at: true, data: true },
+    }),
     connectionsOf(prisma, requestId),
     listMessages(prisma, requestId),
   ]);
@@ -182,7 +190,13 @@ export async function loadDecisionRecord(prisma: PrismaClient, requestId: string
     })),
     decisions: events.filter((e) => e.type === "request.decided").map((e) => ({ at: e.at.toISOString(), ...DecidedData.parse(e.data) })),
     assignment: row.assignedAdvisor ? { advisor: row.assignedAdvisor, assignedAt: iso(row.assignedAt), offerId: acceptedOffer?.id ?? null } : null,
-    connections: connections.map((c) => ({ id: c.id, advisorId: c.advisorId, openedAt: c.openedAt.toISOString(), closedAt: iso(c.closedAt), closeReason: c.closeReason })),
+    connections: connections.map((c) => ({
+      id: c.id,
+      advisorId: c.advisorId,
+      openedAt: c.openedAt.toISOString(),
+      closedAt: iso(c.closedAt),
+      closeReason: c.closeReason,
+    })),
     messages: messages.map(toMessageView),
     rating: row.rating ? { id: row.rating.id, stars: row.rating.stars, comment: row.rating.comment, ratedAt: row.rating.createdAt.toISOString() } : null,
   };

@@ -34,7 +34,10 @@ export interface RecordedAward extends Omit<AwardDecision, "reason">, AwardInput
   transactionId: string | null;
 }
 
-export type AwardRefusal = { ok: false; reason: "INVALID_POINTS"; points: number } | { ok: false; reason: "MISSING_REASON" } | Exclude<PostRefusal, { reason: "INSUFFICIENT_BUDGET" }>;
+export type AwardRefusal =
+  | { ok: false; reason: "INVALID_POINTS"; points: number }
+  | { ok: false; reason: "MISSING_REASON" }
+  | Exclude<PostRefusal, { reason: "INSUFFICIENT_BUDGET" }>;
 
 /** A decision, new or (duplicate: true) the one an earlier delivery of the same event and rule made. */
 export type AwardResult = { ok: true; duplicate: boolean; decision: RecordedAward } | AwardRefusal;

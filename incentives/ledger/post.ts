@@ -105,7 +105,10 @@ export async function postInTransaction(tx: Prisma.TransactionClient, input: Pos
   }
 
   await createMissingAccounts(tx, specs);
-  const locked = await lockAccounts(tx, specs.map((spec) => spec.code));
+  const locked = await lockAccounts(
+    tx,
+    specs.map((spec) => spec.code),
+  );
 
   // Checked under the locks: a concurrent writer of the same key held them until it committed, so
   // its transaction is visible now (READ COMMITTED reads the latest commit at each statement).
@@ -147,7 +150,13 @@ export async function postInTransaction(tx: Prisma.TransactionClient, input: Pos
  */
 async function writeTransaction(
   tx: Prisma.TransactionClient,
-  row: { id: string; inputHash: string; input: PostTransactionInput & { reversesId?: string }; postings: Array<{ accountId: string; amount: number }>; changes: Array<{ accountId: string; change: number }> },
+  row: {
+    id: string;
+    inputHash: string;
+    input: PostTransactionInput & { reversesId?: string };
+    postings: Array<{ accountId: string; amount: number }>;
+    changes: Array<{ accountId: string; change: number }>;
+  },
 ): Promise<void> {
   const { id, input } = row;
   const metadata = input.metadata === undefined ? null : JSON.stringify(input.metadata);
@@ -218,7 +227,13 @@ export async function reverseTransaction(
   // Read outside the locks on purpose: a posted transaction and its postings never change.
   const original = await prisma.ledgerTransaction.findUnique({
     where: { id: input.transactionId },
-    select: { id: true, kind: true, branchId: true, reversesId: true, postings: { select: { amount: true, account: { select: { code: true } } }, orderBy: { id: "asc" } } },
+    select: {
+      id: true,
+      kind: true,
+      branchId: true,
+      reversesId: true,
+      postings: { select: { amount: true, account: { select: { code: true } } }, orderBy: { id: "asc" } },
+    },
   });
   if (!original) return { ok: false, reason: "NOT_FOUND" };
   // Undoing a reversal would re-apply the original under a new meaning; post a fresh transaction instead.

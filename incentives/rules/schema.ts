@@ -155,9 +155,7 @@ export function parseRuleSet(json: unknown): ParseRuleSetResult {
 
 /** Formats errors one per line, e.g. for logs and CLI output: `rule fast-accept, when.starsAtLeast: …`. */
 export function formatRuleSetErrors(errors: readonly RuleSetError[]): string {
-  return errors
-    .map((e) => `${e.ruleId === null ? "rule set" : `rule ${e.ruleId}`}${e.field ? `, ${e.field}` : ""}: ${e.message}`)
-    .join("\n");
+  return errors.map((e) => `${e.ruleId === null ? "rule set" : `rule ${e.ruleId}`}${e.field ? `, ${e.field}` : ""}: ${e.message}`).join("\n");
 }
 
 /** One zod issue as precise issues: unknown keys each named, unions resolved to the branch meant. */

@@ -113,7 +113,9 @@ export function createLeaderElection(options: LeaderElectionOptions): LeaderElec
       validUntil = 0;
       if (mayHold) {
         mayHold = false;
-        await store.releaseLease(name, token).catch((error) => logger.error({ err: error, lease: name }, "releasing the job lease failed; it expires on its own"));
+        await store
+          .releaseLease(name, token)
+          .catch((error) => logger.error({ err: error, lease: name }, "releasing the job lease failed; it expires on its own"));
         logger.info({ lease: name, holder: token }, "released the job lease");
       }
     },

@@ -43,7 +43,12 @@ export interface WithdrawalScope {
  * licence of the request's kind valid now. Validity is the half-open [validFrom, validUntil), as in
  * matching/domain/eligibility.ts. Times are compared in UTC, as Prisma stores them.
  */
-async function findUnlicensedOffers(prisma: PrismaClient, now: number, limit: number, advisorIds?: readonly string[]): Promise<Array<{ offerId: string; advisorId: string; requestId: string }>> {
+async function findUnlicensedOffers(
+  prisma: PrismaClient,
+  now: number,
+  limit: number,
+  advisorIds?: readonly string[],
+): Promise<Array<{ offerId: string; advisorId: string; requestId: string }>> {
   if (advisorIds?.length === 0) return [];
   const ofAdvisors = advisorIds ? Prisma.sql`AND o."advisorId" IN (${Prisma.join(advisorIds)})` : Prisma.empty;
   return prisma.$queryRaw<Array<{ offerId: string; advisorId: string; requestId: string }>>`

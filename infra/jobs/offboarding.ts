@@ -9,7 +9,9 @@ import { finishOffboarding, unfinishedOffboardings, type OffboardDeps } from "..
 /** Advisors finished per run; the rest wait for the next run. */
 const BATCH = 50;
 
-export async function finishPendingOffboardings(deps: OffboardDeps & { shouldContinue?: () => boolean }): Promise<{ advisors: number; offersWithdrawn: number; requestsRedispatched: number }> {
+export async function finishPendingOffboardings(
+  deps: OffboardDeps & { shouldContinue?: () => boolean },
+): Promise<{ advisors: number; offersWithdrawn: number; requestsRedispatched: number }> {
   const shouldContinue = deps.shouldContinue ?? (() => true);
   const totals = { advisors: 0, offersWithdrawn: 0, requestsRedispatched: 0 };
   for (const advisorId of await unfinishedOffboardings(deps.prisma, BATCH)) {

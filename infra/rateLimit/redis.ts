@@ -10,7 +10,7 @@
  */
 import type { RateDecision, RateLimiter, RateRule } from "../../api/rateLimit.ts";
 import { outcomeOf } from "../../matching/store/redis/codes.ts";
-import { escape } from "../../matching/store/redis/keys.ts";
+import { escapeKeyPart } from "../../matching/store/redis/keys.ts";
 import { runScript } from "../../matching/store/redis/scripts.ts";
 import type { RedisClient } from "../redis.ts";
 import { decide } from "./window.ts";
@@ -21,7 +21,7 @@ export interface RedisRateLimiterOptions {
 }
 
 export function rateLimitKey(prefix: string, action: string, principalId: string): string {
-  return `${prefix}rl:{${escape(action)}:${escape(principalId)}}`;
+  return `${prefix}rl:{${escapeKeyPart(action)}:${escapeKeyPart(principalId)}}`;
 }
 
 export function createRedisRateLimiter(client: RedisClient, options: RedisRateLimiterOptions): RateLimiter {

@@ -31,7 +31,7 @@ export function body(response) {
 /** The API's error code (`{error: {code}}`), or `HTTP <status>` when the body is not the API's. */
 export function errorCode(response) {
   const parsed = body(response);
-  return (parsed && parsed.error && parsed.error.code) || `HTTP ${response.status}`;
+  return (parsed?.error?.code) || `HTTP ${response.status}`;
 }
 
 /** Setup must not go on with half a world: stop with the server's own explanation. */
@@ -57,7 +57,8 @@ function retrying(send, attempts = 3, maxWaitSeconds = 5) {
   return response;
 }
 
-const post = (path, payload, token, name, extra) => http.post(`${BASE_URL}${path}`, payload === undefined ? null : JSON.stringify(payload), params(token, name, extra));
+const post = (path, payload, token, name, extra) =>
+  http.post(`${BASE_URL}${path}`, payload === undefined ? null : JSON.stringify(payload), params(token, name, extra));
 const put = (path, payload, token, name, extra) => http.put(`${BASE_URL}${path}`, JSON.stringify(payload), params(token, name, extra));
 const get = (path, token, name, extra) => http.get(`${BASE_URL}${path}`, params(token, name, extra));
 
@@ -77,8 +78,10 @@ export function devToken(claims) {
 }
 
 export const createBranch = (adminToken, branch) => expectStatus(post("/v1/branches", branch, adminToken, "create_branch"), [201], "create branch").id;
-export const createAdvisor = (adminToken, advisor) => expectStatus(post("/v1/advisors", advisor, adminToken, "create_advisor"), [201], `create advisor ${advisor.name}`).id;
-export const createClient = (adminToken, client) => expectStatus(post("/v1/clients", client, adminToken, "create_client"), [201], `create client ${client.name}`).id;
+export const createAdvisor = (adminToken, advisor) =>
+  expectStatus(post("/v1/advisors", advisor, adminToken, "create_advisor"), [201], `create advisor ${advisor.name}`).id;
+export const createClient = (adminToken, client) =>
+  expectStatus(post("/v1/clients", client, adminToken, "create_client"), [201], `create client ${client.name}`).id;
 
 /** GET /v1/branches/:id/dispatch-policy: `{policy, version}`; a new branch shows the defaults at version 0. */
 export function getDispatchPolicy(adminToken, branchId) {

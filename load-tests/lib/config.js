@@ -59,7 +59,9 @@ export function newRunId() {
   }
   // Base 36 of the time plus randomness: 8 characters, unique enough for runs against one server.
   const time = (Date.now() % 36 ** 5).toString(36).padStart(5, "0");
-  const random = Math.floor(Math.random() * 36 ** 3).toString(36).padStart(3, "0");
+  const random = Math.floor(Math.random() * 36 ** 3)
+    .toString(36)
+    .padStart(3, "0");
   return time + random;
 }
 

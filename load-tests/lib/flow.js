@@ -68,9 +68,12 @@ export function advisorSession(advisor, { runId, sessionMs, heartbeatMs, thinkMs
     const startConversation = (requestId) => {
       if (talking.has(requestId)) return;
       talking.add(requestId);
-      socket.setTimeout(() => {
-        if (talking.has(requestId)) complete(requestId);
-      }, randomBetween(talkMs[0], talkMs[1]));
+      socket.setTimeout(
+        () => {
+          if (talking.has(requestId)) complete(requestId);
+        },
+        randomBetween(talkMs[0], talkMs[1]),
+      );
     };
 
     const answer = (offer) => {
@@ -121,7 +124,7 @@ export function advisorSession(advisor, { runId, sessionMs, heartbeatMs, thinkMs
 
     socket.on("error", (error) => {
       socketErrors.add(1, { reason: "error" });
-      console.warn(`advisor ${advisor.id}: socket error ${error && error.error ? error.error() : error}`);
+      console.warn(`advisor ${advisor.id}: socket error ${error?.error ? error.error() : error}`);
     });
   });
   check(response, { "advisor socket upgraded (101)": (r) => r && r.status === 101 });
@@ -149,7 +152,7 @@ export function clientRequest(client, { runId, licence, language, maxWaitMs, pol
     view = body(getRequest(client.token, requestId));
     if (view && (view.status === "assigned" || TERMINAL.includes(view.status))) break;
   }
-  const assigned = !!(view && view.assignedAt);
+  const assigned = !!(view?.assignedAt);
   if (assigned) {
     const waitedMs = Date.parse(view.assignedAt) - Date.parse(view.createdAt);
     timeToAssignment.add(waitedMs);

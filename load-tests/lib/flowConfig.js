@@ -3,7 +3,7 @@
  * rates and lengths: each script passes its own defaults.
  */
 import exec from "k6/execution";
-import { envDuration, envInt, envNumber, envString, newRunId, seconds } from "./config.js";
+import { envDuration, envInt, envString, newRunId, seconds } from "./config.js";
 import { advisorSession, clientRequest } from "./flow.js";
 import { buildWorld } from "./world.js";
 
@@ -89,7 +89,14 @@ export function setupFlow(config, script) {
 /** The advisors scenario: VU n of the scenario is advisor n (one iteration each). */
 export function runAdvisor(config, data, onHeartbeat) {
   const advisor = data.advisors[exec.scenario.iterationInTest % data.advisors.length];
-  advisorSession(advisor, { runId: data.runId, sessionMs: config.sessionMs, heartbeatMs: config.heartbeatMs, thinkMs: config.think, talkMs: config.talk, onHeartbeat });
+  advisorSession(advisor, {
+    runId: data.runId,
+    sessionMs: config.sessionMs,
+    heartbeatMs: config.heartbeatMs,
+    thinkMs: config.think,
+    talkMs: config.talk,
+    onHeartbeat,
+  });
 }
 
 /** The clients scenario: iterations take the clients in turn, so each stays far below its rate limit. */

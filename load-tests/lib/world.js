@@ -63,7 +63,7 @@ export function waitForIdleAdvisors(adminToken, branchId, count, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const queue = body(branchQueue(adminToken, branchId));
-    const idle = queue && queue.availableAdvisors ? queue.availableAdvisors.filter((a) => a.active === 0).length : 0;
+    const idle = queue?.availableAdvisors ? queue.availableAdvisors.filter((a) => a.active === 0).length : 0;
     if (idle >= count) return true;
     if (Date.now() >= deadline) return false;
     sleep(0.25);

@@ -35,9 +35,7 @@ export interface EligibilitySnapshot {
   maxConcurrent: number;
 }
 
-export type EligibilityResult =
-  | { eligible: true; snapshot: EligibilitySnapshot }
-  | { eligible: false; reason: IneligibleReason; detail: string };
+export type EligibilityResult = { eligible: true; snapshot: EligibilitySnapshot } | { eligible: false; reason: IneligibleReason; detail: string };
 
 /**
  * Which capacity question is being asked:
@@ -180,13 +178,8 @@ function speaksLanguage(advisorLanguages: readonly string[], requested: string |
  * record. Every reason is present (possibly empty) so readers need no existence checks; eligible
  * advisors are left out; ids keep their input order.
  */
-export function explainExclusions(
-  results: ReadonlyArray<{ advisorId: string; result: EligibilityResult }>,
-): Record<IneligibleReason, string[]> {
-  const grouped = Object.fromEntries(INELIGIBLE_REASONS.map((reason) => [reason, [] as string[]])) as Record<
-    IneligibleReason,
-    string[]
-  >;
+export function explainExclusions(results: ReadonlyArray<{ advisorId: string; result: EligibilityResult }>): Record<IneligibleReason, string[]> {
+  const grouped = Object.fromEntries(INELIGIBLE_REASONS.map((reason) => [reason, [] as string[]])) as Record<IneligibleReason, string[]>;
   for (const { advisorId, result } of results) {
     if (!result.eligible) grouped[result.reason].push(advisorId);
   }

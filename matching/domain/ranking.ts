@@ -59,10 +59,7 @@ const clamp = (value: number, min: number, max: number): number => Math.min(max,
  * `prior.mean` stars, so a handful of lucky 5-star reviews cannot outrank a long, strong record.
  * Returns `prior.mean` when there is nothing to average.
  */
-export function bayesianRating(
-  stats: Pick<AdvisorStats, "ratingSum" | "ratingCount">,
-  prior: { mean: number; weight: number },
-): number {
+export function bayesianRating(stats: Pick<AdvisorStats, "ratingSum" | "ratingCount">, prior: { mean: number; weight: number }): number {
   const weight = prior.weight + stats.ratingCount;
   if (weight === 0) return prior.mean;
   return (prior.mean * prior.weight + stats.ratingSum) / weight;
@@ -79,8 +76,7 @@ export function scoreParts(c: Candidate, ctx: RankingContext): ScoreParts {
   // 1..5 stars mapped onto 0..1.
   const rating = clamp((bayesianRating(stats, ctx.ratingPrior) - 1) / 4, 0, 1);
 
-  const latencyScore =
-    stats.latencyEwmaMs === null ? NEUTRAL : 1 / (1 + Math.max(0, stats.latencyEwmaMs) / LATENCY_HALF_SCORE_MS);
+  const latencyScore = stats.latencyEwmaMs === null ? NEUTRAL : 1 / (1 + Math.max(0, stats.latencyEwmaMs) / LATENCY_HALF_SCORE_MS);
   const acceptScore = stats.acceptEwma === null ? NEUTRAL : clamp(stats.acceptEwma, 0, 1);
   const responsiveness = 0.5 * latencyScore + 0.5 * acceptScore;
 
@@ -88,8 +84,7 @@ export function scoreParts(c: Candidate, ctx: RankingContext): ScoreParts {
   const load = advisor.maxConcurrent > 0 ? clamp(1 - supply.active / advisor.maxConcurrent, 0, 1) : 0;
 
   // Never assigned means maximally "owed" work; a future timestamp (clock skew) counts as just assigned.
-  const fairness =
-    stats.lastAssignedAt === 0 ? 1 : clamp((ctx.now - stats.lastAssignedAt) / FAIRNESS_FULL_AFTER_MS, 0, 1);
+  const fairness = stats.lastAssignedAt === 0 ? 1 : clamp((ctx.now - stats.lastAssignedAt) / FAIRNESS_FULL_AFTER_MS, 0, 1);
 
   const dedicated = advisor.id === ctx.dedicatedAdvisorId ? 1 : 0;
   const incentive = clamp(stats.incentive, 0, 1);
@@ -143,8 +138,7 @@ export type OfferAnswer = { accepted: true; latencyMs: number } | { accepted: fa
  */
 export function updateResponsiveness(stats: AdvisorStats, answer: OfferAnswer, alpha = 0.2): AdvisorStats {
   if (!(alpha > 0 && alpha <= 1)) throw new RangeError(`alpha must be in (0, 1], got ${alpha}`);
-  const ewma = (previous: number | null, observed: number): number =>
-    previous === null ? observed : previous + alpha * (observed - previous);
+  const ewma = (previous: number | null, observed: number): number => (previous === null ? observed : previous + alpha * (observed - previous));
 
   const acceptEwma = ewma(stats.acceptEwma, answer.accepted ? 1 : 0);
   // Clock skew between client and server can yield a negative latency; it means "instant".

@@ -25,10 +25,26 @@ import { maxWaitDeadline, nextStep, queueScore, stageName, stagesFor, type Stage
 import { checkEligibility } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
 import type { Channel, LicenceKind, Pool, Presence, RequestFacts, RequestMode, RequestStatus } from "../domain/types.ts";
-import { materialize, type AcceptContext, type AdvanceContext, type CloseContext, type Draft, type EndContext, type OfferContext, type ReopenContext } from "../journal/draft.ts";
+import {
+  materialize,
+  type AcceptContext,
+  type AdvanceContext,
+  type CloseContext,
+  type Draft,
+  type EndContext,
+  type OfferContext,
+  type ReopenContext,
+} from "../journal/draft.ts";
 import { directRecorder, type Recorder } from "../journal/recorder.ts";
 import type { MatchingRecords } from "../records/port.ts";
-import { isLiveStateUnavailable, LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type OfferState, type ResolveResult } from "../store/port.ts";
+import {
+  isLiveStateUnavailable,
+  LiveStateUnavailableError,
+  type AdvisorState,
+  type LiveRequest,
+  type MatchingStore,
+  type ResolveResult,
+} from "../store/port.ts";
 import { makeOffers } from "./offering.ts";
 import { reconcile, reconcileSupply, type ReconcileReport, type SupplyReport } from "./reconciler.ts";
 import { PolicyCache } from "./policies.ts";
@@ -153,16 +169,28 @@ export class MatchingEngine {
       createdAt: now,
     };
     // The row first: once the client has an id, the request survives any crash after this point.
-    const created = this.stamp({ type: "request.created", requestId: facts.id, branchId: facts.branchId, clientId: facts.clientId, requiredLicence: facts.requiredLicence, priority: facts.priority, topic: input.topic, channel: input.channel });
-    const inserted = await this.records.insertRequest({
-      facts,
+    const created = this.stamp({
+      type: "request.created",
+      requestId: facts.id,
+      branchId: facts.branchId,
+      clientId: facts.clientId,
+      requiredLicence: facts.requiredLicence,
+      priority: facts.priority,
       topic: input.topic,
       channel: input.channel,
-      stageIndex: 0,
-      stage: stages[0]?.pool ?? null,
-      idempotencyKey: input.idempotencyKey ?? null,
-      requestHash: input.requestHash ?? null,
-    }, [created]);
+    });
+    const inserted = await this.records.insertRequest(
+      {
+        facts,
+        topic: input.topic,
+        channel: input.channel,
+        stageIndex: 0,
+        stage: stages[0]?.pool ?? null,
+        idempotencyKey: input.idempotencyKey ?? null,
+        requestHash: input.requestHash ?? null,
+      },
+      [created],
+    );
     if (!inserted.created) {
       return inserted.sameBody ? { ok: true, requestId: inserted.requestId, created: false, status: null } : { ok: false, reason: "IDEMPOTENCY_CONFLICT" };
     }
@@ -200,8 +228,19 @@ export class MatchingEngine {
     if (summary.clientId !== clientId) return { ok: false, reason: "NOT_YOURS" };
     if (summary.status !== "completed" || !summary.assignedAdvisorId) return { ok: false, reason: "NOT_COMPLETED" };
     const now = this.clock.now();
-    const rated = this.stamp({ type: "request.rated", requestId, branchId: summary.branchId, advisorId: summary.assignedAdvisorId, clientId, stars, requiredLicence: summary.requiredLicence });
-    const inserted = await this.records.insertRating({ id: newId("rating", now), requestId, advisorId: summary.assignedAdvisorId, clientId, stars, comment, at: now }, [rated]);
+    const rated = this.stamp({
+      type: "request.rated",
+      requestId,
+      branchId: summary.branchId,
+      advisorId: summary.assignedAdvisorId,
+      clientId,
+      stars,
+      requiredLicence: summary.requiredLicence,
+    });
+    const inserted = await this.records.insertRating(
+      { id: newId("rating", now), requestId, advisorId: summary.assignedAdvisorId, clientId, stars, comment, at: now },
+      [rated],
+    );
     if (!inserted.ok) return inserted;
     try {
       await this.store.recordRating(summary.assignedAdvisorId, stars);
@@ -275,7 +314,11 @@ export class MatchingEngine {
       stages: stages.map((stage) => stage.pool),
       demand,
     };
-    const attempt = () => this.store.acceptOffer({ requestId: request.facts.id, language: request.facts.language, offerId, advisorId, now, presenceTtlMs: this.presenceTtlMs }, context);
+    const attempt = () =>
+      this.store.acceptOffer(
+        { requestId: request.facts.id, language: request.facts.language, offerId, advisorId, now, presenceTtlMs: this.presenceTtlMs },
+        context,
+      );
     let result = await attempt();
     if (!result.ok && result.reason === "PRESENCE") {
       // Right after a rebuild every advisor is offline until their presence is re-applied: use
@@ -372,7 +415,6 @@ export class MatchingEngine {
     await this.passUnderLease(requestId);
     return { ok: true };
   }
-
 
   // ---- timers ------------------------------------------------------------------------------------
 
@@ -745,7 +787,9 @@ export class MatchingEngine {
     let available = false;
     for (let start = 0; start < reports.length; start += REPLAY_BATCH) {
       const results = await Promise.all(
-        reports.slice(start, start + REPLAY_BATCH).map(([advisorId, { presence, at }]) => this.store.setPresence(advisorId, presence, at, { onlyIfNewer: true })),
+        reports
+          .slice(start, start + REPLAY_BATCH)
+          .map(([advisorId, { presence, at }]) => this.store.setPresence(advisorId, presence, at, { onlyIfNewer: true })),
       );
       results.forEach((result, i) => {
         const [, report] = reports[start + i]!;
@@ -788,7 +832,7 @@ export class MatchingEngine {
    */
   private async presenceUnknownSinceRebuild(advisorId: string): Promise<boolean> {
     const [advisor, generation] = await Promise.all([this.store.getAdvisor(advisorId), this.store.getGeneration()]);
-    if (!advisor || advisor.supply.heartbeatAt !== 0) return false;
+    if (advisor?.supply.heartbeatAt !== 0) return false;
     const age = this.clock.now() - rebuiltAtOf(generation);
     return age >= 0 && age < this.presenceTtlMs;
   }

@@ -125,7 +125,14 @@ async function repairOf(live: LiveRequest, recordedStatus: string, deps: Reconci
   const stage = await deps.stageOf(live);
   // Offers without a snapshot: the record keeps the ones it has and reconstructs the rest.
   const offers = live.offers.map((offer) => ({ offer, stage }));
-  return { requestId: live.facts.id, rev: live.rev, request: live, stage: stage === "queue" ? null : stage, offers, events: statusEvents(live, recordedStatus) };
+  return {
+    requestId: live.facts.id,
+    rev: live.rev,
+    request: live,
+    stage: stage === "queue" ? null : stage,
+    offers,
+    events: statusEvents(live, recordedStatus),
+  };
 }
 
 /** The event for a status the record missed, so its effects (connections, the audit trail) follow. */

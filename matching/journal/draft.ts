@@ -162,7 +162,15 @@ function materializeRequest({ context, request }: RequestDraft): JournalEntry {
   const event: DomainEvent =
     context.kind === "advance"
       ? { ...base, type: "request.stage_changed", stage, stageIndex: request.stageIndex }
-      : { ...base, type: "request.redispatched", clientId: request.facts.clientId, advisorId: context.advisorId, reason: context.reason, stage, stageIndex: request.stageIndex };
+      : {
+          ...base,
+          type: "request.redispatched",
+          clientId: request.facts.clientId,
+          advisorId: context.advisorId,
+          reason: context.reason,
+          stage,
+          stageIndex: request.stageIndex,
+        };
   return entryFor(request, context.stages, [], [event]);
 }
 
@@ -171,27 +179,43 @@ function materializeOffer({ context, request, offers }: OfferDraft): JournalEntr
   const base = { requestId: request.facts.id, branchId: request.facts.branchId, at: context.at };
   const events: DomainEvent[] = [
     { ...base, id: nextId(), type: "request.decided", stage: context.pool, offered: offers.map((o) => o.offer.advisorId), excluded: context.excluded },
-    ...offers.map(({ offer, eligibility }): DomainEvent => ({
-      ...base,
-      id: nextId(),
-      type: "offer.sent",
-      offerId: offer.id,
-      advisorId: offer.advisorId,
-      kind: offer.kind,
-      stage: context.pool,
-      expiresAt: offer.expiresAt,
-      eligibility,
-    })),
+    ...offers.map(
+      ({ offer, eligibility }): DomainEvent => ({
+        ...base,
+        id: nextId(),
+        type: "offer.sent",
+        offerId: offer.id,
+        advisorId: offer.advisorId,
+        kind: offer.kind,
+        stage: context.pool,
+        expiresAt: offer.expiresAt,
+        eligibility,
+      }),
+    ),
   ];
-  const entry = entryFor(request, context.stages, offers.map((o) => o.offer), events);
+  const entry = entryFor(
+    request,
+    context.stages,
+    offers.map((o) => o.offer),
+    events,
+  );
   // The new offers carry their eligibility snapshot and the round's pool.
   const made = new Map(offers.map((o) => [o.offer.id, o.eligibility]));
-  entry.offers = entry.offers.map((change) => (made.has(change.offer.id) ? { ...change, eligibility: made.get(change.offer.id)!, stage: context.pool } : change));
+  entry.offers = entry.offers.map((change) =>
+    made.has(change.offer.id) ? { ...change, eligibility: made.get(change.offer.id)!, stage: context.pool } : change,
+  );
   return entry;
 }
 
 function materializeClose({ context, request, offer }: CloseDraft): JournalEntry {
-  const base = { requestId: request.facts.id, branchId: request.facts.branchId, at: context.at, id: idSource(context.eventIds)(), offerId: offer.id, advisorId: offer.advisorId };
+  const base = {
+    requestId: request.facts.id,
+    branchId: request.facts.branchId,
+    at: context.at,
+    id: idSource(context.eventIds)(),
+    offerId: offer.id,
+    advisorId: offer.advisorId,
+  };
   const event: DomainEvent =
     offer.outcome === "declined"
       ? { ...base, type: "offer.declined" }
@@ -219,14 +243,16 @@ function materializeAccept({ context, request, offer, superseded }: AcceptDraft)
   const nextId = idSource(context.eventIds);
   const base = { requestId: request.facts.id, branchId: request.facts.branchId, at: context.at };
   const events: DomainEvent[] = [
-    ...superseded.map((lost): DomainEvent => ({
-      ...base,
-      id: nextId(),
-      type: "offer.withdrawn",
-      offerId: lost.id,
-      advisorId: lost.advisorId,
-      outcome: lost.outcome === "lost_race" ? "lost_race" : "withdrawn",
-    })),
+    ...superseded.map(
+      (lost): DomainEvent => ({
+        ...base,
+        id: nextId(),
+        type: "offer.withdrawn",
+        offerId: lost.id,
+        advisorId: lost.advisorId,
+        outcome: lost.outcome === "lost_race" ? "lost_race" : "withdrawn",
+      }),
+    ),
     {
       ...base,
       id: nextId(),
@@ -254,7 +280,9 @@ function materializeEnd({ context, request, withdrawn }: EndDraft): JournalEntry
         ? { ...base, id: "", type: "request.cancelled", clientId, advisorId: assignee }
         : { ...base, id: "", type: "request.expired", clientId, callbackRequested: true };
   const events: DomainEvent[] = [
-    ...withdrawn.map((offer): DomainEvent => ({ ...base, id: nextId(), type: "offer.withdrawn", offerId: offer.id, advisorId: offer.advisorId, outcome: "withdrawn" })),
+    ...withdrawn.map(
+      (offer): DomainEvent => ({ ...base, id: nextId(), type: "offer.withdrawn", offerId: offer.id, advisorId: offer.advisorId, outcome: "withdrawn" }),
+    ),
     { ...ending, id: nextId() },
   ];
   return entryFor(request, context.stages, withdrawn, events);

@@ -48,8 +48,10 @@ function entryOf(fields: string[]): JournalEntry | null {
     const offers = decodeOffers(field("o")).map((offer, i) => ({ offer, eligibility: decodeSnapshot(JSON.stringify(snapshots[i])) }));
     return materialize({ context: JSON.parse(field("x")!) as OfferContext, request: request.value, offers });
   }
-  if (kind === "advance" || kind === "reopen") return materialize({ context: JSON.parse(field("x")!) as AdvanceContext | ReopenContext, request: request.value });
-  if (kind === "close") return materialize({ context: JSON.parse(field("x")!) as CloseContext, request: request.value, offer: decodeOffer(JSON.parse(field("o")!)) });
+  if (kind === "advance" || kind === "reopen")
+    return materialize({ context: JSON.parse(field("x")!) as AdvanceContext | ReopenContext, request: request.value });
+  if (kind === "close")
+    return materialize({ context: JSON.parse(field("x")!) as CloseContext, request: request.value, offer: decodeOffer(JSON.parse(field("o")!)) });
   if (kind === "end") return materialize({ context: JSON.parse(field("x")!) as EndContext, request: request.value, withdrawn: decodeOffers(field("w")) });
   return null;
 }

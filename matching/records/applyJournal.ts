@@ -23,7 +23,9 @@ const iso = (ms: number | null | undefined) => (ms === null || ms === undefined 
 function rowOf(d: RecordedDecision) {
   const request: LiveRequest = d.request;
   // The latest accept: a request taken back from an advisor who left keeps its earlier accept.
-  const accepted = request.assignedAdvisorId ? request.offers.findLast((o) => o.outcome === "accepted" && o.advisorId === request.assignedAdvisorId) : undefined;
+  const accepted = request.assignedAdvisorId
+    ? request.offers.findLast((o) => o.outcome === "accepted" && o.advisorId === request.assignedAdvisorId)
+    : undefined;
   const endedAt = (status: string) => (request.status === status ? iso(request.updatedAt) : null);
   return {
     id: d.requestId,
@@ -62,14 +64,23 @@ export function payloadOf(decisions: RecordedDecision[]) {
   const events: DomainEvent[] = ordered.flatMap((d) => d.events);
   const closing = new Map<string, { at: number; reason: string }>();
   for (const e of events) {
-    if (e.type === "request.completed" || (e.type === "request.cancelled" && e.advisorId)) closing.set(e.requestId, { at: e.at, reason: e.type === "request.completed" ? "completed" : "cancelled" });
+    if (e.type === "request.completed" || (e.type === "request.cancelled" && e.advisorId))
+      closing.set(e.requestId, { at: e.at, reason: e.type === "request.completed" ? "completed" : "cancelled" });
   }
   const opened = events
     .filter((e): e is Extract<DomainEvent, { type: "request.assigned" }> => e.type === "request.assigned")
     .map((e) => {
       const close = closing.get(e.requestId);
       const closedAfter = close && close.at >= e.at ? close : undefined;
-      return { id: newId("connection", e.at), requestId: e.requestId, clientId: e.clientId, advisorId: e.advisorId, openedAt: iso(e.at), closedAt: iso(closedAfter?.at), closeReason: closedAfter?.reason ?? null };
+      return {
+        id: newId("connection", e.at),
+        requestId: e.requestId,
+        clientId: e.clientId,
+        advisorId: e.advisorId,
+        openedAt: iso(e.at),
+        closedAt: iso(closedAfter?.at),
+        closeReason: closedAfter?.reason ?? null,
+      };
     });
   return {
     requests: [...latest.values()].map(rowOf),
@@ -87,7 +98,15 @@ export function payloadOf(decisions: RecordedDecision[]) {
       eligibility: eligibility ?? RECONSTRUCTED_ELIGIBILITY,
     })),
     outcomes: [...final].map(([id, f]) => ({ id, outcome: f.outcome, respondedAt: iso(f.respondedAt) })),
-    events: events.map((e) => ({ id: e.id, type: e.type, at: iso(e.at), requestId: e.requestId, branchId: e.branchId, advisorId: "advisorId" in e ? e.advisorId : null, data: e })),
+    events: events.map((e) => ({
+      id: e.id,
+      type: e.type,
+      at: iso(e.at),
+      requestId: e.requestId,
+      branchId: e.branchId,
+      advisorId: "advisorId" in e ? e.advisorId : null,
+      data: e,
+    })),
     opened,
     closed: [...closing].map(([requestId, c]) => ({ requestId, at: iso(c.at), reason: c.reason })),
   };

@@ -101,7 +101,9 @@ async function readEach<T>(ids: string[], read: (id: string) => Promise<T>): Pro
   for (let i = 0; i < ids.length; i += BATCH) {
     const batch = ids.slice(i, i + BATCH);
     const values = await Promise.all(batch.map(read));
-    batch.forEach((id, j) => pairs.push([id, values[j] as T]));
+    batch.forEach((id, j) => {
+      pairs.push([id, values[j] as T]);
+    });
   }
   return pairs;
 }
@@ -133,7 +135,11 @@ async function readLiveSnapshot(prisma: PrismaClient, store: MatchingStore, comp
   const heldOffers = [...advisors.values()].flatMap((a) => a.pushHolds).filter((id) => !knownOffers.has(id));
   const holdRows = heldOffers.length ? await prisma.offer.findMany({ where: { id: { in: heldOffers } }, select: { requestId: true } }) : [];
   const extra = [...advisors.values()].flatMap((a) => a.assignments).concat(holdRows.map((r) => r.requestId));
-  for (const [id, request] of await readLiveRequests(store, [...new Set(extra)].filter((id) => !requests.has(id)))) requests.set(id, request);
+  for (const [id, request] of await readLiveRequests(
+    store,
+    [...new Set(extra)].filter((id) => !requests.has(id)),
+  ))
+    requests.set(id, request);
 
   const open = [...requests.values()].filter((r) => !isTerminal(r.status)).map((r) => r.facts.id);
   const deadlines = new Map(await readEach(open, (id) => store.getDeadline(id)));

@@ -27,7 +27,13 @@ export interface LiveSnapshot {
 }
 
 export function checkInvariants(snapshot: LiveSnapshot, now: number, settleMs: number): Violation[] {
-  return [...doubleAssignments(snapshot), ...capacityOverruns(snapshot), ...assignmentMismatches(snapshot), ...holdMismatches(snapshot), ...stuckRequests(snapshot, now, settleMs)];
+  return [
+    ...doubleAssignments(snapshot),
+    ...capacityOverruns(snapshot),
+    ...assignmentMismatches(snapshot),
+    ...holdMismatches(snapshot),
+    ...stuckRequests(snapshot, now, settleMs),
+  ];
 }
 
 /**
@@ -51,8 +57,13 @@ function capacityOverruns({ advisors }: LiveSnapshot): Violation[] {
   const violations: Violation[] = [];
   for (const { profile, supply, assignments } of advisors.values()) {
     const max = profile.maxConcurrent;
-    if (assignments.length > max) violations.push({ kind: "capacity_overrun", detail: `${profile.id} holds ${assignments.length} assignments, maxConcurrent ${max}` });
-    else if (supply.active + supply.pendingPush > max) violations.push({ kind: "capacity_overrun", detail: `${profile.id} has active ${supply.active} + pendingPush ${supply.pendingPush} > maxConcurrent ${max}` });
+    if (assignments.length > max)
+      violations.push({ kind: "capacity_overrun", detail: `${profile.id} holds ${assignments.length} assignments, maxConcurrent ${max}` });
+    else if (supply.active + supply.pendingPush > max)
+      violations.push({
+        kind: "capacity_overrun",
+        detail: `${profile.id} has active ${supply.active} + pendingPush ${supply.pendingPush} > maxConcurrent ${max}`,
+      });
   }
   return violations;
 }
@@ -61,11 +72,15 @@ function capacityOverruns({ advisors }: LiveSnapshot): Violation[] {
 function assignmentMismatches({ requests, advisors }: LiveSnapshot): Violation[] {
   const violations: Violation[] = [];
   for (const { profile, supply, assignments } of advisors.values()) {
-    if (supply.active !== assignments.length) violations.push({ kind: "assignment_mismatch", detail: `${profile.id} has supply.active ${supply.active} but ${assignments.length} assignments` });
+    if (supply.active !== assignments.length)
+      violations.push({ kind: "assignment_mismatch", detail: `${profile.id} has supply.active ${supply.active} but ${assignments.length} assignments` });
     for (const requestId of assignments) {
       const request = requests.get(requestId);
       if (request?.status !== "assigned" || request.assignedAdvisorId !== profile.id) {
-        violations.push({ kind: "assignment_mismatch", detail: `${profile.id} holds ${requestId}, which the store has ${request ? `${request.status}, assignee ${request.assignedAdvisorId}` : "not at all"}` });
+        violations.push({
+          kind: "assignment_mismatch",
+          detail: `${profile.id} holds ${requestId}, which the store has ${request ? `${request.status}, assignee ${request.assignedAdvisorId}` : "not at all"}`,
+        });
       }
     }
   }
@@ -73,7 +88,10 @@ function assignmentMismatches({ requests, advisors }: LiveSnapshot): Violation[]
     if (request.status !== "assigned") continue;
     const advisor = request.assignedAdvisorId ? advisors.get(request.assignedAdvisorId) : undefined;
     if (!advisor?.assignments.includes(request.facts.id)) {
-      violations.push({ kind: "assignment_mismatch", detail: `${request.facts.id} is assigned to ${request.assignedAdvisorId}, whose assignments ${advisor ? "lack it" : "are unknown to the store"}` });
+      violations.push({
+        kind: "assignment_mismatch",
+        detail: `${request.facts.id} is assigned to ${request.assignedAdvisorId}, whose assignments ${advisor ? "lack it" : "are unknown to the store"}`,
+      });
     }
   }
   return violations;
@@ -86,11 +104,15 @@ function holdMismatches({ requests, advisors }: LiveSnapshot): Violation[] {
   for (const request of requests.values()) for (const offer of request.offers) offers.set(offer.id, offer);
 
   for (const { profile, supply, pushHolds } of advisors.values()) {
-    if (supply.pendingPush !== pushHolds.length) violations.push({ kind: "hold_mismatch", detail: `${profile.id} has supply.pendingPush ${supply.pendingPush} but ${pushHolds.length} push holds` });
+    if (supply.pendingPush !== pushHolds.length)
+      violations.push({ kind: "hold_mismatch", detail: `${profile.id} has supply.pendingPush ${supply.pendingPush} but ${pushHolds.length} push holds` });
     for (const offerId of pushHolds) {
       const offer = offers.get(offerId);
-      if (!offer || offer.kind !== "push" || offer.outcome !== null || offer.advisorId !== profile.id) {
-        violations.push({ kind: "hold_mismatch", detail: `${profile.id} holds a slot for ${offerId}, which is ${offer ? `a ${offer.kind} offer to ${offer.advisorId}, outcome ${offer.outcome}` : "unknown"}` });
+      if (offer?.kind !== "push" || offer.outcome !== null || offer.advisorId !== profile.id) {
+        violations.push({
+          kind: "hold_mismatch",
+          detail: `${profile.id} holds a slot for ${offerId}, which is ${offer ? `a ${offer.kind} offer to ${offer.advisorId}, outcome ${offer.outcome}` : "unknown"}`,
+        });
       }
     }
   }

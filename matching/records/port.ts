@@ -29,9 +29,7 @@ export interface NewRequestRecord {
   requestHash: string | null;
 }
 
-export type InsertRequestResult =
-  | { created: true; requestId: string }
-  | { created: false; requestId: string; sameBody: boolean };
+export type InsertRequestResult = { created: true; requestId: string } | { created: false; requestId: string; sameBody: boolean };
 
 export interface OfferChange {
   offer: OfferState;
@@ -108,7 +106,9 @@ export interface MatchingRecords {
   ): Promise<{ ok: true } | { ok: false; reason: "ALREADY_RATED" }>;
 
   /** Status, client, licence and assignee of a request as recorded (also for requests no longer live). */
-  requestSummary(requestId: string): Promise<{ id: string; clientId: string; branchId: string; status: string; requiredLicence: LicenceKind; assignedAdvisorId: string | null } | null>;
+  requestSummary(
+    requestId: string,
+  ): Promise<{ id: string; clientId: string; branchId: string; status: string; requiredLicence: LicenceKind; assignedAdvisorId: string | null } | null>;
 
   /** Requests of a licence kind waiting (pending or offered) in a branch. */
   waitingCount(branchId: string, licence: LicenceKind): Promise<number>;

@@ -4,14 +4,13 @@
  */
 import { isUniqueViolation } from "../../infra/databaseErrors.ts";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
-import { Prisma } from "../../generated/prisma/client.ts";
+import type { Prisma } from "../../generated/prisma/client.ts";
 import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../domain/policy.ts";
 import { EMPTY_STATS, updateResponsiveness } from "../domain/ranking.ts";
-import type { AdvisorProfile, AdvisorStats, LicenceKind, Pool, RequestFacts } from "../domain/types.ts";
+import type { AdvisorProfile, AdvisorStats, LicenceKind, RequestFacts } from "../domain/types.ts";
 import type { AdvisorState, LiveRequest, OfferState } from "../store/port.ts";
 import type { DomainEvent } from "../events.ts";
 import { failpoint } from "../../core/failpoints.ts";
-import { newId } from "../../core/ids.ts";
 import { applyJournal } from "./applyJournal.ts";
 import type { ClientContext, InsertRequestResult, MatchingRecords, NewRequestRecord, RecordedDecision } from "./port.ts";
 
@@ -19,7 +18,7 @@ const LIVE_STATUSES = ["pending", "offered", "assigned"] as const;
 /** How far back answered offers are replayed to rebuild the responsiveness EWMAs. */
 const RESPONSIVENESS_WINDOW_MS = 30 * 86_400_000;
 
-const toDate = (ms: number | null) => (ms === null ? null : new Date(ms));
+const _toDate = (ms: number | null) => (ms === null ? null : new Date(ms));
 
 type AdvisorWithLicences = Prisma.AdvisorGetPayload<{ include: { licences: true; branch: { select: { region: true } } } }>;
 
@@ -141,7 +140,9 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
     async insertRequest(record: NewRequestRecord, events: DomainEvent[]): Promise<InsertRequestResult> {
       const { facts } = record;
       const at = new Date(facts.createdAt).toISOString();
-      const logged = JSON.stringify(events.map((e) => ({ id: e.id, type: e.type, at: new Date(e.at).toISOString(), requestId: e.requestId, branchId: e.branchId, data: e })));
+      const logged = JSON.stringify(
+        events.map((e) => ({ id: e.id, type: e.type, at: new Date(e.at).toISOString(), requestId: e.requestId, branchId: e.branchId, data: e })),
+      );
       // One statement (the row and its creation events, atomically): this is on every request's path.
       // A key this client used before inserts nothing, and the existing request is read instead.
       const [row] = await prisma.$queryRaw<Array<{ id: string | null }>>`
@@ -181,7 +182,15 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       try {
         await prisma.$transaction([
           prisma.rating.create({
-            data: { id: rating.id, requestId: rating.requestId, advisorId: rating.advisorId, clientId: rating.clientId, stars: rating.stars, comment: rating.comment, createdAt: new Date(rating.at) },
+            data: {
+              id: rating.id,
+              requestId: rating.requestId,
+              advisorId: rating.advisorId,
+              clientId: rating.clientId,
+              stars: rating.stars,
+              comment: rating.comment,
+              createdAt: new Date(rating.at),
+            },
           }),
           appendEvents(prisma, events),
         ]);
@@ -193,7 +202,10 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
     },
 
     async requestSummary(requestId) {
-      return prisma.serviceRequest.findUnique({ where: { id: requestId }, select: { id: true, clientId: true, branchId: true, status: true, requiredLicence: true, assignedAdvisorId: true } });
+      return prisma.serviceRequest.findUnique({
+        where: { id: requestId },
+        select: { id: true, clientId: true, branchId: true, status: true, requiredLicence: true, assignedAdvisorId: true },
+      });
     },
 
     async waitingCount(branchId, licence) {
@@ -218,9 +230,14 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
 
     async recordedRevisions(requestIds) {
       const rows = requestIds.length
-        ? await prisma.serviceRequest.findMany({ where: { id: { in: requestIds } }, select: { id: true, liveRev: true, status: true, offers: { select: { id: true, outcome: true } } } })
+        ? await prisma.serviceRequest.findMany({
+            where: { id: { in: requestIds } },
+            select: { id: true, liveRev: true, status: true, offers: { select: { id: true, outcome: true } } },
+          })
         : [];
-      return new Map(rows.map((r) => [r.id, { liveRev: r.liveRev, status: r.status, offers: new Map(r.offers.map((o) => [o.id, o.outcome as string | null])) }]));
+      return new Map(
+        rows.map((r) => [r.id, { liveRev: r.liveRev, status: r.status, offers: new Map(r.offers.map((o) => [o.id, o.outcome as string | null])) }]),
+      );
     },
 
     async rebuildSnapshot(now: number) {
@@ -240,10 +257,12 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       const statsOf = (id: string) => stats.get(id) ?? { ...EMPTY_STATS };
       for (const r of ratings) stats.set(r.advisorId, { ...statsOf(r.advisorId), ratingSum: r._sum.stars ?? 0, ratingCount: r._count._all });
       for (const r of lastAssigned) {
-        if (r.assignedAdvisorId && r._max.assignedAt) stats.set(r.assignedAdvisorId, { ...statsOf(r.assignedAdvisorId), lastAssignedAt: r._max.assignedAt.getTime() });
+        if (r.assignedAdvisorId && r._max.assignedAt)
+          stats.set(r.assignedAdvisorId, { ...statsOf(r.assignedAdvisorId), lastAssignedAt: r._max.assignedAt.getTime() });
       }
       for (const a of answers) {
-        const answer = a.outcome === "accepted" ? { accepted: true as const, latencyMs: a.respondedAt!.getTime() - a.sentAt.getTime() } : { accepted: false as const };
+        const answer =
+          a.outcome === "accepted" ? { accepted: true as const, latencyMs: a.respondedAt!.getTime() - a.sentAt.getTime() } : { accepted: false as const };
         stats.set(a.advisorId, updateResponsiveness(statsOf(a.advisorId), answer));
       }
 

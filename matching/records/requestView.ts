@@ -63,7 +63,10 @@ export async function loadRequestView(prisma: PrismaClient, requestId: string): 
   const row = {
     ...found,
     offers: (found.offers ?? []).map((o) => ({ ...o, sentAt: utc(o.sentAt), respondedAt: o.respondedAt ? utc(o.respondedAt) : null })),
-    assignedAdvisor: found.assignedAdvisor && { ...found.assignedAdvisor, licences: found.assignedAdvisor.licences.map((l) => ({ ...l, validUntil: utc(l.validUntil) })) },
+    assignedAdvisor: found.assignedAdvisor && {
+      ...found.assignedAdvisor,
+      licences: found.assignedAdvisor.licences.map((l) => ({ ...l, validUntil: utc(l.validUntil) })),
+    },
   };
 
   const timeline: Array<{ at: Date; event: string }> = [{ at: row.createdAt, event: "request.created" }];

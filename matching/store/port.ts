@@ -180,7 +180,7 @@ export type CloseOfferResult =
   | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" | "NOT_DUE"; offer?: OfferState };
 
 export type AdvanceResult =
-  | { ok: true; request: LiveRequest; /** As AcceptResult.journalId. */ journalId: string | null }
+  | { ok: true; request: LiveRequest /** As AcceptResult.journalId. */; journalId: string | null }
   | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" | "OFFERS_OPEN" };
 
 /** reopenRequest: the request back in the funnel, or why not (NOT_YOURS: not assigned to that advisor now). */

@@ -10,7 +10,6 @@ import { DEFAULT_DISPATCH_POLICY } from "../../matching/domain/policy.ts";
 
 const DAY = 86_400_000;
 
-
 const BRANCHES = [
   { id: "brn_demo_central", name: "Central", region: "north", timezone: "Europe/London" },
   { id: "brn_demo_harbour", name: "Harbour", region: "north", timezone: "Europe/London" },

@@ -14,7 +14,11 @@ try {
     const { inserted } = await seedDemo(database.prisma);
     const p = database.prisma;
     const [branches, advisors, licences, clients, policies] = await Promise.all([
-      p.branch.count(), p.advisor.count(), p.licence.count(), p.client.count(), p.dispatchPolicy.count(),
+      p.branch.count(),
+      p.advisor.count(),
+      p.licence.count(),
+      p.client.count(),
+      p.dispatchPolicy.count(),
     ]);
     console.log(`seeded ${database.kind} at ${database.location}`);
     console.log(`inserted now: ${JSON.stringify(inserted)}`);

@@ -29,9 +29,7 @@ export interface RawQueryable {
 /** Committed migrations that the database has not finished applying. */
 export async function pendingMigrations(db: RawQueryable, committed?: string[]): Promise<string[]> {
   const names = committed ?? (await committedMigrationNames());
-  const [table] = await db.$queryRawUnsafe<{ present: boolean }[]>(
-    `SELECT to_regclass('_prisma_migrations') IS NOT NULL AS present`,
-  );
+  const [table] = await db.$queryRawUnsafe<{ present: boolean }[]>(`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS present`);
   if (!table?.present) return names;
   const rows = await db.$queryRawUnsafe<{ migration_name: string }[]>(
     `SELECT migration_name FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,

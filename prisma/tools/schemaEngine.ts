@@ -78,7 +78,8 @@ export interface EngineSession {
 
 export async function openSchemaEngine(factory: SqlMigrationAwareDriverAdapterFactory): Promise<EngineSession> {
   const opened: TrackedConnection[] = [];
-  const track = <A extends unknown[]>(connect: (...args: A) => Promise<unknown>) =>
+  const track =
+    <A extends unknown[]>(connect: (...args: A) => Promise<unknown>) =>
     async (...args: A) => {
       const connection = runScriptsWhole((await connect(...args)) as TrackedConnection);
       opened.push(connection);
@@ -102,13 +103,10 @@ export async function openSchemaEngine(factory: SqlMigrationAwareDriverAdapterFa
     },
   } as unknown as SqlMigrationAwareDriverAdapterFactory;
 
-  const glue = await (gluePromise ??= instantiateWasm());
+  gluePromise ??= instantiateWasm();
+  const glue = await gluePromise;
   const schema = await fs.readFile(SCHEMA_PATH, "utf8");
-  const engine = await glue.SchemaEngine.new(
-    { datamodels: [[SCHEMA_PATH, schema]] } as never,
-    () => {},
-    bindMigrationAwareSqlAdapterFactory(tracked),
-  );
+  const engine = await glue.SchemaEngine.new({ datamodels: [[SCHEMA_PATH, schema]] } as never, () => {}, bindMigrationAwareSqlAdapterFactory(tracked));
   return {
     engine,
     async dispose() {
@@ -126,7 +124,10 @@ export async function readSchemaFile(): Promise<{ path: string; content: string 
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationList> {
   let names: string[] = [];
   try {
-    names = (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    names = (await fs.readdir(dir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }

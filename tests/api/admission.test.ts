@@ -59,13 +59,18 @@ describeWithServices("request creation under a burst (PostgreSQL + Redis, MAX_CR
     const { api, admin } = scratch;
     const branchId = (await admin.call("POST", "/v1/branches", { name: "ADM", region: `adm-${uniqueTag()}` })).body.id;
     const clients = await Promise.all(
-      Array.from({ length: 30 }, async () => api.as(await api.devToken((await admin.call("POST", "/v1/clients", { branchId, name: "C", riskLevel: 1, language: "en" })).body.id, "client"))),
+      Array.from({ length: 30 }, async () =>
+        api.as(await api.devToken((await admin.call("POST", "/v1/clients", { branchId, name: "C", riskLevel: 1, language: "en" })).body.id, "client")),
+      ),
     );
     const body = { topic: "t", requiredLicence: "fund_sales", channel: "chat" };
     const send = (i: number) => clients[i]!.call("POST", "/v1/requests", body, { "idempotency-key": `burst-${i}` });
     const answers = await Promise.all(clients.map((_, i) => send(i)));
     const statuses = answers.map((a) => a.status);
-    expect(statuses.every((s) => s === 201 || s === 503), statuses.join(",")).toBe(true);
+    expect(
+      statuses.every((s) => s === 201 || s === 503),
+      statuses.join(","),
+    ).toBe(true);
     const shed = answers.filter((a) => a.status === 503);
     expect(shed.length, "30 creates at once against a bound of 2").toBeGreaterThan(0);
     for (const a of shed) {

@@ -120,9 +120,14 @@ async function makeWorld(level: Level, otherBranchId?: string): Promise<World> {
   const advisorOwnerId = (await ok(admin.call("POST", "/v1/advisors", advisorBody(branchId, t, 1)), 201, "create advisor")).body.id as string;
   const otherAdvisorId = (await ok(admin.call("POST", "/v1/advisors", advisorBody(branchId, t, 2)), 201, "create advisor")).body.id as string;
   const clientOwnerId = (
-    await ok(admin.call("POST", "/v1/clients", { branchId, name: `Client 1 ${t}`, riskLevel: 2, language: "en", dedicatedAdvisorId: advisorOwnerId }), 201, "create client")
+    await ok(
+      admin.call("POST", "/v1/clients", { branchId, name: `Client 1 ${t}`, riskLevel: 2, language: "en", dedicatedAdvisorId: advisorOwnerId }),
+      201,
+      "create client",
+    )
   ).body.id as string;
-  const otherClientId = (await ok(admin.call("POST", "/v1/clients", { branchId, name: `Client 2 ${t}`, riskLevel: 2, language: "en" }), 201, "create client")).body.id as string;
+  const otherClientId = (await ok(admin.call("POST", "/v1/clients", { branchId, name: `Client 2 ${t}`, riskLevel: 2, language: "en" }), 201, "create client"))
+    .body.id as string;
 
   const tokens: World["tokens"] = {
     // Forged: an admin token, well formed, signed with a secret the server does not know.
@@ -194,7 +199,10 @@ interface RouteCase {
   branchScoped?: boolean;
 }
 
-const incentiveRules = () => ({ rules: [{ id: "fast_accept", on: "offer.accepted", when: { responseSecondsAtMost: 10 }, award: { points: 5 } }], budget: { points: 1000, period: "week" } });
+const incentiveRules = () => ({
+  rules: [{ id: "fast_accept", on: "offer.accepted", when: { responseSecondsAtMost: 10 }, award: { points: 5 } }],
+  budget: { points: 1000, period: "week" },
+});
 
 const policyBody = () => structuredClone({ ...DEFAULT_DISPATCH_POLICY, stages: DEFAULT_DISPATCH_POLICY.stages.map((s) => ({ ...s })), offerTtlSeconds: 25 });
 
@@ -260,7 +268,12 @@ const TABLE: RouteCase[] = [
     call: () => ({ path: "/v1/advisors/me/presence", body: { status: "available" } }),
     expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }),
   },
-  { route: "GET /v1/advisors/me/offers", world: "shared", call: () => ({ path: "/v1/advisors/me/offers" }), expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }) },
+  {
+    route: "GET /v1/advisors/me/offers",
+    world: "shared",
+    call: () => ({ path: "/v1/advisors/me/offers" }),
+    expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }),
+  },
   {
     route: "POST /v1/offers/{id}/accept",
     world: "offered",
@@ -275,7 +288,12 @@ const TABLE: RouteCase[] = [
   },
 
   // -- directory
-  { route: "POST /v1/branches", world: "empty", call: (w) => ({ path: "/v1/branches", body: { name: `New ${w.tag}`, region: "north" } }), expect: row(403, { admin: "allow" }) },
+  {
+    route: "POST /v1/branches",
+    world: "empty",
+    call: (w) => ({ path: "/v1/branches", body: { name: `New ${w.tag}`, region: "north" } }),
+    expect: row(403, { admin: "allow" }),
+  },
   {
     route: "POST /v1/advisors",
     world: "directory",
@@ -286,7 +304,10 @@ const TABLE: RouteCase[] = [
   {
     route: "POST /v1/clients",
     world: "directory",
-    call: (w) => ({ path: "/v1/clients", body: { branchId: w.branchId, name: `New client ${w.tag}`, riskLevel: 3, language: "en", dedicatedAdvisorId: w.advisorOwnerId } }),
+    call: (w) => ({
+      path: "/v1/clients",
+      body: { branchId: w.branchId, name: `New client ${w.tag}`, riskLevel: 3, language: "en", dedicatedAdvisorId: w.advisorOwnerId },
+    }),
     expect: row(403, { managerOwn: "allow", admin: "allow" }),
     branchScoped: true,
   },
@@ -323,7 +344,11 @@ const TABLE: RouteCase[] = [
   {
     route: "POST /v1/licences/import",
     world: "directory",
-    call: (w) => ({ path: "/v1/licences/import", body: new RawBody(`kind,number,status,validUntil\nfund_sales,FS-${w.tag}-1,suspended,\n`), headers: { "content-type": "text/csv" } }),
+    call: (w) => ({
+      path: "/v1/licences/import",
+      body: new RawBody(`kind,number,status,validUntil\nfund_sales,FS-${w.tag}-1,suspended,\n`),
+      headers: { "content-type": "text/csv" },
+    }),
     expect: row(403, { admin: "allow" }),
   },
 
@@ -393,11 +418,21 @@ const TABLE: RouteCase[] = [
     expect: row(403, { managerOwn: "allow", admin: "allow" }),
     branchScoped: true,
   },
-  { route: "GET /v1/advisors/me/earnings", world: "shared", call: () => ({ path: "/v1/advisors/me/earnings" }), expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }) },
+  {
+    route: "GET /v1/advisors/me/earnings",
+    world: "shared",
+    call: () => ({ path: "/v1/advisors/me/earnings" }),
+    expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }),
+  },
 
   // -- audit record
   { route: "GET /v1/audit/verify", world: "shared", call: () => ({ path: "/v1/audit/verify" }), expect: row(403, { compliance: "allow", admin: "allow" }) },
-  { route: "GET /v1/audit/export", world: "shared", call: () => ({ path: "/v1/audit/export?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z" }), expect: row(403, { compliance: "allow" }) },
+  {
+    route: "GET /v1/audit/export",
+    world: "shared",
+    call: () => ({ path: "/v1/audit/export?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z" }),
+    expect: row(403, { compliance: "allow" }),
+  },
   {
     route: "GET /v1/requests/{id}/record",
     world: "shared",
@@ -422,7 +457,8 @@ function checkCell(res: ApiResponse, expected: Outcome, context: string) {
   const shown = `${context} → ${res.status} ${typeof res.body === "string" ? res.body.slice(0, 200) : JSON.stringify(res.body)?.slice(0, 300)}`;
   if (expected === "allow") {
     // A 409 counts only when it is a domain conflict of the state (never an authorization answer in disguise).
-    const conflict = res.status === 409 && ["CONFLICT", "INVALID_STATE", "OFFER_EXPIRED", "ALREADY_TAKEN", "AT_CAPACITY", "NOT_ELIGIBLE"].includes(res.body?.error?.code);
+    const conflict =
+      res.status === 409 && ["CONFLICT", "INVALID_STATE", "OFFER_EXPIRED", "ALREADY_TAKEN", "AT_CAPACITY", "NOT_ELIGIBLE"].includes(res.body?.error?.code);
     expect(res.status < 400 || conflict, shown).toBe(true);
   } else {
     expect(res.status, shown).toBe(expected);
@@ -466,8 +502,14 @@ describe("authorization: every route × every caller (embedded backends)", () =>
     const covered = new Set(TABLE.map((r) => r.route));
     const mustCover = documented.filter((r) => /^\w+ (\/v1\/|\/metrics$)/.test(r));
     expect(mustCover.length).toBeGreaterThan(10);
-    expect(mustCover.filter((r) => !covered.has(r)), "documented routes missing from the authorization table").toEqual([]);
-    expect([...covered].filter((r) => !documented.includes(r)), "table rows for routes the document does not have").toEqual([]);
+    expect(
+      mustCover.filter((r) => !covered.has(r)),
+      "documented routes missing from the authorization table",
+    ).toEqual([]);
+    expect(
+      [...covered].filter((r) => !documented.includes(r)),
+      "table rows for routes the document does not have",
+    ).toEqual([]);
   });
 
   for (const rc of TABLE) {
@@ -528,7 +570,10 @@ describe("authorization: every route × every caller (embedded backends)", () =>
       for (const rc of TABLE.filter((r) => r.branchScoped)) {
         const [m, tpl] = rc.route.split(" ") as [string, string];
         const prefix = tpl.split("{")[0]!;
-        expect(attempts.some(([am, ap]) => am === m && ap.startsWith(prefix)), `no cross-branch attempt for ${rc.route}`).toBe(true);
+        expect(
+          attempts.some(([am, ap]) => am === m && ap.startsWith(prefix)),
+          `no cross-branch attempt for ${rc.route}`,
+        ).toBe(true);
       }
       for (const [m, p, body] of attempts) {
         const res = await managerA.call(m, p, body);
@@ -536,7 +581,13 @@ describe("authorization: every route × every caller (embedded backends)", () =>
         expectErrorShape(res, `${m} ${p}`);
       }
       // A dedicated advisor of another branch is hidden too (404, not a 409 that names their branch).
-      const dedicated = await managerA.call("POST", "/v1/clients", { branchId: shared.branchId, name: "Poacher", riskLevel: 1, language: "en", dedicatedAdvisorId: b.advisorOwnerId });
+      const dedicated = await managerA.call("POST", "/v1/clients", {
+        branchId: shared.branchId,
+        name: "Poacher",
+        riskLevel: 1,
+        language: "en",
+        dedicatedAdvisorId: b.advisorOwnerId,
+      });
       expect(dedicated.status, JSON.stringify(dedicated.body)).toBe(404);
       expect(JSON.stringify(dedicated.body)).not.toContain(b.branchId);
 
@@ -703,7 +754,8 @@ describe("authorization: every route × every caller (embedded backends)", () =>
         const res = await raw(p);
         expect([400, 401, 404], `${p} → ${res.status} ${res.body.slice(0, 200)}`).toContain(res.status);
         expect(res.body).not.toContain("# HELP");
-        if (res.body) expect(JSON.parse(res.body)).toMatchObject({ error: { code: expect.any(String), message: expect.any(String), requestId: expect.any(String) } });
+        if (res.body)
+          expect(JSON.parse(res.body)).toMatchObject({ error: { code: expect.any(String), message: expect.any(String), requestId: expect.any(String) } });
       }
     });
 

@@ -20,7 +20,15 @@ describeWithServices("cron failover on PostgreSQL + Redis", [await probePostgres
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    const shared = { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, JWT_SECRET: "c".repeat(32), DEV_AUTH: "true", LOG_LEVEL: "info", CRON_LEASE_MS: String(LEASE_MS) };
+    const shared = {
+      DATABASE_URL: scratch.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: prefix,
+      JWT_SECRET: "c".repeat(32),
+      DEV_AUTH: "true",
+      LOG_LEVEL: "info",
+      CRON_LEASE_MS: String(LEASE_MS),
+    };
     for (let i = 0; i < 2; i++) {
       ports.push(await freePort());
       processes.push(startServer({ ...shared, PORT: String(ports[i]), HOST: "127.0.0.1" }));
@@ -53,13 +61,28 @@ describeWithServices("cron failover on PostgreSQL + Redis", [await probePostgres
     const admin = api.as(await api.devToken("admin_cron", "admin"));
     const branchId = (await admin.call("POST", "/v1/branches", { name: "Cron", region: `r_${uniqueTag()}` })).body.id;
     const policy = (await admin.call("GET", `/v1/branches/${branchId}/dispatch-policy`)).body.policy;
-    await admin.call("PUT", `/v1/branches/${branchId}/dispatch-policy`, { ...policy, offerTtlSeconds: 5, stages: [{ pool: "branch", mode: "dispatch", timeoutSeconds: 60, maxOffers: 3 }] });
-    const advisorId = (await admin.call("POST", "/v1/advisors", { branchId, name: "Slow", languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 5, licences: [{ kind: "insurance", number: `IN-${uniqueTag()}`, validUntil: "2099-01-01T00:00:00Z" }] })).body.id;
+    await admin.call("PUT", `/v1/branches/${branchId}/dispatch-policy`, {
+      ...policy,
+      offerTtlSeconds: 5,
+      stages: [{ pool: "branch", mode: "dispatch", timeoutSeconds: 60, maxOffers: 3 }],
+    });
+    const advisorId = (
+      await admin.call("POST", "/v1/advisors", {
+        branchId,
+        name: "Slow",
+        languages: ["en"],
+        maxConcurrent: 1,
+        suitabilityMaxRisk: 5,
+        licences: [{ kind: "insurance", number: `IN-${uniqueTag()}`, validUntil: "2099-01-01T00:00:00Z" }],
+      })
+    ).body.id;
     const clientId = (await admin.call("POST", "/v1/clients", { branchId, name: "C", riskLevel: 1, language: "en" })).body.id;
     await api.as(await api.devToken(advisorId, "advisor", branchId)).call("PUT", "/v1/advisors/me/presence", { status: "available" });
     // Policies are cached for up to 2 s per process.
     await new Promise((r) => setTimeout(r, 2_100));
-    const created = await api.as(await api.devToken(clientId, "client")).call("POST", "/v1/requests", { topic: "cover", requiredLicence: "insurance", channel: "voice" });
+    const created = await api
+      .as(await api.devToken(clientId, "client"))
+      .call("POST", "/v1/requests", { topic: "cover", requiredLicence: "insurance", channel: "voice" });
     expect(created.status).toBe(201);
 
     const killedAt = Date.now();

@@ -13,7 +13,10 @@ describe("demand alerts (embedded)", () => {
   let server: RunningServer;
   let api: ApiClient;
   beforeAll(async () => {
-    server = await startServer(loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false" }), createLogger("silent"));
+    server = await startServer(
+      loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false" }),
+      createLogger("silent"),
+    );
     api = new ApiClient(`http://127.0.0.1:${server.port}`);
   });
   afterAll(async () => {
@@ -27,8 +30,22 @@ describe("demand alerts (embedded)", () => {
     const policy = (await admin.call("GET", `/v1/branches/${branchId}/dispatch-policy`)).body.policy;
     expect((await admin.call("PUT", `/v1/branches/${branchId}/dispatch-policy`, { ...policy, surgeThreshold: 1 })).status).toBe(200);
     const licensed = { languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 5 };
-    const away = (await admin.call("POST", "/v1/advisors", { branchId, name: "Away", ...licensed, licences: [{ kind: "insurance", number: `IN-S-${Date.now()}`, validUntil: "2099-01-01T00:00:00Z" }] })).body.id;
-    const other = (await admin.call("POST", "/v1/advisors", { branchId, name: "Other kind", ...licensed, licences: [{ kind: "futures", number: `FU-S-${Date.now()}`, validUntil: "2099-01-01T00:00:00Z" }] })).body.id;
+    const away = (
+      await admin.call("POST", "/v1/advisors", {
+        branchId,
+        name: "Away",
+        ...licensed,
+        licences: [{ kind: "insurance", number: `IN-S-${Date.now()}`, validUntil: "2099-01-01T00:00:00Z" }],
+      })
+    ).body.id;
+    const other = (
+      await admin.call("POST", "/v1/advisors", {
+        branchId,
+        name: "Other kind",
+        ...licensed,
+        licences: [{ kind: "futures", number: `FU-S-${Date.now()}`, validUntil: "2099-01-01T00:00:00Z" }],
+      })
+    ).body.id;
     const awayApi = api.as(await api.devToken(away, "advisor", branchId));
     const otherApi = api.as(await api.devToken(other, "advisor", branchId));
     const [awaySocket, otherSocket] = [await awayApi.socket(), await otherApi.socket()];
@@ -39,7 +56,8 @@ describe("demand alerts (embedded)", () => {
 
     const clientId = (await admin.call("POST", "/v1/clients", { branchId, name: "C", riskLevel: 1, language: "en" })).body.id;
     const client = api.as(await api.devToken(clientId, "client"));
-    for (let i = 0; i < 4; i++) expect((await client.call("POST", "/v1/requests", { topic: "cover", requiredLicence: "insurance", channel: "chat" })).status).toBe(201);
+    for (let i = 0; i < 4; i++)
+      expect((await client.call("POST", "/v1/requests", { topic: "cover", requiredLicence: "insurance", channel: "chat" })).status).toBe(201);
 
     const alert = await awaySocket.next((m) => m.type === "demand.alert", 2_000);
     expect(alert.message).toMatchObject({ requiredLicence: "insurance", branchId, surge: true });

@@ -4,7 +4,6 @@ import type { Principal } from "../../api/auth/principal.ts";
 import { directoryRoutes } from "../../api/routes/directory.ts";
 import { authHeaders, callApp, createTestApp, errorOf, idOf, openTestDeps, type TestDeps } from "../support/testApp.ts";
 
-
 const DAY = 86_400_000;
 const future = (days = 365) => new Date(Date.now() + days * DAY).toISOString();
 const past = (days = 365) => new Date(Date.now() - days * DAY).toISOString();
@@ -21,7 +20,8 @@ describe("directory routes (embedded backends)", () => {
 
   const admin: Principal = { sub: "usr_admin", role: "admin" };
   const managerOf = (branchId: string): Principal => ({ sub: `usr_mgr_${branchId}`, role: "manager", branchId });
-  const call = (method: string, path: string, principal: Principal | null, body?: unknown) => callApp(app, t.deps.config.jwtSecret, method, path, principal, body);
+  const call = (method: string, path: string, principal: Principal | null, body?: unknown) =>
+    callApp(app, t.deps.config.jwtSecret, method, path, principal, body);
   const licence = (overrides: Record<string, unknown> = {}) => ({ kind: "fund_sales", number: `FS-${++licenceSeq}`, validUntil: future(), ...overrides });
   const advisorBody = (branchId: string, overrides: Record<string, unknown> = {}) => ({
     branchId,
@@ -82,7 +82,11 @@ describe("directory routes (embedded backends)", () => {
     });
 
     it("is for admins only: managers, advisors and clients get 403", async () => {
-      for (const principal of [managerOf(branchA), { sub: advisorA, role: "advisor", branchId: branchA } as Principal, { sub: clientA, role: "client" } as Principal]) {
+      for (const principal of [
+        managerOf(branchA),
+        { sub: advisorA, role: "advisor", branchId: branchA } as Principal,
+        { sub: clientA, role: "client" } as Principal,
+      ]) {
         const res = await call("POST", "/v1/branches", principal, { name: "Nope", region: "north" });
         expect(res.status).toBe(403);
         expect((await errorOf(res)).code).toBe("FORBIDDEN");
@@ -119,18 +123,31 @@ describe("directory routes (embedded backends)", () => {
   describe("POST /v1/advisors", () => {
     it("creates the advisor with licences (admin), defaulting validFrom and issuer, lower-casing languages", async () => {
       const before = Date.now();
-      const res = await call("POST", "/v1/advisors", admin, advisorBody(branchA, { licences: [licence({ kind: "securities_advisory", number: "SA-1", issuer: "SFC" }), licence({ kind: "insurance" })] }));
+      const res = await call(
+        "POST",
+        "/v1/advisors",
+        admin,
+        advisorBody(branchA, { licences: [licence({ kind: "securities_advisory", number: "SA-1", issuer: "SFC" }), licence({ kind: "insurance" })] }),
+      );
       expect(res.status).toBe(201);
       const id = await idOf(res);
       expect(id).toMatch(/^adv_/);
       const row = await t.deps.backends.database.prisma.advisor.findUniqueOrThrow({ where: { id }, include: { licences: { orderBy: { kind: "asc" } } } });
       expect(row).toMatchObject({ branchId: branchA, languages: ["en", "zh"], maxConcurrent: 2, suitabilityMaxRisk: 4, status: "active" });
-      expect(row.licences.map((l) => [l.kind, l.issuer])).toEqual([["securities_advisory", "SFC"], ["insurance", "unspecified"]]);
+      expect(row.licences.map((l) => [l.kind, l.issuer])).toEqual([
+        ["securities_advisory", "SFC"],
+        ["insurance", "unspecified"],
+      ]);
       expect(row.licences.every((l) => l.id.startsWith("lic_") && l.validFrom.getTime() >= before - 1000)).toBe(true);
     });
 
     it("lets a manager onboard into their own branch, and makes the advisor known to the live store", async () => {
-      const res = await call("POST", "/v1/advisors", managerOf(branchA), advisorBody(branchA, { licences: [licence({ kind: "futures", validFrom: past(10) })] }));
+      const res = await call(
+        "POST",
+        "/v1/advisors",
+        managerOf(branchA),
+        advisorBody(branchA, { licences: [licence({ kind: "futures", validFrom: past(10) })] }),
+      );
       expect(res.status).toBe(201);
       const id = await idOf(res);
       const live = await t.deps.matching.store.getAdvisor(id);
@@ -161,14 +178,24 @@ describe("directory routes (embedded backends)", () => {
       const prisma = t.deps.backends.database.prisma;
       await call("POST", "/v1/advisors", admin, advisorBody(branchA, { licences: [licence({ kind: "insurance", number: "INS-777" })] }));
       const [advisors, licences] = [await prisma.advisor.count(), await prisma.licence.count()];
-      const res = await call("POST", "/v1/advisors", admin, advisorBody(branchA, { name: "Dup Licence", licences: [licence({ kind: "fund_sales", number: "FS-fresh" }), licence({ kind: "insurance", number: "INS-777" })] }));
+      const res = await call(
+        "POST",
+        "/v1/advisors",
+        admin,
+        advisorBody(branchA, {
+          name: "Dup Licence",
+          licences: [licence({ kind: "fund_sales", number: "FS-fresh" }), licence({ kind: "insurance", number: "INS-777" })],
+        }),
+      );
       expect(res.status).toBe(409);
       const error = await errorOf(res);
       expect(error.code).toBe("CONFLICT");
       expect(error.message).toContain("INS-777");
       expect([await prisma.advisor.count(), await prisma.licence.count()]).toEqual([advisors, licences]);
       // The same number under another kind is a different licence.
-      expect((await call("POST", "/v1/advisors", admin, advisorBody(branchA, { licences: [licence({ kind: "futures", number: "INS-777" })] }))).status).toBe(201);
+      expect((await call("POST", "/v1/advisors", admin, advisorBody(branchA, { licences: [licence({ kind: "futures", number: "INS-777" })] }))).status).toBe(
+        201,
+      );
     });
 
     it("lists every validation issue by field", async () => {
@@ -182,17 +209,26 @@ describe("directory routes (embedded backends)", () => {
       });
       expect(res.status).toBe(400);
       const paths = (await errorOf(res)).details?.map((d) => d.path);
-      expect(paths).toEqual(expect.arrayContaining(["branchId", "name", "languages", "maxConcurrent", "suitabilityMaxRisk", "licences.0.kind", "licences.0.validUntil"]));
+      expect(paths).toEqual(
+        expect.arrayContaining(["branchId", "name", "languages", "maxConcurrent", "suitabilityMaxRisk", "licences.0.kind", "licences.0.validUntil"]),
+      );
     });
 
     it("requires validFrom < validUntil, a future validUntil when validFrom is omitted, and no repeated licence", async () => {
-      const inverted = await call("POST", "/v1/advisors", admin, advisorBody(branchA, { licences: [licence({ validFrom: future(10), validUntil: future(5) })] }));
+      const inverted = await call(
+        "POST",
+        "/v1/advisors",
+        admin,
+        advisorBody(branchA, { licences: [licence({ validFrom: future(10), validUntil: future(5) })] }),
+      );
       expect(inverted.status).toBe(400);
       expect((await errorOf(inverted)).details).toEqual([{ path: "licences.0.validUntil", message: "must be after validFrom" }]);
       const expired = await call("POST", "/v1/advisors", admin, advisorBody(branchA, { licences: [licence({ validUntil: past(1) })] }));
       expect((await errorOf(expired)).details).toEqual([expect.objectContaining({ path: "licences.0.validUntil" })]);
       // An expired licence with its real window is on record, not refused.
-      expect((await call("POST", "/v1/advisors", admin, advisorBody(branchA, { licences: [licence({ validFrom: past(400), validUntil: past(30) })] }))).status).toBe(201);
+      expect(
+        (await call("POST", "/v1/advisors", admin, advisorBody(branchA, { licences: [licence({ validFrom: past(400), validUntil: past(30) })] }))).status,
+      ).toBe(201);
       const twice = await call("POST", "/v1/advisors", admin, advisorBody(branchA, { licences: [licence({ number: "SAME" }), licence({ number: "SAME" })] }));
       expect((await errorOf(twice)).details).toEqual([expect.objectContaining({ path: "licences.1" })]);
     });
@@ -204,7 +240,12 @@ describe("directory routes (embedded backends)", () => {
       expect(res.status).toBe(201);
       const id = await idOf(res);
       expect(id).toMatch(/^cli_/);
-      expect(await t.deps.backends.database.prisma.client.findUniqueOrThrow({ where: { id } })).toMatchObject({ branchId: branchB, riskLevel: 3, language: "zh", dedicatedAdvisorId: null });
+      expect(await t.deps.backends.database.prisma.client.findUniqueOrThrow({ where: { id } })).toMatchObject({
+        branchId: branchB,
+        riskLevel: 3,
+        language: "zh",
+        dedicatedAdvisorId: null,
+      });
     });
 
     it("lets a manager register a client of their branch with a dedicated advisor of that branch", async () => {
@@ -248,7 +289,13 @@ describe("directory routes (embedded backends)", () => {
     });
 
     it("validates risk level, language and ids", async () => {
-      const res = await call("POST", "/v1/clients", admin, { branchId: branchA, name: "X", riskLevel: 0, language: "english language", dedicatedAdvisorId: "cli_wrong" });
+      const res = await call("POST", "/v1/clients", admin, {
+        branchId: branchA,
+        name: "X",
+        riskLevel: 0,
+        language: "english language",
+        dedicatedAdvisorId: "cli_wrong",
+      });
       expect(res.status).toBe(400);
       expect((await errorOf(res)).details?.map((d) => d.path).sort()).toEqual(["dedicatedAdvisorId", "language", "riskLevel"]);
       expect((await call("POST", "/v1/clients", admin, clientBody(branchA, { riskLevel: 6 }))).status).toBe(400);
@@ -260,7 +307,16 @@ describe("directory routes (embedded backends)", () => {
       const res = await call("GET", `/v1/advisors/${advisorA}`, admin);
       expect(res.status).toBe(200);
       const body = (await res.json()) as Record<string, unknown> & { licences: unknown[]; live: Record<string, unknown> | null };
-      expect(body).toMatchObject({ id: advisorA, branchId: branchA, name: "Ada Ashby", status: "active", languages: ["en", "zh"], maxConcurrent: 2, suitabilityMaxRisk: 4, offboardedAt: null });
+      expect(body).toMatchObject({
+        id: advisorA,
+        branchId: branchA,
+        name: "Ada Ashby",
+        status: "active",
+        languages: ["en", "zh"],
+        maxConcurrent: 2,
+        suitabilityMaxRisk: 4,
+        offboardedAt: null,
+      });
       expect(body.licences).toEqual([expect.objectContaining({ kind: "fund_sales", issuer: "unspecified", status: "active", verifiedAt: null })]);
       expect(body.live).toEqual({ presence: "offline", heartbeatAt: null, active: 0, pendingPush: 0 });
     });

@@ -23,7 +23,10 @@ function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>
     beforeAll(async () => {
       const setup = await env();
       cleanup = setup.cleanup;
-      server = await startServer(loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", DEV_AUTH: "true", SEED_DEMO: "false", JWT_SECRET: "e".repeat(32), ...setup.env }), createLogger("silent"));
+      server = await startServer(
+        loadConfig({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", DEV_AUTH: "true", SEED_DEMO: "false", JWT_SECRET: "e".repeat(32), ...setup.env }),
+        createLogger("silent"),
+      );
       api = new ApiClient(`http://127.0.0.1:${server.port}`);
     });
     afterAll(async () => {
@@ -51,7 +54,11 @@ function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>
       expect(accepted).toMatchObject({ status: 200, body: { requestId, status: "assigned" } });
       await advisorSocket.next((m) => m.type === "request.assigned" && m.requestId === requestId);
       const updated = await clientSocket.next((m) => m.type === "request.updated" && m.request.status === "assigned");
-      expect(updated.message.request.advisor).toMatchObject({ id: advisorId, name: "Ada Adviser", licence: { kind: "fund_sales", validUntil: "2099-01-01T00:00:00.000Z" } });
+      expect(updated.message.request.advisor).toMatchObject({
+        id: advisorId,
+        name: "Ada Adviser",
+        licence: { kind: "fund_sales", validUntil: "2099-01-01T00:00:00.000Z" },
+      });
 
       const view = await clientApi.call("GET", `/v1/requests/${requestId}`);
       expect(view.body).toMatchObject({ id: requestId, status: "assigned", advisor: { id: advisorId } });

@@ -85,7 +85,13 @@ function operations(doc: any): Op[] {
       if (!["get", "post", "put", "patch", "delete"].includes(method)) continue;
       const params: Param[] = (op.parameters ?? []).map((p: any) => ({ name: p.name, in: p.in, required: !!p.required, schema: resolve(doc, p.schema) }));
       const bodySchema = op.requestBody?.content?.["application/json"]?.schema;
-      ops.push({ key: `${method.toUpperCase()} ${template}`, method: method.toUpperCase(), template, params, ...(bodySchema ? { body: resolve(doc, bodySchema) } : {}) });
+      ops.push({
+        key: `${method.toUpperCase()} ${template}`,
+        method: method.toUpperCase(),
+        template,
+        params,
+        ...(bodySchema ? { body: resolve(doc, bodySchema) } : {}),
+      });
     }
   }
   return ops;
@@ -165,6 +171,7 @@ const CONTROL_AND_UNICODE = [
   "مرحبا",
   "<script>alert(1)</script>",
   "' OR '1'='1' --",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent as literal text
   "${jndi:ldap://x}",
   "{{7*7}}",
   "../../../../etc/passwd",
@@ -198,7 +205,29 @@ const DATE_TIMES = [
   "2099-01-01T25:00:00Z",
 ];
 
-const WRONG_TYPES: unknown[] = [null, true, false, 0, -1, 1.5, -0, 1e308, -1e308, 2 ** 31, 2 ** 31 - 1, 2 ** 53 + 1, "", "1", "true", [], [1], ["a"], {}, { a: 1 }, [[[[]]]]];
+const WRONG_TYPES: unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  -0,
+  1e308,
+  -1e308,
+  2 ** 31,
+  2 ** 31 - 1,
+  2 ** 53 + 1,
+  "",
+  "1",
+  "true",
+  [],
+  [1],
+  ["a"],
+  {},
+  { a: 1 },
+  [[[[]]]],
+];
 
 const BIG_NUMBERS = [2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, Number.MAX_SAFE_INTEGER, 1e21, 5e-324];
 
@@ -214,12 +243,25 @@ function numberEdges(s: Schema): number[] {
 function stringEdges(s: Schema): string[] {
   const out = [...CONTROL_AND_UNICODE];
   if (s.format === "date-time" || /datetime|date-time/i.test(JSON.stringify(s))) out.push(...DATE_TIMES);
-  if (typeof s.maxLength === "number") out.push("y".repeat(s.maxLength), "y".repeat(s.maxLength + 1), "😀".repeat(Math.ceil(s.maxLength / 2) + 1), "\u0000".repeat(s.maxLength));
+  if (typeof s.maxLength === "number")
+    out.push("y".repeat(s.maxLength), "y".repeat(s.maxLength + 1), "😀".repeat(Math.ceil(s.maxLength / 2) + 1), "\u0000".repeat(s.maxLength));
   if (typeof s.minLength === "number" && s.minLength > 0) out.push("y".repeat(s.minLength - 1));
-  if (s.enum) out.push(...s.enum.map((e: unknown) => String(e).toUpperCase()), ...s.enum.map((e: unknown) => ` ${String(e)} `), ...s.enum.map((e: unknown) => `${String(e)}\u0000`));
+  if (s.enum)
+    out.push(
+      ...s.enum.map((e: unknown) => String(e).toUpperCase()),
+      ...s.enum.map((e: unknown) => ` ${String(e)} `),
+      ...s.enum.map((e: unknown) => `${String(e)}\u0000`),
+    );
   if (s.pattern) {
     const prefix = /^\^?([a-z]{3})_/.exec(String(s.pattern))?.[1];
-    if (prefix) out.push(`${prefix}_`, `${prefix}_ABC`, `${prefix}_a\u0000`, `${prefix}_${"a".repeat(200)}`, ...Object.values(ID_PREFIXES).map((p) => `${p}_01jd0000000000000000000000`));
+    if (prefix)
+      out.push(
+        `${prefix}_`,
+        `${prefix}_ABC`,
+        `${prefix}_a\u0000`,
+        `${prefix}_${"a".repeat(200)}`,
+        ...Object.values(ID_PREFIXES).map((p) => `${p}_01jd0000000000000000000000`),
+      );
   }
   return out;
 }
@@ -294,7 +336,11 @@ let port = 0;
 
 function send(req: FuzzRequest, token: string | undefined): Promise<Reply> {
   const payload = req.rawBody ?? (req.body === undefined ? undefined : JSON.stringify(req.body));
-  const headers: Record<string, string | number> = { ...(payload !== undefined && !req.rawBody ? { "content-type": "application/json" } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...req.headers };
+  const headers: Record<string, string | number> = {
+    ...(payload !== undefined && !req.rawBody ? { "content-type": "application/json" } : {}),
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...req.headers,
+  };
   if (payload !== undefined && !req.chunked) headers["content-length"] = Buffer.byteLength(payload);
   return new Promise<Reply>((resolvePromise, reject) => {
     let answered = false;
@@ -351,8 +397,13 @@ const background: string[] = [];
 
 function reproduction(req: FuzzRequest): string {
   const payload = req.rawBody ?? (req.body === undefined ? undefined : JSON.stringify(req.body));
-  const shown = payload === undefined ? "" : ` body=${JSON.stringify(String(payload).length > 300 ? `${String(payload).slice(0, 300)}…(${String(payload).length} chars)` : String(payload))}`;
-  const headers = req.headers ? ` headers=${JSON.stringify(Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, v.length > 80 ? `${v.slice(0, 80)}…(${v.length})` : v])))}` : "";
+  const shown =
+    payload === undefined
+      ? ""
+      : ` body=${JSON.stringify(String(payload).length > 300 ? `${String(payload).slice(0, 300)}…(${String(payload).length} chars)` : String(payload))}`;
+  const headers = req.headers
+    ? ` headers=${JSON.stringify(Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, v.length > 80 ? `${v.slice(0, 80)}…(${v.length})` : v])))}`
+    : "";
   return `${req.method} ${req.path.length > 200 ? `${req.path.slice(0, 200)}…(${req.path.length})` : req.path} as ${req.role ?? "?"}${req.chunked ? " (chunked)" : ""}${headers}${shown}`;
 }
 
@@ -361,7 +412,15 @@ function check(req: FuzzRequest, res: Reply): void {
   statusCounts.set(`${req.op} ${res.status}`, (statusCounts.get(`${req.op} ${res.status}`) ?? 0) + 1);
   const fail = (problem: string) => {
     const rid = res.json?.error?.requestId;
-    failures.push({ op: req.op, label: req.label, problem, status: res.status, reproduction: reproduction(req), body: res.text.slice(0, 300), ...(rid && logged.has(rid) ? { cause: logged.get(rid) } : {}) });
+    failures.push({
+      op: req.op,
+      label: req.label,
+      problem,
+      status: res.status,
+      reproduction: reproduction(req),
+      body: res.text.slice(0, 300),
+      ...(rid && logged.has(rid) ? { cause: logged.get(rid) } : {}),
+    });
   };
   if (res.status >= 500) fail(`status ${res.status}`);
   if (req.expectStatus !== undefined && res.status !== req.expectStatus) fail(`expected ${req.expectStatus}, got ${res.status}`);
@@ -395,7 +454,14 @@ async function runAll(requests: FuzzRequest[], tokenOf: (req: FuzzRequest) => st
         check(req, res);
       } catch (error) {
         sent++;
-        failures.push({ op: req.op, label: req.label, problem: `transport error: ${(error as Error).message}`, status: 0, reproduction: reproduction(req), body: "" });
+        failures.push({
+          op: req.op,
+          label: req.label,
+          problem: `transport error: ${(error as Error).message}`,
+          status: 0,
+          reproduction: reproduction(req),
+          body: "",
+        });
       }
     }
   };
@@ -412,7 +478,8 @@ function summary(list: Failure[]): string {
   const lines = [`seed ${SEED}: ${list.length} failing requests (${sent} sent so far), ${byKind.size} kinds`];
   for (const [k, fs_] of byKind) {
     lines.push(`\n• ${k} (${fs_.length}×): ${[...new Set(fs_.map((f) => f.label))].join(" | ").slice(0, 1500)}`);
-    for (const f of fs_.slice(0, 2)) lines.push(`    [${f.label}] ${f.reproduction}\n      → ${f.status} ${f.body}${f.cause ? `\n      server log: ${f.cause}` : ""}`);
+    for (const f of fs_.slice(0, 2))
+      lines.push(`    [${f.label}] ${f.reproduction}\n      → ${f.status} ${f.body}${f.cause ? `\n      server log: ${f.cause}` : ""}`);
   }
   return lines.join("\n");
 }
@@ -456,7 +523,15 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
           languages: ["en", "zh-Hant"],
           maxConcurrent: 5,
           suitabilityMaxRisk: 3,
-          licences: [{ kind: "fund_sales", number: `FZ-${SEED}-${licenceSeq++}`, validUntil: "2099-01-01T00:00:00.000Z", validFrom: "2020-01-01T00:00:00Z", issuer: "FCA" }],
+          licences: [
+            {
+              kind: "fund_sales",
+              number: `FZ-${SEED}-${licenceSeq++}`,
+              validUntil: "2099-01-01T00:00:00.000Z",
+              validFrom: "2020-01-01T00:00:00Z",
+              issuer: "FCA",
+            },
+          ],
         };
       case "POST /v1/clients":
         return { branchId, name: "Fuzz Client", riskLevel: 2, language: "en", dedicatedAdvisorId: advisorId };
@@ -476,7 +551,10 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
 
   function fill(op: Op, overrides: Record<string, string> = {}): string {
     if (op.key === MESSAGES_OP) overrides = { id: conversationId, ...overrides };
-    return op.template.replace(/\{(\w+)\}/g, (_m, name: string) => overrides[name] ?? encodeURIComponent(idFor(op.params.find((p) => p.name === name && p.in === "path")!)));
+    return op.template.replace(
+      /\{(\w+)\}/g,
+      (_m, name: string) => overrides[name] ?? encodeURIComponent(idFor(op.params.find((p) => p.name === name && p.in === "path")!)),
+    );
   }
 
   beforeAll(async () => {
@@ -489,7 +567,10 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
           try {
             const entry = JSON.parse(line);
             // Prisma messages carry a code frame; the last line says what the database refused.
-            const message = String(entry.err?.message ?? entry.err?.type ?? "").trim().split("\n").filter(Boolean);
+            const message = String(entry.err?.message ?? entry.err?.type ?? "")
+              .trim()
+              .split("\n")
+              .filter(Boolean);
             const text = `${entry.msg}: ${(message.find((l) => /Database error|Error:|Code:/.test(l)) ?? message.at(-1) ?? "").slice(0, 300)}${message.length > 1 ? ` (at ${message.find((l) => /invocation in/.test(l))?.trim() ?? "?"} ${message.find((l) => /^\S+\.ts:\d+/.test(l.trim()))?.trim() ?? ""})` : ""}`;
             if (entry.requestId && entry.err) logged.set(entry.requestId, text);
             else if (entry.level >= 50) background.push(text);
@@ -548,7 +629,9 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
     conversationId = (await call("client", "POST", "/v1/requests", { topic: "fuzz conversation", requiredLicence: "fund_sales", channel: "chat" })).id;
     let conversationOffer: { offerId: string } | undefined;
     for (const deadline = Date.now() + 5_000; !conversationOffer && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-      conversationOffer = ((await call("advisor", "GET", "/v1/advisors/me/offers")) as Array<{ offerId: string; requestId: string }>).find((o) => o.requestId === conversationId);
+      conversationOffer = ((await call("advisor", "GET", "/v1/advisors/me/offers")) as Array<{ offerId: string; requestId: string }>).find(
+        (o) => o.requestId === conversationId,
+      );
     }
     if (!conversationOffer) throw new Error("setup: no offer for the conversation within 5 s");
     await call("advisor", "POST", `/v1/offers/${conversationOffer.offerId}/accept`);
@@ -588,13 +671,34 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
 
   it("finds the routes in the document and an allowed role for each", () => {
     const keys = ops.map((o) => o.key);
-    expect(keys).toEqual(expect.arrayContaining(["POST /v1/requests", "GET /v1/requests/{id}", "POST /v1/offers/{id}/accept", "PUT /v1/branches/{id}/dispatch-policy", "GET /metrics"]));
-    expect(ops.filter((o) => !roleOf.has(o.key)).map((o) => o.key), "routes that refused every role").toEqual([]);
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        "POST /v1/requests",
+        "GET /v1/requests/{id}",
+        "POST /v1/offers/{id}/accept",
+        "PUT /v1/branches/{id}/dispatch-policy",
+        "GET /metrics",
+      ]),
+    );
+    expect(
+      ops.filter((o) => !roleOf.has(o.key)).map((o) => o.key),
+      "routes that refused every role",
+    ).toEqual([]);
   });
 
   it("text storage would change: a lone surrogate or invalid UTF-8 in any string field of any body is a 400", async () => {
     // The conversation is open: a well-formed message goes in (so the run's chain holds fuzzed messages).
-    const welcome = await send({ op: MESSAGES_OP, label: "welcome", method: "POST", path: `/v1/requests/${conversationId}/messages`, body: { body: "héllo 😀 مرحبا \u202e" }, role: "client" }, tokens.get("client"));
+    const welcome = await send(
+      {
+        op: MESSAGES_OP,
+        label: "welcome",
+        method: "POST",
+        path: `/v1/requests/${conversationId}/messages`,
+        body: { body: "héllo 😀 مرحبا \u202e" },
+        role: "client",
+      },
+      tokens.get("client"),
+    );
     expect(welcome.status, welcome.text).toBe(201);
     const requests: FuzzRequest[] = [];
     for (const op of ops) {
@@ -604,10 +708,17 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         const type = Array.isArray(f.schema.type) ? f.schema.type : [f.schema.type];
         if (!(type.includes("string") || f.schema.enum || f.schema.type === undefined)) continue;
         const at = f.path.join(".");
-        for (const v of LONE_SURROGATES) requests.push({ ...base, label: `lone surrogate in ${at}: ${JSON.stringify(v)}`, body: setPath(clone(validBody(op)), f.path, v), expectStatus: 400 });
+        for (const v of LONE_SURROGATES)
+          requests.push({ ...base, label: `lone surrogate in ${at}: ${JSON.stringify(v)}`, body: setPath(clone(validBody(op)), f.path, v), expectStatus: 400 });
         for (const bytes of INVALID_UTF8) {
           const body = setPath(clone(validBody(op)), f.path, `a${UTF8_MARKER}b`);
-          requests.push({ ...base, label: `invalid UTF-8 ${bytes.map((b) => b.toString(16)).join(" ")} in ${at}`, rawBody: withBytes(body, bytes), headers: { "content-type": "application/json" }, expectStatus: 400 });
+          requests.push({
+            ...base,
+            label: `invalid UTF-8 ${bytes.map((b) => b.toString(16)).join(" ")} in ${at}`,
+            rawBody: withBytes(body, bytes),
+            headers: { "content-type": "application/json" },
+            expectStatus: 400,
+          });
         }
       }
     }
@@ -626,8 +737,34 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
       const validText = JSON.stringify(valid ?? {});
 
       // Invalid JSON (bodiless routes get it too: it must be ignored or refused, never crash).
-      const broken = ["{", "}", "{,}", '{"a":1,}', "{'a':1}", "[1,2", "nul", "tru", '"unterminated', "\u0000", "{\u0000}", '{"a":1}{"b":2}', "", "   ", "\ufeff{}", "NaN", "-", '{"a":1e999999}', '{"a":"\\ud800"}', '{"a":"\\x41"}', '{"a":01}', "{\"a\":\n\n", `${"[".repeat(5000)}${"]".repeat(5000)}`, `${'{"a":'.repeat(3000)}1${"}".repeat(3000)}`];
-      for (const text of hasBody ? broken : broken.slice(0, 4)) requests.push({ ...base, label: "invalid json", rawBody: text, headers: { "content-type": "application/json" } });
+      const broken = [
+        "{",
+        "}",
+        "{,}",
+        '{"a":1,}',
+        "{'a':1}",
+        "[1,2",
+        "nul",
+        "tru",
+        '"unterminated',
+        "\u0000",
+        "{\u0000}",
+        '{"a":1}{"b":2}',
+        "",
+        "   ",
+        "\ufeff{}",
+        "NaN",
+        "-",
+        '{"a":1e999999}',
+        '{"a":"\\ud800"}',
+        '{"a":"\\x41"}',
+        '{"a":01}',
+        '{"a":\n\n',
+        `${"[".repeat(5000)}${"]".repeat(5000)}`,
+        `${'{"a":'.repeat(3000)}1${"}".repeat(3000)}`,
+      ];
+      for (const text of hasBody ? broken : broken.slice(0, 4))
+        requests.push({ ...base, label: "invalid json", rawBody: text, headers: { "content-type": "application/json" } });
 
       if (hasBody) {
         // Wrong or odd content types around a valid body.
@@ -650,29 +787,67 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         }
         requests.push({ ...base, label: "no content-type", rawBody: validText, headers: {} });
         requests.push({ ...base, label: "form body", rawBody: "a=1&b=2&__proto__[x]=1", headers: { "content-type": "application/x-www-form-urlencoded" } });
-        requests.push({ ...base, label: "multipart body", rawBody: `--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xyz--\r\n`, headers: { "content-type": "multipart/form-data; boundary=xyz" } });
-        requests.push({ ...base, label: "utf-16 body", rawBody: Buffer.from(`\ufeff${validText}`, "utf16le"), headers: { "content-type": "application/json" } });
-        requests.push({ ...base, label: "invalid utf-8", rawBody: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]), headers: { "content-type": "application/json" } });
-        requests.push({ ...base, label: "gzip label on a plain body", rawBody: validText, headers: { "content-type": "application/json", "content-encoding": "gzip" } });
+        requests.push({
+          ...base,
+          label: "multipart body",
+          rawBody: `--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xyz--\r\n`,
+          headers: { "content-type": "multipart/form-data; boundary=xyz" },
+        });
+        requests.push({
+          ...base,
+          label: "utf-16 body",
+          rawBody: Buffer.from(`\ufeff${validText}`, "utf16le"),
+          headers: { "content-type": "application/json" },
+        });
+        requests.push({
+          ...base,
+          label: "invalid utf-8",
+          rawBody: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]),
+          headers: { "content-type": "application/json" },
+        });
+        requests.push({
+          ...base,
+          label: "gzip label on a plain body",
+          rawBody: validText,
+          headers: { "content-type": "application/json", "content-encoding": "gzip" },
+        });
 
         // Bodies that are not objects.
-        for (const v of [[], [valid], "string", 123, -1, 0, 1.5, null, true, false, {}, [[]], { 0: 1 }]) requests.push({ ...base, label: `non-object ${JSON.stringify(v).slice(0, 30)}`, body: v });
+        for (const v of [[], [valid], "string", 123, -1, 0, 1.5, null, true, false, {}, [[]], { 0: 1 }])
+          requests.push({ ...base, label: `non-object ${JSON.stringify(v).slice(0, 30)}`, body: v });
 
         // Size: a 100 KB string in every string field, a 100 KB extra field, and a body over the limit (413).
         for (const f of fieldPaths(doc, op.body!)) {
-          if (f.schema.type === "string" || f.schema.enum) requests.push({ ...base, label: `100KB in ${f.path.join(".")}`, body: setPath(clone(validBody(op)), f.path, HUGE) });
+          if (f.schema.type === "string" || f.schema.enum)
+            requests.push({ ...base, label: `100KB in ${f.path.join(".")}`, body: setPath(clone(validBody(op)), f.path, HUGE) });
         }
         requests.push({ ...base, label: "100KB extra field", body: { ...(valid as object), padding: HUGE } });
         requests.push({ ...base, label: "250KB body under the limit", body: { ...(valid as object), padding: "p".repeat(250 * KB) } });
         requests.push({ ...base, label: "310KB body", body: { ...(valid as object), padding: "p".repeat(310 * KB) }, expectStatus: 413 });
-        requests.push({ ...base, label: "310KB body sent chunked (no Content-Length)", body: { ...(valid as object), padding: "p".repeat(310 * KB) }, chunked: true, expectStatus: 413 });
-        requests.push({ ...base, label: "310KB array body", rawBody: JSON.stringify(Array.from({ length: 40 * KB }, () => 12345678)), headers: { "content-type": "application/json" }, expectStatus: 413 });
+        requests.push({
+          ...base,
+          label: "310KB body sent chunked (no Content-Length)",
+          body: { ...(valid as object), padding: "p".repeat(310 * KB) },
+          chunked: true,
+          expectStatus: 413,
+        });
+        requests.push({
+          ...base,
+          label: "310KB array body",
+          rawBody: JSON.stringify(Array.from({ length: 40 * KB }, () => 12345678)),
+          headers: { "content-type": "application/json" },
+          expectStatus: 413,
+        });
 
         // Missing fields, one at a time and all at once; extra fields at every level.
         requests.push({ ...base, label: "empty object", body: {} });
         for (const f of fieldPaths(doc, op.body!)) {
           requests.push({ ...base, label: `missing ${f.path.join(".")}`, body: setPath(clone(validBody(op)), f.path, undefined, true) });
-          requests.push({ ...base, label: `extra beside ${f.path.join(".")}`, body: setPath(clone(validBody(op)), [...f.path.slice(0, -1), "unexpectedField"], "surprise") });
+          requests.push({
+            ...base,
+            label: `extra beside ${f.path.join(".")}`,
+            body: setPath(clone(validBody(op)), [...f.path.slice(0, -1), "unexpectedField"], "surprise"),
+          });
         }
 
         // Prototype pollution keys, top level and inside every object field.
@@ -686,10 +861,21 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         ];
         requests.push(...proto([]).map((body) => ({ ...base, label: "prototype keys at top", body })));
         for (const f of fieldPaths(doc, op.body!)) {
-          if (f.schema.type === "object" || f.schema.properties) requests.push(...proto(f.path).map((body) => ({ ...base, label: `prototype keys in ${f.path.join(".")}`, body })));
+          if (f.schema.type === "object" || f.schema.properties)
+            requests.push(...proto(f.path).map((body) => ({ ...base, label: `prototype keys in ${f.path.join(".")}`, body })));
         }
-        requests.push({ ...base, label: "__proto__ replaces the body", rawBody: `{"__proto__":${validText}}`, headers: { "content-type": "application/json" } });
-        requests.push({ ...base, label: "duplicate keys", rawBody: validText.replace(/^\{/, `{"__proto__":{"x":1},"constructor":{"prototype":{"x":1}},`), headers: { "content-type": "application/json" } });
+        requests.push({
+          ...base,
+          label: "__proto__ replaces the body",
+          rawBody: `{"__proto__":${validText}}`,
+          headers: { "content-type": "application/json" },
+        });
+        requests.push({
+          ...base,
+          label: "duplicate keys",
+          rawBody: validText.replace(/^\{/, `{"__proto__":{"x":1},"constructor":{"prototype":{"x":1}},`),
+          headers: { "content-type": "application/json" },
+        });
 
         // Wrong types, unicode/control strings and numeric edges for every field.
         for (const f of fieldPaths(doc, op.body!)) {
@@ -697,14 +883,20 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
           const type = Array.isArray(f.schema.type) ? f.schema.type : [f.schema.type];
           if (type.includes("string") || f.schema.enum || f.schema.type === undefined) values.push(...stringEdges(f.schema));
           if (type.includes("integer") || type.includes("number")) values.push(...numberEdges(f.schema));
-          for (const v of values) requests.push({ ...base, label: `${f.path.join(".")} = ${JSON.stringify(v)?.slice(0, 40)}`, body: setPath(clone(validBody(op)), f.path, v) });
+          for (const v of values)
+            requests.push({ ...base, label: `${f.path.join(".")} = ${JSON.stringify(v)?.slice(0, 40)}`, body: setPath(clone(validBody(op)), f.path, v) });
         }
       } else {
         // Bodiless routes with a body anyway.
         requests.push({ ...base, label: "unexpected JSON body", body: { a: 1, __proto__x: 2 } });
         requests.push({ ...base, label: "unexpected array body", body: [1, 2, 3] });
         // A GET never reads a body, so it is ignored; other methods refuse it unread.
-        requests.push({ ...base, label: "310KB on a bodiless route", body: { padding: "p".repeat(310 * KB) }, ...(base.method === "GET" ? {} : { expectStatus: 413 }) });
+        requests.push({
+          ...base,
+          label: "310KB on a bodiless route",
+          body: { padding: "p".repeat(310 * KB) },
+          ...(base.method === "GET" ? {} : { expectStatus: 413 }),
+        });
       }
     }
     const failed = await runAll(requests, tokenOf);
@@ -740,6 +932,7 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
       "%25",
       "%u0041",
       "'%20OR%201=1--",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, sent as literal text
       "${x}",
       "[]",
       "{}",
@@ -772,11 +965,32 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
           ...Object.values(ID_PREFIXES).map((p) => `${p}_01jd0000000000000000000000`),
           ...Object.values(ids),
         ];
-        for (const v of values) requests.push({ ...base, label: `path ${param.name}=${v.slice(0, 40)}`, path: fill(op, { [param.name]: v.replace(/ /g, "%20") }) });
+        for (const v of values)
+          requests.push({ ...base, label: `path ${param.name}=${v.slice(0, 40)}`, path: fill(op, { [param.name]: v.replace(/ /g, "%20") }) });
         requests.push({ ...base, label: "empty path param", path: fill(op, { [param.name]: "" }) });
       }
       for (const param of op.params.filter((p) => p.in === "query")) {
-        for (const v of ["", "abc", "-1", "0", "1", "500", "501", "1e3", "1.5", "0x10", "NaN", "Infinity", "%20%205", "%00", "99999999999999999999", "1%00", "[1]", "true", "x".repeat(5000)]) {
+        for (const v of [
+          "",
+          "abc",
+          "-1",
+          "0",
+          "1",
+          "500",
+          "501",
+          "1e3",
+          "1.5",
+          "0x10",
+          "NaN",
+          "Infinity",
+          "%20%205",
+          "%00",
+          "99999999999999999999",
+          "1%00",
+          "[1]",
+          "true",
+          "x".repeat(5000),
+        ]) {
           requests.push({ ...base, label: `query ${param.name}=${v.slice(0, 20)}`, path: `${fill(op)}?${param.name}=${v}` });
         }
         requests.push({ ...base, label: "repeated query", path: `${fill(op)}?${param.name}=1&${param.name}=2` });
@@ -798,17 +1012,25 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         ["accept xml", { accept: "application/xml" }],
         ["accept garbage", { accept: ";;;,,,*/*;q=abc" }],
         ["method override", { "x-http-method-override": "DELETE" }],
-        ["forwarded", { "x-forwarded-for": "1.1.1.1, " + "2.2.2.2, ".repeat(300), forwarded: "for=x;proto=gopher" }],
+        ["forwarded", { "x-forwarded-for": `1.1.1.1, ${"2.2.2.2, ".repeat(300)}`, forwarded: "for=x;proto=gopher" }],
         ["cookie", { cookie: "a=b; ".repeat(500) }],
         ["expect", { expect: "100-continue" }],
       ];
       for (const [label, headers] of headerSets) requests.push({ ...base, label, path: fill(op), headers });
       if (op.key === "POST /v1/requests") {
         // One key, two bodies: an idempotency conflict, never a 5xx.
-        for (let i = 0; i < 3; i++) requests.push({ ...base, label: "idempotent replay", path: fill(op), headers: { "idempotency-key": `fuzz-replay-${SEED}` }, body: { ...(validBody(op) as object), topic: `t${i % 2}` } });
+        for (let i = 0; i < 3; i++)
+          requests.push({
+            ...base,
+            label: "idempotent replay",
+            path: fill(op),
+            headers: { "idempotency-key": `fuzz-replay-${SEED}` },
+            body: { ...(validBody(op) as object), topic: `t${i % 2}` },
+          });
       }
       // Wrong methods on the path.
-      for (const m of ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].filter((m) => m !== op.method)) requests.push({ op: op.key, role, label: `method ${m}`, method: m, path: fill(op) });
+      for (const m of ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].filter((m) => m !== op.method))
+        requests.push({ op: op.key, role, label: `method ${m}`, method: m, path: fill(op) });
       // Authorization header oddities with the right token.
       const token = tokens.get(role ?? "admin")!;
       for (const [label, authorization] of [
@@ -830,19 +1052,51 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
     const requests: FuzzRequest[] = [];
     const subjects = ["\u0000", "a\u0000b", "😀", "\ud800", "x".repeat(128), " ", "%00", "__proto__", "constructor", "adv_\u0000"];
     for (const sub of subjects) {
-      for (const [role, branch] of [["advisor", branchId], ["client", undefined], ["manager", branchId]] as const) {
-        const minted = await send({ op: "POST /v1/dev/token", label: "mint", method: "POST", path: "/v1/dev/token", body: { sub, role, ...(branch ? { branchId: branch } : {}) } }, undefined);
+      for (const [role, branch] of [
+        ["advisor", branchId],
+        ["client", undefined],
+        ["manager", branchId],
+      ] as const) {
+        const minted = await send(
+          { op: "POST /v1/dev/token", label: "mint", method: "POST", path: "/v1/dev/token", body: { sub, role, ...(branch ? { branchId: branch } : {}) } },
+          undefined,
+        );
         check({ op: "POST /v1/dev/token", label: `mint ${role} ${JSON.stringify(sub)}`, method: "POST", path: "/v1/dev/token", body: { sub, role } }, minted);
         if (minted.status !== 200) continue;
         const label = `${role} sub=${JSON.stringify(sub).slice(0, 20)}`;
         tokens.set(label, minted.json.token);
         const reqs: Array<[string, string, unknown?]> =
           role === "advisor"
-            ? [["PUT", "/v1/advisors/me/presence", { status: "available" }], ["GET", "/v1/advisors/me/offers"], ["POST", `/v1/offers/${ids.off}/accept`], ["POST", `/v1/offers/${ids.off}/decline`], ["POST", `/v1/requests/${ids.req}/complete`], ["GET", `/v1/requests/${ids.req}`], ["GET", `/v1/advisors/${ids.adv}`]]
+            ? [
+                ["PUT", "/v1/advisors/me/presence", { status: "available" }],
+                ["GET", "/v1/advisors/me/offers"],
+                ["POST", `/v1/offers/${ids.off}/accept`],
+                ["POST", `/v1/offers/${ids.off}/decline`],
+                ["POST", `/v1/requests/${ids.req}/complete`],
+                ["GET", `/v1/requests/${ids.req}`],
+                ["GET", `/v1/advisors/${ids.adv}`],
+              ]
             : role === "client"
-              ? [["POST", "/v1/requests", { topic: "t", requiredLicence: "fund_sales", channel: "chat" }], ["GET", `/v1/requests/${ids.req}`], ["POST", `/v1/requests/${ids.req}/cancel`], ["POST", `/v1/requests/${ids.req}/rating`, { stars: 3 }], ["GET", `/v1/clients/${ids.cli}`]]
-              : [["PUT", `/v1/branches/${branchId}/dispatch-policy`, { ...clone(DEFAULT_DISPATCH_POLICY) }], ["GET", `/v1/branches/${branchId}/queue`]];
-        for (const [method, p, body] of reqs) requests.push({ op: `${method} ${p.replace(/(req|off|adv|cli|brn)_[0-9a-z]+/g, "{id}")}`, label, method, path: p, role: label, ...(body === undefined ? {} : { body }) });
+              ? [
+                  ["POST", "/v1/requests", { topic: "t", requiredLicence: "fund_sales", channel: "chat" }],
+                  ["GET", `/v1/requests/${ids.req}`],
+                  ["POST", `/v1/requests/${ids.req}/cancel`],
+                  ["POST", `/v1/requests/${ids.req}/rating`, { stars: 3 }],
+                  ["GET", `/v1/clients/${ids.cli}`],
+                ]
+              : [
+                  ["PUT", `/v1/branches/${branchId}/dispatch-policy`, { ...clone(DEFAULT_DISPATCH_POLICY) }],
+                  ["GET", `/v1/branches/${branchId}/queue`],
+                ];
+        for (const [method, p, body] of reqs)
+          requests.push({
+            op: `${method} ${p.replace(/(req|off|adv|cli|brn)_[0-9a-z]+/g, "{id}")}`,
+            label,
+            method,
+            path: p,
+            role: label,
+            ...(body === undefined ? {} : { body }),
+          });
       }
     }
     const failed = await runAll(requests, tokenOf);
@@ -874,7 +1128,12 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         const kind = fields.length ? pick(["set", "set", "set", "delete", "extra", "proto", "dup-array"]) : "extra";
         const f = fields.length ? pick(fields) : { path: ["x"], schema: {} };
         if (kind === "set") {
-          const v = chance(0.5) && (f.schema.type === "string" || f.schema.enum) ? pick(stringEdges(f.schema)) : chance(0.4) && (f.schema.type === "integer" || f.schema.type === "number") ? pick(numberEdges(f.schema)) : anyValue();
+          const v =
+            chance(0.5) && (f.schema.type === "string" || f.schema.enum)
+              ? pick(stringEdges(f.schema))
+              : chance(0.4) && (f.schema.type === "integer" || f.schema.type === "number")
+                ? pick(numberEdges(f.schema))
+                : anyValue();
           body = setPath(body, f.path, v);
           did.push(`${f.path.join(".")}=${JSON.stringify(v)?.slice(0, 30)}`);
         } else if (kind === "delete") {
@@ -889,7 +1148,11 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         } else {
           const arr = fields.find((x) => x.schema.type === "array");
           if (arr) {
-            body = setPath(body, arr.path, Array.from({ length: Math.floor(rand() * 30) }, () => (chance(0.5) ? anyValue() : sample(doc, arr.schema.items ?? {}))));
+            body = setPath(
+              body,
+              arr.path,
+              Array.from({ length: Math.floor(rand() * 30) }, () => (chance(0.5) ? anyValue() : sample(doc, arr.schema.items ?? {}))),
+            );
             did.push(`${arr.path.join(".")}=[…]`);
           }
         }
@@ -903,7 +1166,15 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
       };
       const path = chance(0.1) ? fill(op, Object.fromEntries(op.params.filter((p) => p.in === "path").map((p) => [p.name, encoded(anyValue())]))) : fill(op);
       const headers = chance(0.1) ? { "idempotency-key": pick(["ok-key", "bad key", "k".repeat(200), "é"]) } : undefined;
-      requests.push({ op: op.key, label: `random #${i}: ${did.join("; ")}`, method: op.method, path, role: roleOf.get(op.key), ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) });
+      requests.push({
+        op: op.key,
+        label: `random #${i}: ${did.join("; ")}`,
+        method: op.method,
+        path,
+        role: roleOf.get(op.key),
+        ...(body === undefined ? {} : { body }),
+        ...(headers ? { headers } : {}),
+      });
     }
     const failed = await runAll(requests, tokenOf);
     expect(sent).toBeGreaterThanOrEqual(MIN_REQUESTS);
@@ -932,7 +1203,8 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
           licences: [{ kind: "fund_sales", number: `REG-${SEED}-${licenceSeq++}`, validUntil: "2099-01-01T00:00:00.000Z" }],
         })
       ).id as string;
-      const client = (await post("/v1/clients", { branchId: branch, name: "Reg Client", riskLevel: 1, language: "en", dedicatedAdvisorId: advisor })).id as string;
+      const client = (await post("/v1/clients", { branchId: branch, name: "Reg Client", riskLevel: 1, language: "en", dedicatedAdvisorId: advisor }))
+        .id as string;
       const advisorToken = await issueToken({ sub: advisor, role: "advisor", branchId: branch }, SECRET);
       const clientToken = await issueToken({ sub: client, role: "client" }, SECRET);
       await send({ op: "setup", label: "setup", method: "PUT", path: "/v1/advisors/me/presence", body: { status: "available" } }, advisorToken);
@@ -944,13 +1216,17 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         let offer: { offerId: string; requestId: string } | undefined;
         let offers: Array<{ offerId: string; requestId: string }> = [];
         for (const deadline = Date.now() + 5_000; !offer && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-          offers = (await send({ op: "setup", label: "setup", method: "GET", path: "/v1/advisors/me/offers" }, advisorToken)).json as Array<{ offerId: string; requestId: string }>;
+          offers = (await send({ op: "setup", label: "setup", method: "GET", path: "/v1/advisors/me/offers" }, advisorToken)).json as Array<{
+            offerId: string;
+            requestId: string;
+          }>;
           offer = offers.find((o) => o.requestId === id);
         }
         if (!offer) throw new Error("setup: no offer within 5 s");
         // Requests the fuzzing left waiting in the (national) queue are offered to this new, free
         // advisor too, and their push holds can fill its capacity: decline them so the accept fits.
-        for (const other of offers.filter((o) => o.requestId !== id)) await send({ op: "setup", label: "setup", method: "POST", path: `/v1/offers/${other.offerId}/decline` }, advisorToken);
+        for (const other of offers.filter((o) => o.requestId !== id))
+          await send({ op: "setup", label: "setup", method: "POST", path: `/v1/offers/${other.offerId}/decline` }, advisorToken);
         await post(`/v1/offers/${offer.offerId}/accept`, undefined, advisorToken);
         await post(`/v1/requests/${id}/complete`, undefined, advisorToken);
         return id;
@@ -967,22 +1243,53 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
       const w = await smallWorld();
       const admin = tokens.get("admin");
       const licence = (extra: object) => ({ kind: "fund_sales", number: `NUL-${SEED}-${licenceSeq++}`, validUntil: "2099-01-01T00:00:00.000Z", ...extra });
-      const advisorBody = (extra: object, licenceExtra: object = {}) => ({ branchId: w.branch, name: "N", languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 1, licences: [licence(licenceExtra)], ...extra });
+      const advisorBody = (extra: object, licenceExtra: object = {}) => ({
+        branchId: w.branch,
+        name: "N",
+        languages: ["en"],
+        maxConcurrent: 1,
+        suitabilityMaxRisk: 1,
+        licences: [licence(licenceExtra)],
+        ...extra,
+      });
       const seen: Record<string, string> = {};
       for (const nul of ["\u0000", "a\u0000b"]) {
         const show = JSON.stringify(nul);
-        seen[`POST /v1/requests topic=${show}`] = await statusOf("POST", "/v1/requests", { topic: nul, requiredLicence: "fund_sales", channel: "chat" }, w.clientToken);
-        seen[`POST /v1/requests language=${show}`] = await statusOf("POST", "/v1/requests", { topic: "t", requiredLicence: "fund_sales", channel: "chat", language: `e${nul}n` }, w.clientToken);
+        seen[`POST /v1/requests topic=${show}`] = await statusOf(
+          "POST",
+          "/v1/requests",
+          { topic: nul, requiredLicence: "fund_sales", channel: "chat" },
+          w.clientToken,
+        );
+        seen[`POST /v1/requests language=${show}`] = await statusOf(
+          "POST",
+          "/v1/requests",
+          { topic: "t", requiredLicence: "fund_sales", channel: "chat", language: `e${nul}n` },
+          w.clientToken,
+        );
         seen[`POST /v1/branches name=${show}`] = await statusOf("POST", "/v1/branches", { name: nul, region: "r" }, admin);
         seen[`POST /v1/branches region=${show}`] = await statusOf("POST", "/v1/branches", { name: "n", region: nul }, admin);
         seen[`POST /v1/advisors name=${show}`] = await statusOf("POST", "/v1/advisors", advisorBody({ name: nul }), admin);
-        seen[`POST /v1/advisors licences.0.number=${show}`] = await statusOf("POST", "/v1/advisors", advisorBody({}, { number: `L${nul}${licenceSeq++}` }), admin);
+        seen[`POST /v1/advisors licences.0.number=${show}`] = await statusOf(
+          "POST",
+          "/v1/advisors",
+          advisorBody({}, { number: `L${nul}${licenceSeq++}` }),
+          admin,
+        );
         seen[`POST /v1/advisors licences.0.issuer=${show}`] = await statusOf("POST", "/v1/advisors", advisorBody({}, { issuer: nul }), admin);
         seen[`POST /v1/clients name=${show}`] = await statusOf("POST", "/v1/clients", { branchId: w.branch, name: nul, riskLevel: 1, language: "en" }, admin);
-        seen[`POST /v1/requests/{id}/rating comment=${show}`] = await statusOf("POST", `/v1/requests/${await w.completedRequest()}/rating`, { stars: 4, comment: nul }, w.clientToken);
+        seen[`POST /v1/requests/{id}/rating comment=${show}`] = await statusOf(
+          "POST",
+          `/v1/requests/${await w.completedRequest()}/rating`,
+          { stars: 4, comment: nul },
+          w.clientToken,
+        );
       }
       const crashed = Object.entries(seen).filter(([, status]) => Number(status.slice(0, 3)) >= 500);
-      expect(crashed, `NUL in free text must be refused with 400 VALIDATION_FAILED; these answered 5xx:\n${crashed.map(([k, v]) => `  ${k} → ${v}`).join("\n")}`).toEqual([]);
+      expect(
+        crashed,
+        `NUL in free text must be refused with 400 VALIDATION_FAILED; these answered 5xx:\n${crashed.map(([k, v]) => `  ${k} → ${v}`).join("\n")}`,
+      ).toEqual([]);
     });
 
     it("regression: POST /v1/advisors with a licence validFrom in year 0000 is a 400, not a 500", async () => {
@@ -992,16 +1299,31 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         const status = await statusOf(
           "POST",
           "/v1/advisors",
-          { branchId, name: "Y0", languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 1, licences: [{ kind: "fund_sales", number: `Y0-${SEED}-${licenceSeq++}`, validFrom, validUntil: "2099-01-01T00:00:00Z" }] },
+          {
+            branchId,
+            name: "Y0",
+            languages: ["en"],
+            maxConcurrent: 1,
+            suitabilityMaxRisk: 1,
+            licences: [{ kind: "fund_sales", number: `Y0-${SEED}-${licenceSeq++}`, validFrom, validUntil: "2099-01-01T00:00:00Z" }],
+          },
           admin,
         );
         results.push(`validFrom=${validFrom} → ${status}`);
       }
-      expect(results.filter((r) => / → 5\d\d/.test(r)), results.join("\n")).toEqual([]);
+      expect(
+        results.filter((r) => / → 5\d\d/.test(r)),
+        results.join("\n"),
+      ).toEqual([]);
     });
 
     it("regression: PUT dispatch-policy with expectedVersion 2147483647 is refused, not a 500", async () => {
-      const status = await statusOf("PUT", `/v1/branches/${branchId}/dispatch-policy`, { ...clone(DEFAULT_DISPATCH_POLICY), expectedVersion: 2_147_483_647 }, tokens.get("admin"));
+      const status = await statusOf(
+        "PUT",
+        `/v1/branches/${branchId}/dispatch-policy`,
+        { ...clone(DEFAULT_DISPATCH_POLICY), expectedVersion: 2_147_483_647 },
+        tokens.get("admin"),
+      );
       expect(status, "expected 409 CONFLICT (stale version) or 400").toMatch(/^(409|400) /);
     });
 
@@ -1022,7 +1344,10 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
         }
         results.push(`POST ${p} with a 1 MB chunked body → ${outcome}`);
       }
-      expect(results.filter((r) => !/ → (413 PAYLOAD_TOO_LARGE|closed)/.test(r)), results.join("\n")).toEqual([]);
+      expect(
+        results.filter((r) => !/ → (413 PAYLOAD_TOO_LARGE|closed)/.test(r)),
+        results.join("\n"),
+      ).toEqual([]);
     });
 
     it("regression: a token subject containing U+0000 is refused, never a 500", async () => {
@@ -1032,23 +1357,36 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
       const manager = await issueToken({ sub: "mgr\u0000", role: "manager", branchId }, SECRET);
       results.push(`PUT /v1/advisors/me/presence as advisor → ${await statusOf("PUT", "/v1/advisors/me/presence", { status: "available" }, advisor)}`);
       results.push(`GET /v1/advisors/me/offers as advisor → ${await statusOf("GET", "/v1/advisors/me/offers", undefined, advisor)}`);
-      results.push(`POST /v1/requests as client → ${await statusOf("POST", "/v1/requests", { topic: "t", requiredLicence: "fund_sales", channel: "chat" }, client)}`);
-      results.push(`PUT /v1/branches/{id}/dispatch-policy as manager → ${await statusOf("PUT", `/v1/branches/${branchId}/dispatch-policy`, clone(DEFAULT_DISPATCH_POLICY), manager)}`);
-      expect(results.filter((r) => / → 5\d\d/.test(r)), results.join("\n")).toEqual([]);
+      results.push(
+        `POST /v1/requests as client → ${await statusOf("POST", "/v1/requests", { topic: "t", requiredLicence: "fund_sales", channel: "chat" }, client)}`,
+      );
+      results.push(
+        `PUT /v1/branches/{id}/dispatch-policy as manager → ${await statusOf("PUT", `/v1/branches/${branchId}/dispatch-policy`, clone(DEFAULT_DISPATCH_POLICY), manager)}`,
+      );
+      expect(
+        results.filter((r) => / → 5\d\d/.test(r)),
+        results.join("\n"),
+      ).toEqual([]);
     });
   });
 
   it("leaves the process unpolluted and the server ready", async () => {
     // The server runs in this process, so a prototype polluted through a body would show here.
-    for (const key of ["polluted", "isAdmin", "admin", "role", "x"]) expect((({}) as Record<string, unknown>)[key], `Object.prototype.${key}`).toBeUndefined();
+    for (const key of ["polluted", "isAdmin", "admin", "role", "x"]) expect(({} as Record<string, unknown>)[key], `Object.prototype.${key}`).toBeUndefined();
     const ready = await send({ op: "GET /readyz", label: "final readiness", method: "GET", path: "/readyz" }, undefined);
     expect(ready.status).toBe(200);
   });
 
   it("leaves the audit record intact: every chain, messages included, verifies", async () => {
-    const stored = await send({ op: "setup", label: "messages", method: "GET", path: `/v1/requests/${conversationId}/messages` }, tokens.get("compliance_verify"));
+    const stored = await send(
+      { op: "setup", label: "messages", method: "GET", path: `/v1/requests/${conversationId}/messages` },
+      tokens.get("compliance_verify"),
+    );
     expect(stored.json.messages.length, "fuzzed messages were stored").toBeGreaterThan(1);
-    const verify = await send({ op: "GET /v1/audit/verify", label: "final audit check", method: "GET", path: "/v1/audit/verify" }, tokens.get("compliance_verify"));
+    const verify = await send(
+      { op: "GET /v1/audit/verify", label: "final audit check", method: "GET", path: "/v1/audit/verify" },
+      tokens.get("compliance_verify"),
+    );
     expect(verify.status).toBe(200);
     expect(verify.json.ok, JSON.stringify(verify.json).slice(0, 1000)).toBe(true);
   });
@@ -1060,7 +1398,9 @@ describe("input fuzzing of every documented route (embedded backends)", () => {
       const op = k.slice(0, k.lastIndexOf(" "));
       perOp.set(op, [...(perOp.get(op) ?? []), `${status}×${n}`]);
     }
-    console.log(`fuzz: ${sent} requests, seed ${SEED}, ${failures.length} failures\n${[...perOp].map(([op, s]) => `  ${op} (${roleOf.get(op) ?? "-"}): ${s.join(" ")}`).join("\n")}`);
+    console.log(
+      `fuzz: ${sent} requests, seed ${SEED}, ${failures.length} failures\n${[...perOp].map(([op, s]) => `  ${op} (${roleOf.get(op) ?? "-"}): ${s.join(" ")}`).join("\n")}`,
+    );
     if (background.length) console.log(`server errors outside requests (${background.length}):\n  ${[...new Set(background)].slice(0, 10).join("\n  ")}`);
     expect(sent).toBeGreaterThanOrEqual(MIN_REQUESTS);
   });

@@ -13,7 +13,10 @@ describe("health and errors (embedded backends)", () => {
   let server: RunningServer;
   let base: string;
   beforeAll(async () => {
-    server = await startServer(loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false" }), createLogger("silent"));
+    server = await startServer(
+      loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false" }),
+      createLogger("silent"),
+    );
     base = `http://127.0.0.1:${server.port}`;
   });
   afterAll(async () => {
@@ -32,7 +35,9 @@ describe("health and errors (embedded backends)", () => {
     const res = await fetch(`${base}/nowhere`, { headers: { "x-request-id": "mobile-123" } });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { code: "NOT_FOUND", message: "no route for GET /nowhere", requestId: "mobile-123" } });
-    const generated = (await (await fetch(`${base}/nowhere`, { headers: { "x-request-id": "bad id with spaces" } })).json()) as { error: { requestId: string } };
+    const generated = (await (await fetch(`${base}/nowhere`, { headers: { "x-request-id": "bad id with spaces" } })).json()) as {
+      error: { requestId: string };
+    };
     expect(generated.error.requestId).toMatch(/^rid_/);
   });
 
@@ -44,7 +49,9 @@ describe("health and errors (embedded backends)", () => {
 
   it("serves the OpenAPI document and the docs UI", async () => {
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/healthz", "/readyz", "/v1/requests", "/v1/offers/{id}/accept", "/v1/branches/{id}/dispatch-policy"]));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/healthz", "/readyz", "/v1/requests", "/v1/offers/{id}/accept", "/v1/branches/{id}/dispatch-policy"]),
+    );
     expect((await fetch(`${base}/docs`)).status).toBe(200);
   });
 });

@@ -11,7 +11,10 @@ import { createScratchDatabase, type ScratchDatabase } from "../support/scratchD
 import { freePort, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 
-const RULES = { rules: [{ id: "fast-accept", on: "offer.accepted", when: { responseSecondsAtMost: 10 }, award: { points: 5 } }], budget: { points: 500, period: "week" } };
+const RULES = {
+  rules: [{ id: "fast-accept", on: "offer.accepted", when: { responseSecondsAtMost: 10 }, award: { points: 5 } }],
+  budget: { points: 500, period: "week" },
+};
 
 describeWithServices("incentives over HTTP on PostgreSQL + Redis", [await probePostgres(), await probeRedis()], () => {
   let scratch: ScratchDatabase;
@@ -28,7 +31,15 @@ describeWithServices("incentives over HTTP on PostgreSQL + Redis", [await probeP
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    shared = { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:`, JWT_SECRET: "i".repeat(32), DEV_AUTH: "true", LOG_LEVEL: "info", CRON_LEASE_MS: "2000" };
+    shared = {
+      DATABASE_URL: scratch.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `test:${uniqueTag()}:`,
+      JWT_SECRET: "i".repeat(32),
+      DEV_AUTH: "true",
+      LOG_LEVEL: "info",
+      CRON_LEASE_MS: "2000",
+    };
   });
   afterAll(async () => {
     for (const p of processes) if (p.child.exitCode === null) p.child.kill("SIGTERM");
@@ -43,19 +54,38 @@ describeWithServices("incentives over HTTP on PostgreSQL + Redis", [await probeP
     const branchId = (await admin.call("POST", "/v1/branches", { name: "Inc", region: `r_${uniqueTag()}`, timezone: "Europe/London" })).body.id;
     const manager = first.api.as(await first.api.devToken("mgr_inc", "manager", branchId));
 
-    const invalid = await manager.call("POST", `/v1/branches/${branchId}/incentive-rules`, { rules: [{ id: "bad", on: "offer.accepted", when: { starsAtLeast: 5 }, award: { points: 5 } }], budget: { points: 10, period: "week" } });
+    const invalid = await manager.call("POST", `/v1/branches/${branchId}/incentive-rules`, {
+      rules: [{ id: "bad", on: "offer.accepted", when: { starsAtLeast: 5 }, award: { points: 5 } }],
+      budget: { points: 10, period: "week" },
+    });
     expect(invalid.status).toBe(400);
-    expect(invalid.body.error.details).toEqual(expect.arrayContaining([expect.objectContaining({ ruleId: "bad", field: expect.stringContaining("starsAtLeast") })]));
+    expect(invalid.body.error.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ruleId: "bad", field: expect.stringContaining("starsAtLeast") })]),
+    );
 
     expect((await manager.call("POST", `/v1/branches/${branchId}/incentive-rules`, RULES)).body).toMatchObject({ version: 1, status: "draft" });
-    expect((await manager.call("POST", `/v1/branches/${branchId}/incentive-rules`, { ...RULES, rules: [{ ...RULES.rules[0], award: { points: 50 } }] })).body.version).toBe(2);
+    expect(
+      (await manager.call("POST", `/v1/branches/${branchId}/incentive-rules`, { ...RULES, rules: [{ ...RULES.rules[0], award: { points: 50 } }] })).body
+        .version,
+    ).toBe(2);
     expect((await manager.call("POST", `/v1/branches/${branchId}/incentive-rules/1/activate`)).body).toEqual({ version: 1, retired: null });
 
-    const advisorId = (await admin.call("POST", "/v1/advisors", { branchId, name: "Eager", languages: ["en"], maxConcurrent: 2, suitabilityMaxRisk: 5, licences: [{ kind: "fund_sales", number: `FS-I-${uniqueTag()}`, validUntil: "2099-01-01T00:00:00Z" }] })).body.id;
+    const advisorId = (
+      await admin.call("POST", "/v1/advisors", {
+        branchId,
+        name: "Eager",
+        languages: ["en"],
+        maxConcurrent: 2,
+        suitabilityMaxRisk: 5,
+        licences: [{ kind: "fund_sales", number: `FS-I-${uniqueTag()}`, validUntil: "2099-01-01T00:00:00Z" }],
+      })
+    ).body.id;
     const clientId = (await admin.call("POST", "/v1/clients", { branchId, name: "C", riskLevel: 1, language: "en" })).body.id;
     const advisor = first.api.as(await first.api.devToken(advisorId, "advisor", branchId));
     await advisor.call("PUT", "/v1/advisors/me/presence", { status: "available" });
-    const created = await first.api.as(await first.api.devToken(clientId, "client")).call("POST", "/v1/requests", { topic: "isa", requiredLicence: "fund_sales", channel: "chat" });
+    const created = await first.api
+      .as(await first.api.devToken(clientId, "client"))
+      .call("POST", "/v1/requests", { topic: "isa", requiredLicence: "fund_sales", channel: "chat" });
     const { offerId } = await advisor.offerFor(created.body.id);
     expect((await advisor.call("POST", `/v1/offers/${offerId}/accept`)).status).toBe(200);
 
@@ -87,13 +117,19 @@ describeWithServices("incentives over HTTP on PostgreSQL + Redis", [await probeP
     expect((await manager2.call("GET", `/v1/branches/${branchId}/leaderboard`)).body[0]).toMatchObject({ rank: 1, advisorId, points: 5 });
 
     // Simulating the richer draft over what happened: 50 instead of 5, the difference against v1.
-    const simulated = await manager2.call("POST", `/v1/branches/${branchId}/incentive-rules/2/simulate`, { from: "2020-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z" });
+    const simulated = await manager2.call("POST", `/v1/branches/${branchId}/incentive-rules/2/simulate`, {
+      from: "2020-01-01T00:00:00Z",
+      to: "2100-01-01T00:00:00Z",
+    });
     expect(simulated.body).toMatchObject({ draft: { totals: { points: 50 } }, active: { version: 1, totals: { points: 5 } }, difference: { pointsDelta: 45 } });
 
     // Activate v2, then roll back to v1.
     expect((await manager2.call("POST", `/v1/branches/${branchId}/incentive-rules/2/activate`)).body).toEqual({ version: 2, retired: 1 });
     expect((await manager2.call("POST", `/v1/branches/${branchId}/incentive-rules/1/activate`)).body).toEqual({ version: 1, retired: 2 });
     const versions = (await admin2.call("GET", `/v1/branches/${branchId}/incentive-rules`)).body;
-    expect(versions.map((v: { version: number; status: string }) => [v.version, v.status])).toEqual([[2, "retired"], [1, "active"]]);
+    expect(versions.map((v: { version: number; status: string }) => [v.version, v.status])).toEqual([
+      [2, "retired"],
+      [1, "active"],
+    ]);
   });
 });

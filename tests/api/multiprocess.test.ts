@@ -16,7 +16,14 @@ describeWithServices("two server processes on PostgreSQL + Redis", [await probeP
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    const shared = { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:`, JWT_SECRET: "m".repeat(32), DEV_AUTH: "true", LOG_LEVEL: "warn" };
+    const shared = {
+      DATABASE_URL: scratch.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `test:${uniqueTag()}:`,
+      JWT_SECRET: "m".repeat(32),
+      DEV_AUTH: "true",
+      LOG_LEVEL: "warn",
+    };
     const started = await startServerProcesses(2, shared);
     processes.push(...started.processes);
     const ports = started.ports;
@@ -78,7 +85,9 @@ describeWithServices("two server processes on PostgreSQL + Redis", [await probeP
     await Promise.all(advisorApis.map(async (api) => expect((await api.call("PUT", "/v1/advisors/me/presence", { status: "available" })).status).toBe(200)));
 
     const clientId = (await admin.call("POST", "/v1/clients", { branchId, name: "G", riskLevel: 1, language: "en" })).body.id;
-    const created = await a.as(await a.devToken(clientId, "client")).call("POST", "/v1/requests", { topic: "grab", requiredLicence: "futures", channel: "chat", mode: "grab" });
+    const created = await a
+      .as(await a.devToken(clientId, "client"))
+      .call("POST", "/v1/requests", { topic: "grab", requiredLicence: "futures", channel: "chat", mode: "grab" });
     expect(created.status).toBe(201);
 
     const offerIds = await Promise.all(advisorApis.map(async (api) => (await api.offerFor(created.body.id)).offerId));

@@ -22,7 +22,10 @@ function event<T extends DomainEvent["type"]>(type: T, requestId: string, extra:
 function recordingFanout(): Fanout & { sent: Envelope[]; at: number[] } {
   const sent: Envelope[] = [];
   const at: number[] = [];
-  return { sent, at, publish: async (e) => void (sent.push(e), at.push(Date.now())), onEnvelope: () => {}, close: async () => {} };
+  return { sent, at, publish: async (e) => {
+      sent.push(e);
+      at.push(Date.now());
+    }, onEnvelope: () => {}, close: async () => {} };
 }
 
 /** Just enough of Prisma for loadRequestView: one $queryRaw that answers a row after `delayMs`. */
@@ -33,7 +36,28 @@ function slowViews(delayMs: number) {
       reads.push(requestId);
       await sleep(delayMs);
       const created = new Date("2026-01-01T00:00:00Z");
-      return [{ id: requestId, clientId: `cli_${requestId}`, branchId: "brn_1", status: "pending", mode: "auto", stage: "branch", topic: "t", requiredLicence: "fund_sales", channel: "chat", callbackRequested: false, liveRev: 1, createdAt: created, assignedAt: null, completedAt: null, cancelledAt: null, expiredAt: null, offers: [], assignedAdvisor: null }];
+      return [
+        {
+          id: requestId,
+          clientId: `cli_${requestId}`,
+          branchId: "brn_1",
+          status: "pending",
+          mode: "auto",
+          stage: "branch",
+          topic: "t",
+          requiredLicence: "fund_sales",
+          channel: "chat",
+          callbackRequested: false,
+          liveRev: 1,
+          createdAt: created,
+          assignedAt: null,
+          completedAt: null,
+          cancelledAt: null,
+          expiredAt: null,
+          offers: [],
+          assignedAdvisor: null,
+        },
+      ];
     },
     serviceRequest: { findUnique: async () => ({ topic: "t", requiredLicence: "fund_sales", channel: "chat" }) },
   };
@@ -76,10 +100,24 @@ describe("socket notifications under a backlog", () => {
     const { prisma } = slowViews(30);
     wireNotifications(bus, fanout, prisma, logger);
     // 20 requests created at once: each created event reads the client's view (30 ms each).
-    for (let i = 0; i < 20; i++) await bus.publish(event("request.created", `req_${i}`, { clientId: `cli_${i}`, topic: "t", requiredLicence: "fund_sales", channel: "chat", priority: 0 }));
+    for (let i = 0; i < 20; i++)
+      await bus.publish(
+        event("request.created", `req_${i}`, { clientId: `cli_${i}`, topic: "t", requiredLicence: "fund_sales", channel: "chat", priority: 0 }),
+      );
     const sentAt = Date.now();
-    await bus.publish(event("offer.sent", "req_19", { offerId: "off_live", advisorId: "adv_1", kind: "push", stage: "branch", expiresAt: Date.now() + 60_000, eligibility: {} }));
-    await bus.publish(event("offer.sent", "req_18", { offerId: "off_gone", advisorId: "adv_2", kind: "push", stage: "branch", expiresAt: Date.now() - 1, eligibility: {} }));
+    await bus.publish(
+      event("offer.sent", "req_19", {
+        offerId: "off_live",
+        advisorId: "adv_1",
+        kind: "push",
+        stage: "branch",
+        expiresAt: Date.now() + 60_000,
+        eligibility: {},
+      }),
+    );
+    await bus.publish(
+      event("offer.sent", "req_18", { offerId: "off_gone", advisorId: "adv_2", kind: "push", stage: "branch", expiresAt: Date.now() - 1, eligibility: {} }),
+    );
     await bus.drain();
     const offers = fanout.sent.filter((e) => e.message.type === "offer");
     expect(offers.map((e) => (e.message.offer as { offerId: string }).offerId)).toEqual(["off_live"]);
@@ -122,7 +160,15 @@ describe("surge alerts under a burst of requests", () => {
       getAdvisors: async () => [{ profile: { id: "adv_away" }, supply: { presence: "away", active: 0 } }],
       acquireLease: async (name: string) => !leases.has(name) && !!leases.add(name),
     };
-    const unwire = wireDemandAlerts({ bus, prisma: prisma as never, engine: engine as never, store: store as never, fanout, clock: { now: () => Date.now() }, logger });
+    const unwire = wireDemandAlerts({
+      bus,
+      prisma: prisma as never,
+      engine: engine as never,
+      store: store as never,
+      fanout,
+      clock: { now: () => Date.now() },
+      logger,
+    });
     for (let i = 0; i < 50; i++) {
       waiting++;
       await bus.publish(event("request.created", `req_${i}`, { clientId: "cli", topic: "t", requiredLicence: "fund_sales", channel: "chat", priority: 0 }));

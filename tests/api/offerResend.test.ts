@@ -32,7 +32,10 @@ describe("open offers re-sent on connect (embedded)", () => {
   let admin: ApiClient;
   const sockets: RecordingSocket[] = [];
   beforeAll(async () => {
-    server = await startServer(loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false" }), createLogger("silent"));
+    server = await startServer(
+      loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false" }),
+      createLogger("silent"),
+    );
     api = new ApiClient(`http://127.0.0.1:${server.port}`);
     admin = api.as(await api.devToken("admin_resend", "admin"));
   });
@@ -184,7 +187,9 @@ describe("the hub's onConnect", () => {
       throw new Error("database unavailable");
     };
     const socket = await connect("adv_fail");
-    await vi.waitFor(() => expect(logged).toHaveBeenCalledWith(expect.objectContaining({ sub: "adv_fail" }), expect.stringContaining("connect messages failed")));
+    await vi.waitFor(() =>
+      expect(logged).toHaveBeenCalledWith(expect.objectContaining({ sub: "adv_fail" }), expect.stringContaining("connect messages failed")),
+    );
     await fanout.publish({ to: ["adv_fail"], message: { type: "offer", offer: { offerId: "offer_after" } } });
     await socket.next((m) => m.offer?.offerId === "offer_after", 1_000);
     expect(socket.ws.readyState).toBe(socket.ws.OPEN);
@@ -201,7 +206,14 @@ describeWithServices("open offers re-sent across processes on PostgreSQL + Redis
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    const shared = { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:`, JWT_SECRET: "r".repeat(32), DEV_AUTH: "true", LOG_LEVEL: "warn" };
+    const shared = {
+      DATABASE_URL: scratch.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `test:${uniqueTag()}:`,
+      JWT_SECRET: "r".repeat(32),
+      DEV_AUTH: "true",
+      LOG_LEVEL: "warn",
+    };
     const started = await startServerProcesses(2, shared);
     processes.push(...started.processes);
     const ports = started.ports;

@@ -7,12 +7,12 @@
  * persisted and the live store and PostgreSQL agree (the consistency checker): 0 divergence.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../api/server.ts";
+import { startServer, } from "../../api/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { ApiClient, type ApiResponse } from "../support/apiClient.ts";
 import { createConversationWorld, type ConversationWorld } from "../support/conversationWorld.ts";
-import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
+import { createScratchDatabase, } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts";
 import { openPostgres } from "../../infra/database.ts";
@@ -209,7 +209,15 @@ describeWithServices("10 s dependency outages under load on PostgreSQL + Redis",
         clearTimeout(timer);
       }
       const error = res.body?.error;
-      answers.push({ what, status: res.status, code: error?.code, message: error?.message, retryAfter: res.headers.get("retry-after"), startedAt: started, ms: Date.now() - started });
+      answers.push({
+        what,
+        status: res.status,
+        code: error?.code,
+        message: error?.message,
+        retryAfter: res.headers.get("retry-after"),
+        startedAt: started,
+        ms: Date.now() - started,
+      });
       return res;
     };
     const { clientApi, advisorApi } = world;
@@ -326,7 +334,9 @@ describeWithServices("10 s dependency outages under load on PostgreSQL + Redis",
       const cyclesAtRestore = workload.cycles;
       const deadline = Date.now() + 30_000;
       while (workload.cycles === cyclesAtRestore && Date.now() < deadline) await sleep(200);
-      expect(workload.cycles, `service resumes: a request is created, accepted and completed after the outage; last answers ${lately()}`).toBeGreaterThan(cyclesAtRestore);
+      expect(workload.cycles, `service resumes: a request is created, accepted and completed after the outage; last answers ${lately()}`).toBeGreaterThan(
+        cyclesAtRestore,
+      );
       expect((await api.call("GET", "/readyz")).status).toBe(200);
     } finally {
       await workload.stop();
@@ -340,7 +350,9 @@ describeWithServices("10 s dependency outages under load on PostgreSQL + Redis",
     expect(during.filter((a) => a.status === 503).length, "the outage was felt").toBeGreaterThan(0);
   }
 
-  it("PostgreSQL refusing connections for 10 s under load: only normal answers or 503 with Retry-After, then service resumes", { timeout: 90_000 }, async () => {
+  it("PostgreSQL refusing connections for 10 s under load: only normal answers or 503 with Retry-After, then service resumes", {
+    timeout: 90_000,
+  }, async () => {
     // Going down the way hosts often do: a moment of silence, so statements are in flight (a burst
     // of reads makes sure), then every connection is cut (those statements fail with "Connection
     // terminated unexpectedly") and new ones are refused.
@@ -354,7 +366,9 @@ describeWithServices("10 s dependency outages under load on PostgreSQL + Redis",
     await throughOutage({ dependency: "database", begin: goDown, end: ({ pgProxy }) => pgProxy.restore() }, 5_000);
   });
 
-  it("PostgreSQL stalled for 10 s under load: only normal answers or 503 with Retry-After, none hanging, then service resumes", { timeout: 90_000 }, async () => {
+  it("PostgreSQL stalled for 10 s under load: only normal answers or 503 with Retry-After, none hanging, then service resumes", {
+    timeout: 90_000,
+  }, async () => {
     // Each statement gives up after DATABASE_TIMEOUT_MS (2 s) plus 0.5 s; a request that meets the
     // stall in a couple of sequential steps (waiting for a connection, then a statement; or a write
     // whose failure is logged and retried later) can take a few of those, never the outage's length.

@@ -28,7 +28,8 @@ describe("branch policy and queue routes (embedded backends)", () => {
 
   const admin: Principal = { sub: "usr_admin", role: "admin" };
   const managerOf = (branchId: string): Principal => ({ sub: `usr_mgr_${branchId}`, role: "manager", branchId });
-  const call = (method: string, path: string, principal: Principal | null, body?: unknown) => callApp(app, t.deps.config.jwtSecret, method, path, principal, body);
+  const call = (method: string, path: string, principal: Principal | null, body?: unknown) =>
+    callApp(app, t.deps.config.jwtSecret, method, path, principal, body);
   const newBranch = async (name: string) => idOf(await call("POST", "/v1/branches", admin, { name, region: "north" }));
   const policyPath = (branchId: string) => `/v1/branches/${branchId}/dispatch-policy`;
   const tweaked = (offerTtlSeconds: number): DispatchPolicy => ({ ...DEFAULT_DISPATCH_POLICY, offerTtlSeconds });
@@ -64,7 +65,11 @@ describe("branch policy and queue routes (embedded backends)", () => {
     });
 
     it("answers 403 to advisors, clients and compliance on every route", async () => {
-      const others: Principal[] = [{ sub: "adv_x", role: "advisor", branchId: branchA }, { sub: "cli_x", role: "client" }, { sub: "usr_c", role: "compliance" }];
+      const others: Principal[] = [
+        { sub: "adv_x", role: "advisor", branchId: branchA },
+        { sub: "cli_x", role: "client" },
+        { sub: "usr_c", role: "compliance" },
+      ];
       for (const principal of others) for (const [method, path, body] of routes(branchA)) expect((await call(method, path, principal, body)).status).toBe(403);
     });
 
@@ -108,7 +113,7 @@ describe("branch policy and queue routes (embedded backends)", () => {
       expect(error.code).toBe("CONFLICT");
       expect(error.details).toEqual({ currentVersion: current.version });
       expect((await call("PUT", policyPath(branchA), admin, { ...tweaked(99), expectedVersion: 0 })).status).toBe(409);
-      expect(((await (await call("GET", policyPath(branchA), admin)).json()) as PolicyJson)).toMatchObject({ version: current.version, policy: current.policy });
+      expect((await (await call("GET", policyPath(branchA), admin)).json()) as PolicyJson).toMatchObject({ version: current.version, policy: current.policy });
     });
 
     it("with expectedVersion 0 creates only the first version; a higher one on a fresh branch conflicts", async () => {
@@ -123,7 +128,9 @@ describe("branch policy and queue routes (embedded backends)", () => {
 
     it("lets exactly one of two concurrent editors of the same version win", async () => {
       const current = ((await (await call("GET", policyPath(branchA), admin)).json()) as PolicyJson).version;
-      const results = await Promise.all([50, 51].map((ttl) => call("PUT", policyPath(branchA), managerOf(branchA), { ...tweaked(ttl), expectedVersion: current })));
+      const results = await Promise.all(
+        [50, 51].map((ttl) => call("PUT", policyPath(branchA), managerOf(branchA), { ...tweaked(ttl), expectedVersion: current })),
+      );
       expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
       expect(((await (await call("GET", policyPath(branchA), admin)).json()) as PolicyJson).version).toBe(current + 1);
     });
@@ -166,7 +173,14 @@ describe("branch policy and queue routes (embedded backends)", () => {
       const manager = managerOf(branch);
       const licences = [{ kind: "insurance", number: `INS-${branch}`, validUntil: new Date(Date.now() + YEAR).toISOString() }];
       const advisor = (name: string, n: number) =>
-        call("POST", "/v1/advisors", manager, { branchId: branch, name, languages: ["en"], maxConcurrent: 2, suitabilityMaxRisk: 5, licences: licences.map((l) => ({ ...l, number: `${l.number}-${n}` })) }).then(idOf);
+        call("POST", "/v1/advisors", manager, {
+          branchId: branch,
+          name,
+          languages: ["en"],
+          maxConcurrent: 2,
+          suitabilityMaxRisk: 5,
+          licences: licences.map((l) => ({ ...l, number: `${l.number}-${n}` })),
+        }).then(idOf);
       const availableId = await advisor("Free Fay", 1);
       await advisor("Offline Otto", 2);
       await t.deps.matching.engine.setPresence(availableId, "available");
@@ -175,7 +189,15 @@ describe("branch policy and queue routes (embedded backends)", () => {
       const outsider = await idOf(await call("POST", "/v1/clients", admin, { branchId: other, name: "Out", riskLevel: 2, language: "en" }));
       // Futures: nobody here holds that licence, so these requests stay waiting.
       const create = async (clientId: string, priority: number) => {
-        const outcome = await t.deps.matching.engine.createRequest({ clientId, topic: "help", requiredLicence: "futures", channel: "chat", mode: "dispatch", language: null, priority });
+        const outcome = await t.deps.matching.engine.createRequest({
+          clientId,
+          topic: "help",
+          requiredLicence: "futures",
+          channel: "chat",
+          mode: "dispatch",
+          language: null,
+          priority,
+        });
         if (!outcome.ok) throw new Error(outcome.reason);
         return outcome.requestId;
       };
@@ -193,7 +215,9 @@ describe("branch policy and queue routes (embedded backends)", () => {
         expect(queue.waiting.map((w) => w.requestId)).toEqual([high, low, lowLater]);
         expect(queue.waiting[0]).toMatchObject({ clientId: client, requiredLicence: "futures", priority: 5 });
         expect(queue.waiting.every((w) => w.waitingSeconds >= 0 && ["dedicated", "branch", "region", "national", "queue"].includes(w.stage))).toBe(true);
-        expect(queue.availableAdvisors).toEqual([{ advisorId: availableId, name: "Free Fay", active: 0, maxConcurrent: 2, licences: [expect.objectContaining({ kind: "insurance" })] }]);
+        expect(queue.availableAdvisors).toEqual([
+          { advisorId: availableId, name: "Free Fay", active: 0, maxConcurrent: 2, licences: [expect.objectContaining({ kind: "insurance" })] },
+        ]);
       }
 
       const limited = (await (await call("GET", `/v1/branches/${branch}/queue?limit=1`, manager)).json()) as QueueJson;

@@ -35,7 +35,15 @@ describeWithServices("a server process killed with SIGKILL under load", [await p
   let redis: RedisClient;
   let store: MatchingStore;
   const prefix = `test:${uniqueTag()}:`;
-  const env = { REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: prefix, JWT_SECRET: "k".repeat(32), DEV_AUTH: "true", LOG_LEVEL: "warn", HOST: "127.0.0.1", SHUTDOWN_TIMEOUT_MS: "2000" };
+  const env = {
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+    JWT_SECRET: "k".repeat(32),
+    DEV_AUTH: "true",
+    LOG_LEVEL: "warn",
+    HOST: "127.0.0.1",
+    SHUTDOWN_TIMEOUT_MS: "2000",
+  };
   const ports: number[] = [];
   const servers: ServerProcess[] = [];
 
@@ -129,7 +137,12 @@ describeWithServices("a server process killed with SIGKILL under load", [await p
     const clientLoop = async (c: { id: string; token: string }, seed: number) => {
       let k = seed;
       while (!stop) {
-        const res = await call(c.token, "POST", "/v1/requests", { topic: "kill test", requiredLicence: "fund_sales", channel: "chat", mode: k % 3 === 0 ? "grab" : "dispatch" });
+        const res = await call(c.token, "POST", "/v1/requests", {
+          topic: "kill test",
+          requiredLicence: "fund_sales",
+          channel: "chat",
+          mode: k % 3 === 0 ? "grab" : "dispatch",
+        });
         if (res && (res.status === 201 || res.status === 200)) {
           created.push(res.body.id);
           if (k % 4 === 0) {
@@ -165,9 +178,18 @@ describeWithServices("a server process killed with SIGKILL under load", [await p
     await pause(2_000);
     // Decisions whose entry died with a process are repaired from the live store (as the reconciler job does).
     const records = createPrismaMatchingRecords(database.prisma);
-    const repaired = await reconcile({ store, records, recorder: directRecorder((d) => records.applyJournal(d)), now: Date.now, stageOf: async (r) => stageName(stagesFor(await records.policyFor(r.facts.branchId), r.facts.mode), r.stageIndex), graceMs: 0 });
+    const repaired = await reconcile({
+      store,
+      records,
+      recorder: directRecorder((d) => records.applyJournal(d)),
+      now: Date.now,
+      stageOf: async (r) => stageName(stagesFor(await records.policyFor(r.facts.branchId), r.facts.mode), r.stageIndex),
+      graceMs: 0,
+    });
 
-    console.log(`process kill: ${KILLS} kills, ${created.length} requests created, statuses ${JSON.stringify(Object.fromEntries(statuses))}, reconciler ${JSON.stringify(repaired)}`);
+    console.log(
+      `process kill: ${KILLS} kills, ${created.length} requests created, statuses ${JSON.stringify(Object.fromEntries(statuses))}, reconciler ${JSON.stringify(repaired)}`,
+    );
     expect(created.length).toBeGreaterThan(20);
     expect(statuses.get(500) ?? 0, "no 500s").toBe(0);
     const rows = await database.prisma.serviceRequest.findMany({ where: { id: { in: created } }, select: { id: true, status: true } });

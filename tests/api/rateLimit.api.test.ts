@@ -14,7 +14,15 @@ describe("rate limits over HTTP (embedded)", () => {
   let api: ApiClient;
   beforeAll(async () => {
     server = await startServer(
-      loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false", RATE_LIMIT_REQUESTS_PER_MINUTE: "3", RATE_LIMIT_ACCEPTS_PER_MINUTE: "2" }),
+      loadConfig({
+        DATA_DIR: dataDir,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "silent",
+        SEED_DEMO: "false",
+        RATE_LIMIT_REQUESTS_PER_MINUTE: "3",
+        RATE_LIMIT_ACCEPTS_PER_MINUTE: "2",
+      }),
       createLogger("silent"),
     );
     api = new ApiClient(`http://127.0.0.1:${server.port}`);
@@ -27,7 +35,9 @@ describe("rate limits over HTTP (embedded)", () => {
   it("request creation: the 4th in a minute gets 429 with Retry-After; another client is unaffected", async () => {
     const admin = api.as(await api.devToken("admin_rl", "admin"));
     const branchId = (await admin.call("POST", "/v1/branches", { name: "RL", region: "r" })).body.id;
-    const [a, b] = await Promise.all([1, 2].map(async () => (await admin.call("POST", "/v1/clients", { branchId, name: "C", riskLevel: 1, language: "en" })).body.id));
+    const [a, b] = await Promise.all(
+      [1, 2].map(async () => (await admin.call("POST", "/v1/clients", { branchId, name: "C", riskLevel: 1, language: "en" })).body.id),
+    );
     const clientA = api.as(await api.devToken(a, "client"));
     const clientB = api.as(await api.devToken(b, "client"));
     const body = { topic: "t", requiredLicence: "fund_sales", channel: "chat" };
@@ -43,7 +53,16 @@ describe("rate limits over HTTP (embedded)", () => {
   it("accept/grab: the 3rd accept attempt in a minute gets 429 before touching the offer", async () => {
     const admin = api.as(await api.devToken("admin_rl", "admin"));
     const branchId = (await admin.call("POST", "/v1/branches", { name: "RL2", region: "r2" })).body.id;
-    const advisorId = (await admin.call("POST", "/v1/advisors", { branchId, name: "A", languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 5, licences: [{ kind: "futures", number: `FU-RL-${Date.now()}`, validUntil: "2099-01-01T00:00:00Z" }] })).body.id;
+    const advisorId = (
+      await admin.call("POST", "/v1/advisors", {
+        branchId,
+        name: "A",
+        languages: ["en"],
+        maxConcurrent: 1,
+        suitabilityMaxRisk: 5,
+        licences: [{ kind: "futures", number: `FU-RL-${Date.now()}`, validUntil: "2099-01-01T00:00:00Z" }],
+      })
+    ).body.id;
     const advisor = api.as(await api.devToken(advisorId, "advisor", branchId));
     const codes = [];
     for (let i = 0; i < 3; i++) codes.push((await advisor.call("POST", "/v1/offers/off_unknown/accept")).status);

@@ -19,7 +19,10 @@ describe("read your writes while the record trails (embedded)", () => {
   let server: RunningServer;
   let api: ApiClient;
   beforeAll(async () => {
-    server = await startServer(loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false", DEV_AUTH: "true", JWT_SECRET: "r".repeat(32) }), createLogger("silent"));
+    server = await startServer(
+      loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false", DEV_AUTH: "true", JWT_SECRET: "r".repeat(32) }),
+      createLogger("silent"),
+    );
     api = new ApiClient(`http://127.0.0.1:${server.port}`);
   });
   afterEach(() => disarmFailpoints());
@@ -45,7 +48,11 @@ describe("read your writes while the record trails (embedded)", () => {
     expect(during.body).not.toHaveProperty("liveRev");
 
     disarmFailpoints();
-    for (let i = 0; i < 100 && (await w.clientApi.call("GET", `/v1/requests/${id}`)).body.timeline.every((t: { event: string }) => t.event !== "request.cancelled"); i++) {
+    for (
+      let i = 0;
+      i < 100 && (await w.clientApi.call("GET", `/v1/requests/${id}`)).body.timeline.every((t: { event: string }) => t.event !== "request.cancelled");
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const after = await w.clientApi.call("GET", `/v1/requests/${id}`);

@@ -15,7 +15,10 @@ describe("realtime endpoint (embedded)", () => {
   let api: ApiClient;
   let wsBase: string;
   beforeAll(async () => {
-    server = await startServer(loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false" }), createLogger("silent"));
+    server = await startServer(
+      loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false" }),
+      createLogger("silent"),
+    );
     api = new ApiClient(`http://127.0.0.1:${server.port}`);
     wsBase = `ws://127.0.0.1:${server.port}/v1/ws`;
   });
@@ -51,7 +54,16 @@ describe("realtime endpoint (embedded)", () => {
   it("a dropped advisor socket leaves presence to its TTL", async () => {
     const admin = api.as(await api.devToken("admin_ws", "admin"));
     const branchId = (await admin.call("POST", "/v1/branches", { name: "WS", region: "r" })).body.id;
-    const advisorId = (await admin.call("POST", "/v1/advisors", { branchId, name: "A", languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 5, licences: [{ kind: "futures", number: `FU-WS-${Date.now()}`, validUntil: "2099-01-01T00:00:00Z" }] })).body.id;
+    const advisorId = (
+      await admin.call("POST", "/v1/advisors", {
+        branchId,
+        name: "A",
+        languages: ["en"],
+        maxConcurrent: 1,
+        suitabilityMaxRisk: 5,
+        licences: [{ kind: "futures", number: `FU-WS-${Date.now()}`, validUntil: "2099-01-01T00:00:00Z" }],
+      })
+    ).body.id;
     const advisor = api.as(await api.devToken(advisorId, "advisor", branchId));
     const socket = await advisor.socket();
     await advisor.call("PUT", "/v1/advisors/me/presence", { status: "available" });

@@ -168,7 +168,14 @@ describeWithServices("Redis loses its data three times under load, two server pr
       let k = seed;
       while (running) {
         const key = `loss-${uniqueTag()}`;
-        const made = await retrying(c.token, "create", "POST", "/v1/requests", { topic: "redis loss", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch" }, { "idempotency-key": key });
+        const made = await retrying(
+          c.token,
+          "create",
+          "POST",
+          "/v1/requests",
+          { topic: "redis loss", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch" },
+          { "idempotency-key": key },
+        );
         if (made.status === 201 || made.status === 200) {
           const id = made.body.id as string;
           created.push(id);
@@ -199,7 +206,14 @@ describeWithServices("Redis loses its data three times under load, two server pr
     // ---- the losses, each followed by a probe: a request created after the loss, until offered ----
     const losses: Array<{ at: number; keys: number; created: number; offered: number; seen: number }> = [];
     const probe = async (lossAt: number, keys: number) => {
-      const made = await retrying(prober.token, "create", "POST", "/v1/requests", { topic: "probe", requiredLicence: "futures", channel: "chat", mode: "dispatch" }, { "idempotency-key": `probe-${uniqueTag()}` });
+      const made = await retrying(
+        prober.token,
+        "create",
+        "POST",
+        "/v1/requests",
+        { topic: "probe", requiredLicence: "futures", channel: "chat", mode: "dispatch" },
+        { "idempotency-key": `probe-${uniqueTag()}` },
+      );
       expect([200, 201], JSON.stringify(made.body)).toContain(made.status);
       const createdAt = Date.now();
       const id = made.body.id as string;
@@ -242,10 +256,15 @@ describeWithServices("Redis loses its data three times under load, two server pr
 
     // ---- the verdicts ----
     const tally = new Map<string, number>();
-    for (const a of answers) tally.set(`${a.what} ${a.status}${a.code ? ` ${a.code}` : ""}`, (tally.get(`${a.what} ${a.status}${a.code ? ` ${a.code}` : ""}`) ?? 0) + 1);
+    for (const a of answers)
+      tally.set(`${a.what} ${a.status}${a.code ? ` ${a.code}` : ""}`, (tally.get(`${a.what} ${a.status}${a.code ? ` ${a.code}` : ""}`) ?? 0) + 1);
     console.log(
       `redis loss: ${losses.length} losses in ${loadMs} ms of load, ${created.length} requests, ${answers.length} answers\n` +
-        losses.map((l, i) => `  loss ${i + 1}: ${l.keys} keys deleted; probe created after ${l.created} ms, offered after ${l.offered} ms (seen after ${l.seen} ms)`).join("\n") +
+        losses
+          .map(
+            (l, i) => `  loss ${i + 1}: ${l.keys} keys deleted; probe created after ${l.created} ms, offered after ${l.offered} ms (seen after ${l.seen} ms)`,
+          )
+          .join("\n") +
         `\n  answers: ${JSON.stringify(Object.fromEntries([...tally].sort()))}`,
     );
 
@@ -261,7 +280,10 @@ describeWithServices("Redis loses its data three times under load, two server pr
     expect(unavailable.filter((a) => a.code !== "UNAVAILABLE" || !a.retryAfter)).toEqual([]);
     // The 503s are the gaps': within a few seconds after a loss.
     const inGap = (at: number) => losses.some((l) => at >= l.at && at <= l.at + 6_000);
-    expect(unavailable.filter((a) => !inGap(a.at)).map((a) => `${a.what} at +${a.at - started} ms`), "503s outside the gaps").toEqual([]);
+    expect(
+      unavailable.filter((a) => !inGap(a.at)).map((a) => `${a.what} at +${a.at - started} ms`),
+      "503s outside the gaps",
+    ).toEqual([]);
     // Other refusals are the ordinary ones of a live system.
     const refusals = new Set(answers.filter((a) => a.status >= 400 && a.status !== 503).map((a) => a.code));
     for (const code of refusals) expect(["OFFER_EXPIRED", "ALREADY_TAKEN", "INVALID_STATE"], `refusal ${code}`).toContain(code);
@@ -271,7 +293,12 @@ describeWithServices("Redis loses its data three times under load, two server pr
     expect(acceptedBy.size, "advisors took requests").toBeGreaterThan(10);
 
     // PostgreSQL: no request with two accepted offers; never more open connections than capacity.
-    const twice = await database.prisma.offer.groupBy({ by: ["requestId"], where: { outcome: "accepted" }, _count: { _all: true }, having: { requestId: { _count: { gt: 1 } } } });
+    const twice = await database.prisma.offer.groupBy({
+      by: ["requestId"],
+      where: { outcome: "accepted" },
+      _count: { _all: true },
+      having: { requestId: { _count: { gt: 1 } } },
+    });
     expect(twice, "requests with two accepted offers").toEqual([]);
     expect(overruns, "advisors with more open connections than capacity").toEqual([]);
 

@@ -48,17 +48,27 @@ describe("npm start refuses in one line", () => {
     expect(await server.exited).toBe(1);
     const fatal = fatalLines(server.output());
     expect(fatal, server.output()).toHaveLength(1);
-    expect(JSON.parse(fatal[0]!).msg).toBe(`cannot reach the database at postgresql://postgres@127.0.0.1:${port}/test: Can't reach database server at 127.0.0.1:${port}`);
+    expect(JSON.parse(fatal[0]!).msg).toBe(
+      `cannot reach the database at postgresql://postgres@127.0.0.1:${port}/test: Can't reach database server at 127.0.0.1:${port}`,
+    );
     expect(server.output()).not.toMatch(/stack|prisma\.\$/);
   });
 
   it("a Redis nobody answers at: one fatal line naming why, the failed attempts only at debug level", async () => {
     const port = await freePort();
-    const server = startServer({ PORT: "0", REDIS_URL: `redis://127.0.0.1:${port}`, DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/test", JWT_SECRET: "t".repeat(32), REDIS_TIMEOUT_MS: "500" });
+    const server = startServer({
+      PORT: "0",
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/test",
+      JWT_SECRET: "t".repeat(32),
+      REDIS_TIMEOUT_MS: "500",
+    });
     expect(await server.exited).toBe(1);
     const fatal = fatalLines(server.output());
     expect(fatal, server.output()).toHaveLength(1);
-    expect(JSON.parse(fatal[0]!).msg).toMatch(new RegExp(`^cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: could not connect within 5 s \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)$`));
+    expect(JSON.parse(fatal[0]!).msg).toMatch(
+      new RegExp(`^cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: could not connect within 5 s \\(connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\\)$`),
+    );
     expect(server.output()).not.toMatch(/"level":50|stack/);
   });
 });
@@ -71,7 +81,10 @@ describe("requests a new user gets wrong (embedded backends)", () => {
   let admin: ApiClient;
 
   beforeAll(async () => {
-    server = await startInProcess(loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false", DEV_AUTH: "true", JWT_SECRET: "e".repeat(32) }), createLogger("silent"));
+    server = await startInProcess(
+      loadConfig({ DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent", SEED_DEMO: "false", DEV_AUTH: "true", JWT_SECRET: "e".repeat(32) }),
+      createLogger("silent"),
+    );
     base = `http://127.0.0.1:${server.port}`;
     api = new ApiClient(base);
     admin = api.as(await api.devToken("admin_edges", "admin"));
@@ -82,16 +95,25 @@ describe("requests a new user gets wrong (embedded backends)", () => {
   });
 
   const raw = (method: string, p: string, headers: Record<string, string>, body?: string) =>
-    fetch(`${base}${p}`, { method, headers: { authorization: `Bearer ${admin.token}`, ...headers }, ...(body === undefined ? {} : { body }) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    fetch(`${base}${p}`, { method, headers: { authorization: `Bearer ${admin.token}`, ...headers }, ...(body === undefined ? {} : { body }) }).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as any }),
+    );
 
   it("a body without Content-Type is a 415 naming the types we read; so is a type no route reads", async () => {
     const body = JSON.stringify({ name: "No type", region: "r" });
     // fetch would label a string body text/plain; a Uint8Array goes without a Content-Type.
-    const untyped = await fetch(`${base}/v1/branches`, { method: "POST", headers: { authorization: `Bearer ${admin.token}` }, body: new TextEncoder().encode(body) });
+    const untyped = await fetch(`${base}/v1/branches`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${admin.token}` },
+      body: new TextEncoder().encode(body),
+    });
     expect(untyped.headers.get("content-type")).toMatch(/application\/json/);
     const untypedBody = (await untyped.json()) as any;
     expect(untyped.status).toBe(415);
-    expect(untypedBody.error).toMatchObject({ code: "UNSUPPORTED_MEDIA_TYPE", message: "the body has no Content-Type: send application/json (text/csv for a licence import)" });
+    expect(untypedBody.error).toMatchObject({
+      code: "UNSUPPORTED_MEDIA_TYPE",
+      message: "the body has no Content-Type: send application/json (text/csv for a licence import)",
+    });
     expect(typeof untypedBody.error.requestId).toBe("string");
     const plain = await raw("POST", "/v1/branches", { "content-type": "text/plain" }, body);
     expect(plain.status).toBe(415);
@@ -109,7 +131,14 @@ describe("requests a new user gets wrong (embedded backends)", () => {
 
   async function advisor(branchId: string, licence: { validFrom?: string; validUntil: string }): Promise<{ id: string; number: string }> {
     const number = `FS-${uniqueTag()}`;
-    const created = await admin.call("POST", "/v1/advisors", { branchId, name: "Edge Advisor", languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 3, licences: [{ kind: "fund_sales", number, ...licence }] });
+    const created = await admin.call("POST", "/v1/advisors", {
+      branchId,
+      name: "Edge Advisor",
+      languages: ["en"],
+      maxConcurrent: 1,
+      suitabilityMaxRisk: 3,
+      licences: [{ kind: "fund_sales", number, ...licence }],
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     return { id: created.body.id, number };
   }
@@ -121,7 +150,11 @@ describe("requests a new user gets wrong (embedded backends)", () => {
     const mint = (body: Record<string, unknown>) => api.call("POST", "/v1/dev/token", body);
     const wrong = await mint({ sub: id, role: "advisor", branchId: elsewhere });
     expect(wrong.status).toBe(400);
-    expect(wrong.body.error).toMatchObject({ code: "VALIDATION_FAILED", message: `advisor ${id} belongs to branch ${home}, not ${elsewhere}`, details: [{ path: "branchId" }] });
+    expect(wrong.body.error).toMatchObject({
+      code: "VALIDATION_FAILED",
+      message: `advisor ${id} belongs to branch ${home}, not ${elsewhere}`,
+      details: [{ path: "branchId" }],
+    });
     expect((await mint({ sub: id, role: "advisor", branchId: home })).status).toBe(200);
     const ghost = await mint({ sub: "mgr_edges", role: "manager", branchId: "brn_nowhere" });
     expect(ghost.status).toBe(400);
@@ -137,7 +170,10 @@ describe("requests a new user gets wrong (embedded backends)", () => {
     expect(await shown(lapsed.id)).toEqual(["expired"]);
     expect(await shown(current.id)).toEqual(["active"]);
     // The register still holds what the issuer said; a change answers with the shown status too.
-    const changed = await admin.call("PATCH", `/v1/licences/fund_sales/${lapsed.number}`, { validUntil: "2021-02-01T00:00:00.000Z", reason: "issuer correction" });
+    const changed = await admin.call("PATCH", `/v1/licences/fund_sales/${lapsed.number}`, {
+      validUntil: "2021-02-01T00:00:00.000Z",
+      reason: "issuer correction",
+    });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
     expect(changed.body.status).toBe("expired");
     const suspended = await admin.call("PATCH", `/v1/licences/fund_sales/${lapsed.number}`, { status: "suspended", reason: "issuer notice" });

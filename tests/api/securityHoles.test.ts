@@ -105,7 +105,13 @@ describe("security holes found by probing (embedded backends)", () => {
         [w.clientApi, "POST", "/v1/requests", { topic: "t\ud800", requiredLicence: "fund_sales", channel: "chat" }, "topic"],
         [admin, "PATCH", "/v1/licences/fund_sales/NOPE-1", { status: "suspended", reason: "r\udc00" }, "reason"],
         [admin, "POST", `/v1/advisors/${w.advisorId}/offboard`, { reason: "gone\ud800" }, "reason"],
-        [admin, "POST", `/v1/branches/${w.branchId}/incentive-rules`, { rules: [{ id: "fast\ud800", on: "offer.accepted", award: { points: 5 } }] }, "rules.0.id"],
+        [
+          admin,
+          "POST",
+          `/v1/branches/${w.branchId}/incentive-rules`,
+          { rules: [{ id: "fast\ud800", on: "offer.accepted", award: { points: 5 } }] },
+          "rules.0.id",
+        ],
       ];
       const wrong: string[] = [];
       for (const [who, method, p, body, field] of cases) {
@@ -119,12 +125,26 @@ describe("security holes found by probing (embedded backends)", () => {
 
     it("a body that is not valid UTF-8 is a 400 naming its line, for JSON and for a CSV import", async () => {
       const post = (p: string, type: string, bytes: Buffer) =>
-        fetch(`${base}${p}`, { method: "POST", headers: { authorization: `Bearer ${admin.token}`, "content-type": type }, body: new Uint8Array(bytes) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
-      const json = await post("/v1/branches", "application/json", Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28]), Buffer.from('","region":"r"}')]));
+        fetch(`${base}${p}`, { method: "POST", headers: { authorization: `Bearer ${admin.token}`, "content-type": type }, body: new Uint8Array(bytes) }).then(
+          async (r) => ({ status: r.status, body: (await r.json()) as any }),
+        );
+      const json = await post(
+        "/v1/branches",
+        "application/json",
+        Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28]), Buffer.from('","region":"r"}')]),
+      );
       expect(json.status).toBe(400);
       expect(json.body.error.message).toBe("the body is not valid UTF-8 (line 1)");
       // An encoded surrogate half (CESU-8) is not UTF-8 either.
-      const csv = await post("/v1/licences/import", "text/csv", Buffer.concat([Buffer.from("kind,number,status,validUntil\nfund_sales,A-1,active,\nfund_sales,B-"), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from(",active,\n")]));
+      const csv = await post(
+        "/v1/licences/import",
+        "text/csv",
+        Buffer.concat([
+          Buffer.from("kind,number,status,validUntil\nfund_sales,A-1,active,\nfund_sales,B-"),
+          Buffer.from([0xed, 0xa0, 0x80]),
+          Buffer.from(",active,\n"),
+        ]),
+      );
       expect(csv.status).toBe(400);
       expect(csv.body.error.details).toEqual([{ path: "body", message: "invalid UTF-8 on line 3" }]);
       // The same file in valid UTF-8 is read (its licences are simply not on file).
@@ -229,7 +249,8 @@ describe("security holes found by probing (embedded backends)", () => {
     });
 
     it("dev tokens expire within an hour unless asked, and never later than the maximum", async () => {
-      const payloadOf = (token: string) => JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { iat: number; exp: number; iss: string; aud: string };
+      const payloadOf = (token: string) =>
+        JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()) as { iat: number; exp: number; iss: string; aud: string };
       const short = payloadOf(await api.devToken("cli_dev", "client"));
       expect(short.exp - short.iat).toBe(3600);
       expect([short.iss, short.aud]).toEqual([ISSUER, AUDIENCE]);

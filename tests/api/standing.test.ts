@@ -19,7 +19,7 @@ function fakeDirectory() {
 describe("advisor standing", () => {
   it("reads the directory once per advisor per TTL, and at once after a revocation", async () => {
     const dir = fakeDirectory();
-    let now = 1_000_000;
+    const now = 1_000_000;
     const standing = createAdvisorStanding(dir.prisma, { now: () => now });
     const advisor = { sub: "adv_1", role: "advisor" as const, branchId: "brn_1" };
     dir.status.set("adv_1", "active");

@@ -53,7 +53,13 @@ describeWithServices("npm start: PostgreSQL + Redis", [await probePostgres(), aw
   it("serves /readyz with 200 on a migrated database, with both backends named in the log", async () => {
     const port = await freePort();
     const scratch = await createScratchDatabase();
-    const server = startServer({ PORT: String(port), DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:`, JWT_SECRET: "t".repeat(32) });
+    const server = startServer({
+      PORT: String(port),
+      DATABASE_URL: scratch.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: `test:${uniqueTag()}:`,
+      JWT_SECRET: "t".repeat(32),
+    });
     try {
       await waitFor200(`http://127.0.0.1:${port}/readyz`, 60_000, server);
       const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { checks: Record<string, string> };
@@ -69,7 +75,12 @@ describeWithServices("npm start: PostgreSQL + Redis", [await probePostgres(), aw
   it("refuses to start on a database with pending migrations, saying what to run", async () => {
     const scratch = await createScratchDatabase({ migrate: false });
     try {
-      const server = startServer({ PORT: String(await freePort()), DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:` });
+      const server = startServer({
+        PORT: String(await freePort()),
+        DATABASE_URL: scratch.url,
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_PREFIX: `test:${uniqueTag()}:`,
+      });
       expect(await server.exited).toBe(1);
       expect(server.output()).toMatch(/pending migration\(s\).*npm run db:migrate/);
     } finally {

@@ -27,7 +27,16 @@ describeWithServices("npm run bench -- --quick", [await probePostgres(), await p
   it("runs every suite and prints the table with all five comparisons and a results file", { timeout: 300_000 }, async () => {
     const { code, stdout, stderr } = await runQuickBench();
     expect(code, `${stdout}\n${stderr.slice(-4000)}`).toBe(0);
-    for (const measure of ["matching core: decisions/s (redis store)", "matching core: grabs/s (memory store)", "end to end:", "end to end: PostgreSQL statements per flow", "end to end: Redis calls per flow", "latency: create→offer", "decision time:", "socket memory:"]) {
+    for (const measure of [
+      "matching core: decisions/s (redis store)",
+      "matching core: grabs/s (memory store)",
+      "end to end:",
+      "end to end: PostgreSQL statements per flow",
+      "end to end: Redis calls per flow",
+      "latency: create→offer",
+      "decision time:",
+      "socket memory:",
+    ]) {
       expect(stdout).toContain(measure);
     }
     expect(stdout).toMatch(/measure\s+figure\s+baseline\s+ratio\s+target/);

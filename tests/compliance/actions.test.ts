@@ -23,7 +23,14 @@ describeWithServices("recorded directory and policy changes on PostgreSQL + Redi
     const branchId: string = branch.body.id;
     const manager = api.as(await api.devToken("mgr_audited", "manager", branchId));
     const licence = { kind: "fund_sales", number: `FS-${uniqueTag()}`, validUntil: "2099-01-01T00:00:00.000Z" };
-    const advisor = await manager.call("POST", "/v1/advisors", { branchId, name: "Al", languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 3, licences: [licence] });
+    const advisor = await manager.call("POST", "/v1/advisors", {
+      branchId,
+      name: "Al",
+      languages: ["en"],
+      maxConcurrent: 1,
+      suitabilityMaxRisk: 3,
+      licences: [licence],
+    });
     expect(advisor.status).toBe(201);
     const client = await manager.call("POST", "/v1/clients", { branchId, name: "Cleo", riskLevel: 2, language: "en", dedicatedAdvisorId: advisor.body.id });
     expect(client.status).toBe(201);
@@ -32,7 +39,10 @@ describeWithServices("recorded directory and policy changes on PostgreSQL + Redi
     expect((await manager.call("PUT", `/v1/branches/${branchId}/dispatch-policy`, { ...policy, offerTtlSeconds: 40, expectedVersion: 0 })).status).toBe(409);
     expect((await admin.call("PUT", `/v1/branches/${branchId}/dispatch-policy`, { ...policy, offerTtlSeconds: 45 })).status).toBe(200);
     // Refused: a licence number already on file.
-    expect((await manager.call("POST", "/v1/advisors", { branchId, name: "Copy", languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 3, licences: [licence] })).status).toBe(409);
+    expect(
+      (await manager.call("POST", "/v1/advisors", { branchId, name: "Copy", languages: ["en"], maxConcurrent: 1, suitabilityMaxRisk: 3, licences: [licence] }))
+        .status,
+    ).toBe(409);
 
     const events = await database.prisma.eventLog.findMany({ where: { branchId }, orderBy: { seq: "asc" } });
     const summary = events.map((e) => [e.type, (e.data as { actor: string }).actor]);
@@ -45,7 +55,12 @@ describeWithServices("recorded directory and policy changes on PostgreSQL + Redi
     ]);
     expect(events[1]!.data).toMatchObject({ advisorId: advisor.body.id, licences: [expect.objectContaining({ kind: "fund_sales", number: licence.number })] });
     expect(events[2]!.data).toMatchObject({ clientId: client.body.id, dedicatedAdvisorId: advisor.body.id });
-    expect(events.slice(3).map((e) => (e.data as { version: number; policy: { offerTtlSeconds: number } })).map((d) => [d.version, d.policy.offerTtlSeconds])).toEqual([
+    expect(
+      events
+        .slice(3)
+        .map((e) => e.data as { version: number; policy: { offerTtlSeconds: number } })
+        .map((d) => [d.version, d.policy.offerTtlSeconds]),
+    ).toEqual([
       [1, 30],
       [2, 45],
     ]);

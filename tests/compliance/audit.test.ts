@@ -48,12 +48,19 @@ export async function createRequest(prisma: PrismaClient): Promise<string> {
   const tag = uniqueTag();
   const branch = await prisma.branch.create({ data: { id: `brn_a${tag}`, name: "Audit", region: `r${tag}` } });
   const client = await prisma.client.create({ data: { id: `cli_a${tag}`, branchId: branch.id, name: "Cy", riskLevel: 2, language: "en" } });
-  const request = await prisma.serviceRequest.create({ data: { id: `req_a${tag}`, clientId: client.id, branchId: branch.id, topic: "t", requiredLicence: "fund_sales", channel: "chat" } });
+  const request = await prisma.serviceRequest.create({
+    data: { id: `req_a${tag}`, clientId: client.id, branchId: branch.id, topic: "t", requiredLicence: "fund_sales", channel: "chat" },
+  });
   return request.id;
 }
 
 /** Appends chained messages to a request the way the messages module must (messageHashFields). */
-export async function insertMessages(prisma: PrismaClient, requestId: string, bodies: string[], sentAt: (i: number) => Date = () => new Date()): Promise<string[]> {
+export async function insertMessages(
+  prisma: PrismaClient,
+  requestId: string,
+  bodies: string[],
+  sentAt: (i: number) => Date = () => new Date(),
+): Promise<string[]> {
   const last = await prisma.message.findFirst({ where: { requestId }, orderBy: { seq: "desc" } });
   let prevHash = last?.hash ?? GENESIS;
   let seq = last?.seq ?? 0;
@@ -109,7 +116,14 @@ function auditContract(open: () => Promise<Database>) {
   it("chains >= 10,000 events into per-request, per-branch and global streams; a replay appends nothing", async () => {
     const specs: EventSpec[] = [];
     for (let e = 0; e < 20; e++) {
-      for (let r = 0; r < 500; r++) specs.push({ type: e === 0 ? "request.created" : "offer.sent", at: new Date(base + specs.length), requestId: `req_bulk${r}`, branchId: "brn_bulk", actor: r % 2 ? `cli_${r}` : undefined });
+      for (let r = 0; r < 500; r++)
+        specs.push({
+          type: e === 0 ? "request.created" : "offer.sent",
+          at: new Date(base + specs.length),
+          requestId: `req_bulk${r}`,
+          branchId: "brn_bulk",
+          actor: r % 2 ? `cli_${r}` : undefined,
+        });
     }
     for (let i = 0; i < 10; i++) specs.push({ type: "policy.changed", at: new Date(base + specs.length), branchId: `brn_p${i % 3}`, actor: "mgr_1" });
     for (let i = 0; i < 5; i++) specs.push({ type: "system.note", at: new Date(base + specs.length) });
@@ -139,7 +153,11 @@ function auditContract(open: () => Promise<Database>) {
     for (let i = 0; i < 300; i++) specs.push({ type: "offer.sent", at: new Date(base + 20_000 + i), requestId: `req_conc${i % 7}` });
     await insertEvents(prisma, specs);
     total += specs.length;
-    await Promise.all([drainAuditChainer(prisma, { batchSize: 50 }), drainAuditChainer(prisma, { batchSize: 70 }), drainAuditChainer(prisma, { batchSize: 30 })]);
+    await Promise.all([
+      drainAuditChainer(prisma, { batchSize: 50 }),
+      drainAuditChainer(prisma, { batchSize: 70 }),
+      drainAuditChainer(prisma, { batchSize: 30 }),
+    ]);
     expect(await prisma.auditEvent.count()).toBe(total);
     expect(await prisma.auditEvent.count({ where: { stream: "request:req_conc3" } })).toBe(43);
   }, 300_000);
@@ -188,7 +206,14 @@ function auditContract(open: () => Promise<Database>) {
     const broken = await verifyAudit(prisma);
     expect(broken.ok).toBe(false);
     if (broken.ok) return;
-    expect(broken.firstBroken).toMatchObject({ table: "AuditEvent", stream: "request:req_bulk250", seq: 12, id: victim.id, field: "hash", actual: victim.hash });
+    expect(broken.firstBroken).toMatchObject({
+      table: "AuditEvent",
+      stream: "request:req_bulk250",
+      seq: 12,
+      id: victim.id,
+      field: "hash",
+      actual: victim.hash,
+    });
     expect(broken.firstBroken.expected).not.toBe(victim.hash);
 
     // Put it back: the chain verifies again.
@@ -203,7 +228,15 @@ function auditContract(open: () => Promise<Database>) {
     const broken = await verifyAudit(prisma);
     expect(broken.ok).toBe(false);
     if (broken.ok) return;
-    expect(broken.firstBroken).toMatchObject({ table: "AuditEvent", stream: "request:req_bulk42", seq: 11, id: next.id, field: "streamSeq", expected: "10", actual: "11" });
+    expect(broken.firstBroken).toMatchObject({
+      table: "AuditEvent",
+      stream: "request:req_bulk42",
+      seq: 11,
+      id: next.id,
+      field: "streamSeq",
+      expected: "10",
+      actual: "11",
+    });
 
     // Even renumbering the rest of the stream cannot hide the hole: the hashes name it.
     await prisma.auditEvent.create({ data: { ...victim, data: victim.data as Prisma.InputJsonValue } });
@@ -306,7 +339,11 @@ describe("audit routes", () => {
     secret = t.deps.config.jwtSecret;
     const prisma = t.deps.backends.database.prisma;
     const start = Date.UTC(2026, 0, 1);
-    const specs: EventSpec[] = Array.from({ length: 2_500 }, (_, i) => ({ type: "offer.sent", at: new Date(start + i * 60_000), requestId: `req_exp${i % 13}` }));
+    const specs: EventSpec[] = Array.from({ length: 2_500 }, (_, i) => ({
+      type: "offer.sent",
+      at: new Date(start + i * 60_000),
+      requestId: `req_exp${i % 13}`,
+    }));
     await insertEvents(prisma, specs);
     await drainAuditChainer(prisma);
   }, 120_000);
@@ -320,7 +357,10 @@ describe("audit routes", () => {
     const res = await app.request(`/v1/audit/export?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, { headers: await as("compliance") });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/application\/x-ndjson/);
-    const lines = (await res.text()).trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await res.text())
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(2_200);
     expect(Object.keys(lines[0]!).sort()).toEqual(["action", "actor", "at", "data", "hash", "id", "prevHash", "seq", "stream", "streamSeq", "subject"]);
     expect(lines[0]!.at).toBe(from);

@@ -28,7 +28,9 @@ describe("funnel stages: the first stage's pool comes from the most exact record
   const moved = [{ stageIndex: 1, stage: "region" as const, at: new Date("2026-03-01T10:00:05.000Z") }];
 
   it("no stage change yet: the request row names stage 0", async () => {
-    expect(await funnelStages(facts({ currentStage: "dedicated", firstOfferPool: "branch" }), [])).toEqual([{ stageIndex: 0, pool: "dedicated", startedAt: createdAt, source: "request" }]);
+    expect(await funnelStages(facts({ currentStage: "dedicated", firstOfferPool: "branch" }), [])).toEqual([
+      { stageIndex: 0, pool: "dedicated", startedAt: createdAt, source: "request" },
+    ]);
   });
 
   it("after a stage change: an offer made in stage 0, then the recorded changes in order", async () => {
@@ -74,7 +76,13 @@ describeWithServices("decision record on PostgreSQL + Redis", [await probePostgr
   }
 
   async function availableAdvisor(branchId: string, name: string, suitabilityMaxRisk: number) {
-    const licence = { kind: "fund_sales", number: `FS-${uniqueTag()}`, issuer: "FCA", validFrom: "2024-01-01T00:00:00.000Z", validUntil: "2099-01-01T00:00:00.000Z" };
+    const licence = {
+      kind: "fund_sales",
+      number: `FS-${uniqueTag()}`,
+      issuer: "FCA",
+      validFrom: "2024-01-01T00:00:00.000Z",
+      validUntil: "2099-01-01T00:00:00.000Z",
+    };
     const id = await created("/v1/advisors", { branchId, name, languages: ["en"], maxConcurrent: 2, suitabilityMaxRisk, licences: [licence] });
     const advisorApi = api.as(await api.devToken(id, "advisor", branchId));
     expect((await advisorApi.call("PUT", "/v1/advisors/me/presence", { status: "available" })).status).toBe(200);
@@ -166,7 +174,13 @@ describeWithServices("decision record on PostgreSQL + Redis", [await probePostgr
         stageIndex: want.stageIndex,
         outcome: want.outcome,
         eligibility: {
-          licence: { kind: "fund_sales", number: want.advisor.licence.number, issuer: "FCA", validFrom: want.advisor.licence.validFrom, validUntil: want.advisor.licence.validUntil },
+          licence: {
+            kind: "fund_sales",
+            number: want.advisor.licence.number,
+            issuer: "FCA",
+            validFrom: want.advisor.licence.validFrom,
+            validUntil: want.advisor.licence.validUntil,
+          },
           suitability: { advisorMaxRisk: want.advisor.suitabilityMaxRisk, clientRisk: 3 },
           language: { requested: null, advisor: ["en"] },
           presence: "available",
@@ -189,7 +203,9 @@ describeWithServices("decision record on PostgreSQL + Redis", [await probePostgr
     expect([...record.decisions[2].excluded.EXCLUDED].sort()).toEqual([dedicated.id, branchAdvisor.id].sort());
 
     expect(record.assignment).toEqual({ advisor: { id: regional.id, name: regional.name }, assignedAt, offerId: grabbed.offerId });
-    expect(record.connections).toEqual([{ id: expect.stringMatching(/^con_/), advisorId: regional.id, openedAt: expect.any(String), closedAt: expect.any(String), closeReason: "completed" }]);
+    expect(record.connections).toEqual([
+      { id: expect.stringMatching(/^con_/), advisorId: regional.id, openedAt: expect.any(String), closedAt: expect.any(String), closeReason: "completed" },
+    ]);
     // Closed by the completion event, stamped a moment after the request row.
     expect(at(record.connections[0].openedAt)).toBeLessThanOrEqual(at(record.connections[0].closedAt));
     expect(at(record.connections[0].closedAt)).toBeGreaterThanOrEqual(at(completedAt));

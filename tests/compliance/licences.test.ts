@@ -43,7 +43,14 @@ describeWithServices("licence register on PostgreSQL + Redis", [await probePostg
     const branchId = await created(admin.call("POST", "/v1/branches", { name: `Licences ${t}`, region: `lic-${t}` }), "branch");
     const advisor = (name: string, licences: Array<{ kind: string; number: string }>) =>
       created(
-        admin.call("POST", "/v1/advisors", { branchId, name, languages: ["en"], maxConcurrent: 3, suitabilityMaxRisk: 4, licences: licences.map((l) => ({ ...l, validUntil: FAR_FUTURE })) }),
+        admin.call("POST", "/v1/advisors", {
+          branchId,
+          name,
+          languages: ["en"],
+          maxConcurrent: 3,
+          suitabilityMaxRisk: 4,
+          licences: licences.map((l) => ({ ...l, validUntil: FAR_FUTURE })),
+        }),
         "advisor",
       );
     const numbers = { aFunds: `FS-A-${t}`, aInsurance: `IN-A-${t}`, bFunds: `FS-B-${t}`, bInsurance: `IN-B-${t}` };
@@ -55,7 +62,10 @@ describeWithServices("licence register on PostgreSQL + Redis", [await probePostg
       { kind: "fund_sales", number: numbers.bFunds },
       { kind: "insurance", number: numbers.bInsurance },
     ]);
-    const clientId = await created(admin.call("POST", "/v1/clients", { branchId, name: "Cy", riskLevel: 2, language: "en", dedicatedAdvisorId: aId }), "client");
+    const clientId = await created(
+      admin.call("POST", "/v1/clients", { branchId, name: "Cy", riskLevel: 2, language: "en", dedicatedAdvisorId: aId }),
+      "client",
+    );
     const a = api.as(await api.devToken(aId, "advisor", branchId));
     const b = api.as(await api.devToken(bId, "advisor", branchId));
     const client = api.as(await api.devToken(clientId, "client"));
@@ -73,8 +83,10 @@ describeWithServices("licence register on PostgreSQL + Redis", [await probePostg
     return created(client.call("POST", "/v1/requests", { topic: `needs ${requiredLicence}`, requiredLicence, channel: "chat", mode: "dispatch" }), "request");
   }
 
-  const openOfferIds = async (advisor: ApiClient) => ((await advisor.call("GET", "/v1/advisors/me/offers")).body as Array<{ offerId: string }>).map((o) => o.offerId);
-  const offersSentFor = (socket: RecordingSocket, requestId: string) => socket.messages.filter((m) => m.message.type === "offer" && m.message.offer.requestId === requestId);
+  const openOfferIds = async (advisor: ApiClient) =>
+    ((await advisor.call("GET", "/v1/advisors/me/offers")).body as Array<{ offerId: string }>).map((o) => o.offerId);
+  const offersSentFor = (socket: RecordingSocket, requestId: string) =>
+    socket.messages.filter((m) => m.message.type === "offer" && m.message.offer.requestId === requestId);
   const patch = (who: ApiClient, kind: string, number: string, body: unknown) => who.call("PATCH", `/v1/licences/${kind}/${encodeURIComponent(number)}`, body);
   const importCsv = (who: ApiClient, csv: string) => who.call("POST", "/v1/licences/import", new RawBody(csv), { "content-type": "text/csv" });
 
@@ -234,16 +246,32 @@ describeWithServices("licence register on PostgreSQL + Redis", [await probePostg
     const header = "kind,number,status,validUntil";
     const cases: Array<{ csv: string; status: number; details: Array<Record<string, unknown>> }> = [
       { csv: [header, good, `fund_sale,${w.numbers.bFunds},suspended,`].join("\n"), status: 400, details: [{ line: 3, field: "kind" }] },
-      { csv: [header, good, `fund_sales,${w.numbers.bFunds},suspended,31/12/2030`].join("\n"), status: 400, details: [{ line: 3, field: "validUntil", message: expect.stringContaining("ISO 8601") }] },
+      {
+        csv: [header, good, `fund_sales,${w.numbers.bFunds},suspended,31/12/2030`].join("\n"),
+        status: 400,
+        details: [{ line: 3, field: "validUntil", message: expect.stringContaining("ISO 8601") }],
+      },
       { csv: [header, good, `fund_sales,${w.numbers.bFunds},suspended`].join("\n"), status: 400, details: [{ line: 3, message: "expected 4 fields, got 3" }] },
       { csv: ["kind,number,status", `fund_sales,${w.numbers.aFunds},suspended`].join("\n"), status: 400, details: [{ line: 1, field: "validUntil" }] },
-      { csv: [header, good, `fund_sales, ${w.numbers.aFunds} ,active,`].join("\n"), status: 400, details: [{ line: 3, field: "number", message: expect.stringContaining("already on line 2") }] },
+      {
+        csv: [header, good, `fund_sales, ${w.numbers.aFunds} ,active,`].join("\n"),
+        status: 400,
+        details: [{ line: 3, field: "number", message: expect.stringContaining("already on line 2") }],
+      },
       {
         csv: [header, `bogus,${w.numbers.aFunds},suspended,`, good, `insurance,${w.numbers.aInsurance},gone,2030-13-01T00:00:00Z`].join("\n"),
         status: 400,
-        details: [{ line: 2, field: "kind" }, { line: 4, field: "status" }, { line: 4, field: "validUntil" }],
+        details: [
+          { line: 2, field: "kind" },
+          { line: 4, field: "status" },
+          { line: 4, field: "validUntil" },
+        ],
       },
-      { csv: [header, good, `fund_sales,${w.numbers.bFunds},active,1999-01-01T00:00:00Z`].join("\n"), status: 400, details: [{ line: 3, field: "validUntil" }] },
+      {
+        csv: [header, good, `fund_sales,${w.numbers.bFunds},active,1999-01-01T00:00:00Z`].join("\n"),
+        status: 400,
+        details: [{ line: 3, field: "validUntil" }],
+      },
     ];
     for (const { csv, status, details } of cases) {
       const res = await importCsv(admin, csv);

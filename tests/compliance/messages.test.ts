@@ -34,13 +34,21 @@ function recomputeChain(messages: StoredMessage[]): void {
     expect(m.seq).toBe(i + 1);
     expect(m.prevHash).toBe(prev);
     const fields = { body: m.body, id: m.id, requestId: m.requestId, senderId: m.senderId, senderRole: m.senderRole, sentAt: m.sentAt, seq: m.seq };
-    expect(m.hash).toBe(createHash("sha256").update(prev + JSON.stringify(fields)).digest("hex"));
+    expect(m.hash).toBe(
+      createHash("sha256")
+        .update(prev + JSON.stringify(fields))
+        .digest("hex"),
+    );
     prev = m.hash;
   });
   expect(verifyMessageChain(messages)).toEqual({ ok: true });
 }
 
-function conversationSuite(name: string, env: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>, options: { concurrencyOnly?: boolean } = {}) {
+function conversationSuite(
+  name: string,
+  env: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>,
+  options: { concurrencyOnly?: boolean } = {},
+) {
   describe(name, () => {
     let server: RunningServer;
     let cleanup: () => Promise<void>;
@@ -128,7 +136,11 @@ function conversationSuite(name: string, env: () => Promise<{ env: Record<string
         const first = await send("Can we talk about my ISA?", "k-1");
         expect(first.status).toBe(201);
         await c.advisorSocket.next((m) => m.type === "message" && m.message.id === first.body.id);
-        const retries = await Promise.all([send("Can we talk about my ISA?", "k-1"), send("Can we talk about my ISA?", "k-1"), send("Can we talk about my ISA?", "k-1")]);
+        const retries = await Promise.all([
+          send("Can we talk about my ISA?", "k-1"),
+          send("Can we talk about my ISA?", "k-1"),
+          send("Can we talk about my ISA?", "k-1"),
+        ]);
         expect(retries.map((r) => [r.status, r.body.id])).toEqual([
           [200, first.body.id],
           [200, first.body.id],
@@ -260,7 +272,15 @@ describe("connections follow the request's lifecycle (engine on embedded PGlite)
     expect((await w.engine.setPresence(advisorId, "available")).ok).toBe(true);
     const clientId = await w.addClient();
     const create = async () => {
-      const created = await w.engine.createRequest({ clientId, topic: "pension", requiredLicence: "fund_sales", channel: "chat", mode: "auto", language: null, priority: 0 });
+      const created = await w.engine.createRequest({
+        clientId,
+        topic: "pension",
+        requiredLicence: "fund_sales",
+        channel: "chat",
+        mode: "auto",
+        language: null,
+        priority: 0,
+      });
       if (!created.ok) throw new Error("not created");
       const offer = ((await w.store.getRequest(created.requestId))?.offers ?? []).find((o) => o.outcome === null);
       expect((await w.engine.accept(offer!.id, advisorId)).ok).toBe(true);
@@ -292,7 +312,15 @@ describe("connections follow the request's lifecycle (engine on embedded PGlite)
 
     // A request cancelled before anyone took it never had a connection.
     await w.engine.setPresence(advisorId, "away");
-    const unassigned = await w.engine.createRequest({ clientId, topic: "isa", requiredLicence: "fund_sales", channel: "chat", mode: "auto", language: null, priority: 0 });
+    const unassigned = await w.engine.createRequest({
+      clientId,
+      topic: "isa",
+      requiredLicence: "fund_sales",
+      channel: "chat",
+      mode: "auto",
+      language: null,
+      priority: 0,
+    });
     if (!unassigned.ok) throw new Error("not created");
     expect((await w.engine.cancel(unassigned.requestId, clientId)).ok).toBe(true);
     expect(await connectionsOf(db.prisma, unassigned.requestId)).toEqual([]);

@@ -6,7 +6,7 @@
  * clear, every step is in the event log and then the audit chain, and the advisor's token can only
  * read its own earnings.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { drainAuditChainer } from "../../compliance/audit/chainer.ts";
 import { DEFAULT_DISPATCH_POLICY } from "../../matching/domain/policy.ts";
 import type { ApiClient } from "../support/apiClient.ts";
@@ -164,20 +164,33 @@ describeWithServices("offboarding on PostgreSQL + Redis", [await probePostgres()
     expect((await admin.call("GET", `/v1/advisors/${leaving.id}`)).body).toMatchObject({ status: "offboarded", offboardedAt: expect.any(String) });
 
     // Every step is in the event log, with the manager as actor where a person acted, then chained.
-    const events = await database.prisma.eventLog.findMany({ where: { OR: [{ advisorId: leaving.id }, { requestId: { in: requestIds } }] }, orderBy: { seq: "asc" } });
+    const events = await database.prisma.eventLog.findMany({
+      where: { OR: [{ advisorId: leaving.id }, { requestId: { in: requestIds } }] },
+      orderBy: { seq: "asc" },
+    });
     const steps = events.filter((e) => e.seq > events.find((x) => x.type === "advisor.offboarded")!.seq - 1n);
     const types = steps.map((e) => e.type);
     expect(types.filter((t) => t === "advisor.offboarded")).toHaveLength(1);
     expect(types.filter((t) => t === "connection.closed")).toHaveLength(2);
     expect(types.filter((t) => t === "client.dedication_cleared")).toHaveLength(3);
     expect(types.filter((t) => t === "advisor.presence_dropped")).toHaveLength(1);
-    expect(steps.filter((e) => e.type === "request.redispatched").map((e) => e.requestId).sort()).toEqual([assignedA, assignedB].sort());
-    expect(steps.find((e) => e.type === "offer.withdrawn" && (e.data as { offerId: string }).offerId === offerIds[2])?.data).toMatchObject({ reason: "advisor_offboarded" });
+    expect(
+      steps
+        .filter((e) => e.type === "request.redispatched")
+        .map((e) => e.requestId)
+        .sort(),
+    ).toEqual([assignedA, assignedB].sort());
+    expect(steps.find((e) => e.type === "offer.withdrawn" && (e.data as { offerId: string }).offerId === offerIds[2])?.data).toMatchObject({
+      reason: "advisor_offboarded",
+    });
     for (const e of steps.filter((x) => ["advisor.offboarded", "connection.closed", "client.dedication_cleared"].includes(x.type))) {
       expect((e.data as { actor: string }).actor).toBe("mgr_leavers");
     }
     await drainAuditChainer(database.prisma);
-    const audited = await database.prisma.auditEvent.findMany({ where: { id: { in: steps.map((e) => e.id) } }, select: { id: true, action: true, actor: true } });
+    const audited = await database.prisma.auditEvent.findMany({
+      where: { id: { in: steps.map((e) => e.id) } },
+      select: { id: true, action: true, actor: true },
+    });
     expect(audited).toHaveLength(steps.length);
     expect(audited.find((a) => a.action === "advisor.offboarded")?.actor).toBe("mgr_leavers");
 
@@ -189,11 +202,17 @@ describeWithServices("offboarding on PostgreSQL + Redis", [await probePostgres()
     await expect(leaving.api.socket()).rejects.toThrow(/403/);
     // The conversation goes on with the new advisor and keeps the earlier message.
     expect((await clients[0]!.api.call("POST", `/v1/requests/${assignedA}/messages`, { body: "hello again" })).status).toBe(201);
-    expect((await clients[0]!.api.call("GET", `/v1/requests/${assignedA}/messages`)).body.messages.map((m: { body: string }) => m.body)).toEqual(["hello Lee", "hello again"]);
+    expect((await clients[0]!.api.call("GET", `/v1/requests/${assignedA}/messages`)).body.messages.map((m: { body: string }) => m.body)).toEqual([
+      "hello Lee",
+      "hello again",
+    ]);
 
     // A repeat changes nothing.
     const again = await manager.call("POST", `/v1/advisors/${leaving.id}/offboard`, {});
-    expect(again).toMatchObject({ status: 200, body: { changed: false, connectionsClosed: [], dedicationsCleared: [], offersWithdrawn: [], requestsRedispatched: [] } });
+    expect(again).toMatchObject({
+      status: 200,
+      body: { changed: false, connectionsClosed: [], dedicationsCleared: [], offersWithdrawn: [], requestsRedispatched: [] },
+    });
     expect(await database.prisma.eventLog.count({ where: { type: "advisor.offboarded", advisorId: leaving.id } })).toBe(1);
   });
 });

@@ -51,7 +51,10 @@ describe("config", () => {
 
   it("reads the per-minute rate limits as positive whole numbers, defaulting to 30 creates and 120 accepts", () => {
     expect(loadConfig({}).rateLimits).toEqual({ requestsPerMinute: 30, acceptsPerMinute: 120 });
-    expect(loadConfig({ RATE_LIMIT_REQUESTS_PER_MINUTE: "5", RATE_LIMIT_ACCEPTS_PER_MINUTE: "" }).rateLimits).toEqual({ requestsPerMinute: 5, acceptsPerMinute: 120 });
+    expect(loadConfig({ RATE_LIMIT_REQUESTS_PER_MINUTE: "5", RATE_LIMIT_ACCEPTS_PER_MINUTE: "" }).rateLimits).toEqual({
+      requestsPerMinute: 5,
+      acceptsPerMinute: 120,
+    });
     expect(problemsOf({ RATE_LIMIT_REQUESTS_PER_MINUTE: "0" })[0]).toMatch(/^RATE_LIMIT_REQUESTS_PER_MINUTE .*\(got "0"\)$/);
     expect(problemsOf({ RATE_LIMIT_ACCEPTS_PER_MINUTE: "-1" })[0]).toMatch(/^RATE_LIMIT_ACCEPTS_PER_MINUTE /);
     expect(problemsOf({ RATE_LIMIT_ACCEPTS_PER_MINUTE: "2.5" })[0]).toMatch(/^RATE_LIMIT_ACCEPTS_PER_MINUTE /);

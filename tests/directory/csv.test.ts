@@ -57,7 +57,10 @@ describe("parseCsv", () => {
         { line: 1, field: "validUntil", message: expect.stringContaining("missing") },
       ],
     });
-    expect(read("kind,number,status\nfund_sales,FS-1,active\n")).toEqual({ ok: false, problems: [{ line: 1, field: "validUntil", message: expect.stringContaining("missing") }] });
+    expect(read("kind,number,status\nfund_sales,FS-1,active\n")).toEqual({
+      ok: false,
+      problems: [{ line: 1, field: "validUntil", message: expect.stringContaining("missing") }],
+    });
   });
 
   it("header names are trimmed but not case-folded", () => {
@@ -78,16 +81,31 @@ describe("parseCsv", () => {
 
   it("refuses malformed quoting with the line it is on", () => {
     const header = "kind,number,status,validUntil\n";
-    expect(read(`${header}fund_sales,"FS-1,active,\nfutures,FU-2,active,\n`)).toEqual({ ok: false, problems: [{ line: 2, message: "a quoted field is never closed" }] });
-    expect(read(`${header}fund_sales,FS-1,active,\nfund_sales,"FS"2,active,\n`)).toEqual({ ok: false, problems: [{ line: 3, message: expect.stringContaining("followed by a comma") }] });
-    expect(read(`${header}fund_sales,F"S,active,\n`)).toEqual({ ok: false, problems: [{ line: 2, message: expect.stringContaining("quote inside an unquoted field") }] });
+    expect(read(`${header}fund_sales,"FS-1,active,\nfutures,FU-2,active,\n`)).toEqual({
+      ok: false,
+      problems: [{ line: 2, message: "a quoted field is never closed" }],
+    });
+    expect(read(`${header}fund_sales,FS-1,active,\nfund_sales,"FS"2,active,\n`)).toEqual({
+      ok: false,
+      problems: [{ line: 3, message: expect.stringContaining("followed by a comma") }],
+    });
+    expect(read(`${header}fund_sales,F"S,active,\n`)).toEqual({
+      ok: false,
+      problems: [{ line: 2, message: expect.stringContaining("quote inside an unquoted field") }],
+    });
     expect(read(`${header}fund_sales,FS\r1,active,\n`)).toEqual({ ok: false, problems: [{ line: 2, message: expect.stringContaining("carriage return") }] });
   });
 
   it("refuses a lone carriage return inside quotes too (csv-parse would count it as a line), naming its line", () => {
-    expect(read('kind,number,status,validUntil\nfund_sales,FS-1,active,\nfund_sales,"FS\r2",active,\n')).toEqual({ ok: false, problems: [{ line: 3, message: "a carriage return must be followed by a line feed" }] });
+    expect(read('kind,number,status,validUntil\nfund_sales,FS-1,active,\nfund_sales,"FS\r2",active,\n')).toEqual({
+      ok: false,
+      problems: [{ line: 3, message: "a carriage return must be followed by a line feed" }],
+    });
     // A CRLF inside quotes is a line break like any other: the next record's line still counts right.
-    expect(read('kind,number,status,validUntil\r\nfund_sales,"FS\r\n1",active,\r\nfutures,FU-2,active,\r\n')).toMatchObject({ ok: true, records: [{ line: 2 }, { line: 4 }] });
+    expect(read('kind,number,status,validUntil\r\nfund_sales,"FS\r\n1",active,\r\nfutures,FU-2,active,\r\n')).toMatchObject({
+      ok: true,
+      records: [{ line: 2 }, { line: 4 }],
+    });
   });
 
   it("refuses more records than the limit, naming the first line over it", () => {

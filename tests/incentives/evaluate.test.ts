@@ -23,8 +23,23 @@ import {
   type Rule,
   type RuleSet,
 } from "../../incentives/rules/schema.ts";
-import { LICENCE_KINDS, type LicenceKind } from "../../matching/domain/types.ts";
-import { accepted, assigned, BRANCH, completed, declined, local, LONDON, posted, rated, skipped, timedOut, WORKED_DAY, WORKED_DECISIONS, WORKED_RULES, type Extra } from "./support/workedExample.ts";
+import { LICENCE_KINDS, } from "../../matching/domain/types.ts";
+import {
+  accepted,
+  assigned,
+  completed,
+  declined,
+  local,
+  LONDON,
+  posted,
+  rated,
+  skipped,
+  timedOut,
+  WORKED_DAY,
+  WORKED_DECISIONS,
+  WORKED_RULES,
+  type Extra,
+} from "./support/workedExample.ts";
 
 function ruleSetOf(json: unknown): RuleSet {
   const result = parseRuleSet(json);
@@ -105,7 +120,10 @@ describe("the worked example: a day at the London branch", () => {
 // ---------------------------------------------------------------------------------------------
 
 describe("evaluate: streaks", () => {
-  const ruleSet = ruleSetOf({ rules: [{ id: "streak-3", on: "offer.accepted", when: { streakAtLeast: 3 }, award: { points: 1 } }], budget: { points: 100, period: "week" } });
+  const ruleSet = ruleSetOf({
+    rules: [{ id: "streak-3", on: "offer.accepted", when: { streakAtLeast: 3 }, award: { points: 1 } }],
+    budget: { points: 100, period: "week" },
+  });
   const t = (minute: number) => local(12, minute);
 
   it("counts this accept, resets on decline and on timeout, and ignores other events", () => {
@@ -163,7 +181,10 @@ describe("evaluate: multipliers", () => {
       { id: "tenth", on: "request.completed", when: { queueDepthAtLeast: 1 }, award: { multiplier: 0.1 } },
     );
     // 3 × 0.5 = 1.5 → 2; 1 × 0.5 = 0.5 → 1.
-    expect(evaluate(initialState(), completed("e1", "ana", local(12, 0)), rules, ctx()).decisions).toEqual([posted("e1", "three", "ana", 2), posted("e1", "one", "ana", 1)]);
+    expect(evaluate(initialState(), completed("e1", "ana", local(12, 0)), rules, ctx()).decisions).toEqual([
+      posted("e1", "three", "ana", 2),
+      posted("e1", "one", "ana", 1),
+    ]);
     // 3 × 0.05 = 0.15 → 0, 1 × 0.05 → 0: no decisions at all.
     expect(evaluate(initialState(), completed("e2", "ana", local(12, 0), { queueDepth: 1 }), rules, ctx()).decisions).toEqual([]);
   });
@@ -240,9 +261,21 @@ describe("evaluate: budget", () => {
   it("grants in rule order while the remaining budget covers each award", () => {
     const e = completed("e1", "ana", local(12, 0));
     expect(evaluate(initialState(), e, rules, ctx({ budgetRemaining: 30 })).decisions.map((d) => d.status)).toEqual(["posted", "posted", "posted"]);
-    expect(evaluate(initialState(), e, rules, ctx({ budgetRemaining: 29 })).decisions.map((d) => d.reason ?? d.status)).toEqual(["posted", "posted", "budget_exhausted"]);
-    expect(evaluate(initialState(), e, rules, ctx({ budgetRemaining: 9 })).decisions.map((d) => d.reason ?? d.status)).toEqual(["budget_exhausted", "posted", "budget_exhausted"]);
-    expect(evaluate(initialState(), e, rules, ctx({ budgetRemaining: 0 })).decisions.map((d) => d.reason ?? d.status)).toEqual(["budget_exhausted", "budget_exhausted", "budget_exhausted"]);
+    expect(evaluate(initialState(), e, rules, ctx({ budgetRemaining: 29 })).decisions.map((d) => d.reason ?? d.status)).toEqual([
+      "posted",
+      "posted",
+      "budget_exhausted",
+    ]);
+    expect(evaluate(initialState(), e, rules, ctx({ budgetRemaining: 9 })).decisions.map((d) => d.reason ?? d.status)).toEqual([
+      "budget_exhausted",
+      "posted",
+      "budget_exhausted",
+    ]);
+    expect(evaluate(initialState(), e, rules, ctx({ budgetRemaining: 0 })).decisions.map((d) => d.reason ?? d.status)).toEqual([
+      "budget_exhausted",
+      "budget_exhausted",
+      "budget_exhausted",
+    ]);
     expect(evaluate(initialState(), e, rules, ctx({ budgetRemaining: -5 })).decisions.every((d) => d.status === "skipped")).toBe(true);
   });
 
@@ -274,7 +307,8 @@ describe("evaluate: budget", () => {
 });
 
 describe("evaluate: conditions", () => {
-  const on = (type: EarningEventType, when: Conditions) => ruleSetOf({ rules: [{ id: "r", on: type, when, award: { points: 1 } }], budget: { points: 100, period: "week" } });
+  const on = (type: EarningEventType, when: Conditions) =>
+    ruleSetOf({ rules: [{ id: "r", on: type, when, award: { points: 1 } }], budget: { points: 100, period: "week" } });
   const earns = (ruleSet: RuleSet, event: EvaluableEvent) => evaluate(initialState(), event, ruleSet, ctx()).decisions.length === 1;
   const noon = local(12, 0); // Wednesday
 
@@ -431,6 +465,8 @@ function toEvents(specs: EventSpec[], sorted: boolean): EvaluableEvent[] {
         return completed(id, s.advisor, at, i % 2 ? extra : { requiredLicence: s.licence });
       case "assigned":
         return assigned(id, s.advisor, at);
+      default:
+        throw new Error(`unknown event kind ${String((s as { kind: unknown }).kind)}`);
     }
   });
   return sorted ? events.sort((a, b) => a.at - b.at) : events;
@@ -491,7 +527,11 @@ describe("properties", () => {
         expect(sim.state).toEqual(state);
 
         const postedDecisions = decisions.filter((d) => d.status === "posted");
-        expect(sim.totals).toEqual({ posted: postedDecisions.length, skipped: decisions.length - postedDecisions.length, points: postedDecisions.reduce((sum, d) => sum + d.points, 0) });
+        expect(sim.totals).toEqual({
+          posted: postedDecisions.length,
+          skipped: decisions.length - postedDecisions.length,
+          points: postedDecisions.reduce((sum, d) => sum + d.points, 0),
+        });
         const perAdvisor: Record<string, number> = {};
         for (const d of decisions) perAdvisor[d.advisorId] = (perAdvisor[d.advisorId] ?? 0) + (d.status === "posted" ? d.points : 0);
         expect(sim.perAdvisor).toEqual(perAdvisor);

@@ -127,7 +127,10 @@ async function checkStorm(prisma: PrismaClient, storm: Storm): Promise<StormRepo
   const firstDecisions = new Map<string, number>();
   storm.settled.forEach((s, i) => {
     if (s.status !== "fulfilled") return;
-    if (!s.value.ok) return void violations.push(`delivery ${i} refused: ${s.value.reason}`);
+    if (!s.value.ok) {
+      violations.push(`delivery ${i} refused: ${s.value.reason}`);
+      return;
+    }
     const d = s.value.decision;
     const key = `${storm.deliveries[i]!.eventId}/${storm.deliveries[i]!.ruleId}`;
     answers.set(key, (answers.get(key) ?? new Set()).add(`${d.id}:${d.status}:${d.transactionId}`));
@@ -143,7 +146,8 @@ async function checkStorm(prisma: PrismaClient, storm: Storm): Promise<StormRepo
   for (const [key, count] of perEvent) if (count > 1) violations.push(`${count} decisions for ${key}`);
   const posted = awards.filter((a) => a.status === "posted");
   const skipped = awards.filter((a) => a.status === "skipped");
-  if (posted.length + skipped.length !== storm.events.length) violations.push(`${posted.length} posted + ${skipped.length} skipped != ${storm.events.length} events`);
+  if (posted.length + skipped.length !== storm.events.length)
+    violations.push(`${posted.length} posted + ${skipped.length} skipped != ${storm.events.length} events`);
   if (skipped.some((a) => a.reason !== "budget_exhausted")) violations.push("a skip with a reason other than budget_exhausted");
 
   const transactions = await prisma.ledgerTransaction.findMany({
@@ -163,7 +167,8 @@ async function checkStorm(prisma: PrismaClient, storm: Storm): Promise<StormRepo
     advisorTotals.set(a.advisorId, (advisorTotals.get(a.advisorId) ?? 0) + a.points);
     const t = byKey.get(awardIdempotencyKey(a.eventId, a.ruleId));
     if (!t || t.id !== a.transactionId) violations.push(`posted decision ${a.id} does not point at its ledger transaction`);
-    else if (t.postings.find((p) => p.account.code === budget)?.amount !== -a.points) violations.push(`transaction ${t.id} did not take ${a.points} from the budget`);
+    else if (t.postings.find((p) => p.account.code === budget)?.amount !== -a.points)
+      violations.push(`transaction ${t.id} did not take ${a.points} from the budget`);
   }
 
   const postedPoints = posted.reduce((s, a) => s + a.points, 0);
@@ -211,7 +216,9 @@ async function writeBack(prisma: PrismaClient, input: AwardInput, readInside: bo
         return { ok: true, duplicate: false, decision: { ...row, status: "skipped" } };
       }
       const transactionId = `txn_m${uniqueTag()}${uniqueTag()}`;
-      await tx.ledgerTransaction.create({ data: { id: transactionId, idempotencyKey: awardIdempotencyKey(input.eventId, input.ruleId), kind: "award", branchId: input.branchId } });
+      await tx.ledgerTransaction.create({
+        data: { id: transactionId, idempotencyKey: awardIdempotencyKey(input.eventId, input.ruleId), kind: "award", branchId: input.branchId },
+      });
       await tx.ledgerPosting.createMany({
         data: [
           { transactionId, accountId: budget.id, amount: -input.points },
@@ -253,14 +260,63 @@ function ledgerSuite(backend: Backend) {
       const cases = [
         { postings: [], reason: "TOO_FEW_POSTINGS" },
         { postings: [{ accountCode: budget, amount: 5 }], reason: "TOO_FEW_POSTINGS" },
-        { postings: [{ accountCode: budget, amount: 0 }, { accountCode: points, amount: 0 }], reason: "INVALID_AMOUNT" },
-        { postings: [{ accountCode: budget, amount: -1.5 }, { accountCode: points, amount: 1.5 }], reason: "INVALID_AMOUNT" },
-        { postings: [{ accountCode: budget, amount: -(2 ** 31) }, { accountCode: points, amount: 2 ** 31 }], reason: "INVALID_AMOUNT" },
-        { postings: [{ accountCode: budget, amount: Number.NaN }, { accountCode: points, amount: 1 }], reason: "INVALID_AMOUNT" },
-        { postings: [{ accountCode: budget, amount: 5 }, { accountCode: points, amount: -4 }], reason: "UNBALANCED" },
-        { postings: [{ accountCode: budget, amount: 5 }, { accountCode: points, amount: -2 }, { accountCode: points, amount: -2 }], reason: "UNBALANCED" },
-        { postings: [{ accountCode: budget, amount: 5 }, { accountCode: "cash:everything", amount: -5 }], reason: "UNKNOWN_ACCOUNT" },
-        { postings: [{ accountCode: budget, amount: 5 }, { accountCode: "advisor_points:a:b", amount: -5 }], reason: "UNKNOWN_ACCOUNT" },
+        {
+          postings: [
+            { accountCode: budget, amount: 0 },
+            { accountCode: points, amount: 0 },
+          ],
+          reason: "INVALID_AMOUNT",
+        },
+        {
+          postings: [
+            { accountCode: budget, amount: -1.5 },
+            { accountCode: points, amount: 1.5 },
+          ],
+          reason: "INVALID_AMOUNT",
+        },
+        {
+          postings: [
+            { accountCode: budget, amount: -(2 ** 31) },
+            { accountCode: points, amount: 2 ** 31 },
+          ],
+          reason: "INVALID_AMOUNT",
+        },
+        {
+          postings: [
+            { accountCode: budget, amount: Number.NaN },
+            { accountCode: points, amount: 1 },
+          ],
+          reason: "INVALID_AMOUNT",
+        },
+        {
+          postings: [
+            { accountCode: budget, amount: 5 },
+            { accountCode: points, amount: -4 },
+          ],
+          reason: "UNBALANCED",
+        },
+        {
+          postings: [
+            { accountCode: budget, amount: 5 },
+            { accountCode: points, amount: -2 },
+            { accountCode: points, amount: -2 },
+          ],
+          reason: "UNBALANCED",
+        },
+        {
+          postings: [
+            { accountCode: budget, amount: 5 },
+            { accountCode: "cash:everything", amount: -5 },
+          ],
+          reason: "UNKNOWN_ACCOUNT",
+        },
+        {
+          postings: [
+            { accountCode: budget, amount: 5 },
+            { accountCode: "advisor_points:a:b", amount: -5 },
+          ],
+          reason: "UNKNOWN_ACCOUNT",
+        },
       ];
       for (const [i, c] of cases.entries()) {
         const result = await postTransaction(prisma, { idempotencyKey: `bad:${tag}:${i}`, kind: "test", postings: c.postings });
@@ -273,7 +329,11 @@ function ledgerSuite(backend: Backend) {
 
     it("creates accounts once, even when many writers ask at the same time", async () => {
       const { branchId, budget, advisor } = await newBranch(prisma);
-      const specs: AccountSpec[] = [accountSpecFor(budget)!, accountSpecFor(accountCode.advisorPoints(advisor()), branchId)!, accountSpecFor(accountCode.advisorPayable(advisor()), branchId)!];
+      const specs: AccountSpec[] = [
+        accountSpecFor(budget)!,
+        accountSpecFor(accountCode.advisorPoints(advisor()), branchId)!,
+        accountSpecFor(accountCode.advisorPayable(advisor()), branchId)!,
+      ];
       const answers = await Promise.all(Array.from({ length: 8 }, () => ensureAccounts(prisma, specs)));
       for (const ids of answers) expect([...ids.entries()].sort()).toEqual([...answers[0]!.entries()].sort());
       const rows = await prisma.ledgerAccount.findMany({ where: { code: { in: specs.map((s) => s.code) } } });
@@ -298,7 +358,15 @@ function ledgerSuite(backend: Backend) {
       // A burst of the same new key: the row locks (or, failing them, the unique index) let one through.
       const key = `burst:${tag}`;
       const move = () =>
-        postTransaction(prisma, { idempotencyKey: key, kind: "test", branchId, postings: [{ accountCode: budget, amount: -7 }, { accountCode: accountCode.advisorPoints(advisor()), amount: 7 }] });
+        postTransaction(prisma, {
+          idempotencyKey: key,
+          kind: "test",
+          branchId,
+          postings: [
+            { accountCode: budget, amount: -7 },
+            { accountCode: accountCode.advisorPoints(advisor()), amount: 7 },
+          ],
+        });
       const burst = await Promise.all(Array.from({ length: 10 }, move));
       expect(burst.filter((r) => r.ok && !r.duplicate)).toHaveLength(1);
       expect(new Set(burst.map((r) => r.ok && r.transactionId)).size).toBe(1);
@@ -308,7 +376,14 @@ function ledgerSuite(backend: Backend) {
       const shared = `disjoint:${tag}`;
       const disjoint = await Promise.all(
         [advisor(1), advisor(2), advisor(3), advisor(4)].map((a) =>
-          postTransaction(prisma, { idempotencyKey: shared, kind: "test", postings: [{ accountCode: accountCode.advisorPayable(a), amount: -1 }, { accountCode: accountCode.advisorPoints(a), amount: 1 }] }),
+          postTransaction(prisma, {
+            idempotencyKey: shared,
+            kind: "test",
+            postings: [
+              { accountCode: accountCode.advisorPayable(a), amount: -1 },
+              { accountCode: accountCode.advisorPoints(a), amount: 1 },
+            ],
+          }),
         ),
       );
       const winners = disjoint.filter((r) => r.ok && !r.duplicate);
@@ -319,7 +394,11 @@ function ledgerSuite(backend: Backend) {
 
       expect(await balanceOf(prisma, budget)).toBe(93);
       expect(await balanceOf(prisma, accountCode.advisorPoints(advisor()))).toBe(7);
-      expect(await verifyLedger(prisma, { accountCodes: [budget, ...[0, 1, 2, 3, 4].flatMap((i) => [accountCode.advisorPoints(advisor(i)), accountCode.advisorPayable(advisor(i))])] })).toEqual([]);
+      expect(
+        await verifyLedger(prisma, {
+          accountCodes: [budget, ...[0, 1, 2, 3, 4].flatMap((i) => [accountCode.advisorPoints(advisor(i)), accountCode.advisorPayable(advisor(i))])],
+        }),
+      ).toEqual([]);
     });
 
     it("answers the same key with another input as IDEMPOTENCY_CONFLICT naming the first transaction, and writes nothing", async () => {
@@ -327,17 +406,58 @@ function ledgerSuite(backend: Backend) {
       await fundBudget(prisma, { branchId, points: 50, periodKey: `p${tag}` });
       const points = accountCode.advisorPoints(advisor());
       const key = `conflict:${tag}`;
-      const first = await postTransaction(prisma, { idempotencyKey: key, kind: "test", branchId, memo: "first", postings: [{ accountCode: budget, amount: -5 }, { accountCode: points, amount: 5 }] });
+      const first = await postTransaction(prisma, {
+        idempotencyKey: key,
+        kind: "test",
+        branchId,
+        memo: "first",
+        postings: [
+          { accountCode: budget, amount: -5 },
+          { accountCode: points, amount: 5 },
+        ],
+      });
       expect(first).toMatchObject({ ok: true, duplicate: false });
       const firstId = first.ok ? first.transactionId : "";
       // The same effect, postings in another order and other wording: a duplicate.
-      const same = await postTransaction(prisma, { idempotencyKey: key, kind: "test", branchId, memo: "retried", postings: [{ accountCode: points, amount: 5 }, { accountCode: budget, amount: -5 }] });
+      const same = await postTransaction(prisma, {
+        idempotencyKey: key,
+        kind: "test",
+        branchId,
+        memo: "retried",
+        postings: [
+          { accountCode: points, amount: 5 },
+          { accountCode: budget, amount: -5 },
+        ],
+      });
       expect(same).toEqual({ ok: true, duplicate: true, transactionId: firstId });
       // Another amount, another kind, another branch: each a conflict, sequentially and in a burst.
       const conflicts = await Promise.all([
-        postTransaction(prisma, { idempotencyKey: key, kind: "test", branchId, postings: [{ accountCode: budget, amount: -6 }, { accountCode: points, amount: 6 }] }),
-        postTransaction(prisma, { idempotencyKey: key, kind: "other", branchId, postings: [{ accountCode: budget, amount: -5 }, { accountCode: points, amount: 5 }] }),
-        postTransaction(prisma, { idempotencyKey: key, kind: "test", postings: [{ accountCode: accountCode.advisorPayable(advisor()), amount: -5 }, { accountCode: points, amount: 5 }] }),
+        postTransaction(prisma, {
+          idempotencyKey: key,
+          kind: "test",
+          branchId,
+          postings: [
+            { accountCode: budget, amount: -6 },
+            { accountCode: points, amount: 6 },
+          ],
+        }),
+        postTransaction(prisma, {
+          idempotencyKey: key,
+          kind: "other",
+          branchId,
+          postings: [
+            { accountCode: budget, amount: -5 },
+            { accountCode: points, amount: 5 },
+          ],
+        }),
+        postTransaction(prisma, {
+          idempotencyKey: key,
+          kind: "test",
+          postings: [
+            { accountCode: accountCode.advisorPayable(advisor()), amount: -5 },
+            { accountCode: points, amount: 5 },
+          ],
+        }),
       ]);
       for (const conflict of conflicts) expect(conflict).toEqual({ ok: false, reason: "IDEMPOTENCY_CONFLICT", transactionId: firstId });
       expect(await prisma.ledgerTransaction.count({ where: { idempotencyKey: key } })).toBe(1);
@@ -370,7 +490,15 @@ function ledgerSuite(backend: Backend) {
       const { tag, branchId, budget, advisor } = await newBranch(prisma);
       const points = accountCode.advisorPoints(advisor());
       const take = (amount: number, key: string) =>
-        postTransaction(prisma, { idempotencyKey: `${key}:${tag}`, kind: "test", branchId, postings: [{ accountCode: budget, amount: -amount }, { accountCode: points, amount }] });
+        postTransaction(prisma, {
+          idempotencyKey: `${key}:${tag}`,
+          kind: "test",
+          branchId,
+          postings: [
+            { accountCode: budget, amount: -amount },
+            { accountCode: points, amount },
+          ],
+        });
 
       expect(await take(1, "unfunded")).toEqual({ ok: false, reason: "INSUFFICIENT_BUDGET", accountCode: budget, available: 0, requested: 1 });
       expect(await prisma.ledgerAccount.count({ where: { code: { in: [budget, points] } } })).toBe(0);
@@ -404,7 +532,15 @@ function ledgerSuite(backend: Backend) {
       const points = accountCode.advisorPoints(advisor());
       await fundBudget(prisma, { branchId, points: 100, periodKey: "p" });
       const move = (amount: number, key: string) =>
-        postTransaction(prisma, { idempotencyKey: `${key}:${tag}`, kind: "adjustment", branchId, postings: [{ accountCode: budget, amount: -amount }, { accountCode: points, amount }] });
+        postTransaction(prisma, {
+          idempotencyKey: `${key}:${tag}`,
+          kind: "adjustment",
+          branchId,
+          postings: [
+            { accountCode: budget, amount: -amount },
+            { accountCode: points, amount },
+          ],
+        });
       const original = await move(30, "m1");
       if (!original.ok) throw new Error(original.reason);
 
@@ -412,20 +548,33 @@ function ledgerSuite(backend: Backend) {
       expect(reversal).toMatchObject({ ok: true, duplicate: false });
       if (!reversal.ok) throw new Error(reversal.reason);
       expect([await balanceOf(prisma, budget), await balanceOf(prisma, points)]).toEqual([100, 0]);
-      const stored = await prisma.ledgerTransaction.findUniqueOrThrow({ where: { id: reversal.transactionId }, include: { postings: { include: { account: true } } } });
+      const stored = await prisma.ledgerTransaction.findUniqueOrThrow({
+        where: { id: reversal.transactionId },
+        include: { postings: { include: { account: true } } },
+      });
       expect(stored).toMatchObject({ reversesId: original.transactionId, kind: "reversal", memo: "entered twice", branchId });
-      expect(stored.postings.map((p) => [p.account.code, p.amount]).sort()).toEqual([[budget, 30], [points, -30]].sort());
+      expect(stored.postings.map((p) => [p.account.code, p.amount]).sort()).toEqual(
+        [
+          [budget, 30],
+          [points, -30],
+        ].sort(),
+      );
 
       const sameKey = await reverseTransaction(prisma, { transactionId: original.transactionId, idempotencyKey: `rev:${tag}` });
       const otherKey = await reverseTransaction(prisma, { transactionId: original.transactionId, idempotencyKey: `rev2:${tag}` });
       for (const r of [sameKey, otherKey]) expect(r).toEqual({ ok: true, duplicate: true, transactionId: reversal.transactionId });
-      expect(await reverseTransaction(prisma, { transactionId: reversal.transactionId, idempotencyKey: `revrev:${tag}` })).toEqual({ ok: false, reason: "IS_A_REVERSAL" });
+      expect(await reverseTransaction(prisma, { transactionId: reversal.transactionId, idempotencyKey: `revrev:${tag}` })).toEqual({
+        ok: false,
+        reason: "IS_A_REVERSAL",
+      });
       expect(await reverseTransaction(prisma, { transactionId: `txn_nope${tag}`, idempotencyKey: `revx:${tag}` })).toEqual({ ok: false, reason: "NOT_FOUND" });
 
       // Concurrent reversals under different keys: exactly one reversal exists afterwards.
       const second = await move(20, "m2");
       if (!second.ok) throw new Error(second.reason);
-      const racing = await Promise.all(Array.from({ length: 6 }, (_, i) => reverseTransaction(prisma, { transactionId: second.transactionId, idempotencyKey: `race${i}:${tag}` })));
+      const racing = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => reverseTransaction(prisma, { transactionId: second.transactionId, idempotencyKey: `race${i}:${tag}` })),
+      );
       expect(racing.every((r) => r.ok)).toBe(true);
       expect(racing.filter((r) => r.ok && !r.duplicate)).toHaveLength(1);
       expect(new Set(racing.map((r) => r.ok && r.transactionId)).size).toBe(1);
@@ -460,21 +609,43 @@ function ledgerSuite(backend: Backend) {
       expect(await postAward(prisma, award(branchId, advisor(), `evt_a${tag}`, 9))).toEqual({ ok: true, duplicate: true, decision: first.decision });
 
       const starved = await postAward(prisma, award(branchId, advisor(), `evt_b${tag}`, 6));
-      expect(starved).toMatchObject({ ok: true, duplicate: false, decision: { status: "skipped", reason: "budget_exhausted", transactionId: null, points: 6 } });
+      expect(starved).toMatchObject({
+        ok: true,
+        duplicate: false,
+        decision: { status: "skipped", reason: "budget_exhausted", transactionId: null, points: 6 },
+      });
       expect(await prisma.ledgerTransaction.count({ where: { idempotencyKey: awardIdempotencyKey(`evt_b${tag}`, RULE) } })).toBe(0);
       // Funding later does not turn a recorded skip into a payment on redelivery.
       await fundBudget(prisma, { branchId, points: 50, periodKey: "p2" });
-      expect(await postAward(prisma, award(branchId, advisor(), `evt_b${tag}`, 6))).toMatchObject({ ok: true, duplicate: true, decision: { status: "skipped", reason: "budget_exhausted" } });
+      expect(await postAward(prisma, award(branchId, advisor(), `evt_b${tag}`, 6))).toMatchObject({
+        ok: true,
+        duplicate: true,
+        decision: { status: "skipped", reason: "budget_exhausted" },
+      });
 
       const capped = await recordSkippedAward(prisma, { ...award(branchId, advisor(), `evt_c${tag}`, 4), reason: "daily_cap" });
       expect(capped).toMatchObject({ ok: true, duplicate: false, decision: { status: "skipped", reason: "daily_cap" } });
-      expect(await recordSkippedAward(prisma, { ...award(branchId, advisor(), `evt_c${tag}`, 4), reason: "daily_cap" })).toMatchObject({ ok: true, duplicate: true });
-      expect(await postAward(prisma, award(branchId, advisor(), `evt_c${tag}`, 4))).toMatchObject({ ok: true, duplicate: true, decision: { status: "skipped", reason: "daily_cap" } });
-      expect(await recordSkippedAward(prisma, { ...award(branchId, advisor(), `evt_a${tag}`, 6), reason: "daily_cap" })).toEqual({ ok: true, duplicate: true, decision: first.decision });
+      expect(await recordSkippedAward(prisma, { ...award(branchId, advisor(), `evt_c${tag}`, 4), reason: "daily_cap" })).toMatchObject({
+        ok: true,
+        duplicate: true,
+      });
+      expect(await postAward(prisma, award(branchId, advisor(), `evt_c${tag}`, 4))).toMatchObject({
+        ok: true,
+        duplicate: true,
+        decision: { status: "skipped", reason: "daily_cap" },
+      });
+      expect(await recordSkippedAward(prisma, { ...award(branchId, advisor(), `evt_a${tag}`, 6), reason: "daily_cap" })).toEqual({
+        ok: true,
+        duplicate: true,
+        decision: first.decision,
+      });
 
       expect(await postAward(prisma, award(branchId, advisor(), `evt_d${tag}`, 0))).toMatchObject({ ok: false, reason: "INVALID_POINTS" });
       expect(await postAward(prisma, award(branchId, advisor(), `evt_d${tag}`, 2.5))).toMatchObject({ ok: false, reason: "INVALID_POINTS" });
-      expect(await recordSkippedAward(prisma, { ...award(branchId, advisor(), `evt_d${tag}`, 1), reason: "" })).toEqual({ ok: false, reason: "MISSING_REASON" });
+      expect(await recordSkippedAward(prisma, { ...award(branchId, advisor(), `evt_d${tag}`, 1), reason: "" })).toEqual({
+        ok: false,
+        reason: "MISSING_REASON",
+      });
 
       expect(await prisma.incentiveAward.count({ where: { branchId } })).toBe(3);
       expect([await balanceOf(prisma, budget), await balanceOf(prisma, points)]).toEqual([54, 6]);
@@ -522,9 +693,13 @@ function ledgerSuite(backend: Backend) {
       await fundBudget(p, { branchId, points: 10, periodKey: "p" });
       const points = accountCode.advisorPoints(advisor());
       const [pointsId] = [...(await ensureAccounts(p, [accountSpecFor(points, branchId)!])).values()];
-      await p.ledgerTransaction.create({ data: { id: `txn_bad${tag}`, idempotencyKey: `bad:${tag}`, kind: "test", postings: { create: [{ accountId: pointsId!, amount: 5 }] } } });
+      await p.ledgerTransaction.create({
+        data: { id: `txn_bad${tag}`, idempotencyKey: `bad:${tag}`, kind: "test", postings: { create: [{ accountId: pointsId!, amount: 5 }] } },
+      });
       await p.ledgerAccount.update({ where: { code: budget }, data: { balance: 9 } });
-      await p.incentiveAward.create({ data: { ...award(branchId, advisor(), `evt_o${tag}`, 1), id: `awd_o${tag}`, status: "posted", transactionId: `txn_none${tag}` } });
+      await p.incentiveAward.create({
+        data: { ...award(branchId, advisor(), `evt_o${tag}`, 1), id: `awd_o${tag}`, status: "posted", transactionId: `txn_none${tag}` },
+      });
 
       const problems = await verifyLedger(p, { accountCodes: [budget, points] });
       expect(problems).toEqual(

@@ -74,12 +74,24 @@ describe("previousWeek", () => {
     expect(week).toEqual({ start: t("2026-10-18T23:00:00Z"), end: t("2026-10-26T00:00:00Z"), key: "2026-W43" });
     expect(week.end - week.start).toBe(169 * HOUR);
     // One millisecond earlier the week is still open: the closed one is the week before it.
-    expect(previousWeek(t("2026-10-25T23:59:59.999Z"), "Europe/London")).toEqual({ start: t("2026-10-11T23:00:00Z"), end: t("2026-10-18T23:00:00Z"), key: "2026-W42" });
+    expect(previousWeek(t("2026-10-25T23:59:59.999Z"), "Europe/London")).toEqual({
+      start: t("2026-10-11T23:00:00Z"),
+      end: t("2026-10-18T23:00:00Z"),
+      key: "2026-W42",
+    });
   });
 
   it("is the 167- and 169-hour weeks around America/New_York's changes", () => {
-    expect(previousWeek(t("2026-03-09T12:00:00Z"), "America/New_York")).toEqual({ start: t("2026-03-02T05:00:00Z"), end: t("2026-03-09T04:00:00Z"), key: "2026-W10" });
-    expect(previousWeek(t("2026-11-02T12:00:00Z"), "America/New_York")).toEqual({ start: t("2026-10-26T04:00:00Z"), end: t("2026-11-02T05:00:00Z"), key: "2026-W44" });
+    expect(previousWeek(t("2026-03-09T12:00:00Z"), "America/New_York")).toEqual({
+      start: t("2026-03-02T05:00:00Z"),
+      end: t("2026-03-09T04:00:00Z"),
+      key: "2026-W10",
+    });
+    expect(previousWeek(t("2026-11-02T12:00:00Z"), "America/New_York")).toEqual({
+      start: t("2026-10-26T04:00:00Z"),
+      end: t("2026-11-02T05:00:00Z"),
+      key: "2026-W44",
+    });
   });
 
   it("is the local week east of UTC, even while UTC is still on Sunday (Asia/Shanghai)", () => {
@@ -105,7 +117,19 @@ describe("previousWeek", () => {
 
 describe("periods: properties over many zones and instants", () => {
   // DST north and south, half- and quarter-hour offsets, a skipped Monday midnight, no DST at all.
-  const zones = ["UTC", "Europe/London", "America/New_York", "Asia/Shanghai", "Asia/Tehran", "Australia/Sydney", "Asia/Kolkata", "Pacific/Chatham", "America/St_Johns", "America/Santiago", "Asia/Kathmandu"];
+  const zones = [
+    "UTC",
+    "Europe/London",
+    "America/New_York",
+    "Asia/Shanghai",
+    "Asia/Tehran",
+    "Australia/Sydney",
+    "Asia/Kolkata",
+    "Pacific/Chatham",
+    "America/St_Johns",
+    "America/Santiago",
+    "Asia/Kathmandu",
+  ];
   const instant = fc.integer({ min: t("2000-01-01T00:00:00Z"), max: t("2035-12-31T00:00:00Z") });
 
   it("weekStart is a local Monday start at or before the instant, in the instant's ISO week", () => {

@@ -43,11 +43,25 @@ async function branchWithEvents(db: Database, branchId: string, ruleSet: RuleSet
   const draft = await createDraft(db.prisma, branchId, ruleSet, "manager");
   await activateRuleSet(db.prisma, branchId, draft.version, "manager", new Date());
   await db.prisma.eventLog.createMany({
-    data: events.map((e) => ({ id: e.id, type: e.type, at: new Date(e.at), branchId, requestId: e.requestId, advisorId: "advisorId" in e ? e.advisorId : null, data: { ...e, branchId } as object })),
+    data: events.map((e) => ({
+      id: e.id,
+      type: e.type,
+      at: new Date(e.at),
+      branchId,
+      requestId: e.requestId,
+      advisorId: "advisorId" in e ? e.advisorId : null,
+      data: { ...e, branchId } as object,
+    })),
   });
 }
 
-const consumer = (db: Database, extra: Partial<Parameters<typeof drainIncentives>[0]> = {}) => ({ prisma: db.prisma, store: createMemoryMatchingStore(), clock: new ManualClock(), logger, ...extra });
+const consumer = (db: Database, extra: Partial<Parameters<typeof drainIncentives>[0]> = {}) => ({
+  prisma: db.prisma,
+  store: createMemoryMatchingStore(),
+  clock: new ManualClock(),
+  logger,
+  ...extra,
+});
 
 describe("incentives pipeline", () => {
   it("the worked example yields exactly the expected ledger", async () => {
@@ -56,9 +70,18 @@ describe("incentives pipeline", () => {
     await drainIncentives(consumer(db));
 
     const awards = await db.prisma.incentiveAward.findMany({ orderBy: { createdAt: "asc" } });
-    const asDecisions = awards.map((a) => ({ eventId: a.eventId, ruleId: a.ruleId, advisorId: a.advisorId, points: a.points, status: a.status, reason: a.reason ?? undefined }));
+    const asDecisions = awards.map((a) => ({
+      eventId: a.eventId,
+      ruleId: a.ruleId,
+      advisorId: a.advisorId,
+      points: a.points,
+      status: a.status,
+      reason: a.reason ?? undefined,
+    }));
     const expected = WORKED_DECISIONS.map(({ ruleSetVersion: _v, ...d }) => ({ ...d, reason: d.reason }));
-    expect(asDecisions.sort((x, y) => (x.eventId + x.ruleId).localeCompare(y.eventId + y.ruleId))).toEqual(expected.sort((x, y) => (x.eventId + x.ruleId).localeCompare(y.eventId + y.ruleId)));
+    expect(asDecisions.sort((x, y) => (x.eventId + x.ruleId).localeCompare(y.eventId + y.ruleId))).toEqual(
+      expected.sort((x, y) => (x.eventId + x.ruleId).localeCompare(y.eventId + y.ruleId)),
+    );
     expect(await balanceOf(db.prisma, accountCode.advisorPoints("ana"))).toBe(65);
     expect(await balanceOf(db.prisma, accountCode.advisorPoints("ben"))).toBe(15);
     expect(await balanceOf(db.prisma, accountCode.advisorPoints("cai"))).toBe(10);
@@ -71,7 +94,12 @@ describe("incentives pipeline", () => {
 
   it("crash between an event and its award: after restart the award exists exactly once", async () => {
     const db = await freshDatabase();
-    await branchWithEvents(db, "br-crash", ruleSetOf(JSON.parse(WORKED_RULES)), WORKED_DAY.map((e) => ({ ...e, branchId: "br-crash" })));
+    await branchWithEvents(
+      db,
+      "br-crash",
+      ruleSetOf(JSON.parse(WORKED_RULES)),
+      WORKED_DAY.map((e) => ({ ...e, branchId: "br-crash" })),
+    );
     let crashes = 0;
     // Crash after the awards of the 5th earning event are posted, before its fold state and the cursor are saved.
     const crashOnce = async (eventId: string) => {
@@ -105,7 +133,13 @@ describe("incentives pipeline", () => {
         const events: EvaluableEvent[] = sorted.map((d, i) => {
           const id = `w${run}_${i}`;
           const at = weekStart + d.minute * 60_000;
-          return d.kind === "accept" ? accepted(id, d.advisor, at, d.latency) : d.kind === "decline" ? declined(id, d.advisor, at) : d.kind === "timeout" ? timedOut(id, d.advisor, at) : rated(id, d.advisor, at, d.stars);
+          return d.kind === "accept"
+            ? accepted(id, d.advisor, at, d.latency)
+            : d.kind === "decline"
+              ? declined(id, d.advisor, at)
+              : d.kind === "timeout"
+                ? timedOut(id, d.advisor, at)
+                : rated(id, d.advisor, at, d.stars);
         });
         const ruleSet = ruleSetOf(JSON.parse(WORKED_RULES));
         const branchId = `br-fidelity-${run}`;
@@ -138,7 +172,15 @@ describe("incentives pipeline", () => {
     const db = await freshDatabase();
     const store = createMemoryMatchingStore();
     const w = await createWorld(db, store, { presenceTtlMs: 24 * 3_600_000 });
-    const draft = await createDraft(db.prisma, w.branchId, ruleSetOf({ rules: [{ id: "fast", on: "offer.accepted", when: { responseSecondsAtMost: 10 }, award: { points: 10 } }], budget: { points: 1000, period: "week" } }), "m");
+    const draft = await createDraft(
+      db.prisma,
+      w.branchId,
+      ruleSetOf({
+        rules: [{ id: "fast", on: "offer.accepted", when: { responseSecondsAtMost: 10 }, award: { points: 10 } }],
+        budget: { points: 1000, period: "week" },
+      }),
+      "m",
+    );
     await activateRuleSet(db.prisma, w.branchId, draft.version, "m", new Date(w.clock.now()));
     // The reluctant advisor is created first: with equal scores the tie-break (lowest id) would pick
     // them, so only responsiveness and incentives can put the eager one first.
@@ -148,7 +190,15 @@ describe("incentives pipeline", () => {
     for (const id of [eager, reluctant]) await w.engine.setPresence(id, "available");
     const client = await w.addClient();
     const ask = async () => {
-      const created = await w.engine.createRequest({ clientId: client, topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 });
+      const created = await w.engine.createRequest({
+        clientId: client,
+        topic: "t",
+        requiredLicence: "fund_sales",
+        channel: "chat",
+        mode: "dispatch",
+        language: null,
+        priority: 0,
+      });
       if (!created.ok) throw new Error(created.reason);
       return created.requestId;
     };

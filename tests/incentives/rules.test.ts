@@ -126,7 +126,12 @@ describe("parseRuleSet: a condition that does not fit the rule's event", () => {
   );
 
   it("only latency, streak and stage are accept-only, and stars rating-only", () => {
-    expect(combos.filter((c) => !c.fits).map((c) => `${c.name}@${c.on}`).sort()).toEqual(
+    expect(
+      combos
+        .filter((c) => !c.fits)
+        .map((c) => `${c.name}@${c.on}`)
+        .sort(),
+    ).toEqual(
       [
         "responseSecondsAtMost@request.completed",
         "responseSecondsAtMost@request.rated",
@@ -208,10 +213,7 @@ describe("parseRuleSet: rule ids", () => {
 
   it("reports each repeat of an id once", () => {
     const same = { id: "same", on: "request.completed", award: { points: 1 } };
-    expect(errorsOf(doc(same, same, same)).map((e) => e.message)).toEqual([
-      expect.stringContaining("rules 0 and 1"),
-      expect.stringContaining("rules 0 and 2"),
-    ]);
+    expect(errorsOf(doc(same, same, same)).map((e) => e.message)).toEqual([expect.stringContaining("rules 0 and 1"), expect.stringContaining("rules 0 and 2")]);
   });
 
   it.each([
@@ -273,7 +275,9 @@ describe("parseRuleSet: awards, caps, event types and unknown fields", () => {
   });
 
   it("names unknown fields of a rule and of its conditions", () => {
-    const errors = errorsOf(doc({ id: "r", on: "offer.accepted", when: { responseSecondsAtMost: 5, fastest: true }, award: { points: 1 }, note: "x", tier: 2 }));
+    const errors = errorsOf(
+      doc({ id: "r", on: "offer.accepted", when: { responseSecondsAtMost: 5, fastest: true }, award: { points: 1 }, note: "x", tier: 2 }),
+    );
     expect(errors.map((e) => [e.ruleId, e.field])).toEqual(
       expect.arrayContaining([
         ["r", "when.fastest"],
@@ -285,7 +289,9 @@ describe("parseRuleSet: awards, caps, event types and unknown fields", () => {
   });
 
   it("a rule that is not an object is named by its index, with an empty field", () => {
-    expect(errorsOf(doc({ id: "ok", on: "request.completed", award: { points: 1 } }, "rule"))).toEqual([{ ruleId: "#1", field: "", message: expect.any(String) }]);
+    expect(errorsOf(doc({ id: "ok", on: "request.completed", award: { points: 1 } }, "rule"))).toEqual([
+      { ruleId: "#1", field: "", message: expect.any(String) },
+    ]);
   });
 });
 
@@ -307,7 +313,10 @@ describe("parseRuleSet: document-level errors have no rule id", () => {
 
 describe("formatRuleSetErrors", () => {
   it("puts rule and field in front of each message", () => {
-    const errors = errorsOf({ rules: [{ id: "r", on: "offer.accepted", when: { starsAtLeast: 5 }, award: { points: 1 } }], budget: { points: -1, period: "week" } });
+    const errors = errorsOf({
+      rules: [{ id: "r", on: "offer.accepted", when: { starsAtLeast: 5 }, award: { points: 1 } }],
+      budget: { points: -1, period: "week" },
+    });
     const text = formatRuleSetErrors(errors);
     expect(text).toContain("rule set, budget.points: ");
     expect(text).toContain("rule r, when.starsAtLeast: does not apply to offer.accepted rules");

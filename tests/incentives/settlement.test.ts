@@ -88,7 +88,8 @@ function settlementSuite(backend: Backend) {
     const { branchId, advisor } = await newBranch(prisma);
     const other = await newBranch(prisma);
     const [a, b, c] = [advisor("a"), advisor("b"), advisor("c")];
-    for (const id of [branchId, other.branchId]) expect(await fundBudget(prisma, { branchId: id, points: 1_000, periodKey: W13.key })).toMatchObject({ ok: true });
+    for (const id of [branchId, other.branchId])
+      expect(await fundBudget(prisma, { branchId: id, points: 1_000, periodKey: W13.key })).toMatchObject({ ok: true });
 
     await award(prisma, { branchId, advisorId: a, ruleId: "first_response", points: 10, at: "2026-03-23T00:00:00.000Z" }); // the period's first instant
     await award(prisma, { branchId, advisorId: a, ruleId: "five_stars", points: 5, at: "2026-03-25T10:00:00.000Z" });
@@ -97,7 +98,16 @@ function settlementSuite(backend: Backend) {
     await award(prisma, { branchId, advisorId: b, ruleId: "first_response", points: 4, at: "2026-03-26T15:00:00.000Z" });
     await award(prisma, { branchId: other.branchId, advisorId: b, ruleId: "first_response", points: 6, at: "2026-03-26T15:00:00.000Z" }); // another branch's
     await award(prisma, { branchId, advisorId: c, ruleId: "first_response", points: 8, at: "2026-03-22T23:59:59.999Z" }); // week 12
-    const skipped = await recordSkippedAward(prisma, { eventId: `evt_sk${uniqueTag()}`, ruleId: "five_stars", ruleSetVersion: 1, branchId, advisorId: b, points: 3, at: new Date("2026-03-27T09:00:00Z"), reason: "cap_per_day" });
+    const skipped = await recordSkippedAward(prisma, {
+      eventId: `evt_sk${uniqueTag()}`,
+      ruleId: "five_stars",
+      ruleSetVersion: 1,
+      branchId,
+      advisorId: b,
+      points: 3,
+      at: new Date("2026-03-27T09:00:00Z"),
+      reason: "cap_per_day",
+    });
     expect(skipped).toMatchObject({ ok: true, decision: { status: "skipped" } });
     return { branchId, a, b, c, advisors: [a, b, c] };
   }
@@ -120,7 +130,13 @@ function settlementSuite(backend: Backend) {
       totals: { points: 26, awards: 4, advisors: 2 },
     };
     const expectedCsv = `advisor_id,points,awards\r\n${a},22,3\r\n${b},4,1\r\n`;
-    expect(result.settlement).toMatchObject({ branchId, periodStart: new Date(W13.start), periodEnd: new Date(W13.end), closedAt: new Date(NOW), csv: expectedCsv });
+    expect(result.settlement).toMatchObject({
+      branchId,
+      periodStart: new Date(W13.start),
+      periodEnd: new Date(W13.end),
+      closedAt: new Date(NOW),
+      csv: expectedCsv,
+    });
     expect(result.settlement.report).toEqual(expectedReport);
     expect(result.settlement.id).toMatch(/^stl_[0-9a-z]{26}$/);
 
@@ -140,7 +156,11 @@ function settlementSuite(backend: Backend) {
     });
     expect(after.settlementTransactions).toBe(2);
     expect(after.settlements).toBe(1);
-    const moves = await prisma.ledgerTransaction.findMany({ where: { branchId, kind: "settlement" }, select: { idempotencyKey: true }, orderBy: { idempotencyKey: "asc" } });
+    const moves = await prisma.ledgerTransaction.findMany({
+      where: { branchId, kind: "settlement" },
+      select: { idempotencyKey: true },
+      orderBy: { idempotencyKey: "asc" },
+    });
     expect(moves.map((m) => m.idempotencyKey)).toEqual([`settle:${branchId}:2026-W13:${a}`, `settle:${branchId}:2026-W13:${b}`]);
     const codes = advisors.flatMap((id) => [accountCode.advisorPoints(id), accountCode.advisorPayable(id)]);
     expect(await verifyLedger(prisma, { accountCodes: [...codes, accountCode.branchBudget(branchId)] })).toEqual([]);
@@ -169,7 +189,12 @@ function settlementSuite(backend: Backend) {
     expect(results.map((r) => r.settlement.report.totals)).toEqual(Array(3).fill({ points: 26, awards: 4, advisors: 2 }));
     const after = await snapshot(prisma, branchId, advisors);
     expect(after).toMatchObject({ settlementTransactions: 2, settlements: 1 });
-    expect(after.balances).toMatchObject({ [accountCode.advisorPayable(a)]: 22, [accountCode.advisorPoints(a)]: 100, [accountCode.advisorPayable(b)]: 4, [accountCode.advisorPoints(b)]: 6 });
+    expect(after.balances).toMatchObject({
+      [accountCode.advisorPayable(a)]: 22,
+      [accountCode.advisorPoints(a)]: 100,
+      [accountCode.advisorPayable(b)]: 4,
+      [accountCode.advisorPoints(b)]: 6,
+    });
 
     // And a late rerun after the race still changes nothing.
     expect((await settlePeriod(prisma, period(branchId))).created).toBe(false);
@@ -181,12 +206,15 @@ function settlementSuite(backend: Backend) {
     const { branchId, advisor } = await newBranch(prisma);
     const advisors = Array.from({ length: 12 }, (_, i) => advisor(String(i).padStart(2, "0")));
     await fundBudget(prisma, { branchId, points: 10_000, periodKey: W13.key });
-    for (const [i, id] of advisors.entries()) await award(prisma, { branchId, advisorId: id, ruleId: "first_response", points: i + 1, at: "2026-03-27T12:00:00Z" });
+    for (const [i, id] of advisors.entries())
+      await award(prisma, { branchId, advisorId: id, ruleId: "first_response", points: i + 1, at: "2026-03-27T12:00:00Z" });
 
     // Week 14's awards lock the same advisors' points accounts (and the budget) as the settlements.
     const [settlements] = await Promise.all([
       Promise.all([1, 2, 3].map(() => settlePeriod(prisma, period(branchId)))),
-      Promise.all(advisors.flatMap((id) => [1, 2].map(() => award(prisma, { branchId, advisorId: id, ruleId: "five_stars", points: 100, at: "2026-03-30T12:00:00Z" })))),
+      Promise.all(
+        advisors.flatMap((id) => [1, 2].map(() => award(prisma, { branchId, advisorId: id, ruleId: "five_stars", points: 100, at: "2026-03-30T12:00:00Z" }))),
+      ),
     ]);
 
     expect(settlements.filter((r) => r.created)).toHaveLength(1);
@@ -237,7 +265,10 @@ function settlementSuite(backend: Backend) {
     await award(prisma, { branchId, advisorId: d, ruleId: "five_stars", points: 5, at: "2026-03-24T10:00:00Z" });
     const reversedThree = await award(prisma, { branchId, advisorId: e, ruleId: "first_response", points: 3, at: "2026-03-25T09:00:00Z" });
     // Reversals correct the ledger; the award decisions stay "posted" (the ledger is append-only).
-    for (const [id, key] of [[reversedTen, "d"], [reversedThree, "e"]] as const) {
+    for (const [id, key] of [
+      [reversedTen, "d"],
+      [reversedThree, "e"],
+    ] as const) {
       expect(await reverseTransaction(prisma, { transactionId: id, idempotencyKey: `rev:${branchId}:${key}` })).toMatchObject({ ok: true });
     }
 
@@ -247,14 +278,26 @@ function settlementSuite(backend: Backend) {
       branchId,
       period: { key: "2026-W13", start: "2026-03-23T00:00:00.000Z", end: "2026-03-29T23:00:00.000Z" },
       advisors: [
-        { advisorId: d, points: 5, awards: 2, byRule: { first_response: 10, five_stars: 5 }, shortfall: 10, note: "the points balance covered 5 of 15 awarded points" },
+        {
+          advisorId: d,
+          points: 5,
+          awards: 2,
+          byRule: { first_response: 10, five_stars: 5 },
+          shortfall: 10,
+          note: "the points balance covered 5 of 15 awarded points",
+        },
         { advisorId: e, points: 0, awards: 1, byRule: { first_response: 3 }, shortfall: 3, note: "the points balance covered 0 of 3 awarded points" },
       ],
       totals: { points: 5, awards: 3, advisors: 2 },
     });
     expect(result.settlement.csv).toBe(`advisor_id,points,awards\r\n${d},5,2\r\n${e},0,1\r\n`);
     const after = await snapshot(prisma, branchId, [d, e]);
-    expect(after.balances).toEqual({ [accountCode.advisorPoints(d)]: 0, [accountCode.advisorPayable(d)]: 5, [accountCode.advisorPoints(e)]: 0, [accountCode.advisorPayable(e)]: 0 });
+    expect(after.balances).toEqual({
+      [accountCode.advisorPoints(d)]: 0,
+      [accountCode.advisorPayable(d)]: 5,
+      [accountCode.advisorPoints(e)]: 0,
+      [accountCode.advisorPayable(e)]: 0,
+    });
     expect(after.settlementTransactions).toBe(1); // nothing to move for e: no empty transaction
   });
 
@@ -310,7 +353,9 @@ function dueBranchesSuite(backend: Backend) {
     await award(prisma, { branchId: shanghai.branchId, advisorId: s, ruleId: "first_response", points: 9, at: "2026-03-29T15:00:00Z" });
     await award(prisma, { branchId: shanghai.branchId, advisorId: s, ruleId: "first_response", points: 2, at: "2026-03-29T17:00:00Z" });
     // New York has an event of its week the incentive consumer has not evaluated yet.
-    const pending = await prisma.eventLog.create({ data: { id: `evt_st${newYork.tag}`, type: "offer.accepted", at: new Date("2026-03-27T12:00:00Z"), branchId: newYork.branchId, data: {} } });
+    const pending = await prisma.eventLog.create({
+      data: { id: `evt_st${newYork.tag}`, type: "offer.accepted", at: new Date("2026-03-27T12:00:00Z"), branchId: newYork.branchId, data: {} },
+    });
 
     const { logger, entries } = capturingLogger();
     const first = await settleDueBranches(prisma, { now: NOW, logger });

@@ -29,10 +29,21 @@ function databaseContract(open: () => Promise<Database>) {
         maxConcurrent: 2,
         languages: ["en", "zh"],
         suitabilityMaxRisk: 3,
-        licences: { create: { id: `lic_t${tag}`, kind: "fund_sales", number: `FS-${tag}`, issuer: "FCA", validFrom: new Date(0), validUntil: new Date(Date.UTC(2100, 0)) } },
+        licences: {
+          create: {
+            id: `lic_t${tag}`,
+            kind: "fund_sales",
+            number: `FS-${tag}`,
+            issuer: "FCA",
+            validFrom: new Date(0),
+            validUntil: new Date(Date.UTC(2100, 0)),
+          },
+        },
       },
     });
-    const client = await db.prisma.client.create({ data: { id: `cli_t${tag}`, branchId: branch.id, name: "Cy", riskLevel: 2, language: "en", dedicatedAdvisorId: advisor.id } });
+    const client = await db.prisma.client.create({
+      data: { id: `cli_t${tag}`, branchId: branch.id, name: "Cy", riskLevel: 2, language: "en", dedicatedAdvisorId: advisor.id },
+    });
     return { branch, advisor, client };
   }
 
@@ -50,7 +61,9 @@ function databaseContract(open: () => Promise<Database>) {
 
   it("refuses a risk level outside 1-5 and a suitability scope outside 1-5", async () => {
     const { branch } = await seedBranch();
-    await expect(db.prisma.client.create({ data: { id: `cli_bad${tag}`, branchId: branch.id, name: "X", riskLevel: 6, language: "en" } })).rejects.toThrow(/riskLevel_range|check constraint/i);
+    await expect(db.prisma.client.create({ data: { id: `cli_bad${tag}`, branchId: branch.id, name: "X", riskLevel: 6, language: "en" } })).rejects.toThrow(
+      /riskLevel_range|check constraint/i,
+    );
     await expect(
       db.prisma.advisor.create({ data: { id: `adv_bad${tag}`, branchId: branch.id, name: "X", maxConcurrent: 1, languages: [], suitabilityMaxRisk: 0 } }),
     ).rejects.toThrow(/suitabilityMaxRisk_range|check constraint/i);
@@ -59,16 +72,31 @@ function databaseContract(open: () => Promise<Database>) {
   it("refuses ratings outside 1-5 stars", async () => {
     const { branch, advisor, client } = await seedBranch();
     const request = await db.prisma.serviceRequest.create({
-      data: { id: `req_t${tag}`, clientId: client.id, branchId: branch.id, topic: "t", requiredLicence: "fund_sales", channel: "chat", status: "completed", assignedAdvisorId: advisor.id },
+      data: {
+        id: `req_t${tag}`,
+        clientId: client.id,
+        branchId: branch.id,
+        topic: "t",
+        requiredLicence: "fund_sales",
+        channel: "chat",
+        status: "completed",
+        assignedAdvisorId: advisor.id,
+      },
     });
-    await expect(db.prisma.rating.create({ data: { id: `rat_t${tag}`, requestId: request.id, advisorId: advisor.id, clientId: client.id, stars: 0 } })).rejects.toThrow(/stars_range|check constraint/i);
-    await expect(db.prisma.rating.create({ data: { id: `rat_u${tag}`, requestId: request.id, advisorId: advisor.id, clientId: client.id, stars: 5 } })).resolves.toBeTruthy();
+    await expect(
+      db.prisma.rating.create({ data: { id: `rat_t${tag}`, requestId: request.id, advisorId: advisor.id, clientId: client.id, stars: 0 } }),
+    ).rejects.toThrow(/stars_range|check constraint/i);
+    await expect(
+      db.prisma.rating.create({ data: { id: `rat_u${tag}`, requestId: request.id, advisorId: advisor.id, clientId: client.id, stars: 5 } }),
+    ).resolves.toBeTruthy();
   });
 
   it("refuses an assigned request without an assignee", async () => {
     const { branch, client } = await seedBranch();
     await expect(
-      db.prisma.serviceRequest.create({ data: { id: `req_x${tag}`, clientId: client.id, branchId: branch.id, topic: "t", requiredLicence: "futures", channel: "voice", status: "assigned" } }),
+      db.prisma.serviceRequest.create({
+        data: { id: `req_x${tag}`, clientId: client.id, branchId: branch.id, topic: "t", requiredLicence: "futures", channel: "voice", status: "assigned" },
+      }),
     ).rejects.toThrow(/assignee_present|check constraint/i);
   });
 
@@ -84,10 +112,18 @@ function databaseContract(open: () => Promise<Database>) {
   it("refuses zero ledger postings and a negative branch budget", async () => {
     const { branch } = await seedBranch();
     const txn = await db.prisma.ledgerTransaction.create({ data: { id: `txn_t${tag}`, idempotencyKey: `k-${tag}`, kind: "test" } });
-    const account = await db.prisma.ledgerAccount.create({ data: { id: `acc_t${tag}`, code: `branch_budget:${branch.id}`, kind: "branch_budget", ownerId: branch.id, branchId: branch.id } });
-    await expect(db.prisma.ledgerPosting.create({ data: { transactionId: txn.id, accountId: account.id, amount: 0 } })).rejects.toThrow(/amount_nonzero|check constraint/i);
-    await expect(db.prisma.ledgerAccount.update({ where: { id: account.id }, data: { balance: -1 } })).rejects.toThrow(/budget_never_negative|check constraint/i);
-    await expect(db.prisma.ledgerTransaction.create({ data: { id: `txn_u${tag}`, idempotencyKey: `k-${tag}`, kind: "test" } })).rejects.toThrow(/Unique constraint|unique/i);
+    const account = await db.prisma.ledgerAccount.create({
+      data: { id: `acc_t${tag}`, code: `branch_budget:${branch.id}`, kind: "branch_budget", ownerId: branch.id, branchId: branch.id },
+    });
+    await expect(db.prisma.ledgerPosting.create({ data: { transactionId: txn.id, accountId: account.id, amount: 0 } })).rejects.toThrow(
+      /amount_nonzero|check constraint/i,
+    );
+    await expect(db.prisma.ledgerAccount.update({ where: { id: account.id }, data: { balance: -1 } })).rejects.toThrow(
+      /budget_never_negative|check constraint/i,
+    );
+    await expect(db.prisma.ledgerTransaction.create({ data: { id: `txn_u${tag}`, idempotencyKey: `k-${tag}`, kind: "test" } })).rejects.toThrow(
+      /Unique constraint|unique/i,
+    );
   });
 }
 

@@ -98,7 +98,9 @@ describeWithServices("PostgreSQL bounds through a stalling proxy", [await probeP
     await proxy.restore();
     await sleep(200);
     for (let i = 0; i < 4; i++) {
-      const [row] = await database.prisma.$queryRawUnsafe<Array<{ tx: string | null; n: number }>>("SELECT txid_current_if_assigned()::text AS tx, (SELECT count(*)::int FROM probe) AS n");
+      const [row] = await database.prisma.$queryRawUnsafe<Array<{ tx: string | null; n: number }>>(
+        "SELECT txid_current_if_assigned()::text AS tx, (SELECT count(*)::int FROM probe) AS n",
+      );
       expect(row).toEqual({ tx: null, n: 0 });
     }
   });

@@ -41,10 +41,12 @@ function capturingLogger(): { logger: Logger; entries: Array<Record<string, unkn
 function freezable(store: MatchingStore): MatchingStore & { freeze(): void; thaw(): void } {
   let gate: Promise<void> | null = null;
   let open = () => {};
-  const held = <T>(call: () => Promise<T>) => async (): Promise<T> => {
-    if (gate) await gate;
-    return call();
-  };
+  const held =
+    <T>(call: () => Promise<T>) =>
+    async (): Promise<T> => {
+      if (gate) await gate;
+      return call();
+    };
   return {
     ...store,
     acquireLease: (name, token, ttl) => held(() => store.acquireLease(name, token, ttl))(),
@@ -221,9 +223,20 @@ function licenceSuite(name: string, openDatabase: () => Promise<Database>): void
     async function offered(world: World, advisors: string[]): Promise<{ requestId: string; offerId: string; advisorId: string }> {
       for (const id of advisors) await world.engine.setPresence(id, "available");
       const clientId = await world.addClient();
-      const created = await world.engine.createRequest({ clientId, topic: "pension", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: "en", priority: 0 });
+      const created = await world.engine.createRequest({
+        clientId,
+        topic: "pension",
+        requiredLicence: "fund_sales",
+        channel: "chat",
+        mode: "dispatch",
+        language: "en",
+        priority: 0,
+      });
       if (!created.ok) throw new Error(created.reason);
-      const sent = world.eventsOf("offer.sent").filter((e) => e.requestId === created.requestId).at(-1) as { offerId: string; advisorId: string };
+      const sent = world
+        .eventsOf("offer.sent")
+        .filter((e) => e.requestId === created.requestId)
+        .at(-1) as { offerId: string; advisorId: string };
       return { requestId: created.requestId, ...sent };
     }
 
@@ -250,7 +263,10 @@ function licenceSuite(name: string, openDatabase: () => Promise<Database>): void
       expect(state?.profile.licences[0]?.validUntil).toBe(world.clock.now() - 1_000);
       // The funnel moved on at once, to the advisor who is still licensed, never back to the lapsed one.
       await world.engine.setPresence(other, "available");
-      const sentTo = world.eventsOf("offer.sent").filter((e) => e.requestId === requestId).map((e) => (e as { advisorId: string }).advisorId);
+      const sentTo = world
+        .eventsOf("offer.sent")
+        .filter((e) => e.requestId === requestId)
+        .map((e) => (e as { advisorId: string }).advisorId);
       expect(sentTo).toEqual([lapsing, other]);
 
       // Nothing left to do: a second run finds nothing.
@@ -261,7 +277,10 @@ function licenceSuite(name: string, openDatabase: () => Promise<Database>): void
       const world = await createWorld(db, createMemoryMatchingStore());
       const suspended = await world.addAdvisor({ maxConcurrent: 1 });
       const first = await offered(world, [suspended]);
-      const licensed = await world.addAdvisor({ maxConcurrent: 1, licences: [{ kind: "fund_sales" }, { kind: "insurance", validUntil: world.clock.now() - 1 }] });
+      const licensed = await world.addAdvisor({
+        maxConcurrent: 1,
+        licences: [{ kind: "fund_sales" }, { kind: "insurance", validUntil: world.clock.now() - 1 }],
+      });
       await world.engine.setPresence(suspended, "away"); // so the second request goes to `licensed`
       const second = await offered(world, [licensed]);
       expect(second.advisorId).toBe(licensed);
@@ -328,13 +347,19 @@ describe("scheduler (memory store: the one process leads)", () => {
     try {
       await vi.waitFor(() => expect(jobs.every((j) => j.isLeader())).toBe(true), { timeout: 2_000 });
       // presence-expiry runs every 5 s.
-      await vi.waitFor(() => expect(healthy.entries.some((e) => e.job === "presence-expiry" && e.msg === "job finished")).toBe(true), { timeout: 8_000, interval: 100 });
+      await vi.waitFor(() => expect(healthy.entries.some((e) => e.job === "presence-expiry" && e.msg === "job finished")).toBe(true), {
+        timeout: 8_000,
+        interval: 100,
+      });
       const run = healthy.entries.find((e) => e.job === "presence-expiry" && e.msg === "job finished")!;
       expect(run).toMatchObject({ level: 20, expired: 1 });
       expect(run.durationMs).toBeTypeOf("number");
       expect((await world.store.getAdvisor(advisor))?.supply.presence).toBe("offline");
 
-      await vi.waitFor(() => expect(failing.entries.some((e) => e.job === "presence-expiry" && e.msg === "job failed")).toBe(true), { timeout: 2_000, interval: 100 });
+      await vi.waitFor(() => expect(failing.entries.some((e) => e.job === "presence-expiry" && e.msg === "job failed")).toBe(true), {
+        timeout: 2_000,
+        interval: 100,
+      });
       expect(failing.entries.find((e) => e.msg === "job failed")).toMatchObject({ level: 50, err: expect.objectContaining({ message: "ECONNREFUSED" }) });
     } finally {
       await Promise.all(jobs.map((j) => j.stop()));

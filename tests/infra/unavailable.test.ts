@@ -32,11 +32,13 @@ import { classifyUnavailable, isUnavailable } from "../../infra/unavailable.ts";
 import { LiveStateUnavailableError } from "../../matching/store/port.ts";
 
 const CLIENT_VERSION = "7.10.0";
-const known = (message: string, code: string, meta?: Record<string, unknown>) => new Prisma.PrismaClientKnownRequestError(message, { code, clientVersion: CLIENT_VERSION, meta });
+const known = (message: string, code: string, meta?: Record<string, unknown>) =>
+  new Prisma.PrismaClientKnownRequestError(message, { code, clientVersion: CLIENT_VERSION, meta });
 /** A Node socket error as net reports it. */
 const socketError = (code: string, syscall: string, errno: number) => Object.assign(new Error(`${syscall} ${code}`), { code, syscall, errno });
 /** A server error as pg (pg-protocol's DatabaseError) reports it. */
-const serverError = (message: string, code: string, severity = "FATAL") => Object.assign(new pg.DatabaseError(message, message.length, "error"), { code, severity });
+const serverError = (message: string, code: string, severity = "FATAL") =>
+  Object.assign(new pg.DatabaseError(message, message.length, "error"), { code, severity });
 
 async function rejection(work: () => Promise<unknown>): Promise<unknown> {
   try {
@@ -122,7 +124,16 @@ describe("what the libraries throw when a dependency is unreachable", () => {
   });
 
   it("a Node socket error of any kind: refused, reset, broken pipe, timed out, unreachable, DNS", () => {
-    for (const [code, syscall] of [["ECONNREFUSED", "connect"], ["ECONNRESET", "read"], ["EPIPE", "write"], ["ETIMEDOUT", "read"], ["EHOSTUNREACH", "connect"], ["ENETUNREACH", "connect"], ["ENOTFOUND", "getaddrinfo"], ["EAI_AGAIN", "getaddrinfo"]] as const) {
+    for (const [code, syscall] of [
+      ["ECONNREFUSED", "connect"],
+      ["ECONNRESET", "read"],
+      ["EPIPE", "write"],
+      ["ETIMEDOUT", "read"],
+      ["EHOSTUNREACH", "connect"],
+      ["ENETUNREACH", "connect"],
+      ["ENOTFOUND", "getaddrinfo"],
+      ["EAI_AGAIN", "getaddrinfo"],
+    ] as const) {
       expect(isUnavailable(socketError(code, syscall, -1)), code).toBe(true);
     }
     // Node's connect tries every address of a name and reports them together.
@@ -172,23 +183,36 @@ describe("classifyUnavailable, for errors constructed as the libraries construct
 
   it("P2028 only when no transaction could start in time or it expired; its other messages are bugs", () => {
     expect(classifyUnavailable(known("Transaction API error: Unable to start a transaction in the given time.", "P2028"))?.reason).toBe("no free connection");
-    const expired = "Transaction API error: A query cannot be executed on an expired transaction. The timeout for this transaction was 5000 ms, however 5012 ms passed since the start of the transaction.";
+    const expired =
+      "Transaction API error: A query cannot be executed on an expired transaction. The timeout for this transaction was 5000 ms, however 5012 ms passed since the start of the transaction.";
     expect(classifyUnavailable(known(expired, "P2028", { operation: "query", timeout: 5000, timeTaken: 5012 }))?.reason).toBe("timed out");
     expect(isUnavailable(known("Transaction API error: Transaction not found. Transaction ID is invalid.", "P2028"))).toBe(false);
-    expect(isUnavailable(known("Transaction API error: Transaction already closed: A commit cannot be executed on a committed transaction.", "P2028"))).toBe(false);
+    expect(isUnavailable(known("Transaction API error: Transaction already closed: A commit cannot be executed on a committed transaction.", "P2028"))).toBe(
+      false,
+    );
   });
 
   it("raw-query errors (P2010) by the driver adapter error Prisma keeps in meta", () => {
-    const wrap = (cause: ConstructorParameters<typeof DriverAdapterError>[0]) => known("Raw query failed.", "P2010", { driverAdapterError: new DriverAdapterError(cause) });
+    const wrap = (cause: ConstructorParameters<typeof DriverAdapterError>[0]) =>
+      known("Raw query failed.", "P2010", { driverAdapterError: new DriverAdapterError(cause) });
     expect(classifyUnavailable(wrap({ kind: "DatabaseNotReachable", host: "db", port: 5432 }))?.reason).toBe("connection refused");
     expect(classifyUnavailable(wrap({ kind: "ConnectionClosed" }))?.reason).toBe("connection lost");
     expect(classifyUnavailable(wrap({ kind: "SocketTimeout" }))?.reason).toBe("timed out");
     expect(classifyUnavailable(wrap({ kind: "TooManyConnections", cause: "sorry" }))?.reason).toBe("no free connection");
-    const statementTimeout = { kind: "postgres", code: "57014", severity: "ERROR", message: "canceling statement due to statement timeout", originalCode: "57014", originalMessage: "canceling statement due to statement timeout" } as const;
+    const statementTimeout = {
+      kind: "postgres",
+      code: "57014",
+      severity: "ERROR",
+      message: "canceling statement due to statement timeout",
+      originalCode: "57014",
+      originalMessage: "canceling statement due to statement timeout",
+    } as const;
     expect(classifyUnavailable(wrap(statementTimeout as never))?.reason).toBe("timed out");
     expect(isUnavailable(wrap({ kind: "UniqueConstraintViolation", constraint: { fields: ["id"] } }))).toBe(false);
     // The adapter error as a plain object (after a serialisation boundary) reads the same.
-    expect(isUnavailable(known("Raw query failed.", "P2010", { driverAdapterError: { name: "DriverAdapterError", cause: { kind: "ConnectionClosed" } } }))).toBe(true);
+    expect(
+      isUnavailable(known("Raw query failed.", "P2010", { driverAdapterError: { name: "DriverAdapterError", cause: { kind: "ConnectionClosed" } } })),
+    ).toBe(true);
   });
 
   it("node-redis error classes (their name is plain 'Error') and 'not now' replies", () => {
@@ -209,8 +233,14 @@ describe("classifyUnavailable, for errors constructed as the libraries construct
       [new RedisCommandTimeoutError("EVALSHA", 2000), "timed out"],
       [new RedisUnresponsiveError(2000), "timed out"],
     ];
-    for (const [error, reason] of cases) expect(classifyUnavailable(error), `${error.constructor.name}: ${error.message}`).toEqual({ dependency: "redis", reason });
-    for (const reply of ["WRONGTYPE Operation against a key holding the wrong kind of value", "BUSYGROUP Consumer Group name already exists", "NOSCRIPT No matching script", "ERR syntax error"]) {
+    for (const [error, reason] of cases)
+      expect(classifyUnavailable(error), `${error.constructor.name}: ${error.message}`).toEqual({ dependency: "redis", reason });
+    for (const reply of [
+      "WRONGTYPE Operation against a key holding the wrong kind of value",
+      "BUSYGROUP Consumer Group name already exists",
+      "NOSCRIPT No matching script",
+      "ERR syntax error",
+    ]) {
       expect(isUnavailable(new ErrorReply(reply)), reply).toBe(false);
     }
   });
@@ -256,7 +286,9 @@ describe("the API's error handler", () => {
     },
     // A port that looks like a class-22 SQLSTATE must not turn a lost database into the caller's 400.
     port: () => {
-      throw known("Can't reach database server at db:22003", "P1001", { driverAdapterError: new DriverAdapterError({ kind: "DatabaseNotReachable", host: "db", port: 22003 }) });
+      throw known("Can't reach database server at db:22003", "P1001", {
+        driverAdapterError: new DriverAdapterError({ kind: "DatabaseNotReachable", host: "db", port: 22003 }),
+      });
     },
     bug: () => {
       throw new TypeError("Cannot read properties of undefined (reading 'id')");

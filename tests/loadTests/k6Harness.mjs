@@ -41,15 +41,40 @@ const K6_MODULES = {
   "k6/ws": { default: { connect: unavailable("ws.connect") }, connect: unavailable("ws.connect") },
   "k6/metrics": { Counter: metricClass("counter"), Gauge: metricClass("gauge"), Rate: metricClass("rate"), Trend: metricClass("trend") },
   "k6/execution": { default: { vu: {}, scenario: {}, instance: {}, test: {} } },
-  "k6/data": { SharedArray: class { constructor(_name, make) { return make(); } } },
+  "k6/data": {
+    SharedArray: class {
+      constructor(_name, make) {
+        return make();
+      }
+    },
+  },
   "k6/timers": { setTimeout: unavailable("setTimeout"), clearTimeout() {}, setInterval: unavailable("setInterval"), clearInterval() {} },
 };
 /** k6's own metrics, which thresholds may name without creating them. */
 const BUILTIN_METRICS = [
-  "checks", "data_received", "data_sent", "iteration_duration", "iterations", "dropped_iterations", "vus", "vus_max",
-  "http_reqs", "http_req_blocked", "http_req_connecting", "http_req_duration", "http_req_failed", "http_req_receiving",
-  "http_req_sending", "http_req_tls_handshaking", "http_req_waiting",
-  "ws_connecting", "ws_msgs_received", "ws_msgs_sent", "ws_ping", "ws_session_duration", "ws_sessions",
+  "checks",
+  "data_received",
+  "data_sent",
+  "iteration_duration",
+  "iterations",
+  "dropped_iterations",
+  "vus",
+  "vus_max",
+  "http_reqs",
+  "http_req_blocked",
+  "http_req_connecting",
+  "http_req_duration",
+  "http_req_failed",
+  "http_req_receiving",
+  "http_req_sending",
+  "http_req_tls_handshaking",
+  "http_req_waiting",
+  "ws_connecting",
+  "ws_msgs_received",
+  "ws_msgs_sent",
+  "ws_ping",
+  "ws_session_duration",
+  "ws_sessions",
 ];
 
 const entry = path.resolve(process.argv[2]);
@@ -72,9 +97,13 @@ async function link(specifier, referencing) {
   }
   if (Object.hasOwn(K6_MODULES, specifier)) {
     const exports = K6_MODULES[specifier];
-    return new vm.SyntheticModule(Object.keys(exports), function () {
-      for (const [name, value] of Object.entries(exports)) this.setExport(name, value);
-    }, { identifier: specifier, context });
+    return new vm.SyntheticModule(
+      Object.keys(exports),
+      function () {
+        for (const [name, value] of Object.entries(exports)) this.setExport(name, value);
+      },
+      { identifier: specifier, context },
+    );
   }
   if (specifier.startsWith("./") || specifier.startsWith("../")) return load(path.resolve(path.dirname(referencing.identifier), specifier));
   throw new Error(`${referencing.identifier} imports "${specifier}", which k6 cannot load (only k6's own modules and relative files)`);

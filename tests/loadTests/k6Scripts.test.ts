@@ -27,7 +27,15 @@ const libFiles = fs.existsSync(lib) ? jsFiles(lib) : [];
 
 /** The k6 modules a script may import (k6 v0.5x to v1.x; extensions need a custom binary). */
 const K6_MODULES = new Set(["k6", "k6/http", "k6/ws", "k6/websockets", "k6/experimental/websockets", "k6/metrics", "k6/execution", "k6/data", "k6/timers"]);
-const EXECUTORS = new Set(["shared-iterations", "per-vu-iterations", "constant-vus", "ramping-vus", "constant-arrival-rate", "ramping-arrival-rate", "externally-controlled"]);
+const EXECUTORS = new Set([
+  "shared-iterations",
+  "per-vu-iterations",
+  "constant-vus",
+  "ramping-vus",
+  "constant-arrival-rate",
+  "ramping-arrival-rate",
+  "externally-controlled",
+]);
 
 interface Inspection {
   imports: Array<{ from: string; specifier: string }>;

@@ -17,9 +17,13 @@ const keys = keySpace("adx:");
 // and odd ones where escaping or case folding matters.
 const poolIds = fc.oneof({ arbitrary: fc.constant("br_1"), weight: 4 }, { arbitrary: fc.constantFrom("br_2", "*", "a}b", "%002a"), weight: 1 });
 const languages = fc.oneof({ arbitrary: fc.constantFrom("en", "EN"), weight: 4 }, { arbitrary: fc.constantFrom("fr", "De", "*", "es"), weight: 1 });
-const risks = fc.oneof({ arbitrary: fc.constantFrom(1, 2, 3, 4, 5), weight: 4 }, { arbitrary: fc.constantFrom(-1, 0, 0.5, 2.5, 5.5, 9, Number.NaN), weight: 1 });
+const risks = fc.oneof(
+  { arbitrary: fc.constantFrom(1, 2, 3, 4, 5), weight: 4 },
+  { arbitrary: fc.constantFrom(-1, 0, 0.5, 2.5, 5.5, 9, Number.NaN), weight: 1 },
+);
 const kinds = fc.oneof({ arbitrary: fc.constant("fund_sales" as const), weight: 3 }, { arbitrary: fc.constantFrom(...LICENCE_KINDS), weight: 1 });
-const likely = <T,>(first: T, ...others: T[]) => fc.oneof({ arbitrary: fc.constant(first), weight: 4 }, { arbitrary: fc.constantFrom(first, ...others), weight: 1 });
+const likely = <T>(first: T, ...others: T[]) =>
+  fc.oneof({ arbitrary: fc.constant(first), weight: 4 }, { arbitrary: fc.constantFrom(first, ...others), weight: 1 });
 
 const state: fc.Arbitrary<AdvisorState> = fc
   .record({

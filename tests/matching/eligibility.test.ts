@@ -129,9 +129,7 @@ describe("checkEligibility: eligible advisor", () => {
 
   it("does not leak the licence status or other profile fields into the snapshot licence", () => {
     const result = checkEligibility(input());
-    expect(result.eligible && Object.keys(result.snapshot.licence).sort()).toEqual(
-      ["id", "issuer", "kind", "number", "validFrom", "validUntil"],
-    );
+    expect(result.eligible && Object.keys(result.snapshot.licence).sort()).toEqual(["id", "issuer", "kind", "number", "validFrom", "validUntil"]);
   });
 });
 
@@ -284,9 +282,7 @@ describe("checkEligibility: LICENCE", () => {
 
   it("checks the kind the request requires", () => {
     const futuresOnly = advisor({ licences: [licence({ kind: "futures" })] });
-    expect(reasonOf(checkEligibility(input({ advisor: futuresOnly, request: request({ requiredLicence: "futures" }) })))).toBe(
-      "ELIGIBLE",
-    );
+    expect(reasonOf(checkEligibility(input({ advisor: futuresOnly, request: request({ requiredLicence: "futures" }) })))).toBe("ELIGIBLE");
     expect(reasonOf(checkEligibility(input({ advisor: futuresOnly })))).toBe("LICENCE");
   });
 });
@@ -349,13 +345,10 @@ describe("checkEligibility: rule order", () => {
     expect(INELIGIBLE_REASONS).toEqual(["EXCLUDED", "STATUS", "PRESENCE", "CAPACITY", "LICENCE", "SUITABILITY", "LANGUAGE"]);
   });
 
-  it.each(INELIGIBLE_REASONS.map((reason, index) => [reason, index] as const))(
-    "reports %s when it and every later rule fail",
-    (reason, index) => {
-      const failing = INELIGIBLE_REASONS.slice(index).reduce((acc, r) => breakers[r](acc), input());
-      expect(reasonOf(checkEligibility(failing))).toBe(reason);
-    },
-  );
+  it.each(INELIGIBLE_REASONS.map((reason, index) => [reason, index] as const))("reports %s when it and every later rule fail", (reason, index) => {
+    const failing = INELIGIBLE_REASONS.slice(index).reduce((acc, r) => breakers[r](acc), input());
+    expect(reasonOf(checkEligibility(failing))).toBe(reason);
+  });
 
   it.each(INELIGIBLE_REASONS.map((reason) => [reason] as const))("each breaker alone yields %s", (reason) => {
     expect(reasonOf(checkEligibility(breakers[reason](input())))).toBe(reason);

@@ -9,12 +9,35 @@ const T0 = Date.UTC(2026, 0, 5, 9);
 const stages = stagesFor(policy, "auto");
 
 function request(patch: Partial<LiveRequest> = {}): LiveRequest {
-  const facts = { id: "req_1", clientId: "cli_1", branchId: "brn_1", region: "north", requiredLicence: "fund_sales", riskLevel: 2, language: null, priority: 0, dedicatedAdvisorId: "adv_d", mode: "auto", createdAt: T0 } as const;
+  const facts = {
+    id: "req_1",
+    clientId: "cli_1",
+    branchId: "brn_1",
+    region: "north",
+    requiredLicence: "fund_sales",
+    riskLevel: 2,
+    language: null,
+    priority: 0,
+    dedicatedAdvisorId: "adv_d",
+    mode: "auto",
+    createdAt: T0,
+  } as const;
   return { ...newLiveRequest(facts, { stageIndex: 0, now: T0 }), ...patch };
 }
 
 function offer(patch: Partial<OfferState> = {}): OfferState {
-  return { id: "off_1", requestId: "req_1", advisorId: "adv_1", kind: "push", stageIndex: 0, sentAt: T0, expiresAt: T0 + 20_000, outcome: null, respondedAt: null, ...patch };
+  return {
+    id: "off_1",
+    requestId: "req_1",
+    advisorId: "adv_1",
+    kind: "push",
+    stageIndex: 0,
+    sentAt: T0,
+    expiresAt: T0 + 20_000,
+    outcome: null,
+    respondedAt: null,
+    ...patch,
+  };
 }
 
 const at = (now: number, noCandidates = false): StepContext => ({ stages, policy, now, noCandidates });

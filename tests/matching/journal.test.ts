@@ -27,8 +27,6 @@ import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../s
 import { connectTestRedis, openTestRedisStore } from "./support/redisStores.ts";
 import { createWorld, type World } from "./support/world.ts";
 
-
-
 function entry(requestId: string, rev: number): JournalEntry {
   return { requestId, rev, request: { rev } as never, stage: null, offers: [], events: [] };
 }
@@ -47,7 +45,10 @@ function journalContract(name: string, open: () => Promise<{ journal: Journal; c
       expect((await journal.lag(Date.now())).entries).toBe(3);
       const first = await journal.take("c1", 2, 60_000);
       expect(first.map((d) => d.id)).toEqual(ids.slice(0, 2));
-      expect(first.map((d) => [d.entry.requestId, d.entry.rev])).toEqual([["req_a", 1], ["req_a", 2]]);
+      expect(first.map((d) => [d.entry.requestId, d.entry.rev])).toEqual([
+        ["req_a", 1],
+        ["req_a", 2],
+      ]);
       // Not acknowledged: the same consumer is given them again (a failed batch is retried), nobody else.
       expect((await journal.take("c1", 10, 60_000)).map((d) => d.id)).toEqual(ids.slice(0, 2));
       expect((await journal.take("c2", 10, 60_000)).map((d) => d.id)).toEqual([ids[2]]);
@@ -156,7 +157,17 @@ async function workload(w: World, advisors: string[], rounds: number) {
   for (let round = 0; round < rounds; round++) {
     w.clock.advance(700);
     const client = await w.addClient();
-    const made = await attempt(() => w.engine.createRequest({ clientId: client, topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: round % 3 === 2 ? "grab" : "dispatch", language: null, priority: 0 }));
+    const made = await attempt(() =>
+      w.engine.createRequest({
+        clientId: client,
+        topic: "t",
+        requiredLicence: "fund_sales",
+        channel: "chat",
+        mode: round % 3 === 2 ? "grab" : "dispatch",
+        language: null,
+        priority: 0,
+      }),
+    );
     if (made?.ok) created.push(made.requestId);
     for (const id of created.slice(-4)) {
       const request = await w.store.getRequest(id);
@@ -165,14 +176,19 @@ async function workload(w: World, advisors: string[], rounds: number) {
       if (offer && round % 4 === 1) await attempt(() => w.engine.decline(offer.id, offer.advisorId));
       else if (offer) await attempt(() => w.engine.accept(offer.id, offer.advisorId));
       else if (request?.status === "assigned" && round % 2 === 0) await attempt(() => w.engine.complete(id, request.assignedAdvisorId!));
-      else if (request && (request.status === "pending" || request.status === "offered") && round % 5 === 4) await attempt(() => w.engine.cancel(id, request.facts.clientId));
+      else if (request && (request.status === "pending" || request.status === "offered") && round % 5 === 4)
+        await attempt(() => w.engine.cancel(id, request.facts.clientId));
     }
     await attempt(() => w.engine.tick());
   }
   return { created, failed, advisors };
 }
 
-function faultSuite(name: string, openDatabase: () => Promise<Database>, openStore: () => Promise<{ store: MatchingStore; journal: Journal; close(): Promise<void> }>) {
+function faultSuite(
+  name: string,
+  openDatabase: () => Promise<Database>,
+  openStore: () => Promise<{ store: MatchingStore; journal: Journal; close(): Promise<void> }>,
+) {
   describe(`${name}: decisions under faults reach the record exactly once`, () => {
     let db: Database;
     let opened: { store: MatchingStore; journal: Journal; close(): Promise<void> };
@@ -190,7 +206,13 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
     const cases: Array<{ failpoint: FailpointName; every: number; message?: string; code?: string; what: string }> = [
       { failpoint: "engine.after-decision", every: 3, what: "a third of the decisions lose their journal entry (the process died after the store decided)" },
       { failpoint: "persister.before-ack", every: 2, what: "persisters die mid-batch: committed, not acknowledged, taken again" },
-      { failpoint: "records.apply", every: 1, message: "connect ECONNREFUSED 127.0.0.1:5432 (failpoint)", code: "ECONNREFUSED", what: "the database refuses every write for a while" },
+      {
+        failpoint: "records.apply",
+        every: 1,
+        message: "connect ECONNREFUSED 127.0.0.1:5432 (failpoint)",
+        code: "ECONNREFUSED",
+        what: "the database refuses every write for a while",
+      },
     ];
 
     for (const c of cases) {
@@ -243,7 +265,15 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
         const advisor = await w.addAdvisor({ maxConcurrent: 2 });
         const other = await w.addAdvisor({ maxConcurrent: 2 });
         await w.engine.setPresence(other, "available");
-        const made = await w.engine.createRequest({ clientId: await w.addClient(), topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 });
+        const made = await w.engine.createRequest({
+          clientId: await w.addClient(),
+          topic: "t",
+          requiredLicence: "fund_sales",
+          channel: "chat",
+          mode: "dispatch",
+          language: null,
+          priority: 0,
+        });
         if (!made.ok) throw new Error(made.reason);
         await w.engine.setPresence(advisor, "available");
         const request = (await opened.store.getRequest(made.requestId))!;
@@ -280,7 +310,19 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
         const now = w.clock.now();
         const client = (await records.clientContext(clientId))!;
         const id = `req_${uniqueTag()}`.padEnd(30, "0");
-        const facts = { id, clientId, branchId: client.branchId, region: client.region, requiredLicence: "fund_sales" as const, riskLevel: client.riskLevel, language: null, priority: 0, dedicatedAdvisorId: null, mode: "dispatch" as const, createdAt: now };
+        const facts = {
+          id,
+          clientId,
+          branchId: client.branchId,
+          region: client.region,
+          requiredLicence: "fund_sales" as const,
+          riskLevel: client.riskLevel,
+          language: null,
+          priority: 0,
+          dedicatedAdvisorId: null,
+          mode: "dispatch" as const,
+          createdAt: now,
+        };
         await records.insertRequest({ facts, topic: "t", channel: "chat", stageIndex: 0, stage: "dedicated", idempotencyKey: null, requestHash: null }, []);
         expect(await opened.store.getRequest(id)).toBeNull();
         // Young: a creation may be in progress, so it is left alone.
@@ -307,7 +349,15 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
       try {
         const advisor = await w.addAdvisor();
         await w.engine.setPresence(advisor, "available");
-        const made = await w.engine.createRequest({ clientId: await w.addClient(), topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 });
+        const made = await w.engine.createRequest({
+          clientId: await w.addClient(),
+          topic: "t",
+          requiredLicence: "fund_sales",
+          channel: "chat",
+          mode: "dispatch",
+          language: null,
+          priority: 0,
+        });
         if (!made.ok) throw new Error(made.reason);
         const offer = (await opened.store.getRequest(made.requestId))!.offers.find((o) => o.outcome === null)!;
         expect(await opened.store.getDeadline(made.requestId)).toBe(offer.expiresAt);
@@ -319,7 +369,9 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
         await w.engine.tick();
         expect((await opened.store.getRequest(made.requestId))!.offers.find((o) => o.id === offer.id)!.outcome, "not due, so still open").toBeNull();
         const late = await checkConsistency({ prisma: db.prisma, store: opened.store, now: w.clock.now(), settleMs: 5_000 });
-        expect(late.violations.map((v) => v.detail).filter((d) => d.includes(made.requestId))).toEqual([`open offer ${offer.id} (${made.requestId}) expired 10000 ms ago`]);
+        expect(late.violations.map((v) => v.detail).filter((d) => d.includes(made.requestId))).toEqual([
+          `open offer ${offer.id} (${made.requestId}) expired 10000 ms ago`,
+        ]);
 
         expect(await w.engine.reconcile({ graceMs: 10_000 })).toMatchObject({ rescheduled: 1 });
         expect(await opened.store.getDeadline(made.requestId)).toBe(w.clock.now());
@@ -343,7 +395,15 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
       try {
         const advisor = await w.addAdvisor();
         await w.engine.setPresence(advisor, "available");
-        const made = await w.engine.createRequest({ clientId: await w.addClient(), topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 });
+        const made = await w.engine.createRequest({
+          clientId: await w.addClient(),
+          topic: "t",
+          requiredLicence: "fund_sales",
+          channel: "chat",
+          mode: "dispatch",
+          language: null,
+          priority: 0,
+        });
         if (!made.ok) throw new Error(made.reason);
         await settle(opened.journal, persister);
         const offered = (await opened.store.getRequest(made.requestId))!;
@@ -354,8 +414,19 @@ function faultSuite(name: string, openDatabase: () => Promise<Database>, openSto
         const row = () => db.prisma.serviceRequest.findUniqueOrThrow({ where: { id: made.requestId }, select: { status: true, liveRev: true } });
         expect(await row()).toEqual({ status: "assigned", liveRev: assigned.rev });
         // An older decision arriving late, and the newer one again: nothing moves back, nothing doubles.
-        await records.applyJournal([{ requestId: made.requestId, rev: offered.rev, request: offered, stage: "dedicated", offers: [{ offer, stage: "dedicated" }], events: [] }]);
-        await records.applyJournal([{ requestId: made.requestId, rev: assigned.rev, request: assigned, stage: "dedicated", offers: [{ offer: assigned.offers[0]!, stage: "dedicated" }], events: [] }]);
+        await records.applyJournal([
+          { requestId: made.requestId, rev: offered.rev, request: offered, stage: "dedicated", offers: [{ offer, stage: "dedicated" }], events: [] },
+        ]);
+        await records.applyJournal([
+          {
+            requestId: made.requestId,
+            rev: assigned.rev,
+            request: assigned,
+            stage: "dedicated",
+            offers: [{ offer: assigned.offers[0]!, stage: "dedicated" }],
+            events: [],
+          },
+        ]);
         expect(await row()).toEqual({ status: "assigned", liveRev: assigned.rev });
         expect((await db.prisma.offer.findUniqueOrThrow({ where: { id: offer.id } })).outcome).toBe("accepted");
         expect(await db.prisma.connection.count({ where: { requestId: made.requestId } })).toBe(1);

@@ -73,7 +73,11 @@ function journalTakeover(name: string, open: () => Promise<OpenedJournal>) {
     it("Persister.drainAll persists every entry, those another live persister holds included", async () => {
       const { journal } = opened;
       const applied: string[] = [];
-      const persister = new Persister({ journal, consumer: `drain-${uniqueTag()}`, apply: async (entries) => void applied.push(...entries.map((e) => e.requestId)) });
+      const persister = new Persister({
+        journal,
+        consumer: `drain-${uniqueTag()}`,
+        apply: async (entries) => void applied.push(...entries.map((e) => e.requestId)),
+      });
       await journal.append(entry("req_d1", 1));
       await journal.append(entry("req_d2", 1));
       await journal.take("busy-elsewhere", 1, 60_000); // another process is mid-batch with req_d1
@@ -173,7 +177,15 @@ describeWithServices("losing the live state on Redis + PostgreSQL", [await probe
   }
 
   const create = async (w: World) => {
-    const made = await w.engine.createRequest({ clientId: await w.addClient(), topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 });
+    const made = await w.engine.createRequest({
+      clientId: await w.addClient(),
+      topic: "t",
+      requiredLicence: "fund_sales",
+      channel: "chat",
+      mode: "dispatch",
+      language: null,
+      priority: 0,
+    });
     if (!made.ok) throw new Error(made.reason);
     return made.requestId;
   };
@@ -211,7 +223,9 @@ describeWithServices("losing the live state on Redis + PostgreSQL", [await probe
       decline: await failureOf(w.engine.decline(waitingOffer.id, b)),
       complete: await failureOf(w.engine.complete(taken, a)),
       cancel: await failureOf(w.engine.cancel(waiting, (await w.store.getRequest(waiting))?.facts.clientId ?? "cli_x")),
-      create: await failureOf(w.engine.createRequest({ clientId: client, topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 })),
+      create: await failureOf(
+        w.engine.createRequest({ clientId: client, topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 }),
+      ),
     };
     for (const [what, error] of Object.entries(refused)) {
       expect(error, what).toBeInstanceOf(LiveStateUnavailableError);

@@ -37,7 +37,15 @@ describeWithServices("races on Redis + PostgreSQL", [await probePostgres(), awai
     await w.setPolicy({ grabTopK: 200, stages: [{ pool: "branch", mode: "grab", timeoutSeconds: 60, maxOffers: 200 }] });
     const advisors = await Promise.all(Array.from({ length: 200 }, () => w.addAdvisor({ maxConcurrent: 1 })));
     await Promise.all(advisors.map((id, i) => engines[i % PROCESSES]!.setPresence(id, "available")));
-    const created = await w.engine.createRequest({ clientId: await w.addClient(), topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "grab", language: null, priority: 0 });
+    const created = await w.engine.createRequest({
+      clientId: await w.addClient(),
+      topic: "t",
+      requiredLicence: "fund_sales",
+      channel: "chat",
+      mode: "grab",
+      language: null,
+      priority: 0,
+    });
     const requestId = created.ok ? created.requestId : "";
     const offers = (await w.store.getRequest(requestId))!.offers;
     expect(offers).toHaveLength(200);
@@ -65,7 +73,15 @@ describeWithServices("races on Redis + PostgreSQL", [await probePostgres(), awai
     await w.engine.setPresence(busy, "available");
     const requestIds: string[] = [];
     for (let i = 0; i < 30; i++) {
-      const created = await w.engine.createRequest({ clientId: await w.addClient(), topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "grab", language: null, priority: 0 });
+      const created = await w.engine.createRequest({
+        clientId: await w.addClient(),
+        topic: "t",
+        requiredLicence: "fund_sales",
+        channel: "chat",
+        mode: "grab",
+        language: null,
+        priority: 0,
+      });
       if (created.ok) requestIds.push(created.requestId);
     }
     const offers = (await Promise.all(requestIds.map((id) => w.store.getRequest(id)))).flatMap((r) => r!.offers.filter((o) => o.outcome === null));

@@ -150,8 +150,7 @@ describe("scoreParts", () => {
   });
 
   it("computes load from assignments against capacity, clamped to 0..1", () => {
-    const load = (active: number, maxConcurrent: number) =>
-      scoreParts(candidate("a", { supply: { active }, advisor: { maxConcurrent } }), ctx()).load;
+    const load = (active: number, maxConcurrent: number) => scoreParts(candidate("a", { supply: { active }, advisor: { maxConcurrent } }), ctx()).load;
     expect(load(0, 4)).toBe(1);
     expect(load(3, 4)).toBe(0.25);
     expect(load(4, 4)).toBe(0);
@@ -237,10 +236,7 @@ describe("rankCandidates: each component moves the order", () => {
   it("lets the weights trade one component against another", () => {
     // "a" is better rated (rating part 0.975 vs 0.875), "b" has waited longer for work (fairness
     // 0.6 vs 0.5): equal gaps, so the weights alone decide.
-    const candidates = [
-      candidate("a", { stats: { ratingSum: 49, ratingCount: 10 } }),
-      candidate("b", { stats: { lastAssignedAt: NOW - 36 * MINUTE } }),
-    ];
+    const candidates = [candidate("a", { stats: { ratingSum: 49, ratingCount: 10 } }), candidate("b", { stats: { lastAssignedAt: NOW - 36 * MINUTE } })];
     const ratingPrior = { mean: 4.5, weight: 0 };
     const favourRating = ctx({ ratingPrior, weights: { ...ZERO_WEIGHTS, rating: 3, fairness: 1 } });
     const favourFairness = ctx({ ratingPrior, weights: { ...ZERO_WEIGHTS, rating: 1, fairness: 3 } });
@@ -249,10 +245,7 @@ describe("rankCandidates: each component moves the order", () => {
   });
 
   it("puts the dedicated advisor first under the default weights despite weaker stats", () => {
-    const candidates = [
-      candidate("star", { stats: { ratingSum: 48, ratingCount: 10, acceptEwma: 0.9 } }),
-      candidate("mine", { supply: { active: 2 } }),
-    ];
+    const candidates = [candidate("star", { stats: { ratingSum: 48, ratingCount: 10, acceptEwma: 0.9 } }), candidate("mine", { supply: { active: 2 } })];
     expect(ids(rankCandidates(candidates, ctx({ dedicatedAdvisorId: "mine" })))[0]).toBe("mine");
   });
 });
@@ -260,23 +253,18 @@ describe("rankCandidates: each component moves the order", () => {
 describe("rankCandidates: determinism", () => {
   it("breaks ties by advisor id ascending whatever the input order", () => {
     const sorted = ["adv-01", "adv-02", "adv-10", "adv-2", "b", "B"].sort();
-    const permutations = [
-      ["b", "adv-10", "adv-01", "B", "adv-2", "adv-02"],
-      ["B", "b", "adv-2", "adv-10", "adv-02", "adv-01"],
-      [...sorted].reverse(),
-      sorted,
-    ];
+    const permutations = [["b", "adv-10", "adv-01", "B", "adv-2", "adv-02"], ["B", "b", "adv-2", "adv-10", "adv-02", "adv-01"], [...sorted].reverse(), sorted];
     for (const order of permutations) {
-      const ranked = rankCandidates(order.map((id) => candidate(id)), ctx());
+      const ranked = rankCandidates(
+        order.map((id) => candidate(id)),
+        ctx(),
+      );
       expect(ids(ranked)).toEqual(["B", "adv-01", "adv-02", "adv-10", "adv-2", "b"]);
     }
   });
 
   it("ranks by score first and only uses the id to break ties", () => {
-    const ranked = rankCandidates(
-      [candidate("c"), candidate("a"), candidate("z", { stats: { incentive: 1 } }), candidate("b")],
-      ctx(),
-    );
+    const ranked = rankCandidates([candidate("c"), candidate("a"), candidate("z", { stats: { incentive: 1 } }), candidate("b")], ctx());
     expect(ids(ranked)).toEqual(["z", "a", "b", "c"]);
     expect(ranked[0]!.score).toBeGreaterThan(ranked[1]!.score);
     expect(ranked[1]!.score).toBe(ranked[3]!.score);

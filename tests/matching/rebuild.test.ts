@@ -33,7 +33,15 @@ function rebuildContract(name: string, openDatabase: () => Promise<Database>, op
       const [a, b, c] = [await w.addAdvisor({ maxConcurrent: 1 }), await w.addAdvisor({ maxConcurrent: 1 }), await w.addAdvisor({ maxConcurrent: 1 })];
       for (const id of [a, b, c]) await w.engine.setPresence(id, "available");
       const create = async () => {
-        const created = await w.engine.createRequest({ clientId: await w.addClient(), topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0 });
+        const created = await w.engine.createRequest({
+          clientId: await w.addClient(),
+          topic: "t",
+          requiredLicence: "fund_sales",
+          channel: "chat",
+          mode: "dispatch",
+          language: null,
+          priority: 0,
+        });
         if (!created.ok) throw new Error(created.reason);
         return created.requestId;
       };

@@ -128,7 +128,10 @@ const positiveZero = (x: number): number => x + 0;
 
 const eligibilityInput: fc.Arbitrary<EligibilityInput> = fc
   .record({
-    now: fc.oneof(int(0, 2_000_000_000).map((x) => T0 + x), fc.bigInt({ min: -MAX_TIME / 2n, max: MAX_TIME / 2n }).map(Number)),
+    now: fc.oneof(
+      int(0, 2_000_000_000).map((x) => T0 + x),
+      fc.bigInt({ min: -MAX_TIME / 2n, max: MAX_TIME / 2n }).map(Number),
+    ),
     heartbeatOffset: fc.oneof(int(-120_000, 120_000), fc.constantFrom(-45_000, -44_999, 0), fc.double({ min: -1e6, max: 1e6, noNaN: true })),
     ttl: fc.oneof(fc.constantFrom(45_000, 0, 1), int(0, 120_000), fc.double({ min: 0, max: 1e5, noNaN: true })),
     status: fc.constantFrom("active", "active", "suspended", "offboarded"),
@@ -304,7 +307,20 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
         expect(await checkEligibilityInLua(client, input)).toEqual(expected);
         reasons.push(expected.eligible ? "OK" : expected.reason);
       }
-      expect(reasons).toEqual(["EXCLUDED", "STATUS", "PRESENCE", "CAPACITY", "LICENCE", "LICENCE", "LICENCE", "LICENCE", "LICENCE", "SUITABILITY", "LANGUAGE", "SUITABILITY"]);
+      expect(reasons).toEqual([
+        "EXCLUDED",
+        "STATUS",
+        "PRESENCE",
+        "CAPACITY",
+        "LICENCE",
+        "LICENCE",
+        "LICENCE",
+        "LICENCE",
+        "LICENCE",
+        "SUITABILITY",
+        "LANGUAGE",
+        "SUITABILITY",
+      ]);
     });
 
     it("the capacity operations give checkEligibility's verdict on the stored advisor", async () => {
@@ -419,7 +435,20 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(await store.releasePushHold(p.id, "off_1")).toMatchObject({ pushHolds: [], assignments: [] });
 
       const f = facts();
-      const request = { facts: f, status: "pending", stageIndex: 0, stageStartedAt: T0, offersInStage: 0, assignedAdvisorId: null, excluded: {}, offers: {}, queueScore: null, callbackRequested: false, updatedAt: T0, rev: 1 };
+      const request = {
+        facts: f,
+        status: "pending",
+        stageIndex: 0,
+        stageStartedAt: T0,
+        offersInStage: 0,
+        assignedAdvisorId: null,
+        excluded: {},
+        offers: {},
+        queueScore: null,
+        callbackRequested: false,
+        updatedAt: T0,
+        rev: 1,
+      };
       await client.set(keys.request(f.id), JSON.stringify(request));
       expect(await store.getRequest(f.id)).toMatchObject({ excluded: [], offers: [] });
       expect(await store.addOffers(f.id, 0, [offer(f.id, "adv_1")], T0 + SEC)).toMatchObject({ ok: true, request: { status: "offered" } });
@@ -427,7 +456,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
     it("keeps every number exact (cjson.encode would keep only 14 digits)", async () => {
       const store = await openStore(client);
-      const p = profile({ licences: [licence({ validFrom: -8.64e15, validUntil: Number.MAX_SAFE_INTEGER, number: "x/\"\\\u0001é" })] });
+      const p = profile({ licences: [licence({ validFrom: -8.64e15, validUntil: Number.MAX_SAFE_INTEGER, number: 'x/"\\\u0001é' })] });
       const state: AdvisorState = {
         profile: p,
         supply: { presence: "available", heartbeatAt: T0 + 0.1, active: 0, pendingPush: 0 },
@@ -447,7 +476,13 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       // Only the four stats the fast path marks hold fractions here, so recordRating takes it.
       // The assignment's id comes first in cjson's text (before stats), so a splice that took the
       // first occurrence of mark 1 would rewrite it.
-      const lookalike = { ...state, supply: { ...state.supply, heartbeatAt: T0, active: 1 }, stats: { ...state.stats, lastAssignedAt: T0 }, assignments: ["\u00011\u0001"], profile: { ...p, id: `${p.id}_mark`, licences: [licence({ number: "\u00011\u0001", issuer: "\u0001[]\u0001" })] } };
+      const lookalike = {
+        ...state,
+        supply: { ...state.supply, heartbeatAt: T0, active: 1 },
+        stats: { ...state.stats, lastAssignedAt: T0 },
+        assignments: ["\u00011\u0001"],
+        profile: { ...p, id: `${p.id}_mark`, licences: [licence({ number: "\u00011\u0001", issuer: "\u0001[]\u0001" })] },
+      };
       await store.restoreAdvisor(lookalike);
       expect(await store.getAdvisor(lookalike.profile.id)).toEqual(lookalike);
       await store.recordRating(lookalike.profile.id, 0.7);
@@ -480,7 +515,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       const watched = spyClient(client, (method, args) => {
         if (method !== "evalSha" && method !== "eval") return;
         const name = method === "evalSha" ? shaToName.get(String(args[0])) : Object.values(scripts()).find((s) => s.source === args[0])?.name;
-        calls.push({ name: name ?? "?", keys: ((args[1] as { keys?: string[] }) ?? {}).keys ?? [] });
+        calls.push({ name: name ?? "?", keys: (args[1] as { keys?: string[] })?.keys ?? [] });
       });
       const prefix = `test:${uniqueTag()}:`;
       const store = await openStore(watched, prefix);
@@ -501,7 +536,8 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
           // documents, the deadlines, the queue, the journal, then the generation.
           const space = keySpace(prefix);
           const request = expect.stringMatching(/req:\{req_/);
-          if (name === "acceptOffer") expect(keys, name).toEqual([request, expect.stringMatching(/adv:\{adv_/), space.deadlines, space.queue, space.journal, space.generation]);
+          if (name === "acceptOffer")
+            expect(keys, name).toEqual([request, expect.stringMatching(/adv:\{adv_/), space.deadlines, space.queue, space.journal, space.generation]);
           else if (name === "resolveOffer" || name === "makeOffers") expect(keys, name).toEqual([request, space.deadlines, space.journal, space.generation]);
           else if (name === "setDeadlineIf") expect(keys, name).toEqual([request, space.deadlines]);
           else if (name === "createRequest") expect(keys, name).toEqual([request, space.deadlines, space.live, space.generation]);
@@ -586,11 +622,17 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
         demand: { requiredLicence: "fund_sales", queueDepth: 2, surge: false },
       };
 
-      const refused = await store.acceptOffer({ requestId: f.id, language: f.language, offerId: toA.id, advisorId: b.profile.id, now: T0 + SEC, presenceTtlMs: TTL }, context);
+      const refused = await store.acceptOffer(
+        { requestId: f.id, language: f.language, offerId: toA.id, advisorId: b.profile.id, now: T0 + SEC, presenceTtlMs: TTL },
+        context,
+      );
       expect(refused).toEqual({ ok: false, reason: "NOT_YOURS" });
       expect(await journal.lag(T0)).toMatchObject({ entries: 0 });
 
-      const result = await store.acceptOffer({ requestId: f.id, language: f.language, offerId: toA.id, advisorId: a.profile.id, now: T0 + SEC, presenceTtlMs: TTL }, context);
+      const result = await store.acceptOffer(
+        { requestId: f.id, language: f.language, offerId: toA.id, advisorId: a.profile.id, now: T0 + SEC, presenceTtlMs: TTL },
+        context,
+      );
       if (!result.ok) throw new Error(`refused: ${result.reason}`);
       expect(result.journalId).toMatch(/^\d+-\d+$/);
       const [delivered, ...more] = await journal.take("test-consumer", 10, 60_000);
@@ -605,7 +647,10 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
         ["request.assigned", "evt_one_2"],
       ]);
       // A repeat is a duplicate and journals nothing more.
-      const again = await store.acceptOffer({ requestId: f.id, language: f.language, offerId: toA.id, advisorId: a.profile.id, now: T0 + 2 * SEC, presenceTtlMs: TTL }, context);
+      const again = await store.acceptOffer(
+        { requestId: f.id, language: f.language, offerId: toA.id, advisorId: a.profile.id, now: T0 + 2 * SEC, presenceTtlMs: TTL },
+        context,
+      );
       expect(again).toMatchObject({ ok: true, duplicate: true, journalId: null });
       expect(await journal.lag(T0)).toMatchObject({ entries: 1 });
       await journal.close();
@@ -626,7 +671,10 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
         { score: -2, value: "adv_ghost" },
         { score: -1, value: gone.profile.id },
       ]);
-      await client.set(keys.advisor(gone.profile.id), JSON.stringify({ ...gone, profile: { ...gone.profile, suitabilityMaxRisk: 4 }, supply: { ...gone.supply, presence: "away" } }));
+      await client.set(
+        keys.advisor(gone.profile.id),
+        JSON.stringify({ ...gone, profile: { ...gone.profile, suitabilityMaxRisk: 4 }, supply: { ...gone.supply, presence: "away" } }),
+      );
 
       const found = await store.findCandidates({ pool: "branch", poolId: branchId, licence: "fund_sales", language: null, minRisk: 3, limit: 2 });
       expect(found.map((s) => s.profile.id)).toEqual([a.profile.id, b.profile.id].sort());
@@ -794,7 +842,20 @@ async function exerciseEveryOperation(store: MatchingStore, client: RedisClient)
   const h = facts();
   await store.createRequest(h, { stageIndex: 0, now: T0, deadline: T0 + SEC });
   await store.addOffers(h.id, 0, [offer(h.id, id, { id: "off_h" })], T0);
-  await store.makeOffers({ requestId: h.id, stageIndex: 0, kind: "push", candidates: [{ advisorId: id, offerId: "off_round" }], count: 1, now: T0, expiresAt: T0 + SEC, presenceTtlMs: TTL, language: h.language }, null);
+  await store.makeOffers(
+    {
+      requestId: h.id,
+      stageIndex: 0,
+      kind: "push",
+      candidates: [{ advisorId: id, offerId: "off_round" }],
+      count: 1,
+      now: T0,
+      expiresAt: T0 + SEC,
+      presenceTtlMs: TTL,
+      language: h.language,
+    },
+    null,
+  );
   await store.resolveOffer({ requestId: h.id, offerId: "off_h", outcome: "declined", now: T0 + 1, advisorId: id, deadline: T0 + 1 }, null);
   await store.endRequest({ requestId: h.id, to: "cancelled", now: T0 + 1 }, null);
   const ended = await store.finishRequest(g.id, { to: "expired", now: T0 + 3, callbackRequested: true });

@@ -30,7 +30,12 @@ function seedContract(open: () => Promise<Database>) {
     const again = await seedDemo(db.prisma);
     expect(Object.values(again.inserted).every((n) => n === 0)).toBe(true);
     expect(await demoCounts(db)).toEqual(first);
-    expect(first).toMatchObject({ branches: DEMO_COUNTS.branches, advisors: DEMO_COUNTS.advisors, clients: DEMO_COUNTS.clients, policies: DEMO_COUNTS.branches });
+    expect(first).toMatchObject({
+      branches: DEMO_COUNTS.branches,
+      advisors: DEMO_COUNTS.advisors,
+      clients: DEMO_COUNTS.clients,
+      policies: DEMO_COUNTS.branches,
+    });
     expect(await demoMissing(db.prisma)).toBe(false);
   });
 

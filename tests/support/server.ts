@@ -54,7 +54,10 @@ export async function freePort(): Promise<number> {
 function withDescendants(pid: number): number[] {
   let children: number[] = [];
   try {
-    children = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).split(/\s+/).filter(Boolean).map(Number);
+    children = execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" })
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     // no children (pgrep exits 1)
   }

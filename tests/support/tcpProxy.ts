@@ -58,21 +58,23 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     if (stalled) hold(link);
     else flow(link);
   });
-  const listen = (port: number) => new Promise<number>((resolve, reject) => {
-    if (server.listening) return resolve((server.address() as net.AddressInfo).port);
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve((server.address() as net.AddressInfo).port);
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      if (server.listening) return resolve((server.address() as net.AddressInfo).port);
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve((server.address() as net.AddressInfo).port);
+      });
     });
-  });
   const port = await listen(0);
-  const stop = () => new Promise<void>((resolve) => {
-    stalled = false;
-    for (const s of sockets) s.destroy();
-    if (server.listening) server.close(() => resolve());
-    else resolve();
-  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      stalled = false;
+      for (const s of sockets) s.destroy();
+      if (server.listening) server.close(() => resolve());
+      else resolve();
+    });
   return {
     port,
     cut: stop,

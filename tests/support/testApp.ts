@@ -79,7 +79,14 @@ export interface ErrorJson {
 }
 
 /** A request to an in-process app as `principal` (null: without a token), with a JSON body. */
-export async function callApp(app: ReturnType<typeof createTestApp>, secret: string, method: string, path: string, principal: Principal | null, body?: unknown): Promise<Response> {
+export async function callApp(
+  app: ReturnType<typeof createTestApp>,
+  secret: string,
+  method: string,
+  path: string,
+  principal: Principal | null,
+  body?: unknown,
+): Promise<Response> {
   const headers = principal ? await authHeaders(principal, secret) : { "content-type": "application/json" };
   return app.request(path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
 }

@@ -32,7 +32,6 @@ function foldLanguage(language: string): string {
   return language.toLowerCase();
 }
 
-
 /** Every list the advisor belongs in right now; empty when not indexable. */
 function keysFor(state: AdvisorState): string[] {
   if (!isIndexable(state)) return [];

@@ -27,12 +27,27 @@ export function makeOffers(advisors: AdvisorBook, requests: RequestBook, input: 
         ? advisors.holdPushSlot(advisorId, request.facts, offerId, now, presenceTtlMs)
         : advisors.checkBroadcastEligibility(advisorId, request.facts, now, presenceTtlMs);
     if (!checked.ok) continue;
-    const offer: OfferState = { id: offerId, requestId, advisorId, kind, stageIndex: request.stageIndex, sentAt: now, expiresAt, outcome: null, respondedAt: null };
+    const offer: OfferState = {
+      id: offerId,
+      requestId,
+      advisorId,
+      kind,
+      stageIndex: request.stageIndex,
+      sentAt: now,
+      expiresAt,
+      outcome: null,
+      respondedAt: null,
+    };
     made.push({ offer, eligibility: checked.snapshot });
   }
   if (!made.length) return { ok: true, request, offers: [], journalId: null };
 
-  const added = requests.addOffers(requestId, input.stageIndex, made.map((m) => m.offer), now);
+  const added = requests.addOffers(
+    requestId,
+    input.stageIndex,
+    made.map((m) => m.offer),
+    now,
+  );
   // Checked above and nothing ran since, with excluded and already-offered advisors skipped.
   if (!added.ok) throw new Error(`memory matching store: offers for ${requestId} refused after checking them (${added.reason})`);
   requests.setDeadline(requestId, expiresAt);

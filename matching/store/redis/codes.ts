@@ -127,7 +127,16 @@ export const FENCED_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>([
  * global deadlines and queue, and the journal, in one step. They are why the store needs one Redis
  * primary rather than Redis Cluster (keys.ts); scripts.ts does not hold them to one hash slot.
  */
-export const ACTION_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>(["setDeadlineIf", "createRequest", "acceptOffer", "endRequest", "resolveOffer", "makeOffers", "advanceStage", "reopenRequest"]);
+export const ACTION_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>([
+  "setDeadlineIf",
+  "createRequest",
+  "acceptOffer",
+  "endRequest",
+  "resolveOffer",
+  "makeOffers",
+  "advanceStage",
+  "reopenRequest",
+]);
 
 /** A script's reply decoded: its outcome, and the reply elements after the code. */
 export type ScriptOutcome<S extends ScriptName> =

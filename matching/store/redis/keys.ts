@@ -41,7 +41,7 @@
  *                                language or "*", suitability scope 1..5). The five scopes of one
  *                                (pool, pool id, licence, language) share a hash tag, so one query's
  *                                reads live on one slot. Pool ids and languages are escaped (see
- *                                `escape`), so "*" means "any language" / "the national pool" only.
+ *                                `escapeKeyPart`), so "*" means "any language" / "the national pool" only.
  *   ${prefix}adv:{<advisorId>}:ix
  *                                set of the candidate lists the advisor's profile puts them in
  *                                (candidateKeys), written by upsertAdvisor and restoreAdvisor; the
@@ -78,7 +78,7 @@ export { ANY };
  * Makes a pool id or language safe inside a key: anything but [A-Za-z0-9_.~-] becomes %XXXX (one
  * UTF-16 code unit, fixed width, so the escaping is injective). "*", ":", "{" and "}" never appear raw.
  */
-export function escape(part: string): string {
+export function escapeKeyPart(part: string): string {
   return part.replace(/[^A-Za-z0-9_.~-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
@@ -119,11 +119,11 @@ export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
     available: `${prefix}available`,
     generation: `${prefix}meta:generation`,
     journal: `${prefix}journal`,
-    lease: (name) => `${prefix}lease:{${escape(name)}}`,
+    lease: (name) => `${prefix}lease:{${escapeKeyPart(name)}}`,
     candidates: (pool, poolId, licence, language, scope) => {
-      const id = pool === "national" ? ANY : escape(poolId);
-      const lang = language === ANY ? ANY : escape(language);
-      return `${prefix}idx:{${pool}:${id}:${escape(licence)}:${lang}}:s${scope}`;
+      const id = pool === "national" ? ANY : escapeKeyPart(poolId);
+      const lang = language === ANY ? ANY : escapeKeyPart(language);
+      return `${prefix}idx:{${pool}:${id}:${escapeKeyPart(licence)}:${lang}}:s${scope}`;
     },
   };
 }

@@ -173,10 +173,7 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
   }
 
   /** The shared tail of the three capacity operations. */
-  function capacityResult(
-    advisorId: string,
-    outcome: ScriptOutcome<"holdPushSlot" | "checkBroadcastEligibility" | "takeAssignment">,
-  ): CapacityResult {
+  function capacityResult(advisorId: string, outcome: ScriptOutcome<"holdPushSlot" | "checkBroadcastEligibility" | "takeAssignment">): CapacityResult {
     if (!outcome.ok) {
       if (outcome.reason === "UNKNOWN_ADVISOR") return { ok: false, reason: outcome.reason, detail: `advisor ${advisorId} is not registered` };
       return { ok: false, reason: outcome.reason, detail: String(outcome.payload[0]) };
@@ -214,7 +211,12 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     // ---- supply ----
 
     async upsertAdvisor(profile, _now) {
-      const state = await writeAdvisor("upsertAdvisor", profile.id, [JSON.stringify(profile), foldedLanguages(profile), JSON.stringify(EMPTY_STATS), JSON.stringify(candidateKeys(keys, profile))]);
+      const state = await writeAdvisor("upsertAdvisor", profile.id, [
+        JSON.stringify(profile),
+        foldedLanguages(profile),
+        JSON.stringify(EMPTY_STATS),
+        JSON.stringify(candidateKeys(keys, profile)),
+      ]);
       if (!state) throw new Error("redis matching store: upsertAdvisor refused");
       return state;
     },
@@ -313,28 +315,25 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     },
 
     async holdPushSlot(advisorId, request, offerId, now, presenceTtlMs) {
-      const outcome = await run("holdPushSlot", [keys.advisor(advisorId)], [
-        JSON.stringify(request),
-        eligibilityContext(request, now, presenceTtlMs),
-        offerId,
-      ]);
+      const outcome = await run("holdPushSlot", [keys.advisor(advisorId)], [JSON.stringify(request), eligibilityContext(request, now, presenceTtlMs), offerId]);
       return capacityResult(advisorId, outcome);
     },
 
     async checkBroadcastEligibility(advisorId, request, now, presenceTtlMs) {
-      const outcome = await run("checkBroadcastEligibility", [keys.advisor(advisorId)], [
-        JSON.stringify(request),
-        eligibilityContext(request, now, presenceTtlMs),
-      ]);
+      const outcome = await run(
+        "checkBroadcastEligibility",
+        [keys.advisor(advisorId)],
+        [JSON.stringify(request), eligibilityContext(request, now, presenceTtlMs)],
+      );
       return capacityResult(advisorId, outcome);
     },
 
     async takeAssignment(advisorId, request, offerId, now, presenceTtlMs) {
-      const outcome = await run("takeAssignment", [keys.advisor(advisorId)], [
-        JSON.stringify(request),
-        eligibilityContext(request, now, presenceTtlMs),
-        offerId,
-      ]);
+      const outcome = await run(
+        "takeAssignment",
+        [keys.advisor(advisorId)],
+        [JSON.stringify(request), eligibilityContext(request, now, presenceTtlMs), offerId],
+      );
       return capacityResult(advisorId, outcome);
     },
 
@@ -354,7 +353,8 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
       );
       if (!outcome.ok) {
         if (outcome.reason === "UNKNOWN_ADVISOR") return { ok: false, reason: outcome.reason, detail: `advisor ${advisorId} is not registered` };
-        if (CAPACITY_REASONS.has(outcome.reason)) return { ok: false, reason: outcome.reason as Exclude<typeof outcome.reason, "UNKNOWN_ADVISOR">, detail: String(outcome.payload[0]) } as AcceptResult;
+        if (CAPACITY_REASONS.has(outcome.reason))
+          return { ok: false, reason: outcome.reason as Exclude<typeof outcome.reason, "UNKNOWN_ADVISOR">, detail: String(outcome.payload[0]) } as AcceptResult;
         return { ok: false, reason: outcome.reason } as AcceptResult;
       }
       const [requestRaw, offerRaw, third, fourth, , sixth] = outcome.payload;
@@ -401,12 +401,11 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     // ---- demand ----
 
     async createRequest(facts, init) {
-      const outcome = await run("createRequest", [keys.request(facts.id), keys.deadlines, keys.live], [
-        JSON.stringify(facts),
-        String(init.stageIndex),
-        String(init.now),
-        String(init.deadline),
-      ]);
+      const outcome = await run(
+        "createRequest",
+        [keys.request(facts.id), keys.deadlines, keys.live],
+        [JSON.stringify(facts), String(init.stageIndex), String(init.now), String(init.deadline)],
+      );
       if (!outcome.ok) throw new Error("redis matching store: createRequest refused");
       // Live set and deadline are written by the script: nothing global to sync.
       return { request: must(decodeRequest(outcome.payload[0]), "request"), created: !outcome.duplicate };
@@ -425,17 +424,21 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
 
     async makeOffers(input, journal) {
       const { requestId, now, expiresAt, presenceTtlMs, language } = input;
-      const outcome = await run("makeOffers", [keys.request(requestId), keys.deadlines, keys.journal], [
-        String(input.stageIndex),
-        input.kind,
-        JSON.stringify(input.candidates),
-        String(input.count),
-        eligibilityContext({ language }, now, presenceTtlMs),
-        String(now),
-        String(expiresAt),
-        keys.prefix,
-        options.journal && journal ? JSON.stringify(journal) : "",
-      ]);
+      const outcome = await run(
+        "makeOffers",
+        [keys.request(requestId), keys.deadlines, keys.journal],
+        [
+          String(input.stageIndex),
+          input.kind,
+          JSON.stringify(input.candidates),
+          String(input.count),
+          eligibilityContext({ language }, now, presenceTtlMs),
+          String(now),
+          String(expiresAt),
+          keys.prefix,
+          options.journal && journal ? JSON.stringify(journal) : "",
+        ],
+      );
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
       const [requestRaw, offersRaw, snapshotsRaw, journalId] = outcome.payload;
       const snapshots = asArray(JSON.parse(String(snapshotsRaw)));
@@ -471,16 +474,20 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
 
     async resolveOffer(input, journal) {
       const { requestId, offerId, outcome: closeAs, now } = input;
-      const outcome = await run("resolveOffer", [keys.request(requestId), keys.deadlines, keys.journal], [
-        offerId,
-        closeAs,
-        String(now),
-        JSON.stringify(input.advisorId ?? null),
-        String(RESPONSIVENESS_ALPHA),
-        keys.prefix,
-        input.deadline === undefined ? "" : String(input.deadline),
-        options.journal && journal ? JSON.stringify(journal) : "",
-      ]);
+      const outcome = await run(
+        "resolveOffer",
+        [keys.request(requestId), keys.deadlines, keys.journal],
+        [
+          offerId,
+          closeAs,
+          String(now),
+          JSON.stringify(input.advisorId ?? null),
+          String(RESPONSIVENESS_ALPHA),
+          keys.prefix,
+          input.deadline === undefined ? "" : String(input.deadline),
+          options.journal && journal ? JSON.stringify(journal) : "",
+        ],
+      );
       if (!outcome.ok) {
         if (outcome.reason === "ALREADY_CLOSED" || outcome.reason === "NOT_DUE") {
           return { ok: false, reason: outcome.reason, offer: decodeOffer(JSON.parse(String(outcome.payload[0]))) };
@@ -498,13 +505,17 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     },
 
     async advanceStage(requestId, move, journal) {
-      const outcome = await run("advanceStage", [keys.request(requestId), keys.queue, keys.journal], [
-        String(move.fromStageIndex),
-        String(move.toStageIndex),
-        String(move.now),
-        JSON.stringify(move.queueScore),
-        options.journal && journal ? JSON.stringify(journal) : "",
-      ]);
+      const outcome = await run(
+        "advanceStage",
+        [keys.request(requestId), keys.queue, keys.journal],
+        [
+          String(move.fromStageIndex),
+          String(move.toStageIndex),
+          String(move.now),
+          JSON.stringify(move.queueScore),
+          options.journal && journal ? JSON.stringify(journal) : "",
+        ],
+      );
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
       const [raw, journalId] = outcome.payload;
       // The queue set moved in the script; still live, so the live set stays.
@@ -512,12 +523,11 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     },
 
     async finishRequest(requestId, end) {
-      const outcome = await run("finishRequest", [keys.request(requestId)], [
-        end.to,
-        String(end.now),
-        JSON.stringify(end.callbackRequested ?? null),
-        String(TERMINAL_RETENTION_SECONDS),
-      ]);
+      const outcome = await run(
+        "finishRequest",
+        [keys.request(requestId)],
+        [end.to, String(end.now), JSON.stringify(end.callbackRequested ?? null), String(TERMINAL_RETENTION_SECONDS)],
+      );
       if (!outcome.ok) {
         if (outcome.reason === "INVALID_STATE") return { ok: false, reason: outcome.reason, status: String(outcome.payload[0]) as RequestStatus };
         return { ok: false, reason: outcome.reason };
@@ -528,15 +538,19 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
 
     async endRequest(input, journal) {
       const { requestId, to, now } = input;
-      const outcome = await run("endRequest", [keys.request(requestId), keys.deadlines, keys.queue, keys.live, keys.journal], [
-        to,
-        String(now),
-        JSON.stringify(input.callbackRequested ?? null),
-        String(TERMINAL_RETENTION_SECONDS),
-        keys.prefix,
-        input.assignee ?? "",
-        options.journal && journal ? JSON.stringify(journal) : "",
-      ]);
+      const outcome = await run(
+        "endRequest",
+        [keys.request(requestId), keys.deadlines, keys.queue, keys.live, keys.journal],
+        [
+          to,
+          String(now),
+          JSON.stringify(input.callbackRequested ?? null),
+          String(TERMINAL_RETENTION_SECONDS),
+          keys.prefix,
+          input.assignee ?? "",
+          options.journal && journal ? JSON.stringify(journal) : "",
+        ],
+      );
       if (!outcome.ok) {
         if (outcome.reason === "INVALID_STATE") return { ok: false, reason: outcome.reason, status: String(outcome.payload[0]) as RequestStatus };
         return { ok: false, reason: outcome.reason };
@@ -551,13 +565,17 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     },
 
     async reopenRequest(requestId, change, journal) {
-      const outcome = await run("reopenRequest", [keys.request(requestId), keys.deadlines, keys.queue, keys.journal], [
-        change.advisorId,
-        String(change.now),
-        change.deadline === undefined ? "" : String(change.deadline),
-        keys.prefix,
-        options.journal && journal ? JSON.stringify(journal) : "",
-      ]);
+      const outcome = await run(
+        "reopenRequest",
+        [keys.request(requestId), keys.deadlines, keys.queue, keys.journal],
+        [
+          change.advisorId,
+          String(change.now),
+          change.deadline === undefined ? "" : String(change.deadline),
+          keys.prefix,
+          options.journal && journal ? JSON.stringify(journal) : "",
+        ],
+      );
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
       const [raw, journalId, , advisorNew] = outcome.payload;
       const advisor = advisorNew ? must(decodeAdvisor(advisorNew), "advisor") : null;
@@ -625,12 +643,20 @@ export function createRedisMatchingStore(client: RedisClient, options: RedisMatc
     },
 
     async restoreAdvisor(state) {
-      await writeAdvisor("restoreAdvisor", state.profile.id, [JSON.stringify(state), foldedLanguages(state.profile), JSON.stringify(candidateKeys(keys, state.profile))]);
+      await writeAdvisor("restoreAdvisor", state.profile.id, [
+        JSON.stringify(state),
+        foldedLanguages(state.profile),
+        JSON.stringify(candidateKeys(keys, state.profile)),
+      ]);
     },
 
     async restoreRequest(request, deadline) {
       const id = request.facts.id;
-      const outcome = await run("restoreRequest", [keys.request(id)], [JSON.stringify(request), String(TERMINAL_RETENTION_SECONDS), deadline === null ? "" : String(deadline)]);
+      const outcome = await run(
+        "restoreRequest",
+        [keys.request(id)],
+        [JSON.stringify(request), String(TERMINAL_RETENTION_SECONDS), deadline === null ? "" : String(deadline)],
+      );
       if (!outcome.ok) throw new Error("redis matching store: restoreRequest refused");
     },
 

@@ -52,7 +52,16 @@ export function rated(id: string, advisorId: string, at: number, stars: number):
 }
 
 export function completed(id: string, advisorId: string, at: number, extra: Extra = {}): EvaluableEvent {
-  const event: EvaluableEvent = { type: "request.completed", id, at, requestId: `req-${id}`, branchId: BRANCH, advisorId, clientId: "cli-1", requiredLicence: extra.requiredLicence ?? "fund_sales" };
+  const event: EvaluableEvent = {
+    type: "request.completed",
+    id,
+    at,
+    requestId: `req-${id}`,
+    branchId: BRANCH,
+    advisorId,
+    clientId: "cli-1",
+    requiredLicence: extra.requiredLicence ?? "fund_sales",
+  };
   return extra.queueDepth === undefined ? event : { ...event, queueDepth: extra.queueDepth };
 }
 
@@ -60,15 +69,20 @@ export function assigned(id: string, advisorId: string, at: number): EvaluableEv
   return { type: "request.assigned", id, at, requestId: `req-${id}`, branchId: BRANCH, advisorId, clientId: "cli-1" };
 }
 
-
 export function posted(eventId: string, ruleId: string, advisorId: string, points: number, ruleSetVersion = 1): AwardDecision {
   return { eventId, ruleId, ruleSetVersion, advisorId, points, status: "posted" };
 }
 
-export function skipped(eventId: string, ruleId: string, advisorId: string, points: number, reason: AwardDecision["reason"], ruleSetVersion = 1): AwardDecision {
+export function skipped(
+  eventId: string,
+  ruleId: string,
+  advisorId: string,
+  points: number,
+  reason: AwardDecision["reason"],
+  ruleSetVersion = 1,
+): AwardDecision {
   return { eventId, ruleId, ruleSetVersion, advisorId, points, status: "skipped", reason };
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // THE WORKED EXAMPLE
@@ -138,4 +152,3 @@ export const WORKED_DECISIONS: AwardDecision[] = [
   posted("c1", "fast-accept", "cai", 10),
   skipped("c2", "fast-accept", "cai", 10, "budget_exhausted"),
 ];
-

@@ -37,7 +37,16 @@ export function engineContract(name: string, harness: EngineHarness): void {
       return ((await w.store.getRequest(requestId))?.offers ?? []).filter((o) => o.outcome === null);
     }
     const create = (w: World, clientId: string, extra: Partial<Parameters<World["engine"]["createRequest"]>[0]> = {}) =>
-      w.engine.createRequest({ clientId, topic: "pension", requiredLicence: "fund_sales", channel: "chat", mode: "auto", language: null, priority: 0, ...extra });
+      w.engine.createRequest({
+        clientId,
+        topic: "pension",
+        requiredLicence: "fund_sales",
+        channel: "chat",
+        mode: "auto",
+        language: null,
+        priority: 0,
+        ...extra,
+      });
 
     it("dispatch: offers the best eligible advisor, who accepts; completion frees the slot", async () => {
       const w = await world();
@@ -52,7 +61,7 @@ export function engineContract(name: string, harness: EngineHarness): void {
 
       const accepted = await w.engine.accept(offer!.id, a);
       expect(accepted).toEqual({ ok: true, requestId, duplicate: false });
-      expect((await w.engine.accept(offer!.id, a))).toEqual({ ok: true, requestId, duplicate: true });
+      expect(await w.engine.accept(offer!.id, a)).toEqual({ ok: true, requestId, duplicate: true });
       expect((await w.store.getAdvisor(a))!.supply).toMatchObject({ active: 1, pendingPush: 0 });
       const row = await db.prisma.serviceRequest.findUniqueOrThrow({ where: { id: requestId }, include: { offers: true } });
       expect(row).toMatchObject({ status: "assigned", assignedAdvisorId: a });
@@ -227,14 +236,28 @@ export function engineContract(name: string, harness: EngineHarness): void {
         expect(sent()).toHaveLength(1 + i);
         expect(sent()[i]).toMatchObject({ stage: "branch", kind: "push", at: t0 + 20 * SECOND * i });
       }
-      expect(new Set(sent().slice(1).map((e) => e.advisorId)).size).toBe(3);
-      expect(sent().slice(1).every((e) => branchAdvisors.includes(e.advisorId))).toBe(true);
+      expect(
+        new Set(
+          sent()
+            .slice(1)
+            .map((e) => e.advisorId),
+        ).size,
+      ).toBe(3);
+      expect(
+        sent()
+          .slice(1)
+          .every((e) => branchAdvisors.includes(e.advisorId)),
+      ).toBe(true);
       // t=80 s: the branch stage ends; the region grab reaches everyone in the region not yet tried.
       w.clock.advance(20 * SECOND);
       await w.engine.tick();
       const regionRound = sent().filter((e) => e.stage === "region");
       expect(regionRound.every((e) => e.kind === "broadcast" && e.at === t0 + 80 * SECOND)).toBe(true);
-      const tried = new Set(sent().slice(0, 4).map((e) => e.advisorId));
+      const tried = new Set(
+        sent()
+          .slice(0, 4)
+          .map((e) => e.advisorId),
+      );
       expect(regionRound.map((e) => e.advisorId).sort()).toEqual([...branchAdvisors, ...regionAdvisors, dedicated].filter((id) => !tried.has(id)).sort());
       expect(await stageAt()).toBe(2);
       // t=110 s: the grab window closes; national finds nobody new; the request waits in the queue.

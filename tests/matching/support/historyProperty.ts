@@ -33,7 +33,14 @@ const CLIENTS = 3;
 const KINDS: LicenceKind[] = ["fund_sales", "futures"];
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ type: fc.constant("presence" as const), advisor: fc.nat(ADVISORS - 1), presence: fc.constantFrom<Presence>("available", "available", "away", "offline") }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constant("presence" as const),
+      advisor: fc.nat(ADVISORS - 1),
+      presence: fc.constantFrom<Presence>("available", "available", "away", "offline"),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -117,10 +124,13 @@ async function checkInvariants(db: Database, world: World, model: Model): Promis
     // Capacity accounting: every slot taken belongs to a live assignment or an open push offer.
     for (const requestId of advisor.assignments) {
       const request = await world.store.getRequest(requestId);
-      if (request?.status !== "assigned" || request.assignedAdvisorId !== advisorId) problems.push(`${advisorId}: holds a slot for ${requestId}, which is ${request?.status} to ${request?.assignedAdvisorId}`);
+      if (request?.status !== "assigned" || request.assignedAdvisorId !== advisorId)
+        problems.push(`${advisorId}: holds a slot for ${requestId}, which is ${request?.status} to ${request?.assignedAdvisorId}`);
     }
     for (const offerId of advisor.pushHolds) {
-      const open = (await Promise.all(model.requests.map((id) => world.store.getRequest(id)))).some((r) => r?.offers.some((o) => o.id === offerId && o.outcome === null && o.advisorId === advisorId));
+      const open = (await Promise.all(model.requests.map((id) => world.store.getRequest(id)))).some((r) =>
+        r?.offers.some((o) => o.id === offerId && o.outcome === null && o.advisorId === advisorId),
+      );
       if (!open) problems.push(`${advisorId}: push hold ${offerId} has no open offer`);
     }
   }
@@ -133,7 +143,8 @@ async function checkInvariants(db: Database, world: World, model: Model): Promis
     const terminal = ["completed", "cancelled", "expired"].includes(row.status);
     if (request && request.status !== row.status) problems.push(`${row.id}: store says ${request.status}, database says ${row.status}`);
     if (terminal && live.has(row.id)) problems.push(`${row.id}: terminal (${row.status}) yet live`);
-    if ((row.status === "pending" || row.status === "offered") && (await world.store.getDeadline(row.id)) === null) problems.push(`${row.id}: live (${row.status}) without a deadline`);
+    if ((row.status === "pending" || row.status === "offered") && (await world.store.getDeadline(row.id)) === null)
+      problems.push(`${row.id}: live (${row.status}) without a deadline`);
     if (row.status === "assigned" && request) {
       const holder = await world.store.getAdvisor(row.assignedAdvisorId!);
       if (!holder?.assignments.includes(row.id)) problems.push(`${row.id}: assigned but not in ${row.assignedAdvisorId}'s assignments`);
@@ -158,7 +169,15 @@ async function apply(world: World, model: Model, action: Action): Promise<void> 
       break;
     }
     case "request": {
-      const created = await engine.createRequest({ clientId: model.clients[action.client]!, topic: "t", requiredLicence: action.licence, channel: "chat", mode: action.mode, language: action.language, priority: action.priority });
+      const created = await engine.createRequest({
+        clientId: model.clients[action.client]!,
+        topic: "t",
+        requiredLicence: action.licence,
+        channel: "chat",
+        mode: action.mode,
+        language: action.language,
+        priority: action.priority,
+      });
       if (created.ok) model.requests.push(created.requestId);
       break;
     }
@@ -210,25 +229,29 @@ export function historyProperty(name: string, harness: HistoryHarness): void {
       await db?.close();
     });
 
-    it(`keeps every invariant over ${harness.numRuns} random histories`, async () => {
-      let seed = 0;
-      await fc.assert(
-        fc.asyncProperty(fc.array(actionArb, { minLength: 4, maxLength: 14 }), async (actions) => {
-          const store = await harness.openStore();
-          try {
-            const { world, model } = await buildWorld(db, store, seed++);
-            for (const [step, action] of actions.entries()) {
-              await apply(world, model, action);
-              const problems = await checkInvariants(db, world, model);
-              if (problems.length) throw new Error(`after step ${step} (${JSON.stringify(action)}):\n${problems.join("\n")}`);
+    it(
+      `keeps every invariant over ${harness.numRuns} random histories`,
+      async () => {
+        let seed = 0;
+        await fc.assert(
+          fc.asyncProperty(fc.array(actionArb, { minLength: 4, maxLength: 14 }), async (actions) => {
+            const store = await harness.openStore();
+            try {
+              const { world, model } = await buildWorld(db, store, seed++);
+              for (const [step, action] of actions.entries()) {
+                await apply(world, model, action);
+                const problems = await checkInvariants(db, world, model);
+                if (problems.length) throw new Error(`after step ${step} (${JSON.stringify(action)}):\n${problems.join("\n")}`);
+              }
+            } finally {
+              await store.close();
             }
-          } finally {
-            await store.close();
-          }
-        }),
-        { numRuns: harness.numRuns, endOnFailure: true },
-      );
-      expect(seed).toBeGreaterThanOrEqual(harness.numRuns);
-    }, 20 * 60_000);
+          }),
+          { numRuns: harness.numRuns, endOnFailure: true },
+        );
+        expect(seed).toBeGreaterThanOrEqual(harness.numRuns);
+      },
+      20 * 60_000,
+    );
   });
 }

@@ -18,7 +18,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkEligibility, type CapacityRule } from "../../../matching/domain/eligibility.ts";
 import { EMPTY_STATS, updateResponsiveness, type OfferAnswer } from "../../../matching/domain/ranking.ts";
 import type { AdvisorProfile, LicenceFact, RequestFacts } from "../../../matching/domain/types.ts";
-import { LiveStateUnavailableError, type AdvisorState, type CandidateQuery, type LiveRequest, type MatchingStore, type OfferState } from "../../../matching/store/port.ts";
+import {
+  LiveStateUnavailableError,
+  type AdvisorState,
+  type CandidateQuery,
+  type LiveRequest,
+  type MatchingStore,
+  type OfferState,
+} from "../../../matching/store/port.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 9);
 const SEC = 1_000;
@@ -165,12 +172,7 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
     }
 
     /** Records one open offer per advisor (request side only: the advisors need not be registered). */
-    async function offerTo(
-      requestId: string,
-      advisorIds: readonly string[],
-      overrides: Partial<OfferState> = {},
-      now = T0,
-    ): Promise<OfferState[]> {
+    async function offerTo(requestId: string, advisorIds: readonly string[], overrides: Partial<OfferState> = {}, now = T0): Promise<OfferState[]> {
       const stageIndex = overrides.stageIndex ?? 0;
       const offers = advisorIds.map((advisorId) => offer(requestId, advisorId, { stageIndex, ...overrides }));
       ok(await store.addOffers(requestId, stageIndex, offers, now));
@@ -1333,9 +1335,19 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
       it("never assigns twice or exceeds capacity when many advisors accept at once", async () => {
         const advisors = await Promise.all(Array.from({ length: 12 }, () => online({ maxConcurrent: 1 })));
         const requests = await Promise.all(Array.from({ length: 4 }, () => newRequest()));
-        const offers = await Promise.all(requests.map((r) => offerTo(r.facts.id, advisors.map((x) => x.profile.id), { kind: "broadcast" })));
+        const offers = await Promise.all(
+          requests.map((r) =>
+            offerTo(
+              r.facts.id,
+              advisors.map((x) => x.profile.id),
+              { kind: "broadcast" },
+            ),
+          ),
+        );
         const results = await Promise.all(
-          requests.flatMap((r, i) => offers[i]!.map((o) => accept(r.facts.id, o.id, o.advisorId, T0 + SEC).then((result) => ({ result, requestId: r.facts.id })))),
+          requests.flatMap((r, i) =>
+            offers[i]!.map((o) => accept(r.facts.id, o.id, o.advisorId, T0 + SEC).then((result) => ({ result, requestId: r.facts.id }))),
+          ),
         );
         const winners = results.filter(({ result }) => result.ok);
         expect(winners).toHaveLength(requests.length);
@@ -1422,7 +1434,9 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         const [o] = await offerTo(id, [a.profile.id], { kind: "push" });
         ok(await store.holdPushSlot(a.profile.id, request.facts, o!.id, T0, TTL));
 
-        const result = ok(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "declined", now: T0 + SEC, advisorId: a.profile.id, deadline: T0 + SEC }, null));
+        const result = ok(
+          await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "declined", now: T0 + SEC, advisorId: a.profile.id, deadline: T0 + SEC }, null),
+        );
         expect(result.journalId).toBeNull();
         expect(result.offer).toEqual({ ...o, outcome: "declined", respondedAt: T0 + SEC });
         expect(result.request).toMatchObject({ status: "pending", excluded: [a.profile.id] });
@@ -1457,19 +1471,32 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
 
         expectRefused(await store.resolveOffer({ requestId: uid("req"), offerId: o!.id, outcome: "declined", now: T0 }, null), "NOT_FOUND");
         expectRefused(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "declined", now: T0, advisorId: uid("adv") }, null), "NOT_YOURS");
-        expect(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "timed_out", now: o!.expiresAt - 1, deadline: T0 }, null)).toEqual({ ok: false, reason: "NOT_DUE", offer: o });
+        expect(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "timed_out", now: o!.expiresAt - 1, deadline: T0 }, null)).toEqual({
+          ok: false,
+          reason: "NOT_DUE",
+          offer: o,
+        });
         expect(await advisorOf(a.profile.id)).toEqual(held);
         expect(await store.getDeadline(id)).toBe(T0 + MIN);
 
         const timedOut = ok(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "timed_out", now: o!.expiresAt }, null));
         expect(timedOut.request.excluded).toEqual([a.profile.id]);
-        expect(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "declined", now: o!.expiresAt + 1 }, null)).toEqual({ ok: false, reason: "ALREADY_CLOSED", offer: timedOut.offer });
+        expect(await store.resolveOffer({ requestId: id, offerId: o!.id, outcome: "declined", now: o!.expiresAt + 1 }, null)).toEqual({
+          ok: false,
+          reason: "ALREADY_CLOSED",
+          offer: timedOut.offer,
+        });
         expect((await advisorOf(a.profile.id)).stats).toEqual(updateResponsiveness(a.stats, { accepted: false }));
       });
     });
 
     describe("makeOffers: an offer round in one step", () => {
-      const round = (request: LiveRequest, kind: "push" | "broadcast", advisorIds: string[], extra: { count?: number; stageIndex?: number; now?: number } = {}) =>
+      const round = (
+        request: LiveRequest,
+        kind: "push" | "broadcast",
+        advisorIds: string[],
+        extra: { count?: number; stageIndex?: number; now?: number } = {},
+      ) =>
         store.makeOffers(
           {
             requestId: request.facts.id,
@@ -1497,7 +1524,15 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         expect(result.journalId).toBeNull();
         expect(result.offers).toHaveLength(1);
         const [{ offer: made, eligibility }] = result.offers as [{ offer: OfferState; eligibility: unknown }];
-        expect(made).toMatchObject({ advisorId: first.profile.id, kind: "push", stageIndex: 0, sentAt: T0 + SEC, expiresAt: T0 + SEC + OFFER_TTL, outcome: null, respondedAt: null });
+        expect(made).toMatchObject({
+          advisorId: first.profile.id,
+          kind: "push",
+          stageIndex: 0,
+          sentAt: T0 + SEC,
+          expiresAt: T0 + SEC + OFFER_TTL,
+          outcome: null,
+          respondedAt: null,
+        });
         expect(eligibility).toEqual(expectedSnapshot(first, request.facts, T0 + SEC, "push"));
         expect(result.request).toMatchObject({ status: "offered", offersInStage: 1 });
         expect(result.request.offers).toEqual([made]);
@@ -2087,9 +2122,7 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
 
       it("50 concurrent holdPushSlot calls (maxConcurrent 3): exactly 3 holds", async () => {
         const a = await online({ maxConcurrent: 3 });
-        const results = await Promise.all(
-          Array.from({ length: 50 }, () => store.holdPushSlot(a.profile.id, facts(), uid("off"), T0 + SEC, TTL)),
-        );
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.holdPushSlot(a.profile.id, facts(), uid("off"), T0 + SEC, TTL)));
         expect(results.filter((r) => r.ok)).toHaveLength(3);
         expect((await advisorOf(a.profile.id)).supply.pendingPush).toBe(3);
       });

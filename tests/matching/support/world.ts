@@ -126,7 +126,14 @@ export async function createWorld(
     async addClient(spec = {}) {
       const id = next("cli");
       await prisma.client.create({
-        data: { id, branchId: spec.branchId ?? branchId, name: id, riskLevel: spec.riskLevel ?? 2, language: spec.language ?? "en", dedicatedAdvisorId: spec.dedicatedAdvisorId ?? null },
+        data: {
+          id,
+          branchId: spec.branchId ?? branchId,
+          name: id,
+          riskLevel: spec.riskLevel ?? 2,
+          language: spec.language ?? "en",
+          dedicatedAdvisorId: spec.dedicatedAdvisorId ?? null,
+        },
       });
       return id;
     },
