@@ -37,8 +37,73 @@ export interface PrometheusMetricsDeps {
   };
 }
 
+// ---- the domain gauges, each source read into the registry of one scrape ----
+
+async function readDatabase(deps: PrometheusMetricsDeps, scrape: Registry): Promise<void> {
+  const [byStatus, byOutcome] = await Promise.all([
+    deps.prisma.serviceRequest.groupBy({ by: ["status"], where: { status: { in: [...OPEN_STATUSES] } }, _count: { _all: true } }),
+    deps.prisma.offer.groupBy({ by: ["outcome"], _count: { _all: true } }),
+  ]);
+  const open = new Gauge({
+    name: "advisor_dispatch_open_requests",
+    help: "Service requests not yet finished, by status (PostgreSQL).",
+    labelNames: ["status"],
+    registers: [scrape],
+  });
+  for (const status of OPEN_STATUSES) open.set({ status }, byStatus.find((row) => row.status === status)?._count._all ?? 0);
+  // A gauge despite the _total name: it is a row count, and the "open" series goes down as offers close.
+  const offers = new Gauge({
+    name: "advisor_dispatch_offers_total",
+    help: 'Offers ever made, by outcome; open ones as outcome="open" (PostgreSQL).',
+    labelNames: ["outcome"],
+    registers: [scrape],
+  });
+  for (const outcome of OFFER_OUTCOMES) offers.set({ outcome }, byOutcome.find((row) => (row.outcome ?? "open") === outcome)?._count._all ?? 0);
+}
+
+async function readStore(deps: PrometheusMetricsDeps & { presenceTtlMs: number }, scrape: Registry): Promise<void> {
+  // Available as eligibility sees it: a heartbeat younger than the TTL (heartbeatAt > now - ttl, whole ms).
+  const available = await deps.store.countAvailable(deps.clock.now() - deps.presenceTtlMs + 1);
+  new Gauge({ name: "advisor_dispatch_available_advisors", help: "Advisors available with a live heartbeat (matching store).", registers: [scrape] }).set(
+    available,
+  );
+}
+
+async function readJournal(deps: PrometheusMetricsDeps, scrape: Registry): Promise<void> {
+  if (!deps.journal) return;
+  const lag = await deps.journal.lag();
+  const { reconciled, supply } = deps.journal;
+  new Gauge({
+    name: "advisor_dispatch_journal_pending_entries",
+    help: "Decisions in the journal not yet persisted to PostgreSQL (all processes).",
+    registers: [scrape],
+  }).set(lag.entries);
+  new Gauge({
+    name: "advisor_dispatch_journal_oldest_entry_seconds",
+    help: "Age of the oldest decision not yet persisted, in seconds (0 when none).",
+    registers: [scrape],
+  }).set(lag.oldestMs / 1000);
+  const requestsReconciled = new Counter({
+    name: "advisor_dispatch_reconciler_requests_total",
+    help: "Requests the reconciler on this process compared, found behind the live store, repaired, found missing from it, restored to it, or made due again (no deadline, or one later than an open offer's expiry).",
+    labelNames: ["result"],
+    registers: [scrape],
+  });
+  for (const result of ["checked", "behind", "repaired", "missing", "restored", "rescheduled"] as const) requestsReconciled.inc({ result }, reconciled[result]);
+  if (supply) {
+    const slots = new Counter({
+      name: "advisor_dispatch_reconciler_slots_total",
+      help: "Capacity slots the supply sweeps on this process found held for nothing (suspect) and gave back (released).",
+      labelNames: ["result"],
+      registers: [scrape],
+    });
+    slots.inc({ result: "suspect" }, supply.suspect);
+    slots.inc({ result: "released" }, supply.released);
+  }
+}
+
 export function createPrometheusMetrics(deps: PrometheusMetricsDeps): Metrics {
-  const presenceTtlMs = deps.presenceTtlMs ?? 45_000;
+  const sources = { ...deps, presenceTtlMs: deps.presenceTtlMs ?? 45_000 };
   // One registry per instance (not prom-client's global one): tests and processes may hold several.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -56,74 +121,10 @@ export function createPrometheusMetrics(deps: PrometheusMetricsDeps): Metrics {
     registers: [registry],
   });
 
-  async function readDatabase(scrape: Registry): Promise<void> {
-    const [byStatus, byOutcome] = await Promise.all([
-      deps.prisma.serviceRequest.groupBy({ by: ["status"], where: { status: { in: [...OPEN_STATUSES] } }, _count: { _all: true } }),
-      deps.prisma.offer.groupBy({ by: ["outcome"], _count: { _all: true } }),
-    ]);
-    const open = new Gauge({
-      name: "advisor_dispatch_open_requests",
-      help: "Service requests not yet finished, by status (PostgreSQL).",
-      labelNames: ["status"],
-      registers: [scrape],
-    });
-    for (const status of OPEN_STATUSES) open.set({ status }, byStatus.find((row) => row.status === status)?._count._all ?? 0);
-    // A gauge despite the _total name: it is a row count, and the "open" series goes down as offers close.
-    const offers = new Gauge({
-      name: "advisor_dispatch_offers_total",
-      help: 'Offers ever made, by outcome; open ones as outcome="open" (PostgreSQL).',
-      labelNames: ["outcome"],
-      registers: [scrape],
-    });
-    for (const outcome of OFFER_OUTCOMES) offers.set({ outcome }, byOutcome.find((row) => (row.outcome ?? "open") === outcome)?._count._all ?? 0);
-  }
-
-  async function readStore(scrape: Registry): Promise<void> {
-    // Available as eligibility sees it: a heartbeat younger than the TTL (heartbeatAt > now - ttl, whole ms).
-    const available = await deps.store.countAvailable(deps.clock.now() - presenceTtlMs + 1);
-    new Gauge({ name: "advisor_dispatch_available_advisors", help: "Advisors available with a live heartbeat (matching store).", registers: [scrape] }).set(
-      available,
-    );
-  }
-
-  async function readJournal(scrape: Registry): Promise<void> {
-    if (!deps.journal) return;
-    const lag = await deps.journal.lag();
-    const { reconciled, supply } = deps.journal;
-    new Gauge({
-      name: "advisor_dispatch_journal_pending_entries",
-      help: "Decisions in the journal not yet persisted to PostgreSQL (all processes).",
-      registers: [scrape],
-    }).set(lag.entries);
-    new Gauge({
-      name: "advisor_dispatch_journal_oldest_entry_seconds",
-      help: "Age of the oldest decision not yet persisted, in seconds (0 when none).",
-      registers: [scrape],
-    }).set(lag.oldestMs / 1000);
-    const requestsReconciled = new Counter({
-      name: "advisor_dispatch_reconciler_requests_total",
-      help: "Requests the reconciler on this process compared, found behind the live store, repaired, found missing from it, restored to it, or made due again (no deadline, or one later than an open offer's expiry).",
-      labelNames: ["result"],
-      registers: [scrape],
-    });
-    for (const result of ["checked", "behind", "repaired", "missing", "restored", "rescheduled"] as const)
-      requestsReconciled.inc({ result }, reconciled[result]);
-    if (supply) {
-      const slots = new Counter({
-        name: "advisor_dispatch_reconciler_slots_total",
-        help: "Capacity slots the supply sweeps on this process found held for nothing (suspect) and gave back (released).",
-        labelNames: ["result"],
-        registers: [scrape],
-      });
-      slots.inc({ result: "suspect" }, supply.suspect);
-      slots.inc({ result: "released" }, supply.released);
-    }
-  }
-
   /** Runs one source's reads into a registry of its own: a source that fails leaves nothing behind. */
-  async function fromSource(read: (scrape: Registry) => Promise<void>): Promise<Registry> {
+  async function fromSource(read: (deps: typeof sources, scrape: Registry) => Promise<void>): Promise<Registry> {
     const scrape = new Registry();
-    await read(scrape);
+    await read(sources, scrape);
     return scrape;
   }
 

@@ -40,16 +40,25 @@ export interface VerifyOptions {
   onProgress?: (checked: Checked) => void;
 }
 
+/** What the three walks share: the counts so far, whether a purge has run, the caller's options. */
+interface Walk {
+  checked: Checked;
+  purged: boolean;
+  options: VerifyOptions;
+}
+
 export async function verifyAudit(prisma: PrismaClient, options: VerifyOptions = {}): Promise<VerifyResult> {
   const started = performance.now();
-  const checked: Checked = { events: 0, streams: 0, seals: 0, messages: 0 };
-  const done = (firstBroken?: BrokenLink): VerifyResult => {
-    const durationMs = Math.round((performance.now() - started) * 10) / 10;
-    return firstBroken ? { ok: false, firstBroken, checked, durationMs } : { ok: true, checked, durationMs };
-  };
-  const purged = (await prisma.auditEvent.count({ where: { stream: "global", action: PURGE_ACTION } })) > 0;
+  const walk: Walk = { checked: { events: 0, streams: 0, seals: 0, messages: 0 }, purged: false, options };
+  walk.purged = (await prisma.auditEvent.count({ where: { stream: "global", action: PURGE_ACTION } })) > 0;
+  const firstBroken = (await verifyStreams(prisma, walk)) ?? (await verifySeals(prisma, walk)) ?? (await verifyMessages(prisma, walk));
+  const durationMs = Math.round((performance.now() - started) * 10) / 10;
+  return firstBroken ? { ok: false, firstBroken, checked: walk.checked, durationMs } : { ok: true, checked: walk.checked, durationMs };
+}
 
-  // Audit streams.
+/** Each audit stream, link by link from its first event (or the first kept after a purge). */
+async function verifyStreams(prisma: PrismaClient, walk: Walk): Promise<BrokenLink | null> {
+  const { checked, purged, options } = walk;
   let stream: string | null = null;
   let expectedSeq = 0;
   let expectedPrev = GENESIS;
@@ -74,10 +83,10 @@ export async function verifyAudit(prisma: PrismaClient, options: VerifyOptions =
         }
       }
       const link = { table: "AuditEvent" as const, stream: row.stream, seq: row.streamSeq, id: row.id };
-      if (row.streamSeq !== expectedSeq) return done({ ...link, field: "streamSeq", expected: String(expectedSeq), actual: String(row.streamSeq) });
-      if (row.prevHash !== expectedPrev) return done({ ...link, field: "prevHash", expected: expectedPrev, actual: row.prevHash });
+      if (row.streamSeq !== expectedSeq) return { ...link, field: "streamSeq", expected: String(expectedSeq), actual: String(row.streamSeq) };
+      if (row.prevHash !== expectedPrev) return { ...link, field: "prevHash", expected: expectedPrev, actual: row.prevHash };
       const hash = hashEntry(row.prevHash, auditHashFields(row));
-      if (hash !== row.hash) return done({ ...link, field: "hash", expected: hash, actual: row.hash });
+      if (hash !== row.hash) return { ...link, field: "hash", expected: hash, actual: row.hash };
       checked.events++;
       expectedSeq++;
       expectedPrev = row.hash;
@@ -87,7 +96,12 @@ export async function verifyAudit(prisma: PrismaClient, options: VerifyOptions =
     options.onProgress?.({ ...checked });
   }
 
-  // Seals.
+  return null;
+}
+
+/** The seal chain, and that each seal's heads still match their events. */
+async function verifySeals(prisma: PrismaClient, walk: Walk): Promise<BrokenLink | null> {
+  const { checked } = walk;
   let sealPrev = GENESIS;
   let sealAfter = 0n;
   for (;;) {
@@ -95,9 +109,9 @@ export async function verifyAudit(prisma: PrismaClient, options: VerifyOptions =
     if (!seals.length) break;
     for (const seal of seals) {
       const link = { table: "AuditSeal" as const, seq: seal.seq.toString(), id: seal.seq.toString() };
-      if (seal.prevHash !== sealPrev) return done({ ...link, field: "prevHash", expected: sealPrev, actual: seal.prevHash });
+      if (seal.prevHash !== sealPrev) return { ...link, field: "prevHash", expected: sealPrev, actual: seal.prevHash };
       const hash = hashEntry(seal.prevHash, sealHashFields(seal));
-      if (hash !== seal.hash) return done({ ...link, field: "hash", expected: hash, actual: seal.hash });
+      if (hash !== seal.hash) return { ...link, field: "hash", expected: hash, actual: seal.hash };
       const heads = (seal.heads as unknown as SealHead[]) ?? [];
       if (heads.length) {
         const found = await prisma.auditEvent.findMany({
@@ -108,7 +122,7 @@ export async function verifyAudit(prisma: PrismaClient, options: VerifyOptions =
         for (const head of heads) {
           const actual = byKey.get(`${head.streamSeq}@${head.stream}`);
           if (actual !== undefined && actual !== head.hash)
-            return done({ table: "AuditEvent", stream: head.stream, seq: head.streamSeq, id: `seal ${seal.seq}`, field: "head", expected: head.hash, actual });
+            return { table: "AuditEvent", stream: head.stream, seq: head.streamSeq, id: `seal ${seal.seq}`, field: "head", expected: head.hash, actual };
         }
       }
       checked.seals++;
@@ -117,7 +131,12 @@ export async function verifyAudit(prisma: PrismaClient, options: VerifyOptions =
     sealAfter = seals[seals.length - 1]!.seq;
   }
 
-  // Message chains.
+  return null;
+}
+
+/** Each request's message chain. */
+async function verifyMessages(prisma: PrismaClient, walk: Walk): Promise<BrokenLink | null> {
+  const { checked, purged, options } = walk;
   let requestId: string | null = null;
   let msgPrev = GENESIS;
   let msgAfter: { requestId: string; seq: number } | null = null;
@@ -135,9 +154,9 @@ export async function verifyAudit(prisma: PrismaClient, options: VerifyOptions =
         msgPrev = row.seq === 1 || !purged ? GENESIS : row.prevHash;
       }
       const link = { table: "Message" as const, requestId: row.requestId, seq: row.seq, id: row.id };
-      if (row.prevHash !== msgPrev) return done({ ...link, field: "prevHash", expected: msgPrev, actual: row.prevHash });
+      if (row.prevHash !== msgPrev) return { ...link, field: "prevHash", expected: msgPrev, actual: row.prevHash };
       const hash = hashEntry(row.prevHash, messageHashFields(row));
-      if (hash !== row.hash) return done({ ...link, field: "hash", expected: hash, actual: row.hash });
+      if (hash !== row.hash) return { ...link, field: "hash", expected: hash, actual: row.hash };
       checked.messages++;
       msgPrev = row.hash;
     }
@@ -145,5 +164,5 @@ export async function verifyAudit(prisma: PrismaClient, options: VerifyOptions =
     msgAfter = { requestId: last.requestId, seq: last.seq };
     options.onProgress?.({ ...checked });
   }
-  return done();
+  return null;
 }
