@@ -70,137 +70,152 @@ interface Held {
   bytes: number;
 }
 
+/** One hub's state, shared by the functions below. */
+interface HubState {
+  options: RealtimeOptions;
+  wss: WebSocketServer;
+  sockets: Map<string, Set<WebSocket>>;
+  alive: WeakMap<WebSocket, boolean>;
+  held: WeakMap<WebSocket, Held>;
+}
+
+function refuse(socket: Duplex, status: number, reason: string): void {
+  socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.destroy();
+}
+
+async function onUpgrade(hub: HubState, request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  const { options } = hub;
+  const url = new URL(request.url ?? "/", "http://localhost");
+  if (url.pathname !== WS_PATH) return refuse(socket, 404, "Not Found");
+  const offered = (request.headers["sec-websocket-protocol"] ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(looksLikeJwt);
+  const token = url.searchParams.get("token") ?? offered[0];
+  const principal = token ? await verifyToken(token, options.tokenRules) : null;
+  if (!principal) return refuse(socket, 401, "Unauthorized");
+  if (options.admit && !(await options.admit(principal))) return refuse(socket, 403, "Forbidden");
+  hub.wss.handleUpgrade(request, socket, head, (ws) => register(hub, ws, principal));
+}
+
+/** Clients only listen; anything they send is ignored rather than trusted, and a flood ends the socket. */
+function limitFrames(ws: WebSocket, principal: Principal, logger: Logger): void {
+  let windowStart = Date.now();
+  let frames = 0;
+  ws.on("message", () => {
+    const now = Date.now();
+    if (now - windowStart >= FRAME_WINDOW_MS) {
+      windowStart = now;
+      frames = 0;
+    }
+    if (++frames <= MAX_FRAMES_PER_WINDOW) return;
+    if (ws.readyState === ws.OPEN) {
+      logger.warn({ sub: principal.sub, frames }, "websocket flood: closing the socket");
+      ws.close(CLOSE_POLICY_VIOLATION, "too many messages");
+    } else ws.terminate(); // still sending after the close frame: stop reading at once
+  });
+}
+
+function register(hub: HubState, ws: WebSocket, principal: Principal): void {
+  const { sockets, alive, options } = hub;
+  const mine = sockets.get(principal.sub) ?? new Set<WebSocket>();
+  mine.add(ws);
+  sockets.set(principal.sub, mine);
+  alive.set(ws, true);
+  ws.on("pong", () => alive.set(ws, true));
+  ws.on("close", () => {
+    mine.delete(ws);
+    if (!mine.size) sockets.delete(principal.sub);
+  });
+  // ws closes the socket itself on an oversized frame (1009) and reports it here.
+  ws.on("error", (error) => options.logger.debug({ err: error, sub: principal.sub }, "websocket error"));
+  limitFrames(ws, principal, options.logger);
+  ws.send(JSON.stringify({ type: "hello", role: principal.role, sub: principal.sub }));
+  if (options.onConnect) void sendOnConnect(hub, ws, principal, options.onConnect);
+}
+
+/**
+ * Sends the connect messages, then whatever live messages arrived meanwhile. The socket is already
+ * registered, so nothing is lost to the race with a live notification: an offer recorded before
+ * onConnect reads is in its answer, and one recorded after is published after the socket was
+ * registered and so is delivered live (held until the connect messages are out, so a withdrawal
+ * arriving during the read still follows the re-sent offer it withdraws). An offer can arrive
+ * both ways and so twice: that is accepted, clients dedupe offers by offerId.
+ */
+async function sendOnConnect(hub: HubState, ws: WebSocket, principal: Principal, onConnect: (principal: Principal) => Promise<unknown[]>): Promise<void> {
+  const hold: Held = { messages: [], bytes: 0 };
+  hub.held.set(ws, hold);
+  let timer: NodeJS.Timeout | undefined;
+  let messages: unknown[] = [];
+  try {
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`onConnect gave no answer within ${ON_CONNECT_TIMEOUT_MS} ms`)), ON_CONNECT_TIMEOUT_MS);
+      timer.unref();
+    });
+    messages = await Promise.race([onConnect(principal), timedOut]);
+  } catch (error) {
+    hub.options.logger.error({ err: error, sub: principal.sub }, "websocket connect messages failed; the socket stays open without them");
+  } finally {
+    clearTimeout(timer);
+    hub.held.delete(ws);
+  }
+  if (ws.readyState !== ws.OPEN) return;
+  for (const message of messages) ws.send(JSON.stringify(message));
+  for (const data of hold.messages) ws.send(data);
+}
+
+function deliver(hub: HubState, envelope: Envelope): void {
+  // Every process receives every envelope: serialise only once a local socket is found.
+  let data: string | undefined;
+  for (const userId of envelope.to) {
+    for (const ws of hub.sockets.get(userId) ?? []) {
+      if (ws.readyState !== ws.OPEN) continue;
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        ws.terminate();
+        continue;
+      }
+      data ??= JSON.stringify(envelope.message);
+      const hold = hub.held.get(ws);
+      if (hold && envelope.message.type !== SESSION_REVOKED) {
+        hold.messages.push(data);
+        hold.bytes += data.length;
+        if (hold.bytes > MAX_BUFFERED_BYTES) ws.terminate();
+        continue;
+      }
+      ws.send(data);
+      if (envelope.message.type === SESSION_REVOKED) ws.close(CLOSE_REVOKED, "session revoked");
+    }
+  }
+}
+
+/** Pings every socket; one that has not answered the previous ping is ended. */
+function pingAll(hub: HubState): void {
+  for (const ws of hub.wss.clients) {
+    if (hub.alive.get(ws) === false) {
+      ws.terminate();
+      continue;
+    }
+    hub.alive.set(ws, false);
+    ws.ping();
+  }
+}
+
 export function attachRealtime(server: Server, options: RealtimeOptions): RealtimeHub {
   const { fanout, logger } = options;
-  const sockets = new Map<string, Set<WebSocket>>();
-  const alive = new WeakMap<WebSocket, boolean>();
-  const held = new WeakMap<WebSocket, Held>();
   // The subprotocol to echo back is the token the client offered (browsers cannot set headers).
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_FRAME_BYTES,
     handleProtocols: (protocols) => [...protocols].find(looksLikeJwt) ?? false,
   });
-
-  const refuse = (socket: Duplex, status: number, reason: string) => {
-    socket.write(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    socket.destroy();
-  };
-
-  const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(request.url ?? "/", "http://localhost");
-    if (url.pathname !== WS_PATH) return refuse(socket, 404, "Not Found");
-    const offered = (request.headers["sec-websocket-protocol"] ?? "")
-      .split(",")
-      .map((p) => p.trim())
-      .filter(looksLikeJwt);
-    const token = url.searchParams.get("token") ?? offered[0];
-    const principal = token ? await verifyToken(token, options.tokenRules) : null;
-    if (!principal) return refuse(socket, 401, "Unauthorized");
-    if (options.admit && !(await options.admit(principal))) return refuse(socket, 403, "Forbidden");
-    wss.handleUpgrade(request, socket, head, (ws) => register(ws, principal));
-  };
-
-  const register = (ws: WebSocket, principal: Principal) => {
-    const mine = sockets.get(principal.sub) ?? new Set<WebSocket>();
-    mine.add(ws);
-    sockets.set(principal.sub, mine);
-    alive.set(ws, true);
-    ws.on("pong", () => alive.set(ws, true));
-    ws.on("close", () => {
-      mine.delete(ws);
-      if (!mine.size) sockets.delete(principal.sub);
-    });
-    // ws closes the socket itself on an oversized frame (1009) and reports it here.
-    ws.on("error", (error) => logger.debug({ err: error, sub: principal.sub }, "websocket error"));
-    // Clients only listen; anything they send is ignored rather than trusted, and a flood ends the socket.
-    let windowStart = Date.now();
-    let frames = 0;
-    ws.on("message", () => {
-      const now = Date.now();
-      if (now - windowStart >= FRAME_WINDOW_MS) {
-        windowStart = now;
-        frames = 0;
-      }
-      if (++frames <= MAX_FRAMES_PER_WINDOW) return;
-      if (ws.readyState === ws.OPEN) {
-        logger.warn({ sub: principal.sub, frames }, "websocket flood: closing the socket");
-        ws.close(CLOSE_POLICY_VIOLATION, "too many messages");
-      } else ws.terminate(); // still sending after the close frame: stop reading at once
-    });
-    ws.send(JSON.stringify({ type: "hello", role: principal.role, sub: principal.sub }));
-    if (options.onConnect) void sendOnConnect(ws, principal, options.onConnect);
-  };
-
-  /**
-   * Sends the connect messages, then whatever live messages arrived meanwhile. The socket is already
-   * registered, so nothing is lost to the race with a live notification: an offer recorded before
-   * onConnect reads is in its answer, and one recorded after is published after the socket was
-   * registered and so is delivered live (held until the connect messages are out, so a withdrawal
-   * arriving during the read still follows the re-sent offer it withdraws). An offer can arrive
-   * both ways and so twice: that is accepted, clients dedupe offers by offerId.
-   */
-  const sendOnConnect = async (ws: WebSocket, principal: Principal, onConnect: (principal: Principal) => Promise<unknown[]>) => {
-    const hold: Held = { messages: [], bytes: 0 };
-    held.set(ws, hold);
-    let timer: NodeJS.Timeout | undefined;
-    let messages: unknown[] = [];
-    try {
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`onConnect gave no answer within ${ON_CONNECT_TIMEOUT_MS} ms`)), ON_CONNECT_TIMEOUT_MS);
-        timer.unref();
-      });
-      messages = await Promise.race([onConnect(principal), timedOut]);
-    } catch (error) {
-      logger.error({ err: error, sub: principal.sub }, "websocket connect messages failed; the socket stays open without them");
-    } finally {
-      clearTimeout(timer);
-      held.delete(ws);
-    }
-    if (ws.readyState !== ws.OPEN) return;
-    for (const message of messages) ws.send(JSON.stringify(message));
-    for (const data of hold.messages) ws.send(data);
-  };
-
-  const deliver = (envelope: Envelope) => {
-    // Every process receives every envelope: serialise only once a local socket is found.
-    let data: string | undefined;
-    for (const userId of envelope.to) {
-      for (const ws of sockets.get(userId) ?? []) {
-        if (ws.readyState !== ws.OPEN) continue;
-        if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-          ws.terminate();
-          continue;
-        }
-        data ??= JSON.stringify(envelope.message);
-        const hold = held.get(ws);
-        if (hold && envelope.message.type !== SESSION_REVOKED) {
-          hold.messages.push(data);
-          hold.bytes += data.length;
-          if (hold.bytes > MAX_BUFFERED_BYTES) ws.terminate();
-          continue;
-        }
-        ws.send(data);
-        if (envelope.message.type === SESSION_REVOKED) ws.close(CLOSE_REVOKED, "session revoked");
-      }
-    }
-  };
-  fanout.onEnvelope(deliver);
-
-  const pinger = setInterval(() => {
-    for (const ws of wss.clients) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      ws.ping();
-    }
-  }, options.pingIntervalMs ?? PING_INTERVAL_MS);
+  const hub: HubState = { options, wss, sockets: new Map(), alive: new WeakMap(), held: new WeakMap() };
+  fanout.onEnvelope((envelope) => deliver(hub, envelope));
+  const pinger = setInterval(() => pingAll(hub), options.pingIntervalMs ?? PING_INTERVAL_MS);
   pinger.unref();
 
   const upgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    onUpgrade(request, socket, head).catch((error) => {
+    onUpgrade(hub, request, socket, head).catch((error) => {
       logger.error({ err: error }, "websocket upgrade failed");
       refuse(socket, 500, "Internal Server Error");
     });
