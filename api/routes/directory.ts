@@ -223,23 +223,28 @@ function advisorView(advisor: AdvisorRecord, live: AdvisorState | null, now: Dat
   };
 }
 
-export function directoryRoutes(deps: AppDeps) {
+/** Branches: create (admin). */
+function branchDirectory(deps: AppDeps) {
+  const prisma = deps.backends.database.prisma;
+  return createRouter().openapi(createBranchRoute, async (c) => {
+    const principal = requireRole(c, "admin");
+    const body = c.req.valid("json");
+    const { id } = await createBranch(prisma, {
+      actor: principal.sub,
+      name: body.name,
+      region: body.region,
+      // Stored canonical ("europe/london" → "Europe/London") so every reader can use it as is.
+      timezone: body.timezone === undefined ? "UTC" : canonicalTimeZone(body.timezone)!,
+    });
+    return c.json({ id }, 201);
+  });
+}
+
+/** Advisors: register (admin), read (admin, their manager, themselves). */
+function advisorDirectory(deps: AppDeps) {
   const prisma = deps.backends.database.prisma;
   const { engine, store } = deps.matching;
-
   return createRouter()
-    .openapi(createBranchRoute, async (c) => {
-      const principal = requireRole(c, "admin");
-      const body = c.req.valid("json");
-      const { id } = await createBranch(prisma, {
-        actor: principal.sub,
-        name: body.name,
-        region: body.region,
-        // Stored canonical ("europe/london" → "Europe/London") so every reader can use it as is.
-        timezone: body.timezone === undefined ? "UTC" : canonicalTimeZone(body.timezone)!,
-      });
-      return c.json({ id }, 201);
-    })
     .openapi(createAdvisorRoute, async (c) => {
       const principal = requireRole(c, "admin", "manager");
       const body = c.req.valid("json");
@@ -282,6 +287,20 @@ export function directoryRoutes(deps: AppDeps) {
         .catch((error: unknown) => deps.logger.warn({ err: error, advisorId: result.id }, "new advisor not yet in the live matching store"));
       return c.json({ id: result.id }, 201);
     })
+    .openapi(getAdvisorRoute, async (c) => {
+      const principal = requireRole(c, "admin", "manager", "advisor");
+      const id = c.req.valid("param").id;
+      const advisor = await findAdvisor(prisma, id);
+      const visible = advisor && (principal.role === "advisor" ? principal.sub === advisor.id : canSeeBranch(principal, advisor.branchId));
+      if (!advisor || !visible) throw new AppError("NOT_FOUND", `advisor ${id} not found`);
+      return c.json(advisorView(advisor, await store.getAdvisor(id), new Date(deps.matching.clock.now())), 200);
+    });
+}
+
+/** Clients: register (admin), read. */
+function clientDirectory(deps: AppDeps) {
+  const prisma = deps.backends.database.prisma;
+  return createRouter()
     .openapi(createClientRoute, async (c) => {
       const principal = requireRole(c, "admin", "manager");
       const body = c.req.valid("json");
@@ -315,14 +334,6 @@ export function directoryRoutes(deps: AppDeps) {
       }
       return c.json({ id: result.id }, 201);
     })
-    .openapi(getAdvisorRoute, async (c) => {
-      const principal = requireRole(c, "admin", "manager", "advisor");
-      const id = c.req.valid("param").id;
-      const advisor = await findAdvisor(prisma, id);
-      const visible = advisor && (principal.role === "advisor" ? principal.sub === advisor.id : canSeeBranch(principal, advisor.branchId));
-      if (!advisor || !visible) throw new AppError("NOT_FOUND", `advisor ${id} not found`);
-      return c.json(advisorView(advisor, await store.getAdvisor(id), new Date(deps.matching.clock.now())), 200);
-    })
     .openapi(getClientRoute, async (c) => {
       const principal = requireRole(c, "admin", "manager", "client");
       const id = c.req.valid("param").id;
@@ -331,4 +342,8 @@ export function directoryRoutes(deps: AppDeps) {
       if (!client || !visible) throw new AppError("NOT_FOUND", `client ${id} not found`);
       return c.json({ ...client, createdAt: iso(client.createdAt) }, 200);
     });
+}
+
+export function directoryRoutes(deps: AppDeps) {
+  return createRouter().route("/", branchDirectory(deps)).route("/", advisorDirectory(deps)).route("/", clientDirectory(deps));
 }
