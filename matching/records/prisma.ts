@@ -18,8 +18,6 @@ const LIVE_STATUSES = ["pending", "offered", "assigned"] as const;
 /** How far back answered offers are replayed to rebuild the responsiveness EWMAs. */
 const RESPONSIVENESS_WINDOW_MS = 30 * 86_400_000;
 
-const _toDate = (ms: number | null) => (ms === null ? null : new Date(ms));
-
 type AdvisorWithLicences = Prisma.AdvisorGetPayload<{ include: { licences: true; branch: { select: { region: true } } } }>;
 
 function toProfile(a: AdvisorWithLicences): AdvisorProfile {
@@ -108,7 +106,10 @@ function toLiveRequest(row: RequestWithOffers, now: number): LiveRequest {
   };
 }
 
-export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecords {
+/** What the engine reads to decide: a client's context, a branch's policy, an advisor's profile, an offer's request, a request's summary, the waiting count. */
+function readRecords(
+  prisma: PrismaClient,
+): Pick<MatchingRecords, "clientContext" | "policyFor" | "advisorProfile" | "offerRequestId" | "requestSummary" | "waitingCount"> {
   return {
     async clientContext(clientId: string): Promise<ClientContext | null> {
       // One joined statement: this is on the path of every request creation.
@@ -118,7 +119,6 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
         WHERE c.id = ${clientId}`;
       return client ?? null;
     },
-
     async policyFor(branchId: string): Promise<DispatchPolicy> {
       const row = await prisma.dispatchPolicy.findUnique({ where: { branchId } });
       if (!row) return DEFAULT_DISPATCH_POLICY;
@@ -126,17 +126,29 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       // silently change matching, so it fails loudly here.
       return DispatchPolicySchema.parse(row.policy);
     },
-
     async advisorProfile(advisorId: string): Promise<AdvisorProfile | null> {
       const advisor = await prisma.advisor.findUnique({ where: { id: advisorId }, include: { licences: true, branch: { select: { region: true } } } });
       return advisor ? toProfile(advisor) : null;
     },
-
     async offerRequestId(offerId: string): Promise<string | null> {
       const offer = await prisma.offer.findUnique({ where: { id: offerId }, select: { requestId: true } });
       return offer?.requestId ?? null;
     },
+    async requestSummary(requestId) {
+      return prisma.serviceRequest.findUnique({
+        where: { id: requestId },
+        select: { id: true, clientId: true, branchId: true, status: true, requiredLicence: true, assignedAdvisorId: true },
+      });
+    },
+    async waitingCount(branchId, licence) {
+      return prisma.serviceRequest.count({ where: { branchId, requiredLicence: licence, status: { in: ["pending", "offered"] } } });
+    },
+  };
+}
 
+/** What the engine writes: a new request with its events, the journal's decisions, a rating. */
+function writeRecords(prisma: PrismaClient): Pick<MatchingRecords, "insertRequest" | "applyJournal" | "insertRating"> {
+  return {
     async insertRequest(record: NewRequestRecord, events: DomainEvent[]): Promise<InsertRequestResult> {
       const { facts } = record;
       const at = new Date(facts.createdAt).toISOString();
@@ -172,12 +184,10 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       });
       return { created: false, requestId: existing.id, sameBody: existing.requestHash === record.requestHash };
     },
-
     async applyJournal(decisions: RecordedDecision[]): Promise<void> {
       failpoint("records.apply");
       await applyJournal(prisma, decisions);
     },
-
     async insertRating(rating, events) {
       try {
         await prisma.$transaction([
@@ -200,34 +210,27 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
         throw error;
       }
     },
+  };
+}
 
-    async requestSummary(requestId) {
-      return prisma.serviceRequest.findUnique({
-        where: { id: requestId },
-        select: { id: true, clientId: true, branchId: true, status: true, requiredLicence: true, assignedAdvisorId: true },
-      });
-    },
-
-    async waitingCount(branchId, licence) {
-      return prisma.serviceRequest.count({ where: { branchId, requiredLicence: licence, status: { in: ["pending", "offered"] } } });
-    },
-
+/** What the reconciler and a rebuild read: ids, live requests, recorded revisions, the whole snapshot. */
+function rebuildRecords(
+  prisma: PrismaClient,
+): Pick<MatchingRecords, "advisorIds" | "liveRequests" | "liveRequestIds" | "recordedRevisions" | "rebuildSnapshot"> {
+  return {
     async advisorIds() {
       const rows = await prisma.advisor.findMany({ where: { status: { not: "offboarded" } }, select: { id: true } });
       return rows.map((r) => r.id);
     },
-
     async liveRequests(requestIds, now) {
       if (!requestIds.length) return [];
       const rows = await prisma.serviceRequest.findMany({ where: { id: { in: requestIds }, status: { in: [...LIVE_STATUSES] } }, include: WITH_OFFERS });
       return rows.map((row) => toLiveRequest(row, now));
     },
-
     async liveRequestIds() {
       const rows = await prisma.serviceRequest.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, select: { id: true } });
       return rows.map((r) => r.id);
     },
-
     async recordedRevisions(requestIds) {
       const rows = requestIds.length
         ? await prisma.serviceRequest.findMany({
@@ -239,7 +242,6 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
         rows.map((r) => [r.id, { liveRev: r.liveRev, status: r.status, offers: new Map(r.offers.map((o) => [o.id, o.outcome as string | null])) }]),
       );
     },
-
     async rebuildSnapshot(now: number) {
       const [advisorRows, requestRows, ratings, lastAssigned, answers] = await Promise.all([
         prisma.advisor.findMany({ where: { status: { not: "offboarded" } }, include: { licences: true, branch: { select: { region: true } } } }),
@@ -290,4 +292,8 @@ export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecor
       return { advisors, requests };
     },
   };
+}
+
+export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecords {
+  return { ...readRecords(prisma), ...writeRecords(prisma), ...rebuildRecords(prisma) };
 }
