@@ -75,16 +75,13 @@ end
 
 -- Keeps supply.active / pendingPush equal to the list lengths (the AdvisorState invariant), and the
 -- index entries in step (new_keys: a new profile's candidate lists, see apply_index).
--- The stats that may hold fractions: json_encode writes them exactly without its slow path.
-local STATS_FRACTIONS = { 'acceptEwma', 'latencyEwmaMs', 'ratingSum', 'incentive' }
-
 local function save_advisor(key, doc, bump_rev, new_keys)
   if bump_rev then doc.rev = (tonumber(doc.rev) or 0) + 1 end
   doc.supply.active = #doc.assignments
   doc.supply.pendingPush = #doc.pushHolds
   local snaps = doc.snaps
   doc.snaps = nil
-  local raw = json_encode(doc, { doc.stats, STATS_FRACTIONS })
+  local raw = json_encode(doc)
   doc.snaps = snaps
   redis.call('SET', key, raw)
   flush_snaps(key, snaps)

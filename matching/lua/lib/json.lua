@@ -8,19 +8,17 @@
   from updateResponsiveness after one round trip. We still decode with cjson (strtod is exact) and
   encode here with the shortest representation that reads back to the same double.
 
-  Empty tables: cjson cannot tell [] from {}. Our documents never contain an empty object, so the
-  exact encoder writes an empty table as []; the fast one leaves a nested one as cjson writes it,
-  `{}`. Node normalises every array field on decode (a `{}` becomes []), and scripts read every
-  array through as_array().
+  Empty tables: cjson cannot tell [] from {}. Our documents never contain an empty object, so an
+  empty table is written as []. Node still normalises arrays on decode (a `{}` becomes []), and
+  scripts read every array through as_array().
 
-  Speed: building the text in Lua cost about 32 us for an advisor document. json_encode_exact lets
-  cjson (C) build it, after marking in place the values cjson would get wrong: numbers that need
-  more than 14 significant digits (or are not finite) and empty tables. Each becomes a string
-  "\1<exact text>\1" that one gsub turns back into the bare value (about 16 us; a string of the
-  data that could pass for a mark sends it to the walk, json_encode_walk).
-  json_encode, the one the documents are saved with, skips that walk (about 10 us): it keeps
-  cjson's text whenever it holds no number that may be inexact, with the fields the caller names
-  as possible fractions marked and spliced back (see json_encode below).
+  Speed: building the text in Lua cost about 32 us for an advisor document, most of a decision's
+  Redis time. json_encode below lets cjson (C) build it, after marking in place only the values
+  cjson would get wrong: numbers that need more than 14 significant digits (or are not finite) and
+  empty tables. Each becomes a string "\1<exact text>\1" that one gsub turns back into the bare
+  value, then the marks are undone. About 18 us for the same document. A string of the data that
+  could pass for a mark makes the count of replacements differ, and then the text is built in Lua
+  as before (json_encode_walk), so the output is exact either way.
 ]]
 
 local function json_number(n)
@@ -85,8 +83,7 @@ local function exact_marks(saved, t)
   end
 end
 
--- The exact encoder: every value cjson would get wrong is marked, then restored (see above).
-local function json_encode_exact(value)
+local function json_encode(value)
   if type(value) ~= 'table' or next(value) == nil then return json_encode_walk(value) end
   local saved = {}
   exact_marks(saved, value)
@@ -99,63 +96,6 @@ local function json_encode_exact(value)
   local exact, replaced = string.gsub(text, '"\\u0001([^"]-)\\u0001"', '%1')
   if replaced ~= marks then return json_encode_walk(value) end
   return exact
-end
-
--- A number cjson may have written inexactly: one with a fraction or an exponent (an integer
--- below 1e14 is written exactly and has neither). In cjson's output a number follows ':', ',' or '['.
--- A string of the data can match too; that only sends the value to the exact encoder. The pattern
--- costs about as much as the encoding, so it runs only when a plain search finds '.', 'e+' or 'e-'.
-local MAYBE_INEXACT = '[:,%[]%-?%d+[%.eE]'
-
-local function maybe_inexact(text)
-  if not (string.find(text, '.', 1, true) or string.find(text, 'e+', 1, true) or string.find(text, 'e-', 1, true)) then
-    return false
-  end
-  return string.find(text, MAYBE_INEXACT) ~= nil
-end
-
---[[
-  json_encode(value [, spec]): the fast path. cjson encodes the whole value in C; the output is
-  kept unless it holds a number that may be inexact, and then json_encode_exact decides.
-  spec = { holder, keys, holder, keys, ... } names the fields the caller knows may hold a fraction
-  (an advisor's EWMAs, a queue score). Each fraction there is replaced by a numbered mark before
-  the encoding and its exact text spliced in after it, so a document whose only fractions are there
-  never takes the slow path. Nested empty tables come out as `{}`: Lua reads both alike, and Node
-  reads every array field through asArray (store.ts). Splicing empty arrays back to `[]` as well
-  was measured: it cost as much as the exact encoder.
-]]
-local function json_encode(value, spec)
-  if type(value) ~= 'table' or next(value) == nil then return json_encode_walk(value) end
-  local saved = nil -- per mark: holder, key, original value, exact text
-  if spec then
-    for s = 1, #spec, 2 do
-      local holder, keys = spec[s], spec[s + 1]
-      for i = 1, #keys do
-        local key = keys[i]
-        local v = holder[key]
-        if type(v) == 'number' and not (v == floor(v) and v > -1e14 and v < 1e14) then
-          saved = saved or {}
-          local n = #saved
-          saved[n + 1] = holder; saved[n + 2] = key; saved[n + 3] = v; saved[n + 4] = json_number(v)
-          holder[key] = EXACT_MARK .. (n / 4 + 1) .. EXACT_MARK
-        end
-      end
-    end
-  end
-  local ok, text = pcall(cjson.encode, value)
-  if saved then
-    for i = 1, #saved, 4 do saved[i][saved[i + 1]] = saved[i + 2] end
-  end
-  if not ok or maybe_inexact(text) then return json_encode_exact(value) end
-  if not saved then return text end
-  for i = 1, #saved, 4 do
-    local mark = '"\\u0001' .. ((i + 3) / 4) .. '\\u0001"'
-    local first, last = string.find(text, mark, 1, true)
-    -- The data itself holds the mark's text: it cannot be told apart, so the exact encoder decides.
-    if not first or string.find(text, mark, last + 1, true) then return json_encode_exact(value) end
-    text = string.sub(text, 1, first - 1) .. saved[i + 3] .. string.sub(text, last + 1)
-  end
-  return text
 end
 
 local function is_null(value)

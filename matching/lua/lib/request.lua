@@ -38,12 +38,9 @@ local function find_offer(doc, offer_id)
 end
 
 -- ttl_seconds: set a fresh TTL (terminal); nil: keep whatever TTL the key has.
--- The field that may hold a fraction: json_encode writes it exactly without its slow path.
-local QUEUE_SCORE = { 'queueScore' }
-
 local function save_request(key, doc, ttl_seconds)
   doc.rev = (tonumber(doc.rev) or 0) + 1
-  local raw = json_encode(doc, { doc, QUEUE_SCORE })
+  local raw = json_encode(doc)
   if ttl_seconds then
     redis.call('SET', key, raw, 'EX', ttl_seconds)
   else
