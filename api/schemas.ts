@@ -29,14 +29,16 @@ export const CONFLICT_RESPONSE = { 409: { description: "the request conflicts wi
  * text, and nothing a person types needs the others; tabs and newlines are allowed).
  */
 export function text(min: number, max: number) {
-  return z
-    .string()
-    .trim()
-    .min(min)
-    .max(max)
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this check's purpose
-    .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), "must not contain control characters")
-    .refine(isWellFormed, NOT_WELL_FORMED);
+  return (
+    z
+      .string()
+      .trim()
+      .min(min)
+      .max(max)
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this check's purpose
+      .refine((v) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(v), "must not contain control characters")
+      .refine(isWellFormed, NOT_WELL_FORMED)
+  );
 }
 
 /** BCP 47-ish language tags ("en", "zh-Hant"), lower-cased: matching compares them that way. */

@@ -31,7 +31,7 @@ export function body(response) {
 /** The API's error code (`{error: {code}}`), or `HTTP <status>` when the body is not the API's. */
 export function errorCode(response) {
   const parsed = body(response);
-  return (parsed?.error?.code) || `HTTP ${response.status}`;
+  return parsed?.error?.code || `HTTP ${response.status}`;
 }
 
 /** Setup must not go on with half a world: stop with the server's own explanation. */

@@ -152,7 +152,7 @@ export function clientRequest(client, { runId, licence, language, maxWaitMs, pol
     view = body(getRequest(client.token, requestId));
     if (view && (view.status === "assigned" || TERMINAL.includes(view.status))) break;
   }
-  const assigned = !!(view?.assignedAt);
+  const assigned = !!view?.assignedAt;
   if (assigned) {
     const waitedMs = Date.parse(view.assignedAt) - Date.parse(view.createdAt);
     timeToAssignment.add(waitedMs);

@@ -22,10 +22,16 @@ function event<T extends DomainEvent["type"]>(type: T, requestId: string, extra:
 function recordingFanout(): Fanout & { sent: Envelope[]; at: number[] } {
   const sent: Envelope[] = [];
   const at: number[] = [];
-  return { sent, at, publish: async (e) => {
+  return {
+    sent,
+    at,
+    publish: async (e) => {
       sent.push(e);
       at.push(Date.now());
-    }, onEnvelope: () => {}, close: async () => {} };
+    },
+    onEnvelope: () => {},
+    close: async () => {},
+  };
 }
 
 /** Just enough of Prisma for loadRequestView: one $queryRaw that answers a row after `delayMs`. */

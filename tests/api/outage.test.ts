@@ -7,12 +7,12 @@
  * persisted and the live store and PostgreSQL agree (the consistency checker): 0 divergence.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startServer, } from "../../api/server.ts";
+import { startServer } from "../../api/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { ApiClient, type ApiResponse } from "../support/apiClient.ts";
 import { createConversationWorld, type ConversationWorld } from "../support/conversationWorld.ts";
-import { createScratchDatabase, } from "../support/scratchDatabase.ts";
+import { createScratchDatabase } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts";
 import { openPostgres } from "../../infra/database.ts";

@@ -23,7 +23,7 @@ import {
   type Rule,
   type RuleSet,
 } from "../../incentives/rules/schema.ts";
-import { LICENCE_KINDS, } from "../../matching/domain/types.ts";
+import { LICENCE_KINDS } from "../../matching/domain/types.ts";
 import {
   accepted,
   assigned,

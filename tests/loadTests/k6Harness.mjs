@@ -42,10 +42,9 @@ const K6_MODULES = {
   "k6/metrics": { Counter: metricClass("counter"), Gauge: metricClass("gauge"), Rate: metricClass("rate"), Trend: metricClass("trend") },
   "k6/execution": { default: { vu: {}, scenario: {}, instance: {}, test: {} } },
   "k6/data": {
-    SharedArray: class {
-      constructor(_name, make) {
-        return make();
-      }
+    // k6's SharedArray is an array built once by `make`; `new SharedArray(name, make)` answers that array.
+    SharedArray: function SharedArray(_name, make) {
+      return make();
     },
   },
   "k6/timers": { setTimeout: unavailable("setTimeout"), clearTimeout() {}, setInterval: unavailable("setInterval"), clearInterval() {} },
