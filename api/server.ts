@@ -29,6 +29,20 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Stops taking connections and lets in-flight requests finish, cutting them after `timeoutMs`. */
+async function closeHttp(server: Server, realtime: { close(): Promise<void> }, timeoutMs: number, logger: Logger): Promise<void> {
+  const forced = setTimeout(() => {
+    logger.warn({ timeoutMs }, "in-flight work did not finish in time; closing connections");
+    server.closeAllConnections();
+  }, timeoutMs);
+  forced.unref();
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await realtime.close();
+  await closed;
+  clearTimeout(forced);
+}
+
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   await assertPortFree(config.host, config.port);
   const backends = await openBackends(config, logger);
@@ -94,16 +108,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     return {
       port,
       async stop() {
-        const forced = setTimeout(() => {
-          logger.warn({ timeoutMs: config.shutdownTimeoutMs }, "in-flight work did not finish in time; closing connections");
-          server.closeAllConnections();
-        }, config.shutdownTimeoutMs);
-        forced.unref();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        await realtime.close();
-        await closed;
-        clearTimeout(forced);
+        await closeHttp(server, realtime, config.shutdownTimeoutMs, logger);
         await jobs.stop();
         await matching.stop();
         await matching.bus.drain();

@@ -11,7 +11,16 @@ import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { MatchingStore } from "../matching/store/port.ts";
-import { budgetRemainingFor, evaluate, FOLDED_EVENT_TYPES, initialState, localTime, type EvaluableEvent, type IncentiveState } from "./evaluate.ts";
+import {
+  budgetRemainingFor,
+  evaluate,
+  FOLDED_EVENT_TYPES,
+  initialState,
+  localTime,
+  type AwardDecision,
+  type EvaluableEvent,
+  type IncentiveState,
+} from "./evaluate.ts";
 import { incentiveInput, RECENT_WINDOW_MS } from "./flywheel.ts";
 import { fundBudget, postAward, recordSkippedAward } from "./ledger/awards.ts";
 import { activeRuleSet } from "./ruleSets.ts";
@@ -39,6 +48,43 @@ export interface EvaluationRun {
 }
 
 /** Evaluates the next batch of events; returns what it did (events: 0 means caught up). */
+/** Records one award decision on the ledger (posted or skipped); true when it was posted. */
+async function recordDecision(prisma: PrismaClient, branchId: string, at: number, decision: AwardDecision): Promise<boolean> {
+  const input = {
+    eventId: decision.eventId,
+    ruleId: decision.ruleId,
+    ruleSetVersion: decision.ruleSetVersion,
+    branchId,
+    advisorId: decision.advisorId,
+    points: decision.points,
+    at: new Date(at),
+  };
+  const outcome =
+    decision.status === "posted" ? await postAward(prisma, input) : await recordSkippedAward(prisma, { ...input, reason: decision.reason ?? "skipped" });
+  if (!outcome.ok) throw new Error(`award ${decision.eventId}/${decision.ruleId} refused: ${outcome.reason}`);
+  return outcome.decision.status === "posted";
+}
+
+/**
+ * Each branch's fold state is saved once per batch, before the cursor moves. A crash before this
+ * re-folds the batch from the state saved last: the fold is deterministic and awards are
+ * idempotent per (event, rule), so the same decisions come out and none is posted twice.
+ */
+async function saveFoldStates(
+  prisma: PrismaClient,
+  folded: Set<string>,
+  foldStates: Map<string, { state: IncentiveState; lastSeq: bigint } | null>,
+): Promise<void> {
+  for (const branchId of folded) {
+    const { state, lastSeq } = foldStates.get(branchId)!;
+    await prisma.incentiveFoldState.upsert({
+      where: { branchId },
+      create: { branchId, state: state as object, lastSeq },
+      update: { state: state as object, lastSeq },
+    });
+  }
+}
+
 export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promise<EvaluationRun> {
   const { prisma } = deps;
   const cursor = await prisma.eventCursor.findUnique({ where: { consumer: INCENTIVE_CONSUMER } });
@@ -86,20 +132,8 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
       funded.add(`${branchId}:${periodKey}`);
     }
     for (const decision of result.decisions) {
-      const input = {
-        eventId: decision.eventId,
-        ruleId: decision.ruleId,
-        ruleSetVersion: decision.ruleSetVersion,
-        branchId,
-        advisorId: decision.advisorId,
-        points: decision.points,
-        at: new Date(event.at),
-      };
-      const outcome =
-        decision.status === "posted" ? await postAward(prisma, input) : await recordSkippedAward(prisma, { ...input, reason: decision.reason ?? "skipped" });
-      if (!outcome.ok) throw new Error(`award ${decision.eventId}/${decision.ruleId} refused: ${outcome.reason}`);
       decisions++;
-      if (outcome.decision.status === "posted") {
+      if (await recordDecision(prisma, branchId, event.at, decision)) {
         posted++;
         rewarded.add(decision.advisorId);
       }
@@ -110,17 +144,7 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
     folded.add(branchId);
   }
 
-  // Each branch's fold state is saved once per batch, before the cursor moves. A crash before this
-  // re-folds the batch from the state saved last: the fold is deterministic and awards are
-  // idempotent per (event, rule), so the same decisions come out and none is posted twice.
-  for (const branchId of folded) {
-    const { state, lastSeq } = foldStates.get(branchId)!;
-    await prisma.incentiveFoldState.upsert({
-      where: { branchId },
-      create: { branchId, state: state as object, lastSeq },
-      update: { state: state as object, lastSeq },
-    });
-  }
+  await saveFoldStates(prisma, folded, foldStates);
   const last = batch[batch.length - 1]!.seq;
   await prisma.eventCursor.upsert({
     where: { consumer: INCENTIVE_CONSUMER },

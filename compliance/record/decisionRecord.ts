@@ -6,7 +6,7 @@
  * exception is documented in funnelStages.ts.
  */
 import { z } from "zod";
-import type { PrismaClient } from "../../generated/prisma/client.ts";
+import type { Prisma, PrismaClient } from "../../generated/prisma/client.ts";
 import { getBranchPolicy } from "../../directory/policies.ts";
 import { INELIGIBLE_REASONS, type EligibilitySnapshot, type IneligibleReason } from "../../matching/domain/eligibility.ts";
 import { STAGE_POOLS } from "../../matching/domain/policy.ts";
@@ -115,6 +115,33 @@ export async function requestBranchOf(prisma: PrismaClient, requestId: string): 
   return row?.branchId ?? null;
 }
 
+/** The record's request section: the row's facts and its lifecycle times. */
+function requestSection(row: Prisma.ServiceRequestGetPayload<object>): DecisionRecord["request"] {
+  return {
+    id: row.id,
+    clientId: row.clientId,
+    branchId: row.branchId,
+    topic: row.topic,
+    requiredLicence: row.requiredLicence,
+    channel: row.channel,
+    mode: row.mode,
+    language: row.language,
+    priority: row.priority,
+    riskLevel: row.riskLevel,
+    region: row.region,
+    status: row.status,
+    stage: row.stage,
+    stageIndex: row.stageIndex,
+    callbackRequested: row.callbackRequested,
+    createdAt: row.createdAt.toISOString(),
+    offeredAt: iso(row.offeredAt),
+    assignedAt: iso(row.assignedAt),
+    completedAt: iso(row.completedAt),
+    cancelledAt: iso(row.cancelledAt),
+    expiredAt: iso(row.expiredAt),
+  };
+}
+
 export async function loadDecisionRecord(prisma: PrismaClient, requestId: string): Promise<DecisionRecord | null> {
   const row = await prisma.serviceRequest.findUnique({
     where: { id: requestId },
@@ -152,29 +179,7 @@ export async function loadDecisionRecord(prisma: PrismaClient, requestId: string
   const acceptedOffer = row.offers.find((o) => o.outcome === "accepted" && o.advisorId === row.assignedAdvisorId);
 
   return {
-    request: {
-      id: row.id,
-      clientId: row.clientId,
-      branchId: row.branchId,
-      topic: row.topic,
-      requiredLicence: row.requiredLicence,
-      channel: row.channel,
-      mode: row.mode,
-      language: row.language,
-      priority: row.priority,
-      riskLevel: row.riskLevel,
-      region: row.region,
-      status: row.status,
-      stage: row.stage,
-      stageIndex: row.stageIndex,
-      callbackRequested: row.callbackRequested,
-      createdAt: row.createdAt.toISOString(),
-      offeredAt: iso(row.offeredAt),
-      assignedAt: iso(row.assignedAt),
-      completedAt: iso(row.completedAt),
-      cancelledAt: iso(row.cancelledAt),
-      expiredAt: iso(row.expiredAt),
-    },
+    request: requestSection(row),
     stages: stages.map((s) => ({ ...s, startedAt: s.startedAt.toISOString() })),
     offers: row.offers.map((o) => ({
       id: o.id,

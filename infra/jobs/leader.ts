@@ -33,91 +33,101 @@ export interface LeaderElectionOptions {
   name?: string;
 }
 
-export function createLeaderElection(options: LeaderElectionOptions): LeaderElection {
-  const { store, logger, ttlMs } = options;
-  const name = options.name ?? "cron";
-  const token = `${hostname()}:${process.pid}:${randomUUID()}`;
-  const intervalMs = Math.max(1, Math.floor(ttlMs / 3));
-
-  let leading = false;
+/** The lease-based election: one round per third of the TTL, chained so rounds never overlap. */
+class LeaseLeaderElection implements LeaderElection {
+  readonly token = `${hostname()}:${process.pid}:${randomUUID()}`;
+  private readonly name: string;
+  private readonly intervalMs: number;
+  private leading = false;
   /** performance.now() until which the lease is certainly still ours. */
-  let validUntil = 0;
+  private validUntil = 0;
   /**
    * True from a successful acquire until a renewal says the lease is gone. Survives a failed round
    * (an error tells us nothing), so the next round renews rather than waiting out our own lease.
    */
-  let mayHold = false;
-  let stopped = true;
-  let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> | undefined;
+  private mayHold = false;
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private round: Promise<void> | undefined;
 
-  const setLeading = (value: boolean, why: string) => {
-    if (leading === value) return;
-    leading = value;
-    if (value) logger.info({ lease: name, holder: token }, "took the job lease: this process runs the scheduled jobs");
-    else logger.warn({ lease: name, holder: token, why }, "no longer leading the scheduled jobs");
-  };
+  constructor(private readonly options: LeaderElectionOptions) {
+    this.name = options.name ?? "cron";
+    this.intervalMs = Math.max(1, Math.floor(options.ttlMs / 3));
+  }
 
-  async function runRound(): Promise<void> {
-    const sentAt = performance.now();
-    try {
-      let held = mayHold && (await store.renewLease(name, token, ttlMs));
-      if (!held) {
-        if (mayHold) setLeading(false, "the lease was lost before it could be renewed");
-        mayHold = false;
-        if (stopped) return;
-        held = await store.acquireLease(name, token, ttlMs);
-      }
-      if (held) {
-        mayHold = true;
-        validUntil = sentAt + ttlMs;
-        setLeading(true, "acquired");
-      }
-    } catch (error) {
-      // We cannot know whether the lease is still ours: stop leading now, renew on the next round.
-      validUntil = 0;
-      setLeading(false, "the lease round failed");
-      logger.error({ err: error, lease: name }, "job lease round failed");
+  readonly isLeader = (): boolean => this.leading && performance.now() < this.validUntil;
+
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.round = this.runRound();
+    await this.round;
+    this.round = undefined;
+    this.scheduleNext();
+  }
+
+  async stop(): Promise<void> {
+    const { store, logger } = this.options;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.round;
+    this.leading = false;
+    this.validUntil = 0;
+    if (this.mayHold) {
+      this.mayHold = false;
+      await store
+        .releaseLease(this.name, this.token)
+        .catch((error) => logger.error({ err: error, lease: this.name }, "releasing the job lease failed; it expires on its own"));
+      logger.info({ lease: this.name, holder: this.token }, "released the job lease");
     }
   }
 
-  function scheduleNext(): void {
-    if (stopped) return;
-    // Chained rather than setInterval: rounds never overlap, and a hung round delays the next one
-    // while isLeader() turns false on its own at validUntil.
-    timer = setTimeout(() => {
-      round = runRound().finally(() => {
-        round = undefined;
-        scheduleNext();
-      });
-    }, intervalMs);
-    timer.unref();
+  private setLeading(value: boolean, why: string): void {
+    if (this.leading === value) return;
+    this.leading = value;
+    const { logger } = this.options;
+    if (value) logger.info({ lease: this.name, holder: this.token }, "took the job lease: this process runs the scheduled jobs");
+    else logger.warn({ lease: this.name, holder: this.token, why }, "no longer leading the scheduled jobs");
   }
 
-  return {
-    token,
-    isLeader: () => leading && performance.now() < validUntil,
-    async start() {
-      if (!stopped) return;
-      stopped = false;
-      round = runRound();
-      await round;
-      round = undefined;
-      scheduleNext();
-    },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await round;
-      leading = false;
-      validUntil = 0;
-      if (mayHold) {
-        mayHold = false;
-        await store
-          .releaseLease(name, token)
-          .catch((error) => logger.error({ err: error, lease: name }, "releasing the job lease failed; it expires on its own"));
-        logger.info({ lease: name, holder: token }, "released the job lease");
+  private async runRound(): Promise<void> {
+    const { store, logger, ttlMs } = this.options;
+    const sentAt = performance.now();
+    try {
+      let held = this.mayHold && (await store.renewLease(this.name, this.token, ttlMs));
+      if (!held) {
+        if (this.mayHold) this.setLeading(false, "the lease was lost before it could be renewed");
+        this.mayHold = false;
+        if (this.stopped) return;
+        held = await store.acquireLease(this.name, this.token, ttlMs);
       }
-    },
-  };
+      if (held) {
+        this.mayHold = true;
+        this.validUntil = sentAt + ttlMs;
+        this.setLeading(true, "acquired");
+      }
+    } catch (error) {
+      // We cannot know whether the lease is still ours: stop leading now, renew on the next round.
+      this.validUntil = 0;
+      this.setLeading(false, "the lease round failed");
+      logger.error({ err: error, lease: this.name }, "job lease round failed");
+    }
+  }
+
+  private scheduleNext(): void {
+    if (this.stopped) return;
+    // Chained rather than setInterval: rounds never overlap, and a hung round delays the next one
+    // while isLeader() turns false on its own at validUntil.
+    this.timer = setTimeout(() => {
+      this.round = this.runRound().finally(() => {
+        this.round = undefined;
+        this.scheduleNext();
+      });
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+}
+
+export function createLeaderElection(options: LeaderElectionOptions): LeaderElection {
+  return new LeaseLeaderElection(options);
 }

@@ -62,13 +62,9 @@ interface Job {
   run(shouldContinue: () => boolean): Promise<Record<string, unknown>>;
 }
 
-export function startJobs(deps: JobsDeps): Jobs {
-  const logger = deps.logger.child({ component: "jobs" });
-  const leader = createLeaderElection({ store: deps.store, logger, ttlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
-  let stopping = false;
-  const shouldContinue = () => !stopping && leader.isLeader();
-
-  const jobs: Job[] = [
+/** The scheduled jobs, in the order they are registered (the leader runs each at its schedule). */
+function scheduledJobs(deps: JobsDeps, logger: Logger): Job[] {
+  return [
     {
       name: "presence-expiry",
       schedule: "*/5 * * * * *",
@@ -117,6 +113,15 @@ export function startJobs(deps: JobsDeps): Jobs {
       : []),
     ...auditJobs({ prisma: deps.prisma, clock: deps.clock, retentionDays: deps.auditRetentionDays ?? 2190 }),
   ];
+}
+
+export function startJobs(deps: JobsDeps): Jobs {
+  const logger = deps.logger.child({ component: "jobs" });
+  const leader = createLeaderElection({ store: deps.store, logger, ttlMs: deps.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
+  let stopping = false;
+  const shouldContinue = () => !stopping && leader.isLeader();
+
+  const jobs = scheduledJobs(deps, logger);
 
   const inFlight = new Map<string, Promise<void>>();
 

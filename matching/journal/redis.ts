@@ -82,8 +82,7 @@ export async function createRedisJournal(client: RedisClient, options: { prefix:
   };
   await ensureGroup();
 
-  let subscriber: RedisClient | null = null;
-  const listeners = new Set<(ids: string[]) => void>();
+  const persisted = persistedChannel(client, channel);
 
   return {
     kind: "redis",
@@ -125,6 +124,20 @@ export async function createRedisJournal(client: RedisClient, options: { prefix:
       return { entries: Number(length), oldestMs: oldest ? Math.max(0, now - idMs(oldest)) : 0 };
     },
 
+    onPersisted: persisted.onPersisted,
+    announcePersisted: persisted.announcePersisted,
+    close: persisted.close,
+  };
+}
+
+/**
+ * The "persisted" announcements: a pub/sub channel, so a process waiting to read its write learns
+ * when another process's persister has recorded it. One subscriber connection, made on first use.
+ */
+function persistedChannel(client: RedisClient, channel: string): Pick<Journal, "onPersisted" | "announcePersisted" | "close"> {
+  let subscriber: RedisClient | null = null;
+  const listeners = new Set<(ids: string[]) => void>();
+  return {
     async onPersisted(listener) {
       listeners.add(listener);
       if (!subscriber) {
