@@ -1,276 +1,29 @@
-/**
- * The matching store port: the live state of supply (advisors) and demand (open requests, offers,
- * deadlines, the queue), and every atomic decision on it.
- *
- * Two adapters implement it with identical semantics, checked by one contract suite
- * (tests/matching/support/storeContract.ts): Redis (production, shared by every server process; each
- * operation below is one Lua script) and in-memory (embedded, one process).
- *
- * Partitioning. Advisor-side operations touch only one advisor's state; request-side operations touch
- * only one request's state. A decision that needs both, such as an accept, is a short saga run by
- * the engine: take the advisor's capacity first (never exceeds capacity), then claim the request (at
- * most one winner), and give the capacity back if the claim loses. Every step is idempotent.
- *
- * The live-state fence. The live state can be lost (a Redis restart without persistence, a
- * failover, a flush); its generation (getGeneration) is then null until a rebuild from the system of
- * record sets it again. Every operation that writes advisor or request state, and claimDueDeadlines,
- * checks in the same atomic step that the generation is set, and otherwise does nothing and throws
- * LiveStateUnavailableError: a decision taken on a half-restored state (an advisor recreated with no
- * assignments, a request missing its accepted offer) could break capacity or double-assign, and a
- * rebuild must not overwrite anything written after it read the record. Reads are not fenced (they
- * see whatever is there; callers that find nothing check the generation before saying "not found").
- * The restores, reset, the generation itself and the leases are not fenced: the rebuild uses them.
- * The in-memory adapter never loses its state while its process lives, so it never throws this
- * (after reset() it keeps accepting writes).
- *
- * Expected outcomes are values (`{ ok: false, reason }`); only infrastructure faults throw.
- * All times are epoch milliseconds supplied by the caller, so tests drive a manual clock.
- */
-import type { EligibilitySnapshot, IneligibleReason } from "../domain/eligibility.ts";
 import type { OfferAnswer } from "../domain/ranking.ts";
 import type { AcceptContext, AdvanceContext, CloseContext, EndContext, OfferContext, ReopenContext } from "../journal/draft.ts";
+import type { AdvisorProfile, Presence, RequestFacts } from "../domain/types.ts";
 import type {
-  AdvisorProfile,
-  AdvisorStats,
-  AdvisorSupply,
-  LicenceKind,
-  OfferKind,
-  OfferOutcome,
-  Presence,
-  RequestFacts,
-  RequestStatus,
-} from "../domain/types.ts";
+  AcceptInput,
+  AcceptResult,
+  AddOffersResult,
+  AdvanceResult,
+  AdvisorState,
+  CandidateQuery,
+  CapacityResult,
+  ClaimResult,
+  CloseOfferResult,
+  EndInput,
+  EndResult,
+  FinishResult,
+  LiveRequest,
+  OfferRoundInput,
+  OfferRoundResult,
+  OfferState,
+  ReopenResult,
+  ResolveInput,
+  ResolveResult,
+} from "./state.ts";
 
-/**
- * The live state is missing or being rebuilt (see "The live-state fence" above): nothing was done.
- * A fault, not an outcome: the caller retries shortly (the API answers 503 with Retry-After).
- */
-export class LiveStateUnavailableError extends Error {
-  override name = "LiveStateUnavailableError";
-  constructor(
-    readonly operation: string,
-    detail = "the matching store lost its state and is being rebuilt",
-  ) {
-    super(`live state unavailable: ${detail} (${operation}); retry shortly`);
-  }
-}
-
-/** True for a LiveStateUnavailableError, also one wrapped as another error's cause. */
-export function isLiveStateUnavailable(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof LiveStateUnavailableError) return true;
-  }
-  return false;
-}
-
-export interface AdvisorState {
-  profile: AdvisorProfile;
-  /** supply.active === assignments.length and supply.pendingPush === pushHolds.length, always. */
-  supply: AdvisorSupply;
-  stats: AdvisorStats;
-  /** Ids of requests assigned to this advisor and not yet released. */
-  assignments: string[];
-  /** Ids of push offers holding one of this advisor's capacity slots. */
-  pushHolds: string[];
-}
-
-export interface OfferState {
-  id: string;
-  requestId: string;
-  advisorId: string;
-  kind: OfferKind;
-  /** The funnel stage the offer was made in. */
-  stageIndex: number;
-  sentAt: number;
-  expiresAt: number;
-  /** null while open. */
-  outcome: OfferOutcome | null;
-  respondedAt: number | null;
-}
-
-export interface LiveRequest {
-  facts: RequestFacts;
-  /**
-   * pending: live, no open offer; offered: live, at least one open offer; assigned: claimed by
-   * assignedAdvisorId; completed, cancelled, expired: terminal (kept for a while so late answers
-   * get a precise reason for at least 10 minutes, then dropped).
-   */
-  status: RequestStatus;
-  /** Index into the branch funnel's stages; a value past the last stage means "waiting in the queue". */
-  stageIndex: number;
-  stageStartedAt: number;
-  /** Offers made in the current stage. */
-  offersInStage: number;
-  assignedAdvisorId: string | null;
-  /** Advisors who declined this request or let an offer for it time out: never offered it again. */
-  excluded: string[];
-  /** Every offer made for this request, open and closed, in the order made. */
-  offers: OfferState[];
-  /** Queue order key when waiting in the queue (lower is served first), else null. */
-  queueScore: number | null;
-  callbackRequested: boolean;
-  updatedAt: number;
-  /**
-   * Revision: 1 at creation, bumped by every change. The record applies journal entries in any
-   * order and keeps the highest revision (ServiceRequest.liveRev), and the reconciler compares it.
-   * A restore keeps the higher of the given and the stored revision.
-   */
-  rev: number;
-}
-
-/** Where to look for candidates: one branch, one region, or everyone. */
-export interface CandidateQuery {
-  pool: "branch" | "region" | "national";
-  /** The branch id, the region name, or "*" for national. */
-  poolId: string;
-  licence: LicenceKind;
-  /** Required language, or null for any. */
-  language: string | null;
-  /** The client's risk level: only advisors whose suitability scope reaches it. */
-  minRisk: number;
-  limit: number;
-}
-
-export type EligibilityRefusal = { ok: false; reason: IneligibleReason | "UNKNOWN_ADVISOR"; detail: string };
-export type CapacityResult = { ok: true; snapshot: EligibilitySnapshot; advisor: AdvisorState; duplicate: boolean } | EligibilityRefusal;
-
-export type AddOffersResult =
-  | { ok: true; request: LiveRequest }
-  | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" | "EXCLUDED" | "ALREADY_OFFERED" };
-
-export type ClaimResult =
-  | { ok: true; request: LiveRequest; offer: OfferState; superseded: OfferState[]; duplicate: boolean }
-  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_TAKEN" | "OFFER_EXPIRED" | "OFFER_CLOSED" | "NOT_LIVE" };
-
-/** acceptOffer's refusals: the request's (as claimOffer) or the advisor's (as takeAssignment). */
-export type AcceptRefusal =
-  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_TAKEN" | "OFFER_EXPIRED" | "OFFER_CLOSED" | "NOT_LIVE" }
-  | EligibilityRefusal;
-
-export type AcceptResult =
-  | {
-      ok: true;
-      request: LiveRequest;
-      offer: OfferState;
-      /** Other offers the accept closed (see claimOffer); their push holds are already released. */
-      superseded: OfferState[];
-      /** The accepting advisor after the accept. */
-      advisor: AdvisorState;
-      duplicate: boolean;
-      /** The journal entry's id when the store appended one in the same step, else null. */
-      journalId: string | null;
-    }
-  | AcceptRefusal;
-
-export interface AcceptInput {
-  requestId: string;
-  /**
-   * The request's language as its facts give it (facts never change): the Redis store folds it
-   * for eligibility the way Node does, without reading the request first.
-   */
-  language: string | null;
-  offerId: string;
-  advisorId: string;
-  now: number;
-  presenceTtlMs: number;
-}
-
-export type CloseOfferResult =
-  | { ok: true; request: LiveRequest; offer: OfferState }
-  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" | "NOT_DUE"; offer?: OfferState };
-
-export type AdvanceResult =
-  | { ok: true; request: LiveRequest /** As AcceptResult.journalId. */; journalId: string | null }
-  | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" | "OFFERS_OPEN" };
-
-/** reopenRequest: the request back in the funnel, or why not (NOT_YOURS: not assigned to that advisor now). */
-export type ReopenResult =
-  | {
-      ok: true;
-      request: LiveRequest;
-      /** The advisor after their slot was freed; null when the store did not know them or they held no slot. */
-      advisor: AdvisorState | null;
-      /** As AcceptResult.journalId. */
-      journalId: string | null;
-    }
-  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" };
-
-export type FinishResult =
-  | { ok: true; request: LiveRequest; withdrawn: OfferState[]; duplicate: boolean }
-  | { ok: false; reason: "NOT_FOUND" | "INVALID_STATE"; status?: RequestStatus };
-
-export interface EndInput {
-  requestId: string;
-  to: "completed" | "cancelled" | "expired";
-  now: number;
-  /** Set on the request when given (finishRequest's callbackRequested). */
-  callbackRequested?: boolean;
-  /** When given, the request must be assigned to this advisor right now (else NOT_YOURS). */
-  assignee?: string;
-}
-
-export type EndResult =
-  | {
-      ok: true;
-      request: LiveRequest;
-      /** The open offers the end withdrew (their push holds are already released). */
-      withdrawn: OfferState[];
-      /** Advisors whose slot the end freed (the assignee's, the withdrawn push offers'), after it. */
-      freed: AdvisorState[];
-      duplicate: boolean;
-      /** As AcceptResult.journalId. */
-      journalId: string | null;
-    }
-  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "INVALID_STATE"; status?: RequestStatus };
-
-export interface ResolveInput {
-  requestId: string;
-  offerId: string;
-  outcome: "declined" | "timed_out" | "withdrawn";
-  now: number;
-  /** When given, the offer must be theirs (NOT_YOURS). */
-  advisorId?: string;
-  /** When given, the request's deadline moves here in the same step (a decline moves the funnel on now). */
-  deadline?: number;
-}
-
-export type ResolveResult =
-  | {
-      ok: true;
-      request: LiveRequest;
-      offer: OfferState;
-      /** As AcceptResult.journalId. */
-      journalId: string | null;
-    }
-  | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" | "NOT_DUE"; offer?: OfferState };
-
-export interface OfferRoundInput {
-  requestId: string;
-  /** The stage the round is for: refused (STAGE_CHANGED) if the request moved. */
-  stageIndex: number;
-  kind: OfferKind;
-  /** Ranked candidates, best first, each with the id its offer gets. */
-  candidates: Array<{ advisorId: string; offerId: string }>;
-  /** Broadcast: at most this many offers (the top eligible); push makes one. */
-  count: number;
-  now: number;
-  /** The offers' expiry, and the request's new deadline. */
-  expiresAt: number;
-  presenceTtlMs: number;
-  /** As AcceptInput.language. */
-  language: string | null;
-}
-
-export type OfferRoundResult =
-  | {
-      ok: true;
-      request: LiveRequest;
-      /** The offers made, in candidate order, with their eligibility; empty: nobody was eligible and nothing changed. */
-      offers: Array<{ offer: OfferState; eligibility: EligibilitySnapshot }>;
-      /** As AcceptResult.journalId (null too when no offer was made). */
-      journalId: string | null;
-    }
-  | { ok: false; reason: "NOT_FOUND" | "NOT_LIVE" | "STAGE_CHANGED" };
+export * from "./state.ts";
 
 export interface MatchingStore {
   readonly kind: "redis" | "memory";
