@@ -1,3 +1,31 @@
+/**
+ * The matching store port: the live state of supply (advisors) and demand (open requests, offers,
+ * deadlines, the queue), and every atomic decision on it.
+ *
+ * Two adapters implement it with identical semantics, checked by one contract suite
+ * (tests/matching/support/storeContract.ts): Redis (production, shared by every server process; each
+ * operation below is one Lua script) and in-memory (embedded, one process).
+ *
+ * One decision, one step. Advisor-side operations touch one advisor's state and request-side ones
+ * one request's; a decision that needs both (makeOffers, acceptOffer, resolveOffer, endRequest,
+ * reopenRequest) is one atomic step over both, with its journal entry, so no crash can leave half
+ * of it. Every step is idempotent. The shapes it works on are in state.ts.
+ *
+ * The live-state fence. The live state can be lost (a Redis restart without persistence, a
+ * failover, a flush); its generation (getGeneration) is then null until a rebuild from the system of
+ * record sets it again. Every operation that writes advisor or request state, and claimDueDeadlines,
+ * checks in the same atomic step that the generation is set, and otherwise does nothing and throws
+ * LiveStateUnavailableError: a decision taken on a half-restored state (an advisor recreated with no
+ * assignments, a request missing its accepted offer) could break capacity or double-assign, and a
+ * rebuild must not overwrite anything written after it read the record. Reads are not fenced (they
+ * see whatever is there; callers that find nothing check the generation before saying "not found").
+ * The restores, reset, the generation itself and the leases are not fenced: the rebuild uses them.
+ * The in-memory adapter never loses its state while its process lives, so it never throws this
+ * (after reset() it keeps accepting writes).
+ *
+ * Expected outcomes are values (`{ ok: false, reason }`); only infrastructure faults throw.
+ * All times are epoch milliseconds supplied by the caller, so tests drive a manual clock.
+ */
 import type { OfferAnswer } from "../domain/ranking.ts";
 import type { AcceptContext, AdvanceContext, CloseContext, EndContext, OfferContext, ReopenContext } from "../journal/draft.ts";
 import type { AdvisorProfile, Presence, RequestFacts } from "../domain/types.ts";

@@ -1,3 +1,8 @@
+/**
+ * Decoding what the Redis matching store's scripts answer. Documents are JSON written by the
+ * scripts; Node normalises arrays on the way in (a `{}` where an array belongs becomes []) and strips
+ * the store's bookkeeping fields (rev, langs, snaps). Also the small helpers the store's steps share.
+ */
 import type { EligibilitySnapshot } from "../../domain/eligibility.ts";
 import type { AdvisorProfile, RequestFacts, RequestStatus } from "../../domain/types.ts";
 import type { AdvisorState, LiveRequest, OfferState } from "../port.ts";
