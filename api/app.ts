@@ -3,6 +3,7 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { newId } from "../core/ids.ts";
+import { isAdvisorOffboarded } from "../directory/advisors.ts";
 import { createAdvisorStanding, refuseOffboardedAdvisors } from "./auth/standing.ts";
 import { authenticate } from "./auth/middleware.ts";
 import { tokenRules } from "./auth/principal.ts";
@@ -60,7 +61,12 @@ export function createApp(deps: AppDeps) {
   const auth = authenticate(tokenRules(deps.config));
   app.use("/v1/*", (c, next) => (deps.config.devAuth && c.req.path === DEV_TOKEN_PATH ? next() : auth(c, next)));
   app.use("/metrics", auth);
-  app.use("/v1/*", refuseOffboardedAdvisors(deps.standing ?? createAdvisorStanding(deps.backends.database.prisma, { ttlMs: 0 })));
+  app.use(
+    "/v1/*",
+    refuseOffboardedAdvisors(
+      deps.standing ?? createAdvisorStanding((advisorId) => isAdvisorOffboarded(deps.backends.database.prisma, advisorId), { ttlMs: 0 }),
+    ),
+  );
   app.use("*", requireKnownMediaType());
   app.use("*", requireUtf8Bodies());
 

@@ -2,8 +2,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
-import type { Backends } from "../infra/backends.ts";
-import type { MatchingRuntime } from "../infra/matching.ts";
+import type { Backends } from "../platform/backends.ts";
+import type { MatchingRuntime } from "../matching/runtime.ts";
 import type { Principal } from "./auth/principal.ts";
 import type { AdvisorStanding } from "./auth/standing.ts";
 import { validationHook } from "./errors.ts";

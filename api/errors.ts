@@ -9,7 +9,7 @@ import type { ZodError } from "zod";
 import { AppError, type ErrorCode } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { illFormedPath, NOT_WELL_FORMED } from "../core/unicode.ts";
-import { classifyUnavailable } from "../infra/unavailable.ts";
+import { classifyUnavailable } from "../platform/unavailable.ts";
 
 export const STATUS_BY_CODE: Record<ErrorCode, ContentfulStatusCode> = {
   VALIDATION_FAILED: 400,

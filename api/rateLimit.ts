@@ -1,25 +1,14 @@
 /**
- * Per-principal rate limits on request creation and on accept/grab: a fixed window counter per
- * (action, principal), held in Redis when REDIS_URL is set (shared by every process; one atomic
- * INCR+PEXPIRE script), otherwise in memory.
+ * The rate-limit middleware: per-principal limits on request creation and on accept/grab, over a
+ * RateLimiter (platform/rateLimit/port.ts): a fixed window counter per (action, principal), held in
+ * Redis when REDIS_URL is set (app/rateLimit/redis.ts, one atomic script), otherwise in memory.
  */
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../core/errors.ts";
+import type { RateLimiter, RateRule } from "../platform/rateLimit/port.ts";
 import type { AppEnv } from "./context.ts";
 
-export interface RateRule {
-  /** Names the counter, e.g. "requests.create". */
-  action: string;
-  limit: number;
-  windowMs: number;
-}
-
-export type RateDecision = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
-
-export interface RateLimiter {
-  /** Counts one call of `rule.action` by `principalId`; refuses past `rule.limit` in the window. */
-  take(principalId: string, rule: RateRule): Promise<RateDecision>;
-}
+export type { RateDecision, RateLimiter, RateRule } from "../platform/rateLimit/port.ts";
 
 /** Middleware: 429 RATE_LIMITED with Retry-After once the principal is over the rule. */
 export function rateLimited(limiter: RateLimiter, rule: RateRule): MiddlewareHandler<AppEnv> {

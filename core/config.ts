@@ -33,7 +33,7 @@ const positiveInt = (fallback: number) =>
     .transform((v) => v ?? fallback);
 
 /**
- * Defaults of the dependency bounds (see infra/database.ts and infra/redis.ts), exported so tools
+ * Defaults of the dependency bounds (see platform/database.ts and platform/redis.ts), exported so tools
  * that open a database or Redis outside the server get the same bounds.
  */
 export const DEFAULT_DATABASE_POOL_SIZE = 10;

@@ -2,7 +2,7 @@
  * Advisors and their licences in the directory (PostgreSQL). The live matching store learns about an
  * advisor from here (MatchingEngine.syncAdvisor), so this module only writes the system of record.
  */
-import { isUniqueViolation } from "../infra/databaseErrors.ts";
+import { isUniqueViolation } from "../platform/databaseErrors.ts";
 import { recordAction } from "../compliance/audit/actions.ts";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { newId } from "../core/ids.ts";
@@ -151,6 +151,12 @@ const ADVISOR_SELECT = {
 
 export async function findAdvisor(prisma: PrismaClient, advisorId: string): Promise<AdvisorRecord | null> {
   return prisma.advisor.findUnique({ where: { id: advisorId }, select: ADVISOR_SELECT });
+}
+
+/** True when the firm has offboarded this advisor (an unknown id is not offboarded). */
+export async function isAdvisorOffboarded(prisma: Pick<PrismaClient, "advisor">, advisorId: string): Promise<boolean> {
+  const advisor = await prisma.advisor.findUnique({ where: { id: advisorId }, select: { status: true } });
+  return advisor?.status === "offboarded";
 }
 
 /** Every advisor of a branch with their licences, oldest first. */

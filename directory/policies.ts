@@ -3,7 +3,7 @@
  * the version, so two managers editing at once can never silently overwrite each other: the loser
  * gets VERSION_MISMATCH and re-reads. The engine's policy cache picks a change up within seconds.
  */
-import { isUniqueViolation } from "../infra/databaseErrors.ts";
+import { isUniqueViolation } from "../platform/databaseErrors.ts";
 import { recordAction } from "../compliance/audit/actions.ts";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../matching/domain/policy.ts";

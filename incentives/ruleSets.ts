@@ -3,7 +3,7 @@
  * rollback, which is activating an earlier version) retires the previous active version in the same
  * transaction and records who did it in the event log.
  */
-import { isUniqueViolation } from "../infra/databaseErrors.ts";
+import { isUniqueViolation } from "../platform/databaseErrors.ts";
 import { recordAction } from "../compliance/audit/actions.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Prisma } from "../generated/prisma/client.ts";

@@ -14,7 +14,7 @@ import type { Logger } from "../core/logger.ts";
 import { newId } from "../core/ids.ts";
 import { INCENTIVE_CONSUMER } from "./consumer.ts";
 import { accountCode, accountSpecFor, createMissingAccounts, lockAccounts, type AccountSpec } from "./ledger/accounts.ts";
-import { isUniqueViolation } from "../infra/databaseErrors.ts";
+import { isUniqueViolation } from "../platform/databaseErrors.ts";
 import { postInTransaction, Refused } from "./ledger/post.ts";
 import { previousWeek } from "./periods.ts";
 

@@ -10,18 +10,10 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../../core/errors.ts";
-import type { PrismaClient } from "../../generated/prisma/client.ts";
 import type { AppEnv } from "../context.ts";
 import type { Principal } from "./principal.ts";
 
 const OFFBOARDED_ADVISOR_MAY = { method: "GET", path: "/v1/advisors/me/earnings" } as const;
-
-/** True when the principal is an advisor the firm has offboarded. */
-export async function isOffboardedAdvisor(prisma: PrismaClient, principal: Principal): Promise<boolean> {
-  if (principal.role !== "advisor") return false;
-  const advisor = await prisma.advisor.findUnique({ where: { id: principal.sub }, select: { status: true } });
-  return advisor?.status === "offboarded";
-}
 
 /** How long an advisor found in good standing is trusted without another read. */
 export const STANDING_TTL_MS = 10_000;
@@ -33,7 +25,11 @@ export interface AdvisorStanding {
   forget(advisorIds: string[]): void;
 }
 
-export function createAdvisorStanding(prisma: PrismaClient, options: { ttlMs?: number; now?: () => number } = {}): AdvisorStanding {
+/** `offboarded` reads the directory (directory/advisors.ts, isAdvisorOffboarded); the cache is this file's. */
+export function createAdvisorStanding(
+  offboarded: (advisorId: string) => Promise<boolean>,
+  options: { ttlMs?: number; now?: () => number } = {},
+): AdvisorStanding {
   const ttlMs = options.ttlMs ?? STANDING_TTL_MS;
   const now = options.now ?? Date.now;
   const inGoodStanding = new Map<string, number>();
@@ -42,11 +38,11 @@ export function createAdvisorStanding(prisma: PrismaClient, options: { ttlMs?: n
       if (principal.role !== "advisor") return false;
       const checkedAt = inGoodStanding.get(principal.sub);
       if (checkedAt !== undefined && now() - checkedAt < ttlMs) return false;
-      const offboarded = await isOffboardedAdvisor(prisma, principal);
-      if (offboarded) inGoodStanding.delete(principal.sub);
+      const gone = await offboarded(principal.sub);
+      if (gone) inGoodStanding.delete(principal.sub);
       else inGoodStanding.set(principal.sub, now());
       if (inGoodStanding.size > 100_000) inGoodStanding.clear();
-      return offboarded;
+      return gone;
     },
     forget(advisorIds) {
       for (const id of advisorIds) inGoodStanding.delete(id);

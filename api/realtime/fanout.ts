@@ -4,7 +4,7 @@
  * delivers the ones addressed to its own sockets; without Redis there is one process, so a direct
  * call suffices.
  */
-import type { RedisClient } from "../../infra/redis.ts";
+import type { RedisClient } from "../../platform/redis.ts";
 
 export interface Envelope {
   /** User ids (token subjects) to deliver to. */

@@ -3,6 +3,7 @@
  * trail between two instants as NDJSON (one AuditEvent per line, in seq order, streamed in batches).
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { auditEventsAfter } from "../../compliance/audit/exportRows.ts";
 import { verifyAudit } from "../../compliance/audit/verify.ts";
 import { requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
@@ -48,7 +49,7 @@ export function auditRoutes(deps: AppDeps) {
       const body = new ReadableStream<Uint8Array>({
         async pull(controller) {
           try {
-            const rows = await prisma.auditEvent.findMany({ where: { seq: { gt: after }, at }, orderBy: { seq: "asc" }, take: EXPORT_BATCH });
+            const rows = await auditEventsAfter(prisma, { after, from: at.gte, to: at.lt, take: EXPORT_BATCH });
             if (!rows.length) return controller.close();
             after = rows[rows.length - 1]!.seq;
             const lines = rows.map((r) =>

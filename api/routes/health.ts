@@ -1,6 +1,6 @@
 /** Liveness and readiness, unauthenticated by design: load balancers and orchestrators call them. */
 import { createRoute, z } from "@hono/zod-openapi";
-import { checkReadiness } from "../../infra/backends.ts";
+import { checkReadiness } from "../../platform/backends.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 
 const LivenessSchema = z.object({ status: z.literal("ok") }).openapi("Liveness");

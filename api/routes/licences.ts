@@ -16,7 +16,7 @@ import {
   type ImportRow,
   type RegisteredLicence,
 } from "../../directory/licenceRegister.ts";
-import { LICENCE_CHANGED_REASON, withdrawUnlicensedOffers } from "../../infra/jobs/licences.ts";
+import { LICENCE_CHANGED_REASON, withdrawUnlicensedOffers } from "../../directory/licenceEnforcement.ts";
 import { LICENCE_KINDS } from "../../matching/domain/types.ts";
 import { requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";

@@ -5,7 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
-import { appendMessage, listMessages, toMessageView } from "../../compliance/messages/store.ts";
+import { appendMessage, listMessages, requestParties, toMessageView } from "../../compliance/messages/store.ts";
 import { mayReadRequest, principalOf, type RequestAccess } from "../auth/middleware.ts";
 import type { Principal } from "../auth/principal.ts";
 import { createRouter, type AppDeps } from "../context.ts";
@@ -58,7 +58,7 @@ export function messageRoutes(deps: AppDeps) {
 
   /** The request when the caller may read it; someone else's request is indistinguishable from none. */
   async function readable(principal: Principal, id: string): Promise<RequestAccess> {
-    const request = await prisma.serviceRequest.findUnique({ where: { id }, select: { clientId: true, branchId: true, assignedAdvisorId: true } });
+    const request = await requestParties(prisma, id);
     if (!request || !mayReadRequest(principal, request)) throw new AppError("NOT_FOUND", "no such request");
     return request;
   }

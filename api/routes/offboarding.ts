@@ -7,6 +7,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { offboardAdvisor } from "../../compliance/offboarding/offboard.ts";
+import { findAdvisor } from "../../directory/advisors.ts";
 import { canSeeBranch, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { SESSION_REVOKED } from "../realtime/hub.ts";
@@ -43,7 +44,7 @@ export function offboardingRoutes(deps: AppDeps) {
   return createRouter().openapi(offboardRoute, async (c) => {
     const principal = requireRole(c, "manager", "admin");
     const advisorId = c.req.valid("param").id;
-    const advisor = await prisma.advisor.findUnique({ where: { id: advisorId }, select: { branchId: true } });
+    const advisor = await findAdvisor(prisma, advisorId);
     if (!advisor || !canSeeBranch(principal, advisor.branchId)) throw new AppError("NOT_FOUND", `advisor ${advisorId} not found`);
     const body = c.req.valid("json") ?? {};
     const outcome = await offboardAdvisor(

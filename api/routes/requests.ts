@@ -138,7 +138,8 @@ export function requestRoutes(deps: AppDeps) {
         throw new AppError("IDEMPOTENCY_CONFLICT", "this Idempotency-Key was used with a different body");
       }
       // A replay reports the request as it stands now; a new one, as the live store left it.
-      const status = outcome.status ?? (await prisma.serviceRequest.findUniqueOrThrow({ where: { id: outcome.requestId }, select: { status: true } })).status;
+      const status = outcome.status ?? (await deps.matching.records.requestSummary(outcome.requestId))?.status;
+      if (!status) throw new AppError("NOT_FOUND", `request ${outcome.requestId} not found`);
       return c.json({ id: outcome.requestId, status }, outcome.created ? 201 : 200);
     })
     .openapi(getRequestRoute, async (c) => {

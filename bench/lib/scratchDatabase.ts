@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { openPostgres } from "../../infra/database.ts";
+import { openPostgres } from "../../platform/database.ts";
 import { applyMigrations } from "../../prisma/tools/migrations.ts";
 
 export interface ScratchDatabase {

@@ -1,5 +1,5 @@
 /**
- * Starts a TypeScript HTTP server (our API's `api/main.ts`, or a baseline script) as a child
+ * Starts a TypeScript HTTP server (our API's `app/main.ts`, or a baseline script) as a child
  * process on a free port, waits until it answers, and stops it. Benchmarks measure servers in their
  * own process so the load generator's CPU never counts against them, and vice versa.
  */
@@ -8,7 +8,7 @@ import net from "node:net";
 import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
-export const API_ENTRY = path.join(ROOT, "api", "main.ts");
+export const API_ENTRY = path.join(ROOT, "app", "main.ts");
 
 export interface ServerProcess {
   baseUrl: string;

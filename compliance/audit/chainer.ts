@@ -8,7 +8,7 @@
  * are serialised per stream by transaction-scoped advisory locks taken in a fixed order, and the
  * unique (stream, streamSeq) key refuses any append that would still fork a stream.
  */
-import { isUniqueViolation } from "../../infra/databaseErrors.ts";
+import { isUniqueViolation } from "../../platform/databaseErrors.ts";
 import type { Prisma, PrismaClient } from "../../generated/prisma/client.ts";
 import { auditHashFields, GENESIS, hashEntry } from "./hash.ts";
 

@@ -1,4 +1,4 @@
-/** The audit record's leader jobs (scheduled by infra/jobs/scheduler.ts). */
+/** The audit record's leader jobs (scheduled by app/jobs/scheduler.ts). */
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 import type { Clock } from "../../core/clock.ts";
 import { drainAuditChainer } from "./chainer.ts";

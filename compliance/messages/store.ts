@@ -97,6 +97,14 @@ export async function appendMessage(
   }, TRANSACTION_OPTIONS);
 }
 
+/** Who may take part in a request's conversation: its client, its branch and its assigned advisor; null for no such request. */
+export async function requestParties(
+  prisma: Pick<PrismaClient, "serviceRequest">,
+  requestId: string,
+): Promise<{ clientId: string; branchId: string; assignedAdvisorId: string | null } | null> {
+  return prisma.serviceRequest.findUnique({ where: { id: requestId }, select: { clientId: true, branchId: true, assignedAdvisorId: true } });
+}
+
 /** The conversation in seq order. */
 export async function listMessages(prisma: PrismaClient, requestId: string): Promise<MessageRow[]> {
   return prisma.message.findMany({ where: { requestId }, orderBy: { seq: "asc" }, omit: { idempotencyKey: true } });

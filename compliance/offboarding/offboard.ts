@@ -12,7 +12,7 @@
  * events (offer.withdrawn with the reason, request.redispatched).
  *
  * The live phase is idempotent and runs again on a repeat call, so a crash between the phases is
- * finished by calling offboard again, or by the offboarding sweep job (infra/jobs/offboarding.ts),
+ * finished by calling offboard again, or by the offboarding sweep job (app/jobs/offboarding.ts),
  * which runs it for every offboarded advisor still holding offers or assignments.
  */
 import type { Clock } from "../../core/clock.ts";

@@ -7,7 +7,7 @@ import type { IncentiveAward, PrismaClient } from "../../generated/prisma/client
 import { newId } from "../../core/ids.ts";
 import type { AwardDecision } from "../evaluate.ts";
 import { accountCode } from "./accounts.ts";
-import { isForeignKeyViolation, isUniqueViolation } from "../../infra/databaseErrors.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "../../platform/databaseErrors.ts";
 import { LEDGER_TRANSACTION_OPTIONS, postInTransaction, postTransaction, Refused, type PostRefusal, type PostResult } from "./post.ts";
 
 export interface AwardInput {

@@ -13,7 +13,7 @@
  * their own decision in the same database transaction as the ledger write.
  */
 import { Prisma, type PrismaClient } from "../../generated/prisma/client.ts";
-import { isForeignKeyViolation, isUniqueViolation } from "../../infra/databaseErrors.ts";
+import { isForeignKeyViolation, isUniqueViolation } from "../../platform/databaseErrors.ts";
 import { newId } from "../../core/ids.ts";
 import { ledgerInputHash } from "./inputHash.ts";
 import { accountSpecFor, createMissingAccounts, lockAccounts, type AccountSpec } from "./accounts.ts";

@@ -5,7 +5,7 @@
  * Persisted ids are announced on `${prefix}journal:persisted` so a process waiting on its own
  * decision wakes whichever process persisted it.
  */
-import type { RedisClient } from "../../infra/redis.ts";
+import type { RedisClient } from "../../platform/redis.ts";
 import { outcomeOf } from "../store/redis/codes.ts";
 import { runScript } from "../store/redis/scripts.ts";
 import { asArray, decodeOffer, decodeOffers, decodeRequest, decodeSnapshot } from "../store/redis/store.ts";

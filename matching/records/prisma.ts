@@ -2,7 +2,7 @@
  * MatchingRecords on Prisma (PostgreSQL or embedded PGlite). The only matching file that knows
  * Prisma; the engine sees the port.
  */
-import { isUniqueViolation } from "../../infra/databaseErrors.ts";
+import { isUniqueViolation } from "../../platform/databaseErrors.ts";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../domain/policy.ts";

@@ -5,27 +5,8 @@
 import type { EligibilitySnapshot, IneligibleReason } from "../domain/eligibility.ts";
 import type { AdvisorProfile, AdvisorStats, AdvisorSupply, LicenceKind, OfferKind, OfferOutcome, RequestFacts, RequestStatus } from "../domain/types.ts";
 
-/**
- * The live state is missing or being rebuilt (see "The live-state fence" above): nothing was done.
- * A fault, not an outcome: the caller retries shortly (the API answers 503 with Retry-After).
- */
-export class LiveStateUnavailableError extends Error {
-  override name = "LiveStateUnavailableError";
-  constructor(
-    readonly operation: string,
-    detail = "the matching store lost its state and is being rebuilt",
-  ) {
-    super(`live state unavailable: ${detail} (${operation}); retry shortly`);
-  }
-}
-
-/** True for a LiveStateUnavailableError, also one wrapped as another error's cause. */
-export function isLiveStateUnavailable(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof LiveStateUnavailableError) return true;
-  }
-  return false;
-}
+// The live-state fault lives in core (platform classifies it as a 503 and must not import a domain).
+export { isLiveStateUnavailable, LiveStateUnavailableError } from "../../core/liveState.ts";
 
 export interface AdvisorState {
   profile: AdvisorProfile;

@@ -1,7 +1,7 @@
 /** `npm run seed`: loads the demo data into DATABASE_URL (or the embedded database); safe to repeat. */
 import path from "node:path";
 import { ConfigError, loadConfig } from "../../core/config.ts";
-import { openPglite, openPostgres } from "../../infra/database.ts";
+import { openPglite, openPostgres } from "../../platform/database.ts";
 import { pendingMigrations } from "../tools/migrations.ts";
 import { seedDemo } from "./demo.ts";
 

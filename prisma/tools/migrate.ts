@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { ConfigError, loadConfig } from "../../core/config.ts";
-import { openPglite, openPostgres } from "../../infra/database.ts";
+import { openPglite, openPostgres } from "../../platform/database.ts";
 import { applyMigrations, committedMigrationNames, pendingMigrations } from "./migrations.ts";
 
 try {

@@ -18,7 +18,7 @@ import { sign } from "hono/jwt";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken, type Principal } from "../../api/auth/principal.ts";
-import { startServer, type RunningServer } from "../../api/server.ts";
+import { startServer, type RunningServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { ERROR_CODES } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";

@@ -22,7 +22,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken, type Principal } from "../../api/auth/principal.ts";
 import { STATUS_BY_CODE } from "../../api/errors.ts";
-import { startServer, type RunningServer } from "../../api/server.ts";
+import { startServer, type RunningServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { ERROR_CODES } from "../../core/errors.ts";
 import { ID_PREFIXES, newId } from "../../core/ids.ts";

@@ -3,10 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type RunningServer } from "../../api/server.ts";
+import { startServer, type RunningServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
-import { checkReadiness, openBackends, shortReason } from "../../infra/backends.ts";
+import { checkReadiness, openBackends, shortReason } from "../../platform/backends.ts";
 
 describe("health and errors (embedded backends)", () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "adx-health-"));

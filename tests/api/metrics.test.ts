@@ -7,9 +7,9 @@
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpMetrics } from "../../api/metrics/middleware.ts";
-import { createPrometheusMetrics, DURATION_BUCKETS } from "../../api/metrics/prometheus.ts";
+import { createPrometheusMetrics, DURATION_BUCKETS } from "../../app/metrics/prometheus.ts";
 import type { Metrics } from "../../api/metrics.ts";
-import type { Database } from "../../infra/database.ts";
+import type { Database } from "../../platform/database.ts";
 import { createMemoryMatchingStore } from "../../matching/store/memory/store.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import { openMigratedPglite } from "../support/databases.ts";

@@ -8,8 +8,8 @@ import { createLogger } from "../../core/logger.ts";
 import type { DomainEvent } from "../../matching/events.ts";
 import { EventBus } from "../../matching/events.ts";
 import type { Envelope, Fanout } from "../../api/realtime/fanout.ts";
-import { wireDemandAlerts } from "../../api/realtime/demandAlerts.ts";
-import { wireNotifications } from "../../api/realtime/notifications.ts";
+import { wireDemandAlerts } from "../../app/realtime/demandAlerts.ts";
+import { wireNotifications } from "../../app/realtime/notifications.ts";
 
 const logger = createLogger("silent");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

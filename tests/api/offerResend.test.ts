@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { issueToken } from "../../api/auth/principal.ts";
 import { createLocalFanout } from "../../api/realtime/fanout.ts";
 import { attachRealtime, type RealtimeHub } from "../../api/realtime/hub.ts";
-import { startServer, type RunningServer } from "../../api/server.ts";
+import { startServer, type RunningServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { ApiClient, type RecordingSocket } from "../support/apiClient.ts";

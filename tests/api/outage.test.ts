@@ -7,7 +7,7 @@
  * persisted and the live store and PostgreSQL agree (the consistency checker): 0 divergence.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startServer } from "../../api/server.ts";
+import { startServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { ApiClient, type ApiResponse } from "../support/apiClient.ts";
@@ -15,7 +15,7 @@ import { createConversationWorld, type ConversationWorld } from "../support/conv
 import { createScratchDatabase } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts";
-import { openPostgres } from "../../infra/database.ts";
+import { openPostgres } from "../../platform/database.ts";
 import { checkConsistency } from "../../matching/records/consistency.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { expectConsistent } from "../support/consistency.ts";

@@ -7,8 +7,8 @@
  * assignment, no capacity overrun): the consistency checker, field by field.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { openPostgres, type Database } from "../../infra/database.ts";
-import type { RedisClient } from "../../infra/redis.ts";
+import { openPostgres, type Database } from "../../platform/database.ts";
+import type { RedisClient } from "../../platform/redis.ts";
 import { stageName, stagesFor } from "../../matching/domain/funnel.ts";
 import { directRecorder } from "../../matching/journal/recorder.ts";
 import { reconcile } from "../../matching/engine/reconciler.ts";

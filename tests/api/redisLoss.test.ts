@@ -15,8 +15,8 @@
  * offer within 3 s of the loss).
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { openPostgres, type Database } from "../../infra/database.ts";
-import type { RedisClient } from "../../infra/redis.ts";
+import { openPostgres, type Database } from "../../platform/database.ts";
+import type { RedisClient } from "../../platform/redis.ts";
 import { checkConsistency, type ConsistencyReport } from "../../matching/records/consistency.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { globEscape } from "../../matching/store/redis/keys.ts";

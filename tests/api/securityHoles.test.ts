@@ -16,7 +16,7 @@ import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../api/auth/principal.ts";
 import { MAX_FRAME_BYTES, MAX_FRAMES_PER_WINDOW } from "../../api/realtime/hub.ts";
-import { startServer, type RunningServer } from "../../api/server.ts";
+import { startServer, type RunningServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { ApiClient, RawBody } from "../support/apiClient.ts";

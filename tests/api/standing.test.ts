@@ -1,6 +1,7 @@
 /** The offboarded-advisor check's short memory: one directory read per advisor per TTL, forgotten on revocation. */
 import { describe, expect, it } from "vitest";
 import { createAdvisorStanding, STANDING_TTL_MS } from "../../api/auth/standing.ts";
+import { isAdvisorOffboarded } from "../../directory/advisors.ts";
 
 function fakeDirectory() {
   const status = new Map<string, string>();
@@ -20,7 +21,7 @@ describe("advisor standing", () => {
   it("reads the directory once per advisor per TTL, and at once after a revocation", async () => {
     const dir = fakeDirectory();
     const now = 1_000_000;
-    const standing = createAdvisorStanding(dir.prisma, { now: () => now });
+    const standing = createAdvisorStanding((advisorId) => isAdvisorOffboarded(dir.prisma, advisorId), { now: () => now });
     const advisor = { sub: "adv_1", role: "advisor" as const, branchId: "brn_1" };
     dir.status.set("adv_1", "active");
     expect(await standing.isOffboarded(advisor)).toBe(false);
@@ -37,7 +38,7 @@ describe("advisor standing", () => {
   it("trusts a good standing no longer than the TTL, and never caches for other roles", async () => {
     const dir = fakeDirectory();
     let now = 0;
-    const standing = createAdvisorStanding(dir.prisma, { now: () => now });
+    const standing = createAdvisorStanding((advisorId) => isAdvisorOffboarded(dir.prisma, advisorId), { now: () => now });
     dir.status.set("adv_2", "active");
     const advisor = { sub: "adv_2", role: "advisor" as const, branchId: "brn_1" };
     expect(await standing.isOffboarded(advisor)).toBe(false);

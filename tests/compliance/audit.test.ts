@@ -12,7 +12,7 @@ import { sealHeads } from "../../compliance/audit/seal.ts";
 import { verifyAudit } from "../../compliance/audit/verify.ts";
 import { auditRoutes } from "../../api/routes/audit.ts";
 import { loadConfig } from "../../core/config.ts";
-import type { Database } from "../../infra/database.ts";
+import type { Database } from "../../platform/database.ts";
 import { openMigratedPglite } from "../support/databases.ts";
 import { openScratchPostgres } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, uniqueTag } from "../support/services.ts";

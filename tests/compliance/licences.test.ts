@@ -6,7 +6,7 @@
  * the event log.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Database } from "../../infra/database.ts";
+import type { Database } from "../../platform/database.ts";
 import { RawBody, type ApiClient, type ApiResponse, type RecordingSocket } from "../support/apiClient.ts";
 import { startScratchServer, type ScratchServer } from "../support/scratchServer.ts";
 import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../support/services.ts";

@@ -6,10 +6,10 @@
  * so the shared test database never holds a corrupted ledger.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPostgres, type Database, type PrismaClient } from "../../infra/database.ts";
+import { openPostgres, type Database, type PrismaClient } from "../../platform/database.ts";
 import { seededRandom } from "../../core/random.ts";
 import { accountCode, accountSpecFor, ensureAccounts, type AccountSpec } from "../../incentives/ledger/accounts.ts";
-import { isUniqueViolation } from "../../infra/databaseErrors.ts";
+import { isUniqueViolation } from "../../platform/databaseErrors.ts";
 import { LEDGER_TRANSACTION_OPTIONS, postTransaction, reverseTransaction } from "../../incentives/ledger/post.ts";
 import { awardIdempotencyKey, fundBudget, postAward, recordSkippedAward, type AwardInput, type AwardResult } from "../../incentives/ledger/awards.ts";
 import { balanceOf, verifyLedger } from "../../incentives/ledger/balances.ts";
@@ -65,7 +65,7 @@ interface Storm {
 /**
  * Attempts per delivery. The ledger throws only on infrastructure faults, and the event consumer
  * redelivers after one, as this does. On a loaded runner a 600-award burst on one budget can queue
- * longer than infra/database.ts waits for a pool connection (5 s); those deliveries come again, which
+ * longer than platform/database.ts waits for a pool connection (5 s); those deliveries come again, which
  * only adds duplicates for the invariants to absorb.
  */
 const ATTEMPTS = 5;

@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../core/clock.ts";
 import { createLogger } from "../../core/logger.ts";
-import type { Database } from "../../infra/database.ts";
+import type { Database } from "../../platform/database.ts";
 import { drainIncentives } from "../../incentives/consumer.ts";
 import { simulate, type EvaluableEvent } from "../../incentives/evaluate.ts";
 import { accountCode } from "../../incentives/ledger/accounts.ts";

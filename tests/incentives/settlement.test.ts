@@ -6,7 +6,7 @@
  */
 import { pino, type Logger } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database, PrismaClient } from "../../infra/database.ts";
+import type { Database, PrismaClient } from "../../platform/database.ts";
 import { accountCode } from "../../incentives/ledger/accounts.ts";
 import { fundBudget, postAward, recordSkippedAward, type AwardInput } from "../../incentives/ledger/awards.ts";
 import { balanceOf, verifyLedger } from "../../incentives/ledger/balances.ts";

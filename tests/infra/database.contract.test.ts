@@ -3,7 +3,7 @@
  * apply, models round-trip, and the CHECK and unique constraints hold our invariants.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../infra/database.ts";
+import type { Database } from "../../platform/database.ts";
 import { pendingMigrations } from "../../prisma/tools/migrations.ts";
 import { openMigratedPglite, openTestPostgres } from "../support/databases.ts";
 import { describeWithServices, probePostgres, uniqueTag } from "../support/services.ts";

@@ -5,9 +5,9 @@
  * everything works again once the stall ends. Small bounds (300-500 ms) keep the suite quick.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { openPostgres, type Database } from "../../infra/database.ts";
-import { connectRedis, RedisCommandTimeoutError, RedisUnresponsiveError, type RedisHandle } from "../../infra/redis.ts";
-import { classifyUnavailable } from "../../infra/unavailable.ts";
+import { openPostgres, type Database } from "../../platform/database.ts";
+import { connectRedis, RedisCommandTimeoutError, RedisUnresponsiveError, type RedisHandle } from "../../platform/redis.ts";
+import { classifyUnavailable } from "../../platform/unavailable.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts";

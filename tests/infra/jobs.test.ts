@@ -6,11 +6,11 @@
  */
 import { pino, type Logger } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Database } from "../../infra/database.ts";
-import { withdrawUnlicensedOffers } from "../../infra/jobs/licences.ts";
-import { expireLapsedPresence } from "../../infra/jobs/presence.ts";
-import { startJobs, type Jobs } from "../../infra/jobs/scheduler.ts";
-import type { RedisClient } from "../../infra/redis.ts";
+import type { Database } from "../../platform/database.ts";
+import { withdrawUnlicensedOffers } from "../../directory/licenceEnforcement.ts";
+import { expireLapsedPresence } from "../../app/jobs/presence.ts";
+import { startJobs, type Jobs } from "../../app/jobs/scheduler.ts";
+import type { RedisClient } from "../../platform/redis.ts";
 import type { DomainEvent } from "../../matching/events.ts";
 import { createMemoryMatchingStore } from "../../matching/store/memory/store.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";

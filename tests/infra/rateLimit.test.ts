@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RateDecision, RateLimiter, RateRule } from "../../api/rateLimit.ts";
-import type { RedisClient } from "../../infra/redis.ts";
-import { createMemoryRateLimiter } from "../../infra/rateLimit/memory.ts";
-import { createRedisRateLimiter, rateLimitKey } from "../../infra/rateLimit/redis.ts";
+import type { RedisClient } from "../../platform/redis.ts";
+import { createMemoryRateLimiter } from "../../platform/rateLimit/memory.ts";
+import { createRedisRateLimiter, rateLimitKey } from "../../app/rateLimit/redis.ts";
 import { hashTagOf } from "../../matching/store/redis/keys.ts";
 import { connectTestRedis } from "../matching/support/redisStores.ts";
 import { describeWithServices, probeRedis, uniqueTag } from "../support/services.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectRedis } from "../../infra/redis.ts";
+import { connectRedis } from "../../platform/redis.ts";
 import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 
 describeWithServices("redis connection", [await probeRedis()], () => {

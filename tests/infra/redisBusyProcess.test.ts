@@ -5,7 +5,7 @@
  * replaced healthy connections).
  */
 import { expect, it } from "vitest";
-import { connectRedis } from "../../infra/redis.ts";
+import { connectRedis } from "../../platform/redis.ts";
 import { describeWithServices, probeRedis, TEST_REDIS_URL } from "../support/services.ts";
 
 describeWithServices("Redis deadline in a busy process", [await probeRedis()], () => {

@@ -1,5 +1,5 @@
 /**
- * The classifier of "a dependency is unavailable" (infra/unavailable.ts) against the errors the
+ * The classifier of "a dependency is unavailable" (platform/unavailable.ts) against the errors the
  * libraries really throw: produced by the libraries themselves where that is cheap (a refused port,
  * a server that accepts and never answers, a client that is closed) and otherwise constructed the
  * way the library constructs them. Ordinary bugs must stay 500s. Needs no services.
@@ -26,9 +26,9 @@ import { createOnError } from "../../api/errors.ts";
 import { AppError } from "../../core/errors.ts";
 import { createLogger } from "../../core/logger.ts";
 import { Prisma } from "../../generated/prisma/client.ts";
-import { openPostgres, type Database } from "../../infra/database.ts";
-import { RedisCommandTimeoutError, RedisUnresponsiveError } from "../../infra/redis.ts";
-import { classifyUnavailable, isUnavailable } from "../../infra/unavailable.ts";
+import { openPostgres, type Database } from "../../platform/database.ts";
+import { RedisCommandTimeoutError, RedisUnresponsiveError } from "../../platform/redis.ts";
+import { classifyUnavailable, isUnavailable } from "../../platform/unavailable.ts";
 import { LiveStateUnavailableError } from "../../matching/store/port.ts";
 
 const CLIENT_VERSION = "7.10.0";

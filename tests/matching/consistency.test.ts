@@ -5,7 +5,7 @@
  * checked consistent again, so each test sees only its own fault.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../infra/database.ts";
+import type { Database } from "../../platform/database.ts";
 import type { RequestMode } from "../../matching/domain/types.ts";
 import { checkConsistency } from "../../matching/records/consistency.ts";
 import { createMemoryMatchingStore } from "../../matching/store/memory/store.ts";

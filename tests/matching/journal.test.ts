@@ -8,9 +8,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { armFailpoint, disarmFailpoints, type FailpointName } from "../../core/failpoints.ts";
-import type { Database } from "../../infra/database.ts";
-import { classifyUnavailable } from "../../infra/unavailable.ts";
-import type { RedisClient } from "../../infra/redis.ts";
+import type { Database } from "../../platform/database.ts";
+import { classifyUnavailable } from "../../platform/unavailable.ts";
+import type { RedisClient } from "../../platform/redis.ts";
 import { createMemoryJournal } from "../../matching/journal/memory.ts";
 import { Persister } from "../../matching/journal/persister.ts";
 import type { Journal, JournalEntry } from "../../matching/journal/port.ts";

@@ -11,8 +11,8 @@
  *    presence is not known yet is told to retry rather than NOT_ELIGIBLE.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../infra/database.ts";
-import type { RedisClient } from "../../infra/redis.ts";
+import type { Database } from "../../platform/database.ts";
+import type { RedisClient } from "../../platform/redis.ts";
 import { createMemoryJournal } from "../../matching/journal/memory.ts";
 import { Persister } from "../../matching/journal/persister.ts";
 import type { Journal, JournalEntry } from "../../matching/journal/port.ts";

@@ -3,7 +3,7 @@
  * processes would be) on one Redis store and one PostgreSQL.
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Database } from "../../infra/database.ts";
+import type { Database } from "../../platform/database.ts";
 import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import { openTestPostgres } from "../support/databases.ts";

@@ -3,7 +3,7 @@
  * to a correct end (an accept, a completion, a timeout through the funnel to a callback).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../infra/database.ts";
+import type { Database } from "../../platform/database.ts";
 import { createMemoryMatchingStore } from "../../matching/store/memory/store.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import { openMigratedPglite } from "../support/databases.ts";

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RedisClient } from "../../infra/redis.ts";
+import type { RedisClient } from "../../platform/redis.ts";
 import { checkEligibility, type CapacityRule, type EligibilityInput } from "../../matching/domain/eligibility.ts";
 import { EMPTY_STATS, updateResponsiveness, type OfferAnswer } from "../../matching/domain/ranking.ts";
 import { LICENCE_KINDS, type AdvisorProfile, type LicenceFact, type RequestFacts } from "../../matching/domain/types.ts";

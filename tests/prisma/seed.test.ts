@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../infra/database.ts";
+import type { Database } from "../../platform/database.ts";
 import { DEMO_COUNTS, demoMissing, seedDemo } from "../../prisma/seed/demo.ts";
 import { openMigratedPglite, openTestPostgres } from "../support/databases.ts";
 import { describeWithServices, probePostgres } from "../support/services.ts";

@@ -1,5 +1,5 @@
 /** Opens each relational backend the contract suites run against. */
-import { openPglite, openPostgres, type Database } from "../../infra/database.ts";
+import { openPglite, openPostgres, type Database } from "../../platform/database.ts";
 import { applyMigrations } from "../../prisma/tools/migrations.ts";
 import { TEST_DATABASE_URL } from "./services.ts";
 

@@ -1,5 +1,5 @@
 /** Once per run: bring the shared test database up to the committed migrations. */
-import { openPostgres } from "../../infra/database.ts";
+import { openPostgres } from "../../platform/database.ts";
 import { applyMigrations } from "../../prisma/tools/migrations.ts";
 import { probePostgres, TEST_DATABASE_URL } from "./services.ts";
 

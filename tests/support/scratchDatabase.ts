@@ -4,7 +4,7 @@
  * database with suites running alongside. Dropped afterwards.
  */
 import pg from "pg";
-import { openPostgres, type Database } from "../../infra/database.ts";
+import { openPostgres, type Database } from "../../platform/database.ts";
 import { applyMigrations } from "../../prisma/tools/migrations.ts";
 import { TEST_DATABASE_URL, uniqueTag } from "./services.ts";
 

@@ -4,10 +4,10 @@
  * sockets, server, handle and database. For suites that read whole tables (event log, audit) and
  * must not see rows of suites running alongside.
  */
-import { startServer } from "../../api/server.ts";
+import { startServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
-import { openPostgres, type Database } from "../../infra/database.ts";
+import { openPostgres, type Database } from "../../platform/database.ts";
 import { ApiClient, type RecordingSocket } from "./apiClient.ts";
 import { createScratchDatabase } from "./scratchDatabase.ts";
 import { TEST_REDIS_URL, uniqueTag } from "./services.ts";

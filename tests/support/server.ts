@@ -15,7 +15,7 @@ export interface ServerProcess {
 export function startServer(env: Record<string, string | undefined>): ServerProcess {
   // Only what the test names: no DATABASE_URL or REDIS_URL leaks in from the developer's shell.
   const base = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: "info" };
-  const child = spawn(TSX, [path.join(ROOT, "api", "main.ts")], { cwd: ROOT, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(TSX, [path.join(ROOT, "app", "main.ts")], { cwd: ROOT, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));

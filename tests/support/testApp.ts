@@ -18,8 +18,8 @@ import type { RateLimiter } from "../../api/rateLimit.ts";
 import { requireUtf8Bodies } from "../../api/utf8Bodies.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
-import { openBackends } from "../../infra/backends.ts";
-import { createMatchingRuntime } from "../../infra/matching.ts";
+import { openBackends } from "../../platform/backends.ts";
+import { createMatchingRuntime } from "../../app/matching.ts";
 
 export interface TestDeps {
   deps: AppDeps;

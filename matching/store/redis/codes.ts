@@ -80,7 +80,7 @@ export const SCRIPT_REASONS = {
   renewLease: ["NOT_YOURS"],
   releaseLease: ["NOT_YOURS"],
   expirePresence: ["UNKNOWN_ADVISOR", "NOT_DUE"],
-  // Not a store operation: the shared per-principal rate limiter (infra/rateLimit/redis.ts) runs
+  // Not a store operation: the shared per-principal rate limiter (app/rateLimit/redis.ts) runs
   // through the same loader so it gets the same SCRIPT LOAD / NOSCRIPT handling.
   rateLimit: [],
   // Not store operations either: the decision journal's persister (matching/journal/redis.ts).

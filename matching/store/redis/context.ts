@@ -3,7 +3,7 @@
  * the helpers that run scripts and load documents. createRedisMatchingStore (store.ts) builds one
  * and hands it to each group of steps (supply.ts, demand.ts, lifecycle.ts).
  */
-import type { RedisClient } from "../../../infra/redis.ts";
+import type { RedisClient } from "../../../platform/redis.ts";
 import type { AdvisorState, CapacityResult, LiveRequest } from "../port.ts";
 import { FENCED_SCRIPTS, outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
 import { DEFAULT_PREFIX, keySpace } from "./keys.ts";

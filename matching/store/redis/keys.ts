@@ -58,7 +58,7 @@
  *                                step as the decision
  *
  * Not the store's, but under the same deployment prefix: ${prefix}rl:{<action>:<principal>}, the
- * rate limiter's counters (infra/rateLimit/redis.ts). reset() removes them too, which only starts
+ * rate limiter's counters (app/rateLimit/redis.ts). reset() removes them too, which only starts
  * their windows afresh.
  *
  * Readers still check what they read against the documents (findCandidates re-checks each

@@ -12,7 +12,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { RedisClient } from "../../../infra/redis.ts";
+import type { RedisClient } from "../../../platform/redis.ts";
 import { ACTION_SCRIPTS, CODES, FENCED_SCRIPTS, SCRIPT_NAMES, type ScriptName } from "./codes.ts";
 import { assertOneSlot } from "./keys.ts";
 

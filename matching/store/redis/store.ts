@@ -11,7 +11,7 @@
  * The steps live in groups (supply.ts, demand.ts, lifecycle.ts) over one shared context
  * (context.ts); this file assembles them.
  */
-import type { RedisClient } from "../../../infra/redis.ts";
+import type { RedisClient } from "../../../platform/redis.ts";
 import type { EligibilityInput, EligibilityResult } from "../../domain/eligibility.ts";
 import type { MatchingStore } from "../port.ts";
 import { outcomeOf } from "./codes.ts";

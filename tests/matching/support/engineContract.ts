@@ -3,7 +3,7 @@
  * funnel on a manual clock, eligibility, capacity, cancellation, persistence and events.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../../infra/database.ts";
+import type { Database } from "../../../platform/database.ts";
 import type { MatchingStore } from "../../../matching/store/port.ts";
 import { createWorld, type World } from "./world.ts";
 

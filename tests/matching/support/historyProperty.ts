@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../../infra/database.ts";
+import type { Database } from "../../../platform/database.ts";
 import type { LicenceKind, Presence } from "../../../matching/domain/types.ts";
 import type { MatchingStore } from "../../../matching/store/port.ts";
 import { createWorld, type World } from "./world.ts";

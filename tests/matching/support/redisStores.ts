@@ -1,6 +1,6 @@
 /** Redis-backed stores for tests: each store gets its own key prefix, each client its own connection. */
 import { createClient } from "redis";
-import type { RedisClient } from "../../../infra/redis.ts";
+import type { RedisClient } from "../../../platform/redis.ts";
 import type { MatchingStore } from "../../../matching/store/port.ts";
 import { createRedisMatchingStore } from "../../../matching/store/redis/store.ts";
 import { TEST_REDIS_URL, uniqueTag } from "../../support/services.ts";

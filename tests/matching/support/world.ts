@@ -3,7 +3,7 @@
  * ids, so worlds share PostgreSQL safely), its own store, a manual clock and a recording event bus.
  */
 import { ManualClock } from "../../../core/clock.ts";
-import type { Database } from "../../../infra/database.ts";
+import type { Database } from "../../../platform/database.ts";
 import type { DispatchPolicy } from "../../../matching/domain/policy.ts";
 import { DEFAULT_DISPATCH_POLICY } from "../../../matching/domain/policy.ts";
 import type { LicenceKind } from "../../../matching/domain/types.ts";

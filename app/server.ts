@@ -7,20 +7,21 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
-import { openBackends } from "../infra/backends.ts";
-import { assertPortFree, portInUseError } from "../infra/port.ts";
-import { startJobs } from "../infra/jobs/scheduler.ts";
-import { createMatchingRuntime } from "../infra/matching.ts";
-import { createMemoryRateLimiter } from "../infra/rateLimit/memory.ts";
-import { createRedisRateLimiter } from "../infra/rateLimit/redis.ts";
+import { openBackends } from "../platform/backends.ts";
+import { assertPortFree, portInUseError } from "../platform/listenPort.ts";
+import { startJobs } from "./jobs/scheduler.ts";
+import { createMatchingRuntime } from "./matching.ts";
+import { createMemoryRateLimiter } from "../platform/rateLimit/memory.ts";
+import { createRedisRateLimiter } from "./rateLimit/redis.ts";
 import { demoMissing, seedDemo } from "../prisma/seed/demo.ts";
-import { createApp } from "./app.ts";
+import { createApp } from "../api/app.ts";
 import { createPrometheusMetrics } from "./metrics/prometheus.ts";
-import { tokenRules } from "./auth/principal.ts";
-import { createAdvisorStanding } from "./auth/standing.ts";
-import { SESSION_REVOKED } from "./realtime/hub.ts";
-import { createLocalFanout, createRedisFanout } from "./realtime/fanout.ts";
-import { attachRealtime } from "./realtime/hub.ts";
+import { tokenRules } from "../api/auth/principal.ts";
+import { createAdvisorStanding } from "../api/auth/standing.ts";
+import { isAdvisorOffboarded } from "../directory/advisors.ts";
+import { SESSION_REVOKED } from "../api/realtime/hub.ts";
+import { createLocalFanout, createRedisFanout } from "../api/realtime/fanout.ts";
+import { attachRealtime } from "../api/realtime/hub.ts";
 import { wireDemandAlerts } from "./realtime/demandAlerts.ts";
 import { resendOpenOffers, wireNotifications } from "./realtime/notifications.ts";
 
@@ -69,7 +70,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const unwireAlerts = wireDemandAlerts({ bus: matching.bus, prisma, engine: matching.engine, store: matching.store, fanout, clock: matching.clock, logger });
 
     // Every process forgets an advisor's standing when any process revokes their sessions.
-    const standing = createAdvisorStanding(prisma);
+    const standing = createAdvisorStanding((advisorId) => isAdvisorOffboarded(prisma, advisorId));
     fanout.onEnvelope((envelope) => {
       if (envelope.message.type === SESSION_REVOKED) standing.forget(envelope.to);
     });

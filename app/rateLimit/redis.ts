@@ -8,12 +8,12 @@
  * parts are escaped, so a principal id cannot forge another counter's key. Counters expire with
  * their window; nothing else needs cleaning up.
  */
-import type { RateDecision, RateLimiter, RateRule } from "../../api/rateLimit.ts";
+import type { RateDecision, RateLimiter, RateRule } from "../../platform/rateLimit/port.ts";
 import { outcomeOf } from "../../matching/store/redis/codes.ts";
 import { escapeKeyPart } from "../../matching/store/redis/keys.ts";
 import { runScript } from "../../matching/store/redis/scripts.ts";
-import type { RedisClient } from "../redis.ts";
-import { decide } from "./window.ts";
+import type { RedisClient } from "../../platform/redis.ts";
+import { decide } from "../../platform/rateLimit/window.ts";
 
 export interface RedisRateLimiterOptions {
   /** Namespace of the counters, e.g. the deployment's REDIS_PREFIX ("adx:"). */

@@ -11,8 +11,8 @@
 import { loadConfig } from "../../core/config.ts";
 import { checkConsistency } from "../../matching/records/consistency.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
-import { openPostgres } from "../../infra/database.ts";
-import { connectRedis } from "../../infra/redis.ts";
+import { openPostgres } from "../../platform/database.ts";
+import { connectRedis } from "../../platform/redis.ts";
 
 const config = loadConfig();
 if (!config.databaseUrl || !config.redisUrl) {

@@ -1,7 +1,7 @@
 /** `npm start`: parse config, start the server, stop cleanly on SIGTERM or SIGINT. */
 import { ConfigError, loadConfig, type Config } from "../core/config.ts";
 import { createLogger } from "../core/logger.ts";
-import { StartupError } from "../infra/backends.ts";
+import { StartupError } from "../platform/backends.ts";
 import { startServer, type RunningServer } from "./server.ts";
 
 let config: Config;

@@ -8,8 +8,8 @@ import type { Logger } from "../../core/logger.ts";
 import type { DomainEvent, EventBus } from "../../matching/events.ts";
 import { listOpenOffers, type OpenOffer } from "../../matching/records/openOffers.ts";
 import { loadRequestView } from "../../matching/records/requestView.ts";
-import type { Principal } from "../auth/principal.ts";
-import type { Fanout } from "./fanout.ts";
+import type { Principal } from "../../api/auth/principal.ts";
+import type { Fanout } from "../../api/realtime/fanout.ts";
 
 /** Offer details remembered from request.created, so an offer made on this process needs no read. */
 const OFFER_DETAILS_CACHED = 10_000;

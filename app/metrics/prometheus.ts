@@ -12,9 +12,9 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Clock } from "../../core/clock.ts";
-import type { PrismaClient } from "../../infra/database.ts";
+import type { PrismaClient } from "../../platform/database.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
-import type { Metrics } from "../metrics.ts";
+import type { Metrics } from "../../api/metrics.ts";
 
 /** Upper bounds (seconds) of the request duration histogram: the Prometheus client defaults. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;

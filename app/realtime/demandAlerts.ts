@@ -10,7 +10,7 @@ import type { Logger } from "../../core/logger.ts";
 import type { EventBus, EventOf } from "../../matching/events.ts";
 import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
-import type { Fanout } from "./fanout.ts";
+import type { Fanout } from "../../api/realtime/fanout.ts";
 
 const ALERT_INTERVAL_MS = 15 * 60_000;
 

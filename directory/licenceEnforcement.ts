@@ -7,10 +7,10 @@
  * PostgreSQL is the directory, so it decides who lost a licence. The withdrawal itself is the
  * engine's atomic closeOffer, so an offer answered in the meantime is left alone.
  */
-import { Prisma } from "../../generated/prisma/client.ts";
-import type { Clock } from "../../core/clock.ts";
-import type { PrismaClient } from "../database.ts";
-import type { MatchingEngine } from "../../matching/engine/engine.ts";
+import { Prisma } from "../generated/prisma/client.ts";
+import type { Clock } from "../core/clock.ts";
+import type { PrismaClient } from "../platform/database.ts";
+import type { MatchingEngine } from "../matching/engine/engine.ts";
 
 /** Offers handled per run; the rest wait for the next run, a minute later. */
 const BATCH = 500;

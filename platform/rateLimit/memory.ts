@@ -3,7 +3,7 @@
  * (window.ts), the same semantics as the Redis limiter's script. Each take does its read and write
  * synchronously, so concurrent takes on one event loop cannot both see the last free slot.
  */
-import type { RateDecision, RateLimiter, RateRule } from "../../api/rateLimit.ts";
+import type { RateDecision, RateLimiter, RateRule } from "./port.ts";
 import { decide } from "./window.ts";
 
 interface Window {

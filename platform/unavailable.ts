@@ -32,7 +32,7 @@
  *   SocketTimeoutError, TimeoutError and AbortError (a command's timeout or abort signal),
  *   DisconnectsClientError, ReconnectStrategyError, RootNodesUnavailableError; server replies
  *   LOADING, BUSY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN and READONLY (a failover) mean the same.
- * - Our own bounds (infra/redis.ts) throw UnavailableError; the matching store throws
+ * - Our own bounds (platform/redis.ts) throw UnavailableError; the matching store throws
  *   LiveStateUnavailableError while its lost live state is rebuilt (matching/store/port.ts).
  *
  * Causes are followed: `cause`, AggregateError's `errors` (Node's connect tries every address),
@@ -51,7 +51,7 @@ import {
   SocketTimeoutError,
   TimeoutError,
 } from "redis";
-import { LiveStateUnavailableError } from "../matching/store/port.ts";
+import { LiveStateUnavailableError } from "../core/liveState.ts";
 
 export type Dependency = "database" | "redis";
 

@@ -3,7 +3,7 @@
  * opens at a principal's first call for an action and lasts rule.windowMs; the first rule.limit
  * calls in it pass.
  */
-import type { RateDecision, RateRule } from "../../api/rateLimit.ts";
+import type { RateDecision, RateRule } from "./port.ts";
 
 /** The decision for the `count`-th call of a window that closes in `msLeft` ms. */
 export function decide(count: number, msLeft: number, rule: RateRule): RateDecision {

@@ -21,11 +21,11 @@ import type { Logger } from "../../core/logger.ts";
 import { settleDueBranches } from "../../incentives/settlement.ts";
 import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
-import type { PrismaClient } from "../database.ts";
+import type { PrismaClient } from "../../platform/database.ts";
 import { drainIncentives } from "../../incentives/consumer.ts";
 import { auditJobs } from "../../compliance/audit/jobs.ts";
 import { createLeaderElection } from "./leader.ts";
-import { withdrawUnlicensedOffers } from "./licences.ts";
+import { withdrawUnlicensedOffers } from "../../directory/licenceEnforcement.ts";
 import { finishPendingOffboardings } from "./offboarding.ts";
 import { expireLapsedPresence } from "./presence.ts";
 

@@ -3,6 +3,7 @@
  * (Redis when REDIS_URL is set, otherwise in memory), the PostgreSQL records, the event bus and the
  * deadline sweeper.
  */
+import type { MatchingRuntime } from "../matching/runtime.ts";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { systemClock, type Clock } from "../core/clock.ts";
@@ -12,37 +13,18 @@ import { DeadlineSweeper } from "../matching/engine/sweeper.ts";
 import { EventBus } from "../matching/events.ts";
 import { createMemoryJournal } from "../matching/journal/memory.ts";
 import { Persister } from "../matching/journal/persister.ts";
-import type { Journal } from "../matching/journal/port.ts";
 import { journalRecorder } from "../matching/journal/recorder.ts";
 import { createRedisJournal } from "../matching/journal/redis.ts";
 import { createPrismaMatchingRecords } from "../matching/records/prisma.ts";
 import { createMemoryMatchingStore } from "../matching/store/memory/store.ts";
-import type { MatchingRecords } from "../matching/records/port.ts";
-import type { MatchingStore } from "../matching/store/port.ts";
 import { createRedisMatchingStore } from "../matching/store/redis/store.ts";
-import type { Backends } from "./backends.ts";
-import { classifyUnavailable } from "./unavailable.ts";
+import type { Backends } from "../platform/backends.ts";
+import { classifyUnavailable } from "../platform/unavailable.ts";
 
 /** How often each process checks the live state: rebuilds it when lost, re-applies presences after a rebuild. */
 const LIVE_STATE_CHECK_MS = 1_000;
 
-export interface MatchingRuntime {
-  engine: MatchingEngine;
-  records: MatchingRecords;
-  bus: EventBus;
-  store: MatchingStore;
-  /** The clock the engine decides by (services acting next to the engine use the same one). */
-  clock: Clock;
-  /** A heartbeat older than this counts as offline: for eligibility, the presence sweep and metrics alike. */
-  presenceTtlMs: number;
-  /** The decision journal and this process's persister, which writes it to PostgreSQL. */
-  journal: Journal;
-  persister: Persister;
-  /** Starts the sweeper; call once the HTTP server is up. */
-  start(): void;
-  /** Stops the sweeper and waits for a pass in progress. */
-  stop(): Promise<void>;
-}
+export type { MatchingRuntime };
 
 const PRESENCE_TTL_MS = 45_000;
 /** How long a decision waits for its record before answering anyway (the record follows). */
