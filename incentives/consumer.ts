@@ -11,19 +11,11 @@ import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { MatchingStore } from "../matching/store/port.ts";
-import {
-  budgetRemainingFor,
-  evaluate,
-  FOLDED_EVENT_TYPES,
-  initialState,
-  localTime,
-  type AwardDecision,
-  type EvaluableEvent,
-  type IncentiveState,
-} from "./evaluate.ts";
+import { budgetRemainingFor, evaluate, FOLDED_EVENT_TYPES, initialState, localTime, type AwardDecision, type IncentiveState } from "./evaluate.ts";
 import { incentiveInput, RECENT_WINDOW_MS } from "./flywheel.ts";
 import { fundBudget, postAward, recordSkippedAward } from "./ledger/awards.ts";
 import { activeRuleSet } from "./ruleSets.ts";
+import { parseEvaluableEvent, parseIncentiveState } from "./storedJson.ts";
 import type { RuleSet } from "./rules/schema.ts";
 
 export const INCENTIVE_CONSUMER = "incentives";
@@ -117,12 +109,12 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
 
     if (!foldStates.has(branchId)) {
       const row = await prisma.incentiveFoldState.findUnique({ where: { branchId } });
-      foldStates.set(branchId, row ? { state: row.state as unknown as IncentiveState, lastSeq: row.lastSeq } : null);
+      foldStates.set(branchId, row ? { state: parseIncentiveState(row.state), lastSeq: row.lastSeq } : null);
     }
     const saved = foldStates.get(branchId)!;
     if (saved && saved.lastSeq >= row.seq) continue; // folded before a crash; the cursor had not moved yet
     const state = saved?.state ?? initialState();
-    const event = row.data as unknown as EvaluableEvent;
+    const event = parseEvaluableEvent(row.data);
     const budgetRemaining = budgetRemainingFor(state, event.at, timezone, ruleSet.budget.points);
     const result = evaluate(state, event, ruleSet, { timezone, ruleSetVersion: version, budgetRemaining });
 

@@ -8,7 +8,7 @@ import { recordAction } from "../compliance/audit/actions.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import type { Prisma } from "../generated/prisma/client.ts";
 import { newId } from "../core/ids.ts";
-import type { RuleSet } from "./rules/schema.ts";
+import { type RuleSet, RuleSetSchema } from "./rules/schema.ts";
 
 export interface RuleSetVersion {
   id: string;
@@ -22,7 +22,8 @@ export interface RuleSetVersion {
 }
 
 type Row = Prisma.IncentiveRuleSetGetPayload<object>;
-const toVersion = (row: Row): RuleSetVersion => ({ ...row, ruleSet: row.rules as unknown as RuleSet });
+/** A stored rule set is parsed again on the way out: it was valid when written, and must still be. */
+const toVersion = (row: Row): RuleSetVersion => ({ ...row, ruleSet: RuleSetSchema.parse(row.rules) });
 
 export async function listRuleSets(prisma: PrismaClient, branchId: string): Promise<RuleSetVersion[]> {
   return (await prisma.incentiveRuleSet.findMany({ where: { branchId }, orderBy: { version: "desc" } })).map(toVersion);

@@ -17,6 +17,7 @@ import { accountCode, accountSpecFor, createMissingAccounts, lockAccounts, type 
 import { isUniqueViolation } from "../platform/databaseErrors.ts";
 import { postInTransaction, Refused } from "./ledger/post.ts";
 import { previousWeek } from "./periods.ts";
+import { parseSettlementReport } from "./storedJson.ts";
 
 export interface SettlePeriodInput {
   branchId: string;
@@ -240,7 +241,7 @@ export async function settleDueBranches(
 
 async function findSettlement(prisma: Pick<Prisma.TransactionClient, "settlement">, branchId: string, start: number): Promise<SettlementRecord | null> {
   const row = await prisma.settlement.findUnique({ where: { branchId_periodStart: { branchId, periodStart: new Date(start) } } });
-  return row ? { ...row, report: row.report as unknown as SettlementReport } : null;
+  return row ? { ...row, report: parseSettlementReport(row.report) } : null;
 }
 
 /** Posted awards of the branch in [start, end), per advisor (sorted by advisorId) and rule. */

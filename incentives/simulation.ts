@@ -5,6 +5,7 @@
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { compareSimulations, FOLDED_EVENT_TYPES, simulate, type EvaluableEvent, type SimulationComparison, type SimulationResult } from "./evaluate.ts";
 import { activeRuleSet } from "./ruleSets.ts";
+import { parseEvaluableEvent } from "./storedJson.ts";
 import type { RuleSet } from "./rules/schema.ts";
 
 export interface SimulationReport {
@@ -20,7 +21,7 @@ export async function recordedEvents(prisma: PrismaClient, branchId: string, fro
     orderBy: { seq: "asc" },
     select: { data: true },
   });
-  return rows.map((r) => r.data as unknown as EvaluableEvent);
+  return rows.map((r) => parseEvaluableEvent(r.data));
 }
 
 export async function simulateRuleSet(

@@ -3,14 +3,13 @@
  * (streamSeq, hash) of every stream that changed since the previous seal, up to the highest
  * AuditEvent.seq. Rewriting a stream afterwards would also have to rewrite every later seal.
  */
+import { z } from "zod";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 import { GENESIS, hashEntry, sealHashFields } from "./hash.ts";
 
-export interface SealHead {
-  stream: string;
-  streamSeq: number;
-  hash: string;
-}
+export const SealHeadsSchema = z.array(z.object({ stream: z.string(), streamSeq: z.number().int(), hash: z.string() }));
+/** One stream's head as a seal records it. */
+export type SealHead = z.infer<typeof SealHeadsSchema>[number];
 
 export interface SealResult {
   sealed: boolean;

@@ -10,7 +10,7 @@
 import type { AuditEvent, AuditSeal, Message, PrismaClient } from "../../generated/prisma/client.ts";
 import { auditHashFields, GENESIS, hashEntry, messageHashFields, sealHashFields } from "./hash.ts";
 import { PURGE_ACTION } from "./purge.ts";
-import type { SealHead } from "./seal.ts";
+import { SealHeadsSchema } from "./seal.ts";
 
 const BATCH = 2_000;
 
@@ -112,7 +112,7 @@ async function verifySeals(prisma: PrismaClient, walk: Walk): Promise<BrokenLink
       if (seal.prevHash !== sealPrev) return { ...link, field: "prevHash", expected: sealPrev, actual: seal.prevHash };
       const hash = hashEntry(seal.prevHash, sealHashFields(seal));
       if (hash !== seal.hash) return { ...link, field: "hash", expected: hash, actual: seal.hash };
-      const heads = (seal.heads as unknown as SealHead[]) ?? [];
+      const heads = SealHeadsSchema.parse(seal.heads ?? []);
       if (heads.length) {
         const found = await prisma.auditEvent.findMany({
           where: { OR: heads.map((h) => ({ stream: h.stream, streamSeq: h.streamSeq })) },
