@@ -153,6 +153,19 @@ export async function findAdvisor(prisma: PrismaClient, advisorId: string): Prom
   return prisma.advisor.findUnique({ where: { id: advisorId }, select: ADVISOR_SELECT });
 }
 
+/** Active advisors of a branch holding a licence of this kind that is valid at `at`. */
+export async function licensedAdvisorIds(
+  prisma: Pick<PrismaClient, "advisor">,
+  query: { branchId: string; licence: LicenceKind; at: Date },
+): Promise<string[]> {
+  const { branchId, licence, at } = query;
+  const rows = await prisma.advisor.findMany({
+    where: { branchId, status: "active", licences: { some: { kind: licence, status: "active", validFrom: { lte: at }, validUntil: { gt: at } } } },
+    select: { id: true },
+  });
+  return rows.map((row) => row.id);
+}
+
 /** True when the firm has offboarded this advisor (an unknown id is not offboarded). */
 export async function isAdvisorOffboarded(prisma: Pick<PrismaClient, "advisor">, advisorId: string): Promise<boolean> {
   const advisor = await prisma.advisor.findUnique({ where: { id: advisorId }, select: { status: true } });

@@ -11,6 +11,8 @@ import type { EventBus, EventOf } from "../../matching/events.ts";
 import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import type { Fanout } from "../../api/realtime/fanout.ts";
+import { licensedAdvisorIds } from "../../directory/advisors.ts";
+import { couldAnswerSurge } from "../../matching/domain/surge.ts";
 
 const ALERT_INTERVAL_MS = 15 * 60_000;
 
@@ -31,12 +33,9 @@ export function wireDemandAlerts(deps: DemandAlertDeps): () => Promise<void> {
     const { queueDepth: waiting, surge } = await deps.engine.demandFor(branchId, requiredLicence);
     if (!surge) return;
     const now = new Date(deps.clock.now());
-    const licensed = await deps.prisma.advisor.findMany({
-      where: { branchId, status: "active", licences: { some: { kind: requiredLicence, status: "active", validFrom: { lte: now }, validUntil: { gt: now } } } },
-      select: { id: true },
-    });
-    const states = await deps.store.getAdvisors(licensed.map((a) => a.id));
-    const idleOrAway = states.filter((s) => s && ((s.supply.presence === "available" && s.supply.active === 0) || s.supply.presence === "away"));
+    const licensed = await licensedAdvisorIds(deps.prisma, { branchId, licence: requiredLicence, at: now });
+    const states = await deps.store.getAdvisors(licensed);
+    const idleOrAway = states.filter((s) => s && couldAnswerSurge(s.supply));
     for (const state of idleOrAway) {
       const advisorId = state!.profile.id;
       // The lease is never released: it simply lapses after the interval, which is the rate limit.
