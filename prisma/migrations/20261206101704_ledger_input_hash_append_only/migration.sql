@@ -1,7 +1,7 @@
 -- AlterTable
 ALTER TABLE "LedgerTransaction" ADD COLUMN     "inputHash" TEXT;
 
--- Append-only ledger: a posted transaction and its postings never change; corrections are
+-- Append-only ledger: a posted transaction and its postings never change, and corrections are
 -- reversals (incentives/ledger/post.ts). An account is never deleted, and of its columns only the
 -- balance moves, and only by the ledger's own posting statement.
 CREATE OR REPLACE FUNCTION "ledger_append_only"() RETURNS trigger LANGUAGE plpgsql AS $$
