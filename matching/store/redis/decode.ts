@@ -3,6 +3,7 @@
  * scripts; Node normalises arrays on the way in (a `{}` where an array belongs becomes []) and strips
  * the store's bookkeeping fields (rev, langs, snaps). Also the small helpers the store's steps share.
  */
+import { AdvisorDocument, AdvisorProfileDocument, OfferDocument, RequestDocument, SnapshotDocument } from "./documents.ts";
 import type { EligibilitySnapshot } from "../../domain/eligibility.ts";
 import type { AdvisorProfile, RequestFacts, RequestStatus } from "../../domain/types.ts";
 import type { AdvisorState, LiveRequest, OfferState } from "../port.ts";
@@ -26,27 +27,17 @@ export function parse(raw: unknown, what: string): Json {
 }
 
 export function decodeProfile(value: unknown): AdvisorProfile {
-  const profile = asObject(value);
-  return { ...profile, languages: asArray(profile.languages), licences: asArray(profile.licences) } as unknown as AdvisorProfile;
+  return AdvisorProfileDocument.parse(value) as AdvisorProfile;
 }
 
 export function decodeAdvisor(raw: unknown): Doc<AdvisorState> | null {
   if (raw === null || raw === undefined) return null;
   const { rev, langs: _langs, snaps: _snaps, ...doc } = parse(raw, "advisor");
-  const value = {
-    ...doc,
-    profile: decodeProfile(doc.profile),
-    supply: asObject(doc.supply),
-    stats: asObject(doc.stats),
-    assignments: asArray(doc.assignments),
-    pushHolds: asArray(doc.pushHolds),
-  } as unknown as AdvisorState;
-  return { value, rev: typeof rev === "number" ? rev : 0 };
+  return { value: AdvisorDocument.parse(doc) as AdvisorState, rev: typeof rev === "number" ? rev : 0 };
 }
 
 export function decodeOffer(value: unknown): OfferState {
-  const offer = asObject(value);
-  return { ...offer, outcome: offer.outcome ?? null, respondedAt: offer.respondedAt ?? null } as unknown as OfferState;
+  return OfferDocument.parse(value) as OfferState;
 }
 
 export const decodeOffers = (raw: unknown): OfferState[] => asArray(JSON.parse(String(raw))).map(decodeOffer);
@@ -54,25 +45,12 @@ export const decodeOffers = (raw: unknown): OfferState[] => asArray(JSON.parse(S
 export function decodeRequest(raw: unknown): Doc<LiveRequest> | null {
   if (raw === null || raw === undefined) return null;
   const { rev, ...doc } = parse(raw, "request");
-  const value = {
-    ...doc,
-    facts: asObject(doc.facts),
-    assignedAdvisorId: doc.assignedAdvisorId ?? null,
-    excluded: asArray(doc.excluded),
-    offers: asArray(doc.offers).map(decodeOffer),
-    queueScore: doc.queueScore ?? null,
-    rev: typeof rev === "number" ? rev : 0,
-  } as unknown as LiveRequest;
-  return { value, rev: typeof rev === "number" ? rev : 0 };
+  const revision = typeof rev === "number" ? rev : 0;
+  return { value: { ...(RequestDocument.parse(doc) as Omit<LiveRequest, "rev">), rev: revision }, rev: revision };
 }
 
 export function decodeSnapshot(raw: unknown): EligibilitySnapshot {
-  const snapshot = parse(raw, "snapshot");
-  const language = asObject(snapshot.language);
-  return {
-    ...snapshot,
-    language: { ...language, requested: language.requested ?? null, advisor: asArray(language.advisor) },
-  } as unknown as EligibilitySnapshot;
+  return SnapshotDocument.parse(parse(raw, "snapshot")) as EligibilitySnapshot;
 }
 
 export function must<T>(doc: Doc<T> | null, what: string): T {
