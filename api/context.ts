@@ -8,7 +8,7 @@ import type { Principal } from "./auth/principal.ts";
 import type { AdvisorStanding } from "./auth/standing.ts";
 import { validationHook } from "./errors.ts";
 import type { Metrics } from "./metrics.ts";
-import type { RateLimiter } from "./rateLimit.ts";
+import type { RateLimiter } from "../platform/rateLimit/port.ts";
 import type { Fanout } from "./realtime/fanout.ts";
 
 export interface AppEnv {

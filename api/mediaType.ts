@@ -11,6 +11,11 @@ import { errorResponse } from "./errors.ts";
 const READABLE = /^(application\/([\w.-]+\+)?json|text\/csv)$/i;
 const WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
+/** The media type of a Content-Type header, lower-cased and without parameters ("" when absent). */
+export function mediaTypeOf(header: string | undefined): string {
+  return (header ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
 function hasBody(headers: { header(name: string): string | undefined }): boolean {
   const length = headers.header("content-length");
   if (length !== undefined) return Number(length) > 0;
@@ -21,7 +26,7 @@ export function requireKnownMediaType(): MiddlewareHandler {
   return async (c, next) => {
     if (!WITH_BODY.has(c.req.method) || !hasBody(c.req)) return next();
     const given = c.req.header("content-type");
-    const mediaType = (given ?? "").split(";")[0]!.trim();
+    const mediaType = mediaTypeOf(given);
     if (READABLE.test(mediaType)) return next();
     const message =
       given === undefined

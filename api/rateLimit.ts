@@ -8,8 +8,6 @@ import { AppError } from "../core/errors.ts";
 import type { RateLimiter, RateRule } from "../platform/rateLimit/port.ts";
 import type { AppEnv } from "./context.ts";
 
-export type { RateDecision, RateLimiter, RateRule } from "../platform/rateLimit/port.ts";
-
 /** Middleware: 429 RATE_LIMITED with Retry-After once the principal is over the rule. */
 export function rateLimited(limiter: RateLimiter, rule: RateRule): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -24,8 +24,6 @@ import { classifyUnavailable } from "../platform/unavailable.ts";
 /** How often each process checks the live state: rebuilds it when lost, re-applies presences after a rebuild. */
 const LIVE_STATE_CHECK_MS = 1_000;
 
-export type { MatchingRuntime };
-
 const PRESENCE_TTL_MS = 45_000;
 /** How long a decision waits for its record before answering anyway (the record follows). */
 const RECORD_WAIT_MS = 3_000;

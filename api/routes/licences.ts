@@ -5,6 +5,7 @@
  * offers for it are withdrawn.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { mediaTypeOf } from "../mediaType.ts";
 import { AppError } from "../../core/errors.ts";
 import { parseCsv, type CsvProblem } from "../../directory/csv.ts";
 import { shownLicenceStatus, SHOWN_LICENCE_STATUSES } from "../../directory/licenceStatus.ts";
@@ -239,8 +240,7 @@ export function licenceRoutes(deps: AppDeps) {
     })
     .openapi(importRoute, async (c) => {
       const principal = requireRole(c, "admin");
-      const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-      if (mediaType !== "text/csv") throw new AppError("VALIDATION_FAILED", "send the file with Content-Type: text/csv");
+      if (mediaTypeOf(c.req.header("content-type")) !== "text/csv") throw new AppError("VALIDATION_FAILED", "send the file with Content-Type: text/csv");
       const file = readImportFile(await c.req.text());
       if (!file.ok)
         throw new AppError("VALIDATION_FAILED", `the file has ${file.problems.length} problem(s); nothing was imported`, problemDetails(file.problems));

@@ -6,8 +6,6 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../../core/canonicalJson.ts";
 
-export { canonicalJson };
-
 export const GENESIS = "0".repeat(64);
 
 export function hashEntry(prevHash: string, entry: unknown): string {

@@ -8,7 +8,7 @@
 import type { RedisClient } from "../../platform/redis.ts";
 import { outcomeOf } from "../store/redis/codes.ts";
 import { runScript } from "../store/redis/scripts.ts";
-import { asArray, decodeOffer, decodeOffers, decodeRequest, decodeSnapshot } from "../store/redis/store.ts";
+import { asArray, decodeOffer, decodeOffers, decodeRequest, decodeSnapshot } from "../store/redis/decode.ts";
 import { materialize, type AcceptContext, type AdvanceContext, type CloseContext, type EndContext, type OfferContext, type ReopenContext } from "./draft.ts";
 import type { Delivered, Journal, JournalEntry } from "./port.ts";
 

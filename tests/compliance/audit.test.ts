@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Prisma, PrismaClient } from "../../generated/prisma/client.ts";
 import { AUDIT_CONSUMER, drainAuditChainer } from "../../compliance/audit/chainer.ts";
-import { canonicalJson, GENESIS, hashEntry, messageHashFields } from "../../compliance/audit/hash.ts";
+import { GENESIS, hashEntry, messageHashFields } from "../../compliance/audit/hash.ts";
+import { canonicalJson } from "../../core/canonicalJson.ts";
 import { PURGE_ACTION, purgeExpired } from "../../compliance/audit/purge.ts";
 import { sealHeads } from "../../compliance/audit/seal.ts";
 import { verifyAudit } from "../../compliance/audit/verify.ts";

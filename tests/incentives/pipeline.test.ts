@@ -16,7 +16,7 @@ import { parseRuleSet, type RuleSet } from "../../incentives/rules/schema.ts";
 import { simulateRuleSet } from "../../incentives/simulation.ts";
 import { createMemoryMatchingStore } from "../../matching/store/memory/store.ts";
 import { openMigratedPglite } from "../support/databases.ts";
-import { createWorld } from "../matching/support/world.ts";
+import { createWorld, requestInput } from "../matching/support/world.ts";
 import { accepted, declined, LONDON, rated, timedOut, WORKED_DAY, WORKED_DECISIONS, WORKED_RULES } from "./support/workedExample.ts";
 
 const logger = createLogger("silent");
@@ -190,15 +190,7 @@ describe("incentives pipeline", () => {
     for (const id of [eager, reluctant]) await w.engine.setPresence(id, "available");
     const client = await w.addClient();
     const ask = async () => {
-      const created = await w.engine.createRequest({
-        clientId: client,
-        topic: "t",
-        requiredLicence: "fund_sales",
-        channel: "chat",
-        mode: "dispatch",
-        language: null,
-        priority: 0,
-      });
+      const created = await w.engine.createRequest(requestInput(client));
       if (!created.ok) throw new Error(created.reason);
       return created.requestId;
     };

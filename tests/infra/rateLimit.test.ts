@@ -4,7 +4,7 @@
  * and the Redis limiter's key layout and atomicity across connections.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RateDecision, RateLimiter, RateRule } from "../../api/rateLimit.ts";
+import type { RateDecision, RateLimiter, RateRule } from "../../platform/rateLimit/port.ts";
 import type { RedisClient } from "../../platform/redis.ts";
 import { createMemoryRateLimiter } from "../../platform/rateLimit/memory.ts";
 import { createRedisRateLimiter, rateLimitKey } from "../../app/rateLimit/redis.ts";

@@ -25,7 +25,7 @@ import { openMigratedPglite } from "../support/databases.ts";
 import { openScratchPostgres } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../support/services.ts";
 import { connectTestRedis, openTestRedisStore } from "./support/redisStores.ts";
-import { createWorld, type World } from "./support/world.ts";
+import { createWorld, type World, requestInput } from "./support/world.ts";
 
 function entry(requestId: string, rev: number): JournalEntry {
   return { requestId, rev, request: { rev } as never, stage: null, offers: [], events: [] };
@@ -265,15 +265,7 @@ function faultSuite(
         const advisor = await w.addAdvisor({ maxConcurrent: 2 });
         const other = await w.addAdvisor({ maxConcurrent: 2 });
         await w.engine.setPresence(other, "available");
-        const made = await w.engine.createRequest({
-          clientId: await w.addClient(),
-          topic: "t",
-          requiredLicence: "fund_sales",
-          channel: "chat",
-          mode: "dispatch",
-          language: null,
-          priority: 0,
-        });
+        const made = await w.engine.createRequest(requestInput(await w.addClient()));
         if (!made.ok) throw new Error(made.reason);
         await w.engine.setPresence(advisor, "available");
         const request = (await opened.store.getRequest(made.requestId))!;
@@ -349,15 +341,7 @@ function faultSuite(
       try {
         const advisor = await w.addAdvisor();
         await w.engine.setPresence(advisor, "available");
-        const made = await w.engine.createRequest({
-          clientId: await w.addClient(),
-          topic: "t",
-          requiredLicence: "fund_sales",
-          channel: "chat",
-          mode: "dispatch",
-          language: null,
-          priority: 0,
-        });
+        const made = await w.engine.createRequest(requestInput(await w.addClient()));
         if (!made.ok) throw new Error(made.reason);
         const offer = (await opened.store.getRequest(made.requestId))!.offers.find((o) => o.outcome === null)!;
         expect(await opened.store.getDeadline(made.requestId)).toBe(offer.expiresAt);
@@ -395,15 +379,7 @@ function faultSuite(
       try {
         const advisor = await w.addAdvisor();
         await w.engine.setPresence(advisor, "available");
-        const made = await w.engine.createRequest({
-          clientId: await w.addClient(),
-          topic: "t",
-          requiredLicence: "fund_sales",
-          channel: "chat",
-          mode: "dispatch",
-          language: null,
-          priority: 0,
-        });
+        const made = await w.engine.createRequest(requestInput(await w.addClient()));
         if (!made.ok) throw new Error(made.reason);
         await settle(opened.journal, persister);
         const offered = (await opened.store.getRequest(made.requestId))!;

@@ -24,7 +24,7 @@ import { expectConsistent } from "../support/consistency.ts";
 import { openScratchPostgres } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../support/services.ts";
 import { connectTestRedis, openTestRedisStore } from "./support/redisStores.ts";
-import { createWorld, type World } from "./support/world.ts";
+import { createWorld, type World, requestInput } from "./support/world.ts";
 
 function entry(requestId: string, rev: number): JournalEntry {
   return { requestId, rev, request: { rev } as never, stage: null, offers: [], events: [] };
@@ -177,15 +177,7 @@ describeWithServices("losing the live state on Redis + PostgreSQL", [await probe
   }
 
   const create = async (w: World) => {
-    const made = await w.engine.createRequest({
-      clientId: await w.addClient(),
-      topic: "t",
-      requiredLicence: "fund_sales",
-      channel: "chat",
-      mode: "dispatch",
-      language: null,
-      priority: 0,
-    });
+    const made = await w.engine.createRequest(requestInput(await w.addClient()));
     if (!made.ok) throw new Error(made.reason);
     return made.requestId;
   };

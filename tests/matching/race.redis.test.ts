@@ -9,7 +9,7 @@ import type { MatchingStore } from "../../matching/store/port.ts";
 import { openTestPostgres } from "../support/databases.ts";
 import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../support/services.ts";
 import { openTestRedisStore } from "./support/redisStores.ts";
-import { createWorld, type World } from "./support/world.ts";
+import { createWorld, type World, requestInput } from "./support/world.ts";
 
 const PROCESSES = 8;
 
@@ -37,15 +37,7 @@ describeWithServices("races on Redis + PostgreSQL", [await probePostgres(), awai
     await w.setPolicy({ grabTopK: 200, stages: [{ pool: "branch", mode: "grab", timeoutSeconds: 60, maxOffers: 200 }] });
     const advisors = await Promise.all(Array.from({ length: 200 }, () => w.addAdvisor({ maxConcurrent: 1 })));
     await Promise.all(advisors.map((id, i) => engines[i % PROCESSES]!.setPresence(id, "available")));
-    const created = await w.engine.createRequest({
-      clientId: await w.addClient(),
-      topic: "t",
-      requiredLicence: "fund_sales",
-      channel: "chat",
-      mode: "grab",
-      language: null,
-      priority: 0,
-    });
+    const created = await w.engine.createRequest(requestInput(await w.addClient(), { mode: "grab" }));
     const requestId = created.ok ? created.requestId : "";
     const offers = (await w.store.getRequest(requestId))!.offers;
     expect(offers).toHaveLength(200);
@@ -73,15 +65,7 @@ describeWithServices("races on Redis + PostgreSQL", [await probePostgres(), awai
     await w.engine.setPresence(busy, "available");
     const requestIds: string[] = [];
     for (let i = 0; i < 30; i++) {
-      const created = await w.engine.createRequest({
-        clientId: await w.addClient(),
-        topic: "t",
-        requiredLicence: "fund_sales",
-        channel: "chat",
-        mode: "grab",
-        language: null,
-        priority: 0,
-      });
+      const created = await w.engine.createRequest(requestInput(await w.addClient(), { mode: "grab" }));
       if (created.ok) requestIds.push(created.requestId);
     }
     const offers = (await Promise.all(requestIds.map((id) => w.store.getRequest(id)))).flatMap((r) => r!.offers.filter((o) => o.outcome === null));

@@ -10,7 +10,7 @@ import { openMigratedPglite } from "../support/databases.ts";
 import { openScratchPostgres } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis } from "../support/services.ts";
 import { openTestRedisStore } from "./support/redisStores.ts";
-import { createWorld } from "./support/world.ts";
+import { createWorld, requestInput } from "./support/world.ts";
 
 function rebuildContract(name: string, openDatabase: () => Promise<Database>, openStore: () => Promise<MatchingStore>) {
   describe(name, () => {
@@ -33,15 +33,7 @@ function rebuildContract(name: string, openDatabase: () => Promise<Database>, op
       const [a, b, c] = [await w.addAdvisor({ maxConcurrent: 1 }), await w.addAdvisor({ maxConcurrent: 1 }), await w.addAdvisor({ maxConcurrent: 1 })];
       for (const id of [a, b, c]) await w.engine.setPresence(id, "available");
       const create = async () => {
-        const created = await w.engine.createRequest({
-          clientId: await w.addClient(),
-          topic: "t",
-          requiredLicence: "fund_sales",
-          channel: "chat",
-          mode: "dispatch",
-          language: null,
-          priority: 0,
-        });
+        const created = await w.engine.createRequest(requestInput(await w.addClient()));
         if (!created.ok) throw new Error(created.reason);
         return created.requestId;
       };

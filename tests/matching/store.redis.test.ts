@@ -15,7 +15,8 @@ import { LiveStateUnavailableError, type AdvisorState, type LiveRequest, type Ma
 import { ACTION_SCRIPTS, CODES, FENCED_SCRIPTS, outcomeOf, SCRIPT_NAMES } from "../../matching/store/redis/codes.ts";
 import { candidateEntries, hashTagOf, keySlot, keySpace, presenceEntries } from "../../matching/store/redis/keys.ts";
 import { scripts } from "../../matching/store/redis/scripts.ts";
-import { asArray, checkEligibilityInLua, createRedisMatchingStore } from "../../matching/store/redis/store.ts";
+import { asArray } from "../../matching/store/redis/decode.ts";
+import { checkEligibilityInLua, createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 import { storeContract } from "./support/storeContract.ts";
 import { materialize, type AcceptContext } from "../../matching/journal/draft.ts";

@@ -14,7 +14,7 @@ import { issueToken, tokenRules, type Principal } from "../../api/auth/principal
 import type { AppDeps, AppEnv } from "../../api/context.ts";
 import { createOnError, errorResponse } from "../../api/errors.ts";
 import type { Metrics } from "../../api/metrics.ts";
-import type { RateLimiter } from "../../api/rateLimit.ts";
+import type { RateLimiter } from "../../platform/rateLimit/port.ts";
 import { requireUtf8Bodies } from "../../api/utf8Bodies.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";

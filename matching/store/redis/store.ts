@@ -23,9 +23,6 @@ import { advisorSteps, candidateSteps, capacitySteps } from "./supply.ts";
 
 import { decodeSnapshot } from "./decode.ts";
 
-export { RESPONSIVENESS_ALPHA, TERMINAL_RETENTION_SECONDS, type RedisMatchingStoreOptions } from "./context.ts";
-export { asArray, decodeAdvisor, decodeOffer, decodeOffers, decodeRequest, decodeSnapshot } from "./decode.ts";
-
 // ---- the pure Lua eligibility, for tests and diagnostics ------------------------------------------
 
 /**

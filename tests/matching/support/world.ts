@@ -7,7 +7,7 @@ import type { Database } from "../../../platform/database.ts";
 import type { DispatchPolicy } from "../../../matching/domain/policy.ts";
 import { DEFAULT_DISPATCH_POLICY } from "../../../matching/domain/policy.ts";
 import type { LicenceKind } from "../../../matching/domain/types.ts";
-import { MatchingEngine } from "../../../matching/engine/engine.ts";
+import { MatchingEngine, type NewRequest } from "../../../matching/engine/engine.ts";
 import { EventBus, type DomainEvent } from "../../../matching/events.ts";
 import type { Recorder } from "../../../matching/journal/recorder.ts";
 import { createPrismaMatchingRecords } from "../../../matching/records/prisma.ts";
@@ -40,6 +40,11 @@ export interface World {
   eventsOf(type: DomainEvent["type"]): DomainEvent[];
   /** Another engine on the same store and database: a second server process. */
   peer(store?: MatchingStore): MatchingEngine;
+}
+
+/** A fund-sales chat request from this client, dispatched, any language, priority 0, unless `patch` says otherwise. */
+export function requestInput(clientId: string, patch: Partial<NewRequest> = {}): NewRequest {
+  return { clientId, topic: "t", requiredLicence: "fund_sales", channel: "chat", mode: "dispatch", language: null, priority: 0, ...patch };
 }
 
 let counter = 0;
