@@ -4,25 +4,53 @@
  * another branch answers 403: the caller already knows the id they sent.
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ZodError } from "zod";
 import { AppError } from "../../core/errors.ts";
 import { branchExists } from "../../directory/branches.ts";
 import { shownLicenceStatus } from "../../directory/licenceStatus.ts";
 import { getBranchPolicy, putBranchPolicy, type BranchPolicy } from "../../directory/policies.ts";
 import { branchQueue } from "../../directory/queue.ts";
-import { DispatchPolicySchema, STAGE_POOLS } from "../../matching/domain/policy.ts";
+import { DispatchPolicySchema, STAGE_POOLS, type DispatchPolicy } from "../../matching/domain/policy.ts";
 import { LICENCE_KINDS } from "../../matching/domain/types.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
+import { validationHook } from "../errors.ts";
 import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, json } from "../schemas.ts";
 
 const BranchParams = z.object({ id: idParam("branch") });
 
-/** The policy itself plus the version the editor started from. */
-const PutPolicyBody = DispatchPolicySchema.safeExtend({
-  /** 0: only if the branch has no stored policy yet; n: only if the stored version is still n. */
-  // Below the column's maximum, so the next version still fits.
-  expectedVersion: z.number().int().min(0).max(1_000_000_000).optional(),
-}).openapi("PutDispatchPolicy");
+/** 0: only if the branch has no stored policy yet; n: only if the stored version is still n. */
+// Below the column's maximum, so the next version still fits.
+const ExpectedVersion = z.number().int().min(0).max(1_000_000_000);
+
+/** The flat form: the policy's own fields plus the version the editor started from. */
+const FlatPolicyBody = DispatchPolicySchema.safeExtend({ expectedVersion: ExpectedVersion.optional() }).openapi("PutDispatchPolicyFlat");
+
+/**
+ * The envelope form: exactly what GET answers, sent back after an edit. updatedAt and updatedBy are
+ * the server's to set and are ignored; branchId, when sent, must name the branch in the path.
+ */
+const EnvelopePolicyBody = z
+  .object({
+    branchId: z.string().optional(),
+    version: ExpectedVersion.optional().openapi({ description: "the version this edit started from; stands in for expectedVersion when that is absent" }),
+    updatedAt: z.string().nullable().optional(),
+    updatedBy: z.string().nullable().optional(),
+    policy: DispatchPolicySchema,
+    expectedVersion: ExpectedVersion.optional(),
+  })
+  .strict()
+  .openapi("PutDispatchPolicyEnvelope");
+
+const PutPolicyBody = z.union([EnvelopePolicyBody, FlatPolicyBody]).openapi("PutDispatchPolicy", {
+  description:
+    "Either the GET answer sent back (`{branchId, version, updatedAt, updatedBy, policy}`, optionally with `expectedVersion`) or the policy's " +
+    "fields flat with an optional `expectedVersion`. In the envelope, `version` stands in for `expectedVersion` when that is absent, so a " +
+    "GET-edit-PUT round trip is a conditional write that answers 409 if someone stored a newer version meanwhile; when both are sent they " +
+    "must agree. Without either (flat form without expectedVersion) the write is unconditional. A body `branchId` other than the path's is a 400.",
+});
+type PutPolicyInput = z.infer<typeof PutPolicyBody>;
 
 const BranchPolicySchema = z
   .object({
@@ -87,7 +115,7 @@ const putPolicyRoute = createRoute({
   method: "put",
   path: "/v1/branches/{id}/dispatch-policy",
   tags: ["branch"],
-  summary: "Replace the branch's dispatch policy; 409 when expectedVersion is stale",
+  summary: "Replace the branch's dispatch policy; 409 when expectedVersion (or the envelope's version) is stale",
   request: { params: BranchParams, body: { required: true, content: json(PutPolicyBody) } },
   responses: { 200: { description: "stored as a new version", content: json(BranchPolicySchema) }, ...COMMON_ERRORS, ...CONFLICT_RESPONSE },
 });
@@ -105,6 +133,38 @@ function policyView(p: BranchPolicy): BranchPolicyView {
   return { branchId: p.branchId, version: p.version, updatedAt: p.updatedAt?.toISOString() ?? null, updatedBy: p.updatedBy, policy: p.policy };
 }
 
+/**
+ * Validation errors name the fields of the form the caller meant: a body with a `policy` member is
+ * the envelope, any other the flat form (the union alone answers a mistyped field with "Invalid input").
+ */
+function putPolicyHook(result: { success: boolean; error?: ZodError; data?: unknown; target?: string }, c: Context): Response | undefined {
+  if (result.success || result.target !== "json") return validationHook(result, c);
+  const body = result.data;
+  const meant = typeof body === "object" && body !== null && Object.hasOwn(body, "policy") ? EnvelopePolicyBody : FlatPolicyBody;
+  const parsed = meant.safeParse(body);
+  return validationHook(parsed.success ? result : { success: false, error: parsed.error, target: result.target }, c);
+}
+
+/** What to store, from either form; throws a 400 for an envelope that contradicts the path or itself. */
+function policyWrite(body: PutPolicyInput, branchId: string): { policy: DispatchPolicy; expectedVersion?: number } {
+  if (!("policy" in body)) {
+    const { expectedVersion, ...policy } = body;
+    return { policy, ...(expectedVersion === undefined ? {} : { expectedVersion }) };
+  }
+  if (body.branchId !== undefined && body.branchId !== branchId) {
+    throw new AppError("VALIDATION_FAILED", `the body is the policy of ${body.branchId}, but the path names ${branchId}`, [
+      { path: "branchId", message: "must be the branch in the path" },
+    ]);
+  }
+  if (body.expectedVersion !== undefined && body.version !== undefined && body.expectedVersion !== body.version) {
+    throw new AppError("VALIDATION_FAILED", `expectedVersion ${body.expectedVersion} and version ${body.version} disagree; send one, or both equal`, [
+      { path: "expectedVersion", message: "must equal version when both are sent" },
+    ]);
+  }
+  const expectedVersion = body.expectedVersion ?? body.version;
+  return { policy: body.policy, ...(expectedVersion === undefined ? {} : { expectedVersion }) };
+}
+
 export function policyRoutes(deps: AppDeps) {
   const prisma = deps.backends.database.prisma;
   const { store } = deps.matching;
@@ -118,26 +178,29 @@ export function policyRoutes(deps: AppDeps) {
       if (!policy) throw new AppError("NOT_FOUND", `branch ${branchId} not found`);
       return c.json(policyView(policy), 200);
     })
-    .openapi(putPolicyRoute, async (c) => {
-      const principal = requireRole(c, "admin", "manager");
-      const branchId = c.req.valid("param").id;
-      requireBranchAccess(principal, branchId);
-      const { expectedVersion, ...policy } = c.req.valid("json");
-      const result = await putBranchPolicy(prisma, {
-        branchId,
-        policy,
-        updatedBy: principal.sub,
-        ...(expectedVersion === undefined ? {} : { expectedVersion }),
-      });
-      if (!result.ok) {
-        if (result.reason === "UNKNOWN_BRANCH") throw new AppError("NOT_FOUND", `branch ${branchId} not found`);
-        throw new AppError("CONFLICT", `the policy is at version ${result.currentVersion}, not ${expectedVersion}; re-read it and apply your change again`, {
-          currentVersion: result.currentVersion,
-        });
-      }
-      deps.logger.info({ branchId, version: result.policy.version, by: principal.sub }, "dispatch policy changed");
-      return c.json(policyView(result.policy), 200);
-    })
+    .openapi(
+      putPolicyRoute,
+      async (c) => {
+        const principal = requireRole(c, "admin", "manager");
+        const branchId = c.req.valid("param").id;
+        requireBranchAccess(principal, branchId);
+        const write = policyWrite(c.req.valid("json"), branchId);
+        const result = await putBranchPolicy(prisma, { branchId, updatedBy: principal.sub, ...write });
+        if (!result.ok) {
+          if (result.reason === "UNKNOWN_BRANCH") throw new AppError("NOT_FOUND", `branch ${branchId} not found`);
+          throw new AppError(
+            "CONFLICT",
+            `the policy is at version ${result.currentVersion}, not ${write.expectedVersion}; re-read it and apply your change again`,
+            {
+              currentVersion: result.currentVersion,
+            },
+          );
+        }
+        deps.logger.info({ branchId, version: result.policy.version, by: principal.sub }, "dispatch policy changed");
+        return c.json(policyView(result.policy), 200);
+      },
+      putPolicyHook as never,
+    )
     .openapi(queueRoute, async (c) => {
       const principal = requireRole(c, "admin", "manager");
       const branchId = c.req.valid("param").id;

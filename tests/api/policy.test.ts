@@ -166,6 +166,74 @@ describe("branch policy and queue routes (embedded backends)", () => {
     });
   });
 
+  describe("PUT /v1/branches/{id}/dispatch-policy with the GET answer sent back", () => {
+    it("stores an edited GET answer as the next version, and answers 409 to the same edit sent again (its version is stale now)", async () => {
+      const branch = await newBranch("Envelope");
+      const fresh = (await (await call("GET", policyPath(branch), managerOf(branch))).json()) as PolicyJson;
+      expect(fresh.version).toBe(0);
+      // Version 0 stands in for expectedVersion 0: stored only while nothing is.
+      const first = await call("PUT", policyPath(branch), managerOf(branch), { ...fresh, policy: tweaked(41) });
+      expect(first.status).toBe(200);
+      const v1 = (await first.json()) as PolicyJson;
+      expect(v1).toMatchObject({ branchId: branch, version: 1, updatedBy: managerOf(branch).sub, policy: tweaked(41) });
+
+      const edited = { ...v1, policy: { ...v1.policy, surgeThreshold: 7 } };
+      const second = await call("PUT", policyPath(branch), admin, edited);
+      expect(second.status).toBe(200);
+      expect((await second.json()) as PolicyJson).toMatchObject({ version: 2, updatedBy: admin.sub, policy: edited.policy });
+
+      // The same body again started from version 1, which is no longer current.
+      const stale = await call("PUT", policyPath(branch), managerOf(branch), { ...edited, policy: tweaked(60) });
+      expect(stale.status).toBe(409);
+      expect((await errorOf(stale)).details).toEqual({ currentVersion: 2 });
+      const stored = (await (await call("GET", policyPath(branch), admin)).json()) as PolicyJson;
+      expect(stored).toMatchObject({ version: 2, policy: edited.policy });
+
+      // expectedVersion, when sent, must agree with version; sent alone it decides.
+      const disagree = await call("PUT", policyPath(branch), admin, { ...stored, expectedVersion: 1 });
+      expect(disagree.status).toBe(400);
+      expect((await errorOf(disagree)).details).toEqual([expect.objectContaining({ path: "expectedVersion" })]);
+      const { version: _v, ...withoutVersion } = stored;
+      const explicit = await call("PUT", policyPath(branch), admin, { ...withoutVersion, policy: tweaked(45), expectedVersion: 2 });
+      expect(((await explicit.json()) as PolicyJson).version).toBe(3);
+      expect((await call("PUT", policyPath(branch), admin, { ...stored, expectedVersion: 2 })).status).toBe(409);
+      // Neither: an unconditional write, like the flat form without expectedVersion.
+      const unconditional = await call("PUT", policyPath(branch), admin, { policy: tweaked(46) });
+      expect(((await unconditional.json()) as PolicyJson).version).toBe(4);
+    });
+
+    it("answers 400 to another branch's policy sent to this branch's path, and stores nothing", async () => {
+      const body = (await (await call("GET", policyPath(branchB), admin)).json()) as PolicyJson;
+      const before = await t.deps.backends.database.prisma.dispatchPolicy.findUnique({ where: { branchId: branchA } });
+      const res = await call("PUT", policyPath(branchA), admin, { ...body, version: before?.version ?? 0, policy: tweaked(77) });
+      expect(res.status).toBe(400);
+      const error = await errorOf(res);
+      expect(error.code).toBe("VALIDATION_FAILED");
+      expect(error.details).toEqual([expect.objectContaining({ path: "branchId" })]);
+      expect(await t.deps.backends.database.prisma.dispatchPolicy.findUnique({ where: { branchId: branchA } })).toEqual(before);
+    });
+
+    it("names the envelope's fields in validation errors", async () => {
+      const current = (await (await call("GET", policyPath(branchA), admin)).json()) as PolicyJson;
+      const cases: Array<[unknown, string]> = [
+        [{ ...current, policy: { ...current.policy, offerTtlSeconds: 1 } }, "policy.offerTtlSeconds"],
+        [{ ...current, policy: { ...current.policy, offerTtlSeconds: "25" } }, "policy.offerTtlSeconds"],
+        [{ ...current, version: "3" }, "version"],
+        [{ ...current, version: -1 }, "version"],
+      ];
+      for (const [body, path] of cases) {
+        const res = await call("PUT", policyPath(branchA), admin, body);
+        expect(res.status, JSON.stringify(body)).toBe(400);
+        const error = await errorOf(res);
+        expect(error.details, path).toEqual(expect.arrayContaining([expect.objectContaining({ path: expect.stringContaining(path) })]));
+      }
+      // An unknown member is named in the message (zod reports it on the object that holds it).
+      const unknown = await errorOf(await call("PUT", policyPath(branchA), admin, { ...current, turbo: true }));
+      expect(unknown.details).toEqual([expect.objectContaining({ message: expect.stringContaining("turbo") })]);
+      expect((await (await call("GET", policyPath(branchA), admin)).json()) as PolicyJson).toEqual(current);
+    });
+  });
+
   describe("GET /v1/branches/{id}/queue", () => {
     it("lists live requests by priority then age, and the available advisors", async () => {
       const branch = await newBranch("Queue");
