@@ -4,13 +4,16 @@
  */
 import { branchExists } from "../../directory/branches.ts";
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ZodError } from "zod";
 import { AppError } from "../../core/errors.ts";
 import { earnings, leaderboard } from "../../incentives/earnings.ts";
 import { activateRuleSet, createDraft, getRuleSet, listRuleSets, type RuleSetVersion } from "../../incentives/ruleSets.ts";
-import { parseRuleSet } from "../../incentives/rules/schema.ts";
+import { parseRuleSet, RuleSetSchema } from "../../incentives/rules/schema.ts";
 import { simulateRuleSet } from "../../incentives/simulation.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
+import { errorResponse, validationHook } from "../errors.ts";
 import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, Instant, json } from "../schemas.ts";
 
 const BranchParams = z.object({ id: idParam("branch") });
@@ -23,7 +26,6 @@ const VersionParams = z.object({
     .max(1_000_000)
     .openapi({ param: { name: "version", in: "path" } }),
 });
-const RuleSetBody = z.record(z.string(), z.unknown()).openapi("IncentiveRuleSetDocument", { description: "rules and budget; see incentives/rules/schema.ts" });
 const RuleSetVersionSchema = z
   .object({
     branchId: z.string(),
@@ -32,9 +34,9 @@ const RuleSetVersionSchema = z
     createdBy: z.string(),
     createdAt: z.string(),
     activatedAt: z.string().nullable(),
-    ruleSet: z.unknown(),
+    ruleSet: RuleSetSchema,
   })
-  .openapi("IncentiveRuleSet");
+  .openapi("IncentiveRuleSetVersion");
 const SimulateBody = z
   .object({ from: Instant, to: Instant })
   .strict()
@@ -54,7 +56,7 @@ const routes = {
     path: "/v1/branches/{id}/incentive-rules",
     tags: ["incentives"],
     summary: "Create a draft rule set",
-    request: { params: BranchParams, body: { required: true, content: json(RuleSetBody) } },
+    request: { params: BranchParams, body: { required: true, content: json(RuleSetSchema) } },
     responses: { 201: { description: "the draft", content: json(RuleSetVersionSchema) }, ...COMMON_ERRORS },
   }),
   get: createRoute({
@@ -111,6 +113,17 @@ const routes = {
   }),
 };
 
+/**
+ * The rule set body's validation: a refused document answers with parseRuleSet's errors, which name
+ * the rule (by id) and the field, and report shape and cross-field errors together.
+ */
+function ruleSetHook(result: { success: boolean; error?: ZodError; data?: unknown; target?: string }, c: Context): Response | undefined {
+  if (result.success || result.target !== "json") return validationHook(result, c);
+  const parsed = parseRuleSet(result.data);
+  // Never ok here (the same schema refused it); the union keeps the types honest.
+  return errorResponse(c, "VALIDATION_FAILED", "the rule set is invalid", parsed.ok ? [] : parsed.errors);
+}
+
 const view = (v: RuleSetVersion) => ({
   branchId: v.branchId,
   version: v.version,
@@ -140,14 +153,16 @@ export function incentiveRoutes(deps: AppDeps) {
       managerOf(c, id);
       return c.json((await listRuleSets(prisma, id)).map(view), 200);
     })
-    .openapi(routes.create, async (c) => {
-      const { id } = c.req.valid("param");
-      const principal = managerOf(c, id);
-      if (!(await branchExists(prisma, id))) throw new AppError("NOT_FOUND", "no such branch");
-      const parsed = parseRuleSet(c.req.valid("json"));
-      if (!parsed.ok) throw new AppError("VALIDATION_FAILED", "the rule set is invalid", parsed.errors);
-      return c.json(view(await createDraft(prisma, id, parsed.ruleSet, principal.sub)), 201);
-    })
+    .openapi(
+      routes.create,
+      async (c) => {
+        const { id } = c.req.valid("param");
+        const principal = managerOf(c, id);
+        if (!(await branchExists(prisma, id))) throw new AppError("NOT_FOUND", "no such branch");
+        return c.json(view(await createDraft(prisma, id, c.req.valid("json"), principal.sub)), 201);
+      },
+      ruleSetHook as never,
+    )
     .openapi(routes.get, async (c) => {
       const { id, version } = c.req.valid("param");
       managerOf(c, id);

@@ -5,6 +5,11 @@
  *
  * `parseRuleSet` is the entry point for documents from outside (managers' edits, stored rows): its
  * errors name the offending rule and field, so an editor can point at them.
+ *
+ * The schemas carry zod's own metadata (`.meta({ id })`, no HTTP library here): the API documents
+ * its rule set bodies with these very schemas, and each id becomes a component of /openapi.json.
+ * Refinements are checks on the schema they refine, so the documented shape is the validated one;
+ * the cross-field rules a JSON schema cannot say are in the descriptions.
  */
 import { STAGE_POOLS } from "../../matching/domain/policy.ts";
 import { z } from "zod";
@@ -25,7 +30,11 @@ export const HourRangeSchema = z
     from: z.number().int().min(0).max(23),
     to: z.number().int().min(0).max(24),
   })
-  .strict();
+  .strict()
+  .meta({
+    id: "IncentiveHourRange",
+    description: "Local hours [from, to) in the branch's timezone; from > to wraps midnight ({22, 6} is 22:00-05:59); from = to is refused.",
+  });
 
 /** Every condition is optional; all present ones must hold. */
 export const ConditionsSchema = z
@@ -47,7 +56,12 @@ export const ConditionsSchema = z
     /** offer.accepted only: the funnel stage the offer was accepted in. */
     stage: z.enum(STAGE_POOLS).optional(),
   })
-  .strict();
+  .strict()
+  .meta({
+    id: "IncentiveRuleConditions",
+    description:
+      "All present conditions must hold. responseSecondsAtMost, streakAtLeast and stage apply to offer.accepted rules only, starsAtLeast to request.rated rules only.",
+  });
 
 export type ConditionName = keyof z.infer<typeof ConditionsSchema>;
 
@@ -64,8 +78,14 @@ export const CONDITION_APPLIES_TO: Readonly<Record<ConditionName, readonly Earni
   stage: ["offer.accepted"],
 });
 
-export const PointsAwardSchema = z.object({ points: z.number().int().min(1).max(100_000) }).strict();
-export const MultiplierAwardSchema = z.object({ multiplier: z.number().gt(0).max(10) }).strict();
+export const PointsAwardSchema = z
+  .object({ points: z.number().int().min(1).max(100_000) })
+  .strict()
+  .meta({ id: "IncentivePointsAward", description: "A points rule: awards this many points for each matching event." });
+export const MultiplierAwardSchema = z
+  .object({ multiplier: z.number().gt(0).max(10) })
+  .strict()
+  .meta({ id: "IncentiveMultiplierAward", description: "A multiplier rule: scales the points awarded for the same event by the points rules." });
 export const AwardSchema = z.union([PointsAwardSchema, MultiplierAwardSchema]);
 
 export const CapsSchema = z
@@ -75,7 +95,8 @@ export const CapsSchema = z
     /** At most this many awards of the rule per advisor per ISO week (branch timezone). */
     perAdvisorPerWeek: z.number().int().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .meta({ id: "IncentiveRuleCaps", description: "Limits on a points rule's awards per advisor (multiplier rules take no caps)." });
 
 export const RuleSchema = z
   .object({
@@ -85,7 +106,12 @@ export const RuleSchema = z
     award: AwardSchema,
     caps: CapsSchema.optional(),
   })
-  .strict();
+  .strict()
+  .meta({
+    id: "IncentiveRule",
+    description:
+      "One rule: earns on one event type; a points award is a base award, a multiplier award scales the same event's points awards. Rule ids are unique in a set.",
+  });
 
 export const BudgetSchema = z
   .object({
@@ -93,7 +119,8 @@ export const BudgetSchema = z
     points: z.number().int().min(0),
     period: z.literal("week"),
   })
-  .strict();
+  .strict()
+  .meta({ id: "IncentiveBudget", description: "Points the branch may award per period; awards beyond it are skipped." });
 
 export const RuleSetSchema = z
   .object({
@@ -103,7 +130,8 @@ export const RuleSetSchema = z
   .strict()
   .superRefine((ruleSet, ctx) => {
     for (const issue of semanticIssues(ruleSet)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
-  });
+  })
+  .meta({ id: "IncentiveRuleSet", description: "A branch's incentive rules (1-100) and its budget." });
 
 export type Conditions = z.infer<typeof ConditionsSchema>;
 export type HourRange = z.infer<typeof HourRangeSchema>;
