@@ -12,11 +12,13 @@ import { createOnError, errorResponse } from "./errors.ts";
 import { httpMetrics } from "./metrics/middleware.ts";
 import { advisorRoutes } from "./routes/advisors.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { branchRoutes } from "./routes/branches.ts";
 import { devTokenRoutes } from "./routes/devToken.ts";
 import { directoryRoutes } from "./routes/directory.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { incentiveRoutes } from "./routes/incentives.ts";
 import { licenceRoutes } from "./routes/licences.ts";
+import { meRoutes } from "./routes/me.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { offboardingRoutes } from "./routes/offboarding.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -74,7 +76,10 @@ export function createApp(deps: AppDeps) {
   if (deps.config.devAuth) app.route("/", devTokenRoutes(deps));
   app.route("/", requestRoutes(deps));
   app.route("/", advisorRoutes(deps));
+  // Before the directory: GET /v1/advisors/me must not be taken for GET /v1/advisors/{id}.
+  app.route("/", meRoutes(deps));
   app.route("/", directoryRoutes(deps));
+  app.route("/", branchRoutes(deps));
   app.route("/", licenceRoutes(deps));
   app.route("/", policyRoutes(deps));
   app.route("/", incentiveRoutes(deps));

@@ -133,7 +133,7 @@ export interface AdvisorRecord {
   licences: LicenceRecord[];
 }
 
-const ADVISOR_SELECT = {
+export const ADVISOR_SELECT = {
   id: true,
   branchId: true,
   name: true,

@@ -66,6 +66,16 @@ export function bayesianRating(stats: Pick<AdvisorStats, "ratingSum" | "ratingCo
 }
 
 /**
+ * How quickly and how often the advisor takes offers, 0..1: the mean of a latency score (halved at a
+ * 10 s average accept) and the accept rate; an unknown part counts as neutral (0.5).
+ */
+export function responsivenessScore(stats: Pick<AdvisorStats, "latencyEwmaMs" | "acceptEwma">): number {
+  const latencyScore = stats.latencyEwmaMs === null ? NEUTRAL : 1 / (1 + Math.max(0, stats.latencyEwmaMs) / LATENCY_HALF_SCORE_MS);
+  const acceptScore = stats.acceptEwma === null ? NEUTRAL : clamp(stats.acceptEwma, 0, 1);
+  return 0.5 * latencyScore + 0.5 * acceptScore;
+}
+
+/**
  * Computes each ranking component for one candidate, each clamped to 0..1 so that bad data (a
  * negative latency from clock skew, a load above capacity) cannot push a component out of range
  * and silently outweigh the others.
@@ -76,9 +86,7 @@ export function scoreParts(c: Candidate, ctx: RankingContext): ScoreParts {
   // 1..5 stars mapped onto 0..1.
   const rating = clamp((bayesianRating(stats, ctx.ratingPrior) - 1) / 4, 0, 1);
 
-  const latencyScore = stats.latencyEwmaMs === null ? NEUTRAL : 1 / (1 + Math.max(0, stats.latencyEwmaMs) / LATENCY_HALF_SCORE_MS);
-  const acceptScore = stats.acceptEwma === null ? NEUTRAL : clamp(stats.acceptEwma, 0, 1);
-  const responsiveness = 0.5 * latencyScore + 0.5 * acceptScore;
+  const responsiveness = responsivenessScore(stats);
 
   // An advisor with no capacity at all has no headroom, not infinite headroom.
   const load = advisor.maxConcurrent > 0 ? clamp(1 - supply.active / advisor.maxConcurrent, 0, 1) : 0;

@@ -274,6 +274,20 @@ const TABLE: RouteCase[] = [
     call: () => ({ path: "/v1/advisors/me/offers" }),
     expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }),
   },
+  // -- own lists (each caller sees only their own rows: the explicit case "own lists" checks the rows)
+  { route: "GET /v1/requests", world: "shared", call: () => ({ path: "/v1/requests" }), expect: row(403, { clientOwner: "allow", otherClient: "allow" }) },
+  {
+    route: "GET /v1/advisors/me",
+    world: "shared",
+    call: () => ({ path: "/v1/advisors/me" }),
+    expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }),
+  },
+  {
+    route: "GET /v1/advisors/me/requests",
+    world: "shared",
+    call: () => ({ path: "/v1/advisors/me/requests?status=assigned" }),
+    expect: row(403, { advisorOwner: "allow", otherAdvisor: "allow" }),
+  },
   {
     route: "POST /v1/offers/{id}/accept",
     world: "offered",
@@ -374,6 +388,22 @@ const TABLE: RouteCase[] = [
     expect: row(403, { managerOwn: "allow", admin: "allow" }),
     branchScoped: true,
   },
+  // A manager lists their own branch only (so managerOther is allowed, and sees only theirs).
+  {
+    route: "GET /v1/branches",
+    world: "shared",
+    call: () => ({ path: "/v1/branches?limit=5" }),
+    expect: row(403, { managerOwn: "allow", managerOther: "allow", admin: "allow" }),
+  },
+  ...(["advisors", "clients", "requests"] as const).map(
+    (list): RouteCase => ({
+      route: `GET /v1/branches/{id}/${list}`,
+      world: "shared",
+      call: (w) => ({ path: `/v1/branches/${w.branchId}/${list}?limit=5` }),
+      expect: row(403, { managerOwn: "allow", admin: "allow" }),
+      branchScoped: true,
+    }),
+  ),
 
   // -- incentives
   {
@@ -558,6 +588,9 @@ describe("authorization: every route × every caller (embedded backends)", () =>
         ["GET", `/v1/branches/${b.branchId}/dispatch-policy`],
         ["PUT", `/v1/branches/${b.branchId}/dispatch-policy`, { ...policyBody(), expectedVersion: 0 }],
         ["GET", `/v1/branches/${b.branchId}/queue`],
+        ["GET", `/v1/branches/${b.branchId}/advisors`],
+        ["GET", `/v1/branches/${b.branchId}/clients`],
+        ["GET", `/v1/branches/${b.branchId}/requests`],
         ["GET", `/v1/branches/${b.branchId}/incentive-rules`],
         ["POST", `/v1/branches/${b.branchId}/incentive-rules`, incentiveRules()],
         ["GET", `/v1/branches/${b.branchId}/incentive-rules/1`],
@@ -628,6 +661,48 @@ describe("authorization: every route × every caller (embedded backends)", () =>
       } finally {
         await api.as(worldB.tokens.otherAdvisor).call("PUT", "/v1/advisors/me/presence", { status: "offline" });
         await retire(w);
+      }
+    });
+
+    it("own lists: clients, advisors and managers see only their own rows", async () => {
+      type Item = { id: string; clientId?: string; branchId?: string; assignedAdvisorId?: string | null };
+      const listed = async (who: ApiClient, p: string): Promise<Item[]> => {
+        const res = await who.call("GET", p);
+        expect(res.status, `${p}: ${JSON.stringify(res.body)}`).toBe(200);
+        return res.body.items as Item[];
+      };
+      const ids = (items: Item[]) => items.map((i) => i.id);
+      const owners: Array<[ApiClient, string, string | undefined]> = [
+        [shared.as("clientOwner"), shared.clientOwnerId, shared.requestId],
+        [shared.as("otherClient"), shared.otherClientId, undefined],
+        [api.as(worldB.tokens.clientOwner), worldB.clientOwnerId, worldB.requestId],
+      ];
+      for (const [who, clientId, own] of owners) {
+        const mine = await listed(who, "/v1/requests");
+        expect(mine.every((r) => r.clientId === clientId)).toBe(true);
+        for (const requestId of [shared.requestId, worldB.requestId]) expect(ids(mine).includes(requestId!)).toBe(requestId === own);
+      }
+      const advisorOwn = await listed(shared.as("advisorOwner"), "/v1/advisors/me/requests");
+      expect(ids(advisorOwn)).toContain(shared.requestId);
+      expect(advisorOwn.every((r) => r.assignedAdvisorId === shared.advisorOwnerId)).toBe(true);
+      const advisorOther = await listed(shared.as("otherAdvisor"), "/v1/advisors/me/requests");
+      expect(advisorOther.every((r) => r.assignedAdvisorId === shared.otherAdvisorId)).toBe(true);
+      expect(ids(advisorOther)).not.toContain(shared.requestId);
+      expect((await shared.as("otherAdvisor").call("GET", "/v1/advisors/me")).body.id).toBe(shared.otherAdvisorId);
+      expect(ids(await listed(shared.as("managerOwn"), "/v1/branches"))).toEqual([shared.branchId]);
+      expect(ids(await listed(shared.as("managerOther"), "/v1/branches"))).toEqual([worldB.branchId]);
+      for (const list of ["requests", "clients", "advisors"]) {
+        const rows = await listed(shared.as("managerOwn"), `/v1/branches/${shared.branchId}/${list}`);
+        expect(rows.every((r) => r.branchId === shared.branchId)).toBe(true);
+        expect(ids(rows)).toEqual(
+          expect.arrayContaining(
+            list === "requests"
+              ? [shared.requestId]
+              : list === "clients"
+                ? [shared.clientOwnerId, shared.otherClientId]
+                : [shared.advisorOwnerId, shared.otherAdvisorId],
+          ),
+        );
       }
     });
 
