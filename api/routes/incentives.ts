@@ -1,6 +1,6 @@
 /**
  * Incentive rules for branch managers (draft, simulate, activate, roll back), the branch leaderboard,
- * and an advisor's own earnings.
+ * and an advisor's own earnings; the settled periods (settlements.ts) are mounted with them.
  */
 import { branchExists } from "../../directory/branches.ts";
 import { createRoute, z } from "@hono/zod-openapi";
@@ -14,6 +14,7 @@ import { simulateRuleSet } from "../../incentives/simulation.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { errorResponse, validationHook } from "../errors.ts";
+import { settlementRoutes } from "./settlements.ts";
 import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, Instant, json } from "../schemas.ts";
 
 const BranchParams = z.object({ id: idParam("branch") });
@@ -190,5 +191,6 @@ export function incentiveRoutes(deps: AppDeps) {
     .openapi(routes.earnings, async (c) => {
       const principal = requireRole(c, "advisor");
       return c.json(await earnings(prisma, principal.sub, principal.branchId!), 200);
-    });
+    })
+    .route("/", settlementRoutes(deps));
 }

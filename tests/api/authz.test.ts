@@ -449,6 +449,23 @@ const TABLE: RouteCase[] = [
     branchScoped: true,
   },
   {
+    route: "GET /v1/branches/{id}/settlements",
+    world: "shared",
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/settlements?limit=10` }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  {
+    // No period of the shared world is settled (settling needs the database this in-process server
+    // keeps to itself), so the callers let through meet the 404 of an unknown settlement; the others
+    // are refused before any lookup. tests/api/settlements.test.ts reads real settled periods.
+    route: "GET /v1/branches/{id}/settlements/{settlementId}",
+    world: "shared",
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/settlements/stl_${w.tag}?format=csv` }),
+    expect: row(403, { managerOwn: 404, admin: 404 }),
+    branchScoped: true,
+  },
+  {
     route: "GET /v1/advisors/me/earnings",
     world: "shared",
     call: () => ({ path: "/v1/advisors/me/earnings" }),
@@ -597,6 +614,8 @@ describe("authorization: every route × every caller (embedded backends)", () =>
         ["POST", `/v1/branches/${b.branchId}/incentive-rules/1/simulate`, { from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z" }],
         ["POST", `/v1/branches/${b.branchId}/incentive-rules/1/activate`],
         ["GET", `/v1/branches/${b.branchId}/leaderboard`],
+        ["GET", `/v1/branches/${b.branchId}/settlements`],
+        ["GET", `/v1/branches/${b.branchId}/settlements/${newId("settlement")}`],
         ["POST", `/v1/advisors/${b.advisorOwnerId}/offboard`, { reason: "poached" }],
       ];
       // Every branch-scoped row of the table has at least one attempt here.
