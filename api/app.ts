@@ -1,5 +1,4 @@
 /** Builds the HTTP application: middleware, route groups, the one error handler, the OpenAPI document. */
-import { swaggerUI } from "@hono/swagger-ui";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { newId } from "../core/ids.ts";
@@ -13,7 +12,7 @@ import { httpMetrics } from "./metrics/middleware.ts";
 import { advisorRoutes } from "./routes/advisors.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { branchRoutes } from "./routes/branches.ts";
-import { devTokenRoutes } from "./routes/devToken.ts";
+import { DEV_PUBLIC_PATHS, devTokenRoutes } from "./routes/devToken.ts";
 import { directoryRoutes } from "./routes/directory.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { incentiveRoutes } from "./routes/incentives.ts";
@@ -26,10 +25,11 @@ import { policyRoutes } from "./routes/policy.ts";
 import { recordRoutes } from "./routes/record.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { requireKnownMediaType } from "./mediaType.ts";
+import { mountConsole } from "./static/console.ts";
+import { mountDocs } from "./static/docs.ts";
 import { requireUtf8Bodies } from "./utf8Bodies.ts";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-const DEV_TOKEN_PATH = "/v1/dev/token";
 /** Request bodies above this are refused before parsing: nothing in the API needs more. */
 const MAX_BODY_BYTES = 256 * 1024;
 
@@ -59,9 +59,9 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  // Every /v1 route is authenticated; the dev token endpoint is how local users get a token.
+  // Every /v1 route is authenticated; the dev token endpoints are how local users get a token.
   const auth = authenticate(tokenRules(deps.config));
-  app.use("/v1/*", (c, next) => (deps.config.devAuth && c.req.path === DEV_TOKEN_PATH ? next() : auth(c, next)));
+  app.use("/v1/*", (c, next) => (deps.config.devAuth && DEV_PUBLIC_PATHS.has(c.req.path) ? next() : auth(c, next)));
   app.use("/metrics", auth);
   app.use(
     "/v1/*",
@@ -95,7 +95,9 @@ export function createApp(deps: AppDeps) {
     info: { title: "advisor-dispatch", version: "1", description: "Matches clients with a licensed, free financial advisor now." },
     security: [{ bearer: [] }],
   });
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  // Local files only: the docs UI and the manager console work with no network.
+  mountDocs(app);
+  mountConsole(app);
   app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError(createOnError(deps.logger));
   return app;

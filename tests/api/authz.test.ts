@@ -211,6 +211,7 @@ const TABLE: RouteCase[] = [
   { route: "GET /healthz", world: "shared", call: () => ({ path: "/healthz" }), expect: everyone() },
   { route: "GET /readyz", world: "shared", call: () => ({ path: "/readyz" }), expect: everyone() },
   { route: "POST /v1/dev/token", world: "shared", call: () => ({ path: "/v1/dev/token", body: { sub: "someone", role: "compliance" } }), expect: everyone() },
+  { route: "GET /v1/dev/users", world: "shared", call: () => ({ path: "/v1/dev/users" }), expect: everyone() },
 
   // -- client routes
   {
