@@ -2,7 +2,9 @@ import { defineConfig } from "vitest/config";
 
 /**
  * Slow fault suites (processes killed, dependencies cut, failpoints under load) form a project of
- * their own, so they can be run alone: `npx vitest run --project faults`. `npm test` runs both.
+ * their own, so they can be run alone: `npx vitest run --project faults`. The browser tests (the
+ * console and /docs in headless chromium) are one too: `npx vitest run --project browser`. `npm test`
+ * runs all three.
  */
 const FAULT_SUITES = [
   "tests/api/processKill.test.ts",
@@ -11,6 +13,8 @@ const FAULT_SUITES = [
   "tests/infra/dependencyBounds.test.ts",
   "tests/matching/journal.test.ts",
 ];
+
+const BROWSER_SUITES = ["tests/browser/*.test.ts"];
 
 const shared = {
   // Embedded PGlite and the Wasm schema engine take a few seconds to start per file.
@@ -26,8 +30,10 @@ export default defineConfig({
     // 2 cores: two workers keep CPU-bound suites (property tests, PGlite) from starving each other.
     maxWorkers: 2,
     projects: [
-      { test: { ...shared, name: "main", include: ["tests/**/*.test.ts"], exclude: FAULT_SUITES } },
+      { test: { ...shared, name: "main", include: ["tests/**/*.test.ts"], exclude: [...FAULT_SUITES, ...BROWSER_SUITES] } },
       { test: { ...shared, name: "faults", include: FAULT_SUITES } },
+      // Builds web/dist first when it is missing or older than its sources.
+      { test: { ...shared, name: "browser", include: BROWSER_SUITES, globalSetup: ["tests/browser/support/globalSetup.ts"] } },
     ],
   },
 });
