@@ -32,8 +32,11 @@ export default defineConfig({
     projects: [
       { test: { ...shared, name: "main", include: ["tests/**/*.test.ts"], exclude: [...FAULT_SUITES, ...BROWSER_SUITES] } },
       { test: { ...shared, name: "faults", include: FAULT_SUITES } },
-      // Builds web/dist first when it is missing or older than its sources.
-      { test: { ...shared, name: "browser", include: BROWSER_SUITES, globalSetup: ["tests/browser/support/globalSetup.ts"] } },
+      // Builds web/dist first when it is missing or older than its sources. Each file starts a server
+      // (PGlite, demo data) and chromium: on a busy 2-core machine that can take longer than a minute.
+      {
+        test: { ...shared, name: "browser", include: BROWSER_SUITES, hookTimeout: 180_000, globalSetup: ["tests/browser/support/globalSetup.ts"] },
+      },
     ],
   },
 });
