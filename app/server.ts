@@ -20,8 +20,10 @@ import { tokenRules } from "../api/auth/principal.ts";
 import { createAdvisorStanding } from "../api/auth/standing.ts";
 import { isAdvisorOffboarded } from "../directory/advisors.ts";
 import { SESSION_REVOKED } from "../api/realtime/hub.ts";
-import { createLocalFanout, createRedisFanout } from "../api/realtime/fanout.ts";
-import { attachRealtime } from "../api/realtime/hub.ts";
+import { createLocalFanout, createRedisFanout, type Fanout } from "../api/realtime/fanout.ts";
+import type { RedisClient } from "../platform/redis.ts";
+import { attachRealtime, onConnectOf } from "../api/realtime/hub.ts";
+import { wireBranchFeed } from "./realtime/branchFeed.ts";
 import { wireDemandAlerts } from "./realtime/demandAlerts.ts";
 import { resendOpenOffers, wireNotifications } from "./realtime/notifications.ts";
 
@@ -44,6 +46,12 @@ async function closeHttp(server: Server, realtime: { close(): Promise<void> }, t
   clearTimeout(forced);
 }
 
+/** Realtime delivery across processes: a Redis channel when there is Redis, else in-process. */
+async function openFanout(redis: RedisClient | undefined, config: Config, logger: Logger): Promise<Fanout> {
+  if (!redis) return createLocalFanout();
+  return createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"));
+}
+
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   await assertPortFree(config.host, config.port);
   const backends = await openBackends(config, logger);
@@ -63,11 +71,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       presenceTtlMs: matching.presenceTtlMs,
       journal: { lag: () => matching.persister.lag(1_000), reconciled: matching.engine.reconciled, supply: matching.engine.supplyReconciled },
     });
-    const fanout = redis
-      ? await createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"))
-      : createLocalFanout();
+    const fanout = await openFanout(redis, config, logger);
     const unwireNotifications = wireNotifications(matching.bus, fanout, prisma, logger, { now: () => matching.clock.now() });
     const unwireAlerts = wireDemandAlerts({ bus: matching.bus, prisma, engine: matching.engine, store: matching.store, fanout, clock: matching.clock, logger });
+    const branchFeed = wireBranchFeed({ bus: matching.bus, fanout, prisma, store: matching.store, clock: matching.clock, logger });
 
     // Every process forgets an advisor's standing when any process revokes their sessions.
     const standing = createAdvisorStanding((advisorId) => isAdvisorOffboarded(prisma, advisorId));
@@ -90,7 +97,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       fanout,
       logger,
       admit: async (principal) => !(await standing.isOffboarded(principal)),
-      onConnect: resendOpenOffers(prisma),
+      // An advisor's open offers; a manager's branch snapshot.
+      onConnect: onConnectOf(resendOpenOffers(prisma), branchFeed.onConnect),
     });
     matching.start();
     const jobs = startJobs({
@@ -115,6 +123,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
         await matching.bus.drain();
         unwireNotifications();
         await unwireAlerts();
+        await branchFeed.stop();
         await backends.close();
       },
     };

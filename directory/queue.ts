@@ -67,3 +67,41 @@ export async function branchQueue(
     }),
   };
 }
+
+/** A branch's advisors by what they can do now; every active advisor of the branch is in one. */
+export interface AdvisorsByPresence {
+  /** Present and with a free slot: could take a request now. */
+  available: number;
+  /** Present, every slot taken by assignments in progress. */
+  busy: number;
+  away: number;
+  /** Offline, or not in the live store at all (never came online since its last rebuild). */
+  offline: number;
+}
+
+export interface BranchSnapshot {
+  /** Live requests of the branch waiting for an advisor (pending or offered). */
+  queueDepth: number;
+  advisors: AdvisorsByPresence;
+}
+
+/**
+ * The branch at a glance for its managers' live feed: the waiting requests from the system of
+ * record, the active advisors by live presence from the matching store. Offboarded and suspended
+ * advisors are not counted: they cannot take work whatever their last presence said.
+ */
+export async function branchSnapshot(prisma: PrismaClient, store: Pick<MatchingStore, "getAdvisors">, branchId: string): Promise<BranchSnapshot> {
+  const [queueDepth, advisorIds] = await Promise.all([
+    prisma.serviceRequest.count({ where: { branchId, status: { in: ["pending", "offered"] } } }),
+    prisma.advisor.findMany({ where: { branchId, status: "active" }, select: { id: true } }).then((rows) => rows.map((r) => r.id)),
+  ]);
+  const live = advisorIds.length ? await store.getAdvisors(advisorIds) : [];
+  const advisors: AdvisorsByPresence = { available: 0, busy: 0, away: 0, offline: 0 };
+  for (const state of live) {
+    const presence = state?.supply.presence ?? "offline";
+    if (presence !== "available") advisors[presence]++;
+    else if (state!.supply.active >= state!.profile.maxConcurrent) advisors.busy++;
+    else advisors.available++;
+  }
+  return { queueDepth, advisors };
+}

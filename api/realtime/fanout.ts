@@ -7,10 +7,21 @@
 import type { RedisClient } from "../../platform/redis.ts";
 
 export interface Envelope {
-  /** User ids (token subjects) to deliver to. */
+  /** Addresses to deliver to: user ids (token subjects), or feed addresses such as branchAddress(…). */
   to: string[];
   message: Record<string, unknown> & { type: string };
 }
+
+const BRANCH_FEED = "branch:";
+
+/**
+ * The address of a branch's live feed, which the sockets of that branch's managers listen on. A
+ * token subject may contain ':' too, so the hub keeps feed listeners apart from users (isFeedAddress).
+ */
+export const branchAddress = (branchId: string): string => `${BRANCH_FEED}${branchId}`;
+
+/** True for a feed's address (delivered to the feed's listeners), false for a user's. */
+export const isFeedAddress = (address: string): boolean => address.startsWith(BRANCH_FEED);
 
 export interface Fanout {
   publish(envelope: Envelope): Promise<void>;

@@ -11,13 +11,16 @@
  * On connect, after the `hello`, a socket gets what `onConnect` returns for its user (an advisor's
  * open offers, re-sent): offers made while the user had no socket, e.g. because the process
  * holding it died, arrive now rather than never.
+ *
+ * Besides its user's address, a manager's socket listens on their branch's feed (branchAddress):
+ * envelopes sent there reach every manager of the branch, on whichever process they are connected.
  */
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "../../core/logger.ts";
 import { verifyToken, type Principal, type TokenRules } from "../auth/principal.ts";
-import type { Envelope, Fanout } from "./fanout.ts";
+import { branchAddress, isFeedAddress, type Envelope, type Fanout } from "./fanout.ts";
 
 const WS_PATH = "/v1/ws";
 const PING_INTERVAL_MS = 25_000;
@@ -40,6 +43,11 @@ export interface RealtimeHub {
   /** Connected sockets on this process. */
   connections(): number;
   close(): Promise<void>;
+}
+
+/** One `onConnect` from several: each one's messages, in the order given (they are read at once). */
+export function onConnectOf(...sources: Array<(principal: Principal) => Promise<unknown[]>>): (principal: Principal) => Promise<unknown[]> {
+  return async (principal) => (await Promise.all(sources.map((source) => source(principal)))).flat();
 }
 
 const looksLikeJwt = (value: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(value);
@@ -75,6 +83,8 @@ interface HubState {
   options: RealtimeOptions;
   wss: WebSocketServer;
   sockets: Map<string, Set<WebSocket>>;
+  /** Feed address → the sockets listening on it; kept apart from users so no subject can name a feed. */
+  feeds: Map<string, Set<WebSocket>>;
   alive: WeakMap<WebSocket, boolean>;
   held: WeakMap<WebSocket, Held>;
 }
@@ -117,16 +127,29 @@ function limitFrames(ws: WebSocket, principal: Principal, logger: Logger): void 
   });
 }
 
+/** The feeds a principal's sockets listen on: a manager, their branch's. */
+export function feedsOf(principal: Principal): string[] {
+  return principal.role === "manager" && principal.branchId ? [branchAddress(principal.branchId)] : [];
+}
+
+/** Adds the socket under `address`; returns the function that takes it out again. */
+function listen(map: Map<string, Set<WebSocket>>, address: string, ws: WebSocket): () => void {
+  const listeners = map.get(address) ?? new Set<WebSocket>();
+  listeners.add(ws);
+  map.set(address, listeners);
+  return () => {
+    listeners.delete(ws);
+    if (!listeners.size && map.get(address) === listeners) map.delete(address);
+  };
+}
+
 function register(hub: HubState, ws: WebSocket, principal: Principal): void {
-  const { sockets, alive, options } = hub;
-  const mine = sockets.get(principal.sub) ?? new Set<WebSocket>();
-  mine.add(ws);
-  sockets.set(principal.sub, mine);
+  const { alive, options } = hub;
+  const stops = [listen(hub.sockets, principal.sub, ws), ...feedsOf(principal).map((feed) => listen(hub.feeds, feed, ws))];
   alive.set(ws, true);
   ws.on("pong", () => alive.set(ws, true));
   ws.on("close", () => {
-    mine.delete(ws);
-    if (!mine.size) sockets.delete(principal.sub);
+    for (const stop of stops) stop();
   });
   // ws closes the socket itself on an oversized frame (1009) and reports it here.
   ws.on("error", (error) => options.logger.debug({ err: error, sub: principal.sub }, "websocket error"));
@@ -168,8 +191,8 @@ async function sendOnConnect(hub: HubState, ws: WebSocket, principal: Principal,
 function deliver(hub: HubState, envelope: Envelope): void {
   // Every process receives every envelope: serialise only once a local socket is found.
   let data: string | undefined;
-  for (const userId of envelope.to) {
-    for (const ws of hub.sockets.get(userId) ?? []) {
+  for (const address of envelope.to) {
+    for (const ws of (isFeedAddress(address) ? hub.feeds : hub.sockets).get(address) ?? []) {
       if (ws.readyState !== ws.OPEN) continue;
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
         ws.terminate();
@@ -209,7 +232,7 @@ export function attachRealtime(server: Server, options: RealtimeOptions): Realti
     maxPayload: MAX_FRAME_BYTES,
     handleProtocols: (protocols) => [...protocols].find(looksLikeJwt) ?? false,
   });
-  const hub: HubState = { options, wss, sockets: new Map(), alive: new WeakMap(), held: new WeakMap() };
+  const hub: HubState = { options, wss, sockets: new Map(), feeds: new Map(), alive: new WeakMap(), held: new WeakMap() };
   fanout.onEnvelope((envelope) => deliver(hub, envelope));
   const pinger = setInterval(() => pingAll(hub), options.pingIntervalMs ?? PING_INTERVAL_MS);
   pinger.unref();
