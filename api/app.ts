@@ -23,6 +23,7 @@ import { offboardingRoutes } from "./routes/offboarding.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { policyRoutes } from "./routes/policy.ts";
 import { recordRoutes } from "./routes/record.ts";
+import { reportingRoutes } from "./routes/reporting.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { requireKnownMediaType } from "./mediaType.ts";
 import { mountConsole } from "./static/console.ts";
@@ -88,6 +89,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", messageRoutes(deps));
   app.route("/", offboardingRoutes(deps));
   app.route("/", recordRoutes(deps));
+  app.route("/", reportingRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", {

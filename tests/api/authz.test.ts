@@ -389,6 +389,13 @@ const TABLE: RouteCase[] = [
     expect: row(403, { managerOwn: "allow", admin: "allow" }),
     branchScoped: true,
   },
+  {
+    route: "GET /v1/branches/{id}/kpis",
+    world: "shared",
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/kpis?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&bucket=hour` }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
   // A manager lists their own branch only (so managerOther is allowed, and sees only theirs).
   {
     route: "GET /v1/branches",
@@ -606,6 +613,7 @@ describe("authorization: every route × every caller (embedded backends)", () =>
         ["GET", `/v1/branches/${b.branchId}/dispatch-policy`],
         ["PUT", `/v1/branches/${b.branchId}/dispatch-policy`, { ...policyBody(), expectedVersion: 0 }],
         ["GET", `/v1/branches/${b.branchId}/queue`],
+        ["GET", `/v1/branches/${b.branchId}/kpis?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`],
         ["GET", `/v1/branches/${b.branchId}/advisors`],
         ["GET", `/v1/branches/${b.branchId}/clients`],
         ["GET", `/v1/branches/${b.branchId}/requests`],

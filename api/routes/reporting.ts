@@ -1,0 +1,93 @@
+/**
+ * Branch reporting for managers (own branch) and admins: the KPIs of a branch's requests per local
+ * hour or day (what each figure means: reporting/kpis.ts). Addressed by branch id, so another
+ * branch answers 403; an unknown one 404.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { AppError } from "../../core/errors.ts";
+import { branchKpis, KPI_BUCKETS, kpiRangeProblem } from "../../reporting/kpis.ts";
+import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
+import { createRouter, type AppDeps } from "../context.ts";
+import { COMMON_ERRORS, idParam, Instant, json } from "../schemas.ts";
+
+const BranchParams = z.object({ id: idParam("branch") });
+
+const KpiQuery = z
+  .object({
+    from: Instant.openapi({ param: { name: "from", in: "query" }, description: "inclusive, on createdAt" }),
+    to: Instant.openapi({ param: { name: "to", in: "query" }, description: "exclusive" }),
+    bucket: z
+      .enum(KPI_BUCKETS)
+      .default("day")
+      .openapi({ param: { name: "bucket", in: "query" } }),
+  })
+  .superRefine((q, ctx) => {
+    const problem = kpiRangeProblem({ from: new Date(q.from), to: new Date(q.to), bucket: q.bucket });
+    if (problem) ctx.addIssue({ code: "custom", message: problem, path: ["to"] });
+  });
+
+const rate = z.number().nullable();
+const Percentiles = z.object({ p50: z.number().nullable(), p90: z.number().nullable() });
+const KpisSchema = z
+  .object({
+    created: z.number().int(),
+    assigned: z.number().int(),
+    completed: z.number().int(),
+    abandoned: z.number().int(),
+    callbacks: z.number().int(),
+    answerRate: rate,
+    abandonmentRate: rate,
+    timeToFirstOfferMs: Percentiles,
+    timeToAcceptMs: Percentiles,
+    answeredByStage: z.object({
+      dedicated: z.number().int(),
+      branch: z.number().int(),
+      region: z.number().int(),
+      national: z.number().int(),
+      queue: z.number().int(),
+    }),
+    offers: z.number().int(),
+    declineRate: rate,
+    timeoutRate: rate,
+    utilisation: rate.describe("always null: no presence history is recorded in PostgreSQL"),
+    meanRating: z.number().nullable(),
+    pointsPerCompleted: z.number().nullable(),
+  })
+  .openapi("Kpis");
+
+const BranchKpisSchema = z
+  .object({
+    branchId: z.string(),
+    timezone: z.string(),
+    from: z.string(),
+    to: z.string(),
+    bucket: z.enum(KPI_BUCKETS),
+    buckets: z.array(KpisSchema.extend({ start: z.string() })),
+    total: KpisSchema,
+  })
+  .openapi("BranchKpis");
+
+const kpisRoute = createRoute({
+  method: "get",
+  path: "/v1/branches/{id}/kpis",
+  tags: ["branch"],
+  summary: "KPIs of the branch's requests created in [from, to), per local hour or day, and over the range",
+  request: { params: BranchParams, query: KpiQuery },
+  responses: { 200: { description: "the KPIs", content: json(BranchKpisSchema) }, ...COMMON_ERRORS },
+});
+
+export function reportingRoutes(deps: AppDeps) {
+  const prisma = deps.backends.database.prisma;
+  return createRouter().openapi(kpisRoute, async (c) => {
+    const principal = requireRole(c, "admin", "manager");
+    const branchId = c.req.valid("param").id;
+    requireBranchAccess(principal, branchId);
+    const { from, to, bucket } = c.req.valid("query");
+    const result = await branchKpis(prisma, { branchId, from: new Date(from), to: new Date(to), bucket });
+    if (!result.ok) {
+      if (result.reason === "UNKNOWN_BRANCH") throw new AppError("NOT_FOUND", `branch ${branchId} not found`);
+      throw new AppError("VALIDATION_FAILED", result.message);
+    }
+    return c.json(result.kpis, 200);
+  });
+}
