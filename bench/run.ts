@@ -24,8 +24,9 @@ import { endToEndSuite } from "./suites/endToEnd.ts";
 import { latencySuite } from "./suites/latency.ts";
 import { decisionTimeSuite } from "./suites/decisionTime.ts";
 import { socketMemorySuite } from "./suites/socketMemory.ts";
+import { kpisSuite } from "./suites/kpis.ts";
 
-const SUITES: BenchSuite[] = [matchingCoreSuite, endToEndSuite, latencySuite, decisionTimeSuite, socketMemorySuite];
+const SUITES: BenchSuite[] = [matchingCoreSuite, endToEndSuite, latencySuite, decisionTimeSuite, socketMemorySuite, kpisSuite];
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
