@@ -13,6 +13,8 @@ import { startServer, type RunningServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { ApiClient, type RecordingSocket } from "../support/apiClient.ts";
+import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 
 const SECRET = "branch-feed-test-secret-0123456789abcdefghij";
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -139,5 +141,62 @@ describe("live branch feed for managers (embedded)", () => {
       ["branch.snapshot", branchB],
     ]);
     for (const socket of bystanders) expect(socket.messages.filter((m) => isBranchMessage(m.message))).toEqual([]);
+  });
+});
+
+describeWithServices("live branch feed across processes (PostgreSQL + Redis)", [await probePostgres(), await probeRedis()], () => {
+  let scratch: ScratchDatabase;
+  const servers: RunningServer[] = [];
+  const sockets: RecordingSocket[] = [];
+
+  beforeAll(async () => {
+    scratch = await createScratchDatabase();
+    const prefix = `test:${uniqueTag()}:`;
+    for (let i = 0; i < 2; i++) {
+      const config = {
+        DATABASE_URL: scratch.url,
+        REDIS_URL: TEST_REDIS_URL,
+        REDIS_PREFIX: prefix,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        DEV_AUTH: "true",
+        JWT_SECRET: SECRET,
+      };
+      servers.push(await startServer(loadConfig({ ...config, LOG_LEVEL: "silent", SEED_DEMO: "false" }), createLogger("silent")));
+    }
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    for (const server of servers) await server.stop();
+    await scratch?.drop();
+  });
+
+  it("reaches a manager connected to another process than the one that decided, still at most one snapshot a second", async () => {
+    const [apiA, apiB] = servers.map((server) => new ApiClient(`http://127.0.0.1:${server.port}`)) as [ApiClient, ApiClient];
+    const admin = apiA.as(await issueToken({ sub: "admin_feed_x", role: "admin" }, SECRET));
+    const branchId = (await admin.call("POST", "/v1/branches", { name: "Split", region: `r_${uniqueTag()}` })).body.id as string;
+    const clientId = (await admin.call("POST", "/v1/clients", { branchId, name: "Cy", riskLevel: 1, language: "en" })).body.id as string;
+    const clientToken = await issueToken({ sub: clientId, role: "client" }, SECRET);
+    const managerToken = await issueToken({ sub: "usr_mgr_feed_x", role: "manager", branchId }, SECRET);
+    // The manager is on B; requests are created on A, then alternately on both.
+    const manager = await apiB.as(managerToken).socket();
+    sockets.push(manager);
+    await manager.next((m) => m.type === "branch.snapshot" && m.queueDepth === 0, 2_000);
+
+    const sentAt = performance.now();
+    const first = (await apiA.as(clientToken).call("POST", "/v1/requests", { topic: "a", requiredLicence: "futures", channel: "chat" })).body.id as string;
+    const activity = await manager.next((m) => m.type === "branch.activity" && m.requestId === first, 2_000);
+    expect(activity.at - sentAt).toBeLessThan(2_000);
+    expect(activity.message).toMatchObject({ branchId, event: "request.created" });
+    await manager.next((m) => m.type === "branch.snapshot" && m.queueDepth === 1, 2_500);
+
+    for (let i = 0; i < 6; i++) {
+      await (i % 2 ? apiA : apiB).as(clientToken).call("POST", "/v1/requests", { topic: `burst ${i}`, requiredLicence: "futures", channel: "chat" });
+    }
+    await manager.next((m) => m.type === "branch.snapshot" && m.queueDepth === 7, 4_000);
+    const snapshots = manager.messages.filter((m) => m.message.type === "branch.snapshot").slice(1);
+    // Both processes published; the shared lease kept them a second apart (250 ms slack on arrival).
+    for (let i = 1; i < snapshots.length; i++) expect(snapshots[i]!.at - snapshots[i - 1]!.at).toBeGreaterThan(750);
+    expect(manager.messages.filter((m) => m.message.type === "branch.activity")).toHaveLength(7);
   });
 });
