@@ -1,6 +1,6 @@
 /**
  * Branch KPIs: how a branch's requests fared, per hour or per local day, computed in PostgreSQL from
- * the record (reporting/kpiQuery.ts holds the one statement). What each figure means:
+ * the record (the statements are in reporting/kpiQuery.ts). What each figure means:
  *
  * **Which requests.** A bucket's figures describe the requests of the branch (ServiceRequest.branchId)
  * created in it: the cohort of `from <= createdAt < to` falling in the bucket. Everything that
