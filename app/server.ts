@@ -7,6 +7,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
+import type { PrismaClient } from "../platform/database.ts";
 import { openBackends } from "../platform/backends.ts";
 import { assertPortFree, portInUseError } from "../platform/listenPort.ts";
 import { startJobs } from "./jobs/scheduler.ts";
@@ -29,6 +30,12 @@ import { resendOpenOffers, wireNotifications } from "./realtime/notifications.ts
 
 export interface RunningServer {
   port: number;
+  /**
+   * The server's own database client, for tests and tools that must act on its data the way a
+   * job of this process would (settle a period, say): the embedded database (PGlite) is locked to
+   * the one process that opened it, so they could not open their own. Closed by stop().
+   */
+  prisma: PrismaClient;
   stop(): Promise<void>;
 }
 
@@ -52,15 +59,19 @@ async function openFanout(redis: RedisClient | undefined, config: Config, logger
   return createRedisFanout(redis, `${config.redisPrefix}realtime`, (error) => logger.error({ err: error }, "realtime channel error"));
 }
 
+/** The demo data, on the first start with an empty database (SEED_DEMO). */
+async function seedDemoIfMissing(prisma: PrismaClient, logger: Logger): Promise<void> {
+  if (!(await demoMissing(prisma))) return;
+  const { inserted } = await seedDemo(prisma);
+  logger.info({ inserted }, "seeded demo data");
+}
+
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   await assertPortFree(config.host, config.port);
   const backends = await openBackends(config, logger);
   try {
-    if (config.seedDemo && (await demoMissing(backends.database.prisma))) {
-      const { inserted } = await seedDemo(backends.database.prisma);
-      logger.info({ inserted }, "seeded demo data");
-    }
     const prisma = backends.database.prisma;
+    if (config.seedDemo) await seedDemoIfMissing(prisma, logger);
     const matching = await createMatchingRuntime(backends, logger, { redisPrefix: config.redisPrefix, journal: config.journal });
     const redis = backends.redis?.client;
     const limiter = redis ? createRedisRateLimiter(redis, { prefix: config.redisPrefix }) : createMemoryRateLimiter();
@@ -116,6 +127,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
     return {
       port,
+      prisma,
       async stop() {
         await closeHttp(server, realtime, config.shutdownTimeoutMs, logger);
         await jobs.stop();

@@ -3,12 +3,14 @@
  * manager drafts a rule set in the form (a bad number is refused next to its field before anything
  * is sent), simulates it over a request completed earlier, activates it after the confirm step, and
  * after one more request is completed sees that advisor's award on the leaderboard, brought by the
- * incentives consumer; then rolls back by activating the first version again. Both screens pass an
- * axe-core scan at each step; screenshots go to test-artifacts/.
+ * incentives consumer; then rolls back by activating the first version again. Last, a period settled
+ * on the server's own database shows in the list with its report, and its CSV downloads with the
+ * session's token. Both screens pass an axe-core scan at each step; screenshots go to test-artifacts/.
  */
 import { readFile } from "node:fs/promises";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { settlePeriod } from "../../incentives/settlement.ts";
 import type { ApiClient } from "../support/apiClient.ts";
 import {
   type ConsoleServer,
@@ -24,6 +26,8 @@ import {
 const BRANCH = "brn_demo_central";
 const MANAGER = "mgr_demo_central";
 const POINTS = 25;
+/** The key of the period the last test settles. */
+const PERIOD = "browser-test";
 
 interface Listed {
   id: string;
@@ -73,6 +77,8 @@ describe("incentive rules and the leaderboard in the console", () => {
   let page: Page;
   let manager: ApiClient;
   let earlier: { advisorId: string; clientId: string; licence: string };
+  /** The advisor whose request is completed under the active rules, earning POINTS. */
+  let rewarded: { advisorId: string; clientId: string; licence: string };
 
   beforeAll(async () => {
     [server, browser] = await Promise.all([startConsoleServer(), launchChromium()]);
@@ -161,6 +167,7 @@ describe("incentive rules and the leaderboard in the console", () => {
 
   it("shows the award of a request completed under the active rules on the leaderboard", async () => {
     const next = await eligiblePair(manager, [earlier.advisorId]);
+    rewarded = next;
     await completeOneRequest(server, next);
     await page.getByRole("navigation", { name: "Screens" }).getByRole("link", { name: "Leaderboard and settlements" }).click();
     const board = page.getByTestId("leaderboard");
@@ -202,67 +209,51 @@ describe("incentive rules and the leaderboard in the console", () => {
     expect(await seriousViolations(page)).toEqual([]);
   });
 
-  it("downloads a settlement's CSV with the bearer token, and shows the API's refusal when there is none", async () => {
-    // A settlement is made only by the hourly job for a closed week, so this run has none: the list
-    // and the report are stubbed in the page with the contract's shapes. The first CSV request goes
-    // to the real server, which knows no such settlement (a 404 it answers only to a signed-in
-    // manager: without the token it would be a 401); the second is answered with a CSV file.
-    const id = "stl_browser_test_1";
-    const summary = {
-      id,
-      branchId: BRANCH,
-      periodKey: "2026-W10",
-      start: "2026-03-02T00:00:00.000Z",
-      end: "2026-03-09T00:00:00.000Z",
-      closedAt: "2026-03-09T01:05:00.000Z",
-      advisors: 1,
-      points: 30,
-    };
-    const line = { advisorId: "adv_demo_001", points: 30, awards: 2, byRule: { "completed-bonus": 30 } };
-    const report = {
-      branchId: BRANCH,
-      period: { key: "2026-W10", start: summary.start, end: summary.end },
-      advisors: [line],
-      totals: { points: 30, awards: 2, advisors: 1 },
-    };
-    const csv = "advisor_id,points,awards\r\nadv_demo_001,30,2\r\n";
+  it("shows a settled period's report and downloads its CSV with the bearer token", async () => {
+    // Settlements are made by the hourly job for a closed week, which this run has none of: the
+    // test settles a period itself, on the server's own database, as the job would. The period
+    // covers the award of the request completed under the active rules above.
+    const now = Date.now();
+    const settled = await settlePeriod(server.prisma, { branchId: BRANCH, start: now - 3_600_000, end: now + 1_000, key: PERIOD, now });
+    expect(settled.created).toBe(true);
+    const id = settled.settlement.id;
+    const csvPath = `/v1/branches/${BRANCH}/settlements/${id}?format=csv`;
     const authorizations: Array<string | undefined> = [];
-    await page.route(`**/v1/branches/${BRANCH}/settlements?*`, (route) => route.fulfill({ json: { items: [summary], nextCursor: null } }));
-    await page.route(`**/v1/branches/${BRANCH}/settlements/${id}*`, (route) => {
-      const url = new URL(route.request().url());
-      if (url.searchParams.get("format") !== "csv") return route.fulfill({ json: { ...summary, report } });
-      authorizations.push(route.request().headers().authorization);
-      if (authorizations.length === 1) return route.continue();
-      return route.fulfill({
-        body: csv,
-        headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="settlement-brn_demo_central-2026-W10.csv"' },
-      });
+    page.on("request", (r) => {
+      if (r.url().endsWith(csvPath)) authorizations.push(r.headers().authorization);
     });
-    await page.getByRole("navigation", { name: "Screens" }).getByRole("link", { name: "Leaderboard and settlements" }).click();
-    await page.getByTestId("settlements").getByRole("button", { name: "View report of period 2026-W10" }).click();
-    const panel = page.getByTestId("settlement-report-panel");
-    await panel
-      .getByTestId("settlement-report")
-      .getByRole("row", { name: /adv_demo_001/ })
-      .waitFor();
-    const download = panel.getByRole("button", { name: "Download CSV of period 2026-W10" });
 
-    await download.click();
-    const refusal = panel.getByRole("alert");
-    await refusal.getByText(`branch ${BRANCH} has no settlement ${id}`).waitFor();
-    expect(await refusal.textContent()).toContain("NOT_FOUND (HTTP 404)");
+    await page.getByRole("navigation", { name: "Screens" }).getByRole("link", { name: "Leaderboard and settlements" }).click();
+    const listed = page.getByTestId("settlements").getByRole("row", { name: new RegExp(PERIOD) });
+    await listed.waitFor();
+    // From, until, advisors paid, points, actions.
+    const cells = listed.getByRole("cell");
+    expect([await cells.nth(2).textContent(), await cells.nth(3).textContent()]).toEqual(["1", String(POINTS)]);
+    await listed.getByRole("button", { name: `View report of period ${PERIOD}` }).click();
+    const panel = page.getByTestId("settlement-report-panel");
+    const line = panel.getByTestId("settlement-report").getByRole("row", { name: new RegExp(rewarded.advisorId) });
+    await line.waitFor();
+    expect(await line.getByRole("cell").allTextContents()).toEqual([String(POINTS), "1", `completed-bonus: ${POINTS}`, ""]);
 
     const saved = page.waitForEvent("download");
-    await download.click();
+    await panel.getByRole("button", { name: `Download CSV of period ${PERIOD}` }).click();
     const file = await saved;
-    expect(file.suggestedFilename()).toBe("settlement-brn_demo_central-2026-W10.csv");
-    const body = await readFile((await file.path())!, "utf8");
-    expect(body).toBe(csv);
-    await panel.getByRole("status").getByText("Saved settlement-brn_demo_central-2026-W10.csv").waitFor();
+    // The file is the one the API serves to the manager, under the name its Content-Disposition gave.
+    const served = await fetch(`${server.baseUrl}${csvPath}`, { headers: { authorization: `Bearer ${manager.token}` } });
+    expect(served.status).toBe(200);
+    const filename = `settlement-${BRANCH}-${PERIOD}.csv`;
+    expect(served.headers.get("content-disposition")).toBe(`attachment; filename="${filename}"`);
+    expect(file.suggestedFilename()).toBe(filename);
+    const bytes = await readFile((await file.path())!);
+    expect(bytes.equals(Buffer.from(await served.arrayBuffer()))).toBe(true);
+    expect(bytes.toString("utf8")).toBe(`advisor_id,points,awards\r\n${rewarded.advisorId},${POINTS},1\r\n`);
+    await panel.getByRole("status").getByText(`Saved ${filename}`).waitFor();
+    // The page sent the session's token, which the API requires: without it the CSV is refused.
     const token = await page.evaluate(() => sessionStorage.getItem("adx.console.token"));
-    expect(authorizations).toEqual([`Bearer ${token}`, `Bearer ${token}`]);
+    expect(authorizations).toEqual([`Bearer ${token}`]);
+    expect((await fetch(`${server.baseUrl}${csvPath}`)).status).toBe(401);
     await screenshot(page, "settlements-report");
     expect(await seriousViolations(page)).toEqual([]);
-    await page.unrouteAll();
+    expect(session.blocked).toEqual([]);
   });
 });

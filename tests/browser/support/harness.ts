@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { startServer, type RunningServer } from "../../../app/server.ts";
 import { loadConfig } from "../../../core/config.ts";
 import { createLogger } from "../../../core/logger.ts";
+import type { PrismaClient } from "../../../platform/database.ts";
 import { ApiClient } from "../../support/apiClient.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..", "..");
@@ -23,6 +24,8 @@ const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 export interface ConsoleServer {
   baseUrl: string;
   api: ApiClient;
+  /** The server's own database client (RunningServer.prisma), for what only a job does, e.g. settling a period. */
+  prisma: PrismaClient;
   stop(): Promise<void>;
 }
 
@@ -41,6 +44,7 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
   return {
     baseUrl,
     api: new ApiClient(baseUrl),
+    prisma: server.prisma,
     async stop() {
       await server.stop();
       fs.rmSync(dataDir, { recursive: true, force: true });
