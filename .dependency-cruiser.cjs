@@ -7,6 +7,8 @@
  * (PostgreSQL, Redis, ports to listen on, rate-limit windows) and the migration tools they run.
  * domains: the business, on ports. app: the composition root (wiring, jobs, the server entry).
  * api: the HTTP and socket surface, which calls domain functions and never touches Prisma itself.
+ * web/ (the console, bundled for the browser) may use only web/, its packages, and the pure schema
+ * modules it shares with the API so that a form validates by the API's own rules.
  * Checked in CI by `npm run check:deps`; tests/architecture.test.ts shows a broken rule fails it.
  */
 const DOMAINS = "^(matching|incentives|compliance|directory|reporting)/";
@@ -54,13 +56,20 @@ module.exports = {
       from: { path: "^api/" },
       to: { path: "^generated/prisma/|^platform/database\\.ts$|^node_modules/(@prisma|prisma)/" },
     },
+    {
+      name: "web-uses-only-shared-schemas",
+      severity: "error",
+      comment: "The console runs in a browser: of the server's code it may import only the pure zod schemas it shares with the API.",
+      from: { path: "^web/" },
+      to: { pathNot: "^(web/|node_modules/|matching/domain/(policy|types)\\.ts$|incentives/rules/schema\\.ts$)" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },
     exclude: { path: "^(node_modules|generated/prisma/internal|bench/tmp)" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".js", ".mjs"] },
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"], extensions: [".ts", ".tsx", ".js", ".mjs"] },
     reporterOptions: { text: { highlightFocused: true } },
   },
 };

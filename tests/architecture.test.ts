@@ -1,6 +1,7 @@
 /**
  * The layer rules (.dependency-cruiser.cjs, ARCHITECTURE.md) hold on the tree, and they bite: a
- * domain module importing the API, a cycle, and Prisma in the API each fail the check.
+ * domain module importing the API, a cycle, Prisma in the API, and the browser console importing
+ * server code other than the shared schemas each fail the check.
  */
 import { execFile } from "node:child_process";
 import fs from "node:fs";
@@ -36,7 +37,7 @@ afterEach(() => {
 
 describe("layers (dependency-cruiser)", () => {
   it("the committed tree keeps every rule", async () => {
-    const { code, output } = await cruise("api", "app", "platform", "core", "matching", "incentives", "compliance", "directory", "prisma", "tools");
+    const { code, output } = await cruise("api", "app", "platform", "core", "matching", "incentives", "compliance", "directory", "reporting", "prisma", "tools", "web/src");
     expect(output).toMatch(/no dependency violations found/);
     expect(code).toBe(0);
   }, 60_000);
@@ -58,6 +59,15 @@ describe("layers (dependency-cruiser)", () => {
     expect(code).not.toBe(0);
     expect(output).toMatch(/no-prisma-in-api: api\/zzArchitectureProbe\.ts → generated\/prisma\/client\.ts/);
     expect(output).toMatch(/platform-below-domains: platform\/zzArchitectureProbe\.ts → matching\/domain\/policy\.ts/);
+  }, 60_000);
+
+  it("the console importing server code beyond the shared schemas fails; the shared schemas pass", async () => {
+    const bad = probe("web/src/zzArchitectureProbe.ts", 'import { newOfferId } from "../../core/ids.ts";\nexport const probe = newOfferId;\n');
+    const good = probe("web/src/zzArchitectureProbe2.ts", 'import { DispatchPolicySchema } from "../../matching/domain/policy.ts";\nexport const probe = DispatchPolicySchema;\n');
+    const { code, output } = await cruise(bad, good);
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/web-uses-only-shared-schemas: web\/src\/zzArchitectureProbe\.ts → core\/ids\.ts/);
+    expect(output).not.toMatch(/zzArchitectureProbe2/);
   }, 60_000);
 
   it("a runtime cycle fails", async () => {
