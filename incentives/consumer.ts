@@ -41,8 +41,9 @@ export interface EvaluationRun {
 
 /** Evaluates the next batch of events; returns what it did (events: 0 means caught up). */
 /** Records one award decision on the ledger (posted or skipped); true when it was posted. */
-async function recordDecision(prisma: PrismaClient, branchId: string, at: number, decision: AwardDecision): Promise<boolean> {
+async function recordDecision(prisma: PrismaClient, branchId: string, at: number, requestId: string | null, decision: AwardDecision): Promise<boolean> {
   const input = {
+    requestId,
     eventId: decision.eventId,
     ruleId: decision.ruleId,
     ruleSetVersion: decision.ruleSetVersion,
@@ -125,7 +126,7 @@ export async function runIncentiveEvaluation(deps: IncentiveConsumerDeps): Promi
     }
     for (const decision of result.decisions) {
       decisions++;
-      if (await recordDecision(prisma, branchId, event.at, decision)) {
+      if (await recordDecision(prisma, branchId, event.at, row.requestId, decision)) {
         posted++;
         rewarded.add(decision.advisorId);
       }

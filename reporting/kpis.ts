@@ -40,7 +40,8 @@
  * - `pointsPerCompleted`: incentive points awarded for the bucket's requests / completed (null when
  *   completed = 0). Points are those of the ledger's award transactions whose event (an EventLog
  *   row) belongs to one of the requests, read from their award decisions (IncentiveAward: posted,
- *   written with the transaction, same points), less awards whose transaction was reversed since.
+ *   written with the transaction, same points, and the event's request as IncentiveAward.requestId,
+ *   backfilled for decisions older than the column), less awards whose transaction was reversed since.
  *   Awards for any of a request's events count (accept, completion, rating), even after `to`;
  *   skipped decisions (budget exhausted, a cap) count nothing.
  */

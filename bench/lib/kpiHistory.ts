@@ -3,7 +3,8 @@
  * statements (seconds, not minutes, for 200k requests): requests with their outcomes and stages,
  * 1 to 3 offers each with a realistic eligibility snapshot, ratings for 60% of the completed ones,
  * a request.created event per request, and award transactions (one or two per completed request,
- * each with its event, its two postings and its award decision, 1% of them reversed). Deterministic (setseed).
+ * each with its event, its two postings and its award decision with the event's request, 1% of them
+ * reversed). Deterministic (setseed).
  *
  * Mix: 70% completed, 5% still assigned, 3% cancelled after assignment, 10% cancelled before it
  * (half of them before any offer), 12% expired with a callback.
@@ -101,9 +102,10 @@ const AWARDS = [
    CROSS JOIN LATERAL (VALUES ('acc_kb_budget', -1), ('acc_kb_points_' || substring(t.metadata->>'advisorId' FROM 7), 1)) AS a(account, sign)
    WHERE t."branchId" = '${KPI_BRANCH}' AND t.kind = 'award'`,
   // The award decisions, written with their transactions in the real system (incentives/ledger/awards.ts).
-  `INSERT INTO "IncentiveAward" (id, "eventId", "ruleId", "ruleSetVersion", "branchId", "advisorId", points, status, "transactionId", at)
-   SELECT 'awd_' || t.id, t.metadata->>'eventId', 'rule', 1, t."branchId", t.metadata->>'advisorId', p.amount, 'posted', t.id, t."createdAt" - interval '2 seconds'
+  `INSERT INTO "IncentiveAward" (id, "eventId", "ruleId", "ruleSetVersion", "branchId", "advisorId", points, status, "transactionId", "requestId", at)
+   SELECT 'awd_' || t.id, t.metadata->>'eventId', 'rule', 1, t."branchId", t.metadata->>'advisorId', p.amount, 'posted', t.id, e."requestId", t."createdAt" - interval '2 seconds'
    FROM "LedgerTransaction" t JOIN "LedgerPosting" p ON p."transactionId" = t.id AND p.amount > 0
+   JOIN "EventLog" e ON e.id = t.metadata->>'eventId'
    WHERE t."branchId" = '${KPI_BRANCH}' AND t.kind = 'award'`,
   `INSERT INTO "LedgerTransaction" (id, "idempotencyKey", kind, "branchId", metadata, "reversesId", "createdAt")
    SELECT 'txn_rev_' || t.id, 'reverse:' || t.id, 'reversal', t."branchId", jsonb_build_object('reverses', t.id, 'reversesKind', 'award'), t.id, t."createdAt" + interval '1 day'

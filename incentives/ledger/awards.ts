@@ -19,6 +19,11 @@ export interface AwardInput {
   advisorId: string;
   points: number;
   at: Date;
+  /**
+   * The request the event belongs to (EventLog.requestId), kept on the decision so reporting sums a
+   * request's points without the event log (reporting/kpiQuery.ts). Null or absent: no request.
+   */
+  requestId?: string | null;
 }
 
 export type AwardStatus = AwardDecision["status"];
@@ -59,6 +64,7 @@ function toDecision(row: IncentiveAward): RecordedAward {
     status: row.status as AwardStatus,
     reason: row.reason,
     transactionId: row.transactionId,
+    requestId: row.requestId,
     at: row.at,
   };
 }
@@ -75,6 +81,7 @@ function awardRow(input: AwardInput, status: AwardStatus, reason: string | null,
     status,
     reason,
     transactionId,
+    requestId: input.requestId ?? null,
     at: input.at,
   };
 }

@@ -217,7 +217,8 @@ async function awards(prisma: PrismaClient, s: Script, requestId: string, branch
     const eventId = newId("auditEvent");
     const at = local(s.at, s.day);
     await prisma.eventLog.create({ data: { id: eventId, type: "request.completed", at, requestId, branchId, advisorId, data: {} } });
-    const awarded = await postAward(prisma, { eventId, ruleId: `rule_${n}`, ruleSetVersion: 1, branchId, advisorId, points: Math.abs(points), at });
+    // The request goes with the decision, as the incentive consumer passes its event's (incentives/consumer.ts).
+    const awarded = await postAward(prisma, { eventId, ruleId: `rule_${n}`, ruleSetVersion: 1, branchId, advisorId, points: Math.abs(points), at, requestId });
     if (!awarded.ok || awarded.decision.status !== "posted") throw new Error(`fixture: award for ${s.key} not posted: ${JSON.stringify(awarded)}`);
     if (points < 0) {
       const reversed = await reverseTransaction(prisma, { transactionId: awarded.decision.transactionId!, idempotencyKey: `reverse:${eventId}` });
