@@ -68,14 +68,16 @@ export interface MatchingStore {
    * Sets presence and records a heartbeat at `now`. This call is also the heartbeat. With
    * `onlyIfNewer`, it changes nothing unless the stored heartbeatAt is older than `now` (and answers
    * ok with the advisor as stored): a presence reported earlier and re-applied after a rebuild never
-   * overrides a later heartbeat.
+   * overrides a later heartbeat. `previous` is the presence just before this call, read in the same
+   * atomic step: the call changed presence (a transition, which the presence history records) exactly
+   * when it was applied and `previous` differs; a heartbeat re-reporting the same presence is none.
    */
   setPresence(
     advisorId: string,
     presence: Presence,
     now: number,
     options?: { onlyIfNewer?: boolean },
-  ): Promise<{ ok: true; advisor: AdvisorState } | { ok: false; reason: "UNKNOWN_ADVISOR" }>;
+  ): Promise<{ ok: true; advisor: AdvisorState; previous: Presence } | { ok: false; reason: "UNKNOWN_ADVISOR" }>;
 
   /**
    * Sets presence offline only if the advisor's heartbeatAt is still < `heartbeatBefore`, in one

@@ -58,8 +58,8 @@ function supplySteps({
       return copy(advisors.upsert(copy(profile)));
     },
     async setPresence(advisorId, presence, now, options) {
-      const advisor = advisors.setPresence(advisorId, presence, now, options?.onlyIfNewer === true);
-      return advisor ? { ok: true, advisor: copy(advisor) } : { ok: false, reason: "UNKNOWN_ADVISOR" };
+      const written = advisors.setPresence(advisorId, presence, now, options?.onlyIfNewer === true);
+      return written ? { ok: true, advisor: copy(written.advisor), previous: written.previous } : { ok: false, reason: "UNKNOWN_ADVISOR" };
     },
     async expirePresence(advisorId, heartbeatBefore) {
       return copy(advisors.expirePresence(advisorId, heartbeatBefore));

@@ -57,15 +57,17 @@ export class AdvisorBook {
     return state;
   }
 
-  setPresence(advisorId: string, presence: Presence, now: number, onlyIfNewer = false): AdvisorState | null {
+  /** The advisor after the write and its presence before it (see MatchingStore.setPresence); null if unknown. */
+  setPresence(advisorId: string, presence: Presence, now: number, onlyIfNewer = false): { advisor: AdvisorState; previous: Presence } | null {
     const record = this.advisors.get(advisorId);
     if (!record) return null;
-    if (onlyIfNewer && !(record.state.supply.heartbeatAt < now)) return record.state;
+    const previous = record.state.supply.presence;
+    if (onlyIfNewer && !(record.state.supply.heartbeatAt < now)) return { advisor: record.state, previous };
     record.state.supply.presence = presence;
     record.state.supply.heartbeatAt = now;
     this.index.update(record.state);
     this.presence.update(record.state);
-    return record.state;
+    return { advisor: record.state, previous };
   }
 
   /** Offline only if the heartbeat is still older than the cut-off (see MatchingStore.expirePresence). */

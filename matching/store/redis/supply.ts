@@ -23,8 +23,12 @@ export function advisorSteps(
       return state;
     },
     async setPresence(advisorId, presence, now, options) {
-      const advisor = await writeAdvisor("setPresence", advisorId, [presence, String(now), options?.onlyIfNewer ? "1" : "0"]);
-      return advisor ? { ok: true, advisor } : { ok: false, reason: "UNKNOWN_ADVISOR" };
+      // The script answers the document after and before the write (lua/setPresence.lua).
+      const outcome = await run("setPresence", [keys.advisor(advisorId)], [presence, String(now), options?.onlyIfNewer ? "1" : "0"]);
+      if (!outcome.ok) return { ok: false, reason: "UNKNOWN_ADVISOR" };
+      const advisor = must(decodeAdvisor(outcome.payload[0]), "advisor");
+      const before = must(decodeAdvisor(outcome.payload[1]), "advisor");
+      return { ok: true, advisor, previous: before.supply.presence };
     },
     async expirePresence(advisorId, heartbeatBefore) {
       const outcome = await run("expirePresence", [keys.advisor(advisorId)], [String(heartbeatBefore)]);

@@ -278,6 +278,28 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         expect(await store.setPresence(uid("adv"), "available", T0, { onlyIfNewer: true })).toEqual({ ok: false, reason: "UNKNOWN_ADVISOR" });
       });
 
+      it("setPresence answers the presence before the call: a transition differs from it, a heartbeat or an unapplied replay does not", async () => {
+        const p = profile();
+        await store.upsertAdvisor(p, T0);
+        const seen: Array<[string, string]> = [];
+        const step = async (presence: "available" | "away" | "offline", at: number, options?: { onlyIfNewer: boolean }) => {
+          const r = ok(await store.setPresence(p.id, presence, at, options));
+          seen.push([r.previous, r.advisor.supply.presence]);
+        };
+        await step("available", T0 + SEC); // offline -> available: a transition
+        await step("available", T0 + 2 * SEC); // heartbeat: previous available
+        await step("away", T0 + 3 * SEC); // available -> away
+        await step("available", T0 + 2 * SEC, { onlyIfNewer: true }); // older replay: not applied, nothing changes
+        await step("offline", T0 + 4 * SEC); // away -> offline
+        expect(seen).toEqual([
+          ["offline", "available"],
+          ["available", "available"],
+          ["available", "away"],
+          ["away", "away"],
+          ["away", "offline"],
+        ]);
+      });
+
       it("setPresence on an unknown advisor gives UNKNOWN_ADVISOR and creates nothing", async () => {
         const id = uid("adv");
         expect(await store.setPresence(id, "available", T0)).toEqual({ ok: false, reason: "UNKNOWN_ADVISOR" });
