@@ -16,6 +16,7 @@ import { Persister } from "../matching/journal/persister.ts";
 import { journalRecorder } from "../matching/journal/recorder.ts";
 import { createRedisJournal } from "../matching/journal/redis.ts";
 import { createPrismaMatchingRecords } from "../matching/records/prisma.ts";
+import { createPrismaPresenceHistory } from "../reporting/presenceHistory.ts";
 import { createMemoryMatchingStore } from "../matching/store/memory/store.ts";
 import { createRedisMatchingStore } from "../matching/store/redis/store.ts";
 import type { Backends } from "../platform/backends.ts";
@@ -66,6 +67,7 @@ export async function createMatchingRuntime(
     bus,
     clock,
     presenceTtlMs: PRESENCE_TTL_MS,
+    presenceHistory: createPrismaPresenceHistory(backends.database.prisma),
     onError: (error, context) => logger.error({ err: error, context }, "matching step failed; it will be retried"),
     // Every decision that survived in the journal reaches PostgreSQL before the rebuild reads it.
     beforeRebuild: () => persister.drainAll(),

@@ -21,6 +21,7 @@ export const ID_PREFIXES = {
   transaction: "txn",
   award: "awd",
   settlement: "stl",
+  presenceChange: "prs",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -27,6 +27,7 @@ import { auditJobs } from "../../compliance/audit/jobs.ts";
 import { createLeaderElection } from "./leader.ts";
 import { withdrawUnlicensedOffers } from "../../directory/licenceEnforcement.ts";
 import { finishPendingOffboardings } from "./offboarding.ts";
+import { createPrismaPresenceHistory } from "../../reporting/presenceHistory.ts";
 import { expireLapsedPresence } from "./presence.ts";
 
 /** Default job lease: a dead leader's jobs resume elsewhere within this. */
@@ -68,7 +69,15 @@ function scheduledJobs(deps: JobsDeps, logger: Logger): Job[] {
     {
       name: "presence-expiry",
       schedule: "*/5 * * * * *",
-      run: (go) => expireLapsedPresence({ store: deps.store, clock: deps.clock, presenceTtlMs: deps.presenceTtlMs, shouldContinue: go }),
+      run: (go) =>
+        expireLapsedPresence({
+          store: deps.store,
+          clock: deps.clock,
+          presenceTtlMs: deps.presenceTtlMs,
+          shouldContinue: go,
+          presenceHistory: createPrismaPresenceHistory(deps.prisma),
+          logger,
+        }),
     },
     {
       name: "reconcile",

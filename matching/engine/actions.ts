@@ -134,10 +134,12 @@ export abstract class ActionEngine extends FunnelEngine {
   /**
    * Presence change and heartbeat. An advisor becoming available is offered waiting requests. The
    * report is remembered first (for the presence TTL), so one that arrives while the live state is
-   * missing (LiveStateUnavailableError) is still applied once it is rebuilt.
+   * missing (LiveStateUnavailableError) is still applied once it is rebuilt. A transition (the store
+   * answers a different previous presence) goes to the presence history; re-applying reports after
+   * a rebuild (replayPresence, reapplyPresence) records nothing, as they were recorded when made.
    */
   async setPresence(advisorId: string, presence: Presence): Promise<{ ok: true; advisor: AdvisorState } | { ok: false; reason: "UNKNOWN_ADVISOR" }> {
-    const now = this.clock.now();
+    let now = this.clock.now();
     this.remember(advisorId, presence, now);
     let result = await this.store.setPresence(advisorId, presence, now);
     if (!result.ok) {
@@ -145,11 +147,13 @@ export abstract class ActionEngine extends FunnelEngine {
       // directory. upsertAdvisor is fenced like setPresence, so it never recreates an advisor (with
       // no assignments) while a rebuild is pending: that throws LiveStateUnavailableError instead.
       if (!(await this.syncAdvisor(advisorId))) return result;
-      result = await this.store.setPresence(advisorId, presence, this.clock.now());
+      now = this.clock.now();
+      result = await this.store.setPresence(advisorId, presence, now);
       if (!result.ok) return result;
     }
+    if (result.previous !== presence) await this.notePresence(result.advisor, presence, now);
     if (presence === "available") await this.serveQueue(result.advisor);
-    return result;
+    return { ok: true, advisor: result.advisor };
   }
 
   /**

@@ -15,6 +15,7 @@ import type { LicenceKind, Presence } from "../domain/types.ts";
 import { materialize, type CloseContext, type Draft, type EndContext } from "../journal/draft.ts";
 import { directRecorder, type Recorder } from "../journal/recorder.ts";
 import type { MatchingRecords } from "../records/port.ts";
+import { NO_PRESENCE_HISTORY, type PresenceHistory } from "../presenceHistory.ts";
 import { LiveStateUnavailableError, type AdvisorState, type LiveRequest, type MatchingStore, type ResolveResult } from "../store/port.ts";
 import { PolicyCache } from "./policies.ts";
 import type { EngineOptions, FinishOutcome } from "./types.ts";
@@ -44,6 +45,7 @@ export abstract class EngineBase {
   protected readonly leaseMs: number;
   protected readonly onError: (error: unknown, context: string) => void;
   protected readonly beforeRebuild: () => Promise<void>;
+  protected readonly presenceHistory: PresenceHistory;
   /**
    * The latest presence each advisor reported to this process, and when, in report order (oldest
    * first), kept for the presence TTL: re-applied after a rebuild.
@@ -63,6 +65,19 @@ export abstract class EngineBase {
     this.leaseMs = options.leaseMs ?? 10_000;
     this.onError = options.onError ?? (() => {});
     this.beforeRebuild = options.beforeRebuild ?? (async () => {});
+    this.presenceHistory = options.presenceHistory ?? NO_PRESENCE_HISTORY;
+  }
+
+  /**
+   * Reports a presence transition the store just applied to the history (reporting only): a failed
+   * write is reported to onError and the change stands, as the store decided it.
+   */
+  protected async notePresence(advisor: AdvisorState, presence: Presence, at: number): Promise<void> {
+    try {
+      await this.presenceHistory.record({ advisorId: advisor.profile.id, branchId: advisor.profile.branchId, presence, at });
+    } catch (error) {
+      this.onError(error, "presence history");
+    }
   }
 
   // ---- shared steps --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import type { Channel, LicenceKind, RequestMode, RequestStatus } from "../domain
 import type { Recorder } from "../journal/recorder.ts";
 import type { MatchingRecords } from "../records/port.ts";
 import type { MatchingStore } from "../store/port.ts";
+import type { PresenceHistory } from "../presenceHistory.ts";
 
 export interface EngineOptions {
   store: MatchingStore;
@@ -27,6 +28,8 @@ export interface EngineOptions {
    * missing, so nothing new is decided between this and the new generation.
    */
   beforeRebuild?: () => Promise<void>;
+  /** Where presence transitions go for reporting (none by default). */
+  presenceHistory?: PresenceHistory;
 }
 
 export interface NewRequest {

@@ -2,6 +2,7 @@
  * A self-contained matching world for engine tests: its own branch and region in the database (unique
  * ids, so worlds share PostgreSQL safely), its own store, a manual clock and a recording event bus.
  */
+import type { PresenceHistory } from "../../../matching/presenceHistory.ts";
 import { ManualClock } from "../../../core/clock.ts";
 import type { Database } from "../../../platform/database.ts";
 import type { DispatchPolicy } from "../../../matching/domain/policy.ts";
@@ -53,7 +54,7 @@ const YEAR = 365 * 86_400_000;
 export async function createWorld(
   db: Database,
   store: MatchingStore,
-  options: { clock?: ManualClock; presenceTtlMs?: number; recorder?: Recorder; beforeRebuild?: () => Promise<void> } = {},
+  options: { clock?: ManualClock; presenceTtlMs?: number; recorder?: Recorder; beforeRebuild?: () => Promise<void>; presenceHistory?: PresenceHistory } = {},
 ): Promise<World> {
   const tag = `${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const clock = options.clock ?? new ManualClock();
@@ -72,6 +73,7 @@ export async function createWorld(
       policyTtlMs: 0,
       ...(options.recorder ? { recorder: options.recorder } : {}),
       ...(options.beforeRebuild ? { beforeRebuild: options.beforeRebuild } : {}),
+      ...(options.presenceHistory ? { presenceHistory: options.presenceHistory } : {}),
     });
   };
   const bus = new EventBus();
