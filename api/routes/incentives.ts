@@ -9,7 +9,7 @@ import type { ZodError } from "zod";
 import { AppError } from "../../core/errors.ts";
 import { earnings, leaderboard } from "../../incentives/earnings.ts";
 import { activateRuleSet, createDraft, getRuleSet, listRuleSets, type RuleSetVersion } from "../../incentives/ruleSets.ts";
-import { parseRuleSet, RuleSetSchema } from "../../incentives/rules/schema.ts";
+import { parseRuleSet, RuleSetSchema, type RuleSetError } from "../../incentives/rules/schema.ts";
 import { simulateRuleSet } from "../../incentives/simulation.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
@@ -122,7 +122,23 @@ function ruleSetHook(result: { success: boolean; error?: ZodError; data?: unknow
   if (result.success || result.target !== "json") return validationHook(result, c);
   const parsed = parseRuleSet(result.data);
   // Never ok here (the same schema refused it); the union keeps the types honest.
-  return errorResponse(c, "VALIDATION_FAILED", "the rule set is invalid", parsed.ok ? [] : parsed.errors);
+  const errors = parsed.ok ? [] : parsed.errors.map((error) => ({ path: documentPath(result.data, error), ...error }));
+  return errorResponse(c, "VALIDATION_FAILED", "the rule set is invalid", errors);
+}
+
+/**
+ * Where an error sits in the document as sent ("rules.0.id", "budget"), the `path` every other
+ * route's details carry, next to the rule id and field a person reads.
+ */
+function documentPath(document: unknown, error: RuleSetError): string {
+  if (error.ruleId === null) return error.field;
+  const rules = (document as { rules?: unknown } | null)?.rules;
+  const index = error.ruleId.startsWith("#")
+    ? Number(error.ruleId.slice(1))
+    : Array.isArray(rules)
+      ? rules.findIndex((rule) => (rule as { id?: unknown } | null)?.id === error.ruleId)
+      : -1;
+  return ["rules", String(index), error.field].filter((part) => part !== "").join(".");
 }
 
 const view = (v: RuleSetVersion) => ({

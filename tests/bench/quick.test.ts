@@ -24,7 +24,7 @@ function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr:
 }
 
 describeWithServices("npm run bench -- --quick", [await probePostgres(), await probeRedis()], () => {
-  it("runs every suite and prints the table with all five comparisons and a results file", { timeout: 300_000 }, async () => {
+  it("runs every suite and prints the table with all six suites and a results file", { timeout: 300_000 }, async () => {
     const { code, stdout, stderr } = await runQuickBench();
     expect(code, `${stdout}\n${stderr.slice(-4000)}`).toBe(0);
     for (const measure of [
@@ -36,6 +36,7 @@ describeWithServices("npm run bench -- --quick", [await probePostgres(), await p
       "latency: create→offer",
       "decision time:",
       "socket memory:",
+      "kpis: ",
     ]) {
       expect(stdout).toContain(measure);
     }
@@ -44,7 +45,7 @@ describeWithServices("npm run bench -- --quick", [await probePostgres(), await p
     expect(file).toBeDefined();
     const results = JSON.parse(fs.readFileSync(file!, "utf8"));
     expect(results.quick).toBe(true);
-    expect(results.suites.map((s: { suite: string }) => s.suite)).toEqual(["matchingCore", "endToEnd", "latency", "decisionTime", "socketMemory"]);
+    expect(results.suites.map((s: { suite: string }) => s.suite)).toEqual(["matchingCore", "endToEnd", "latency", "decisionTime", "socketMemory", "kpis"]);
     fs.rmSync(file!);
     // Progress went to stderr, one line per phase at least.
     expect(stderr).toContain("[bench] socketMemory: done");
