@@ -13,8 +13,8 @@ function Board({ token, branchId }: { token: string; branchId: string }) {
   return (
     <div className="board">
       <SnapshotPanel {...feed} />
-      <QueuePanel branchId={branchId} />
       <AdvisorsPanel branchId={branchId} />
+      <QueuePanel branchId={branchId} />
       <InFlightPanel branchId={branchId} />
     </div>
   );

@@ -6,7 +6,7 @@ export function InFlightPanel({ branchId }: { branchId: string }) {
   const inFlight = useInFlight(branchId);
   const items = inFlight.data?.items ?? [];
   return (
-    <section aria-labelledby="inflight-title" className="panel">
+    <section aria-labelledby="inflight-title" className="panel panel-wide">
       <h2 id="inflight-title">In progress {inFlight.data ? `(${items.length}${inFlight.data.nextCursor ? "+" : ""})` : ""}</h2>
       {isMissingRoute(inFlight.error) ? (
         <p className="muted">This server does not list a branch's requests yet.</p>

@@ -6,7 +6,7 @@ export function QueuePanel({ branchId }: { branchId: string }) {
   const queue = useQueue(branchId);
   const waiting = queue.data?.waiting ?? [];
   return (
-    <section aria-labelledby="queue-title" className="panel">
+    <section aria-labelledby="queue-title" className="panel panel-wide">
       <h2 id="queue-title">Waiting requests {queue.data ? `(${waiting.length})` : ""}</h2>
       {queue.error && <ErrorNotice error={queue.error} title="The queue could not be loaded" />}
       {queue.isPending && <p>Loading…</p>}
