@@ -32,10 +32,21 @@
  *   The five counts add up to `assigned`.
  * - `offers`: offers made for the bucket's requests (push and broadcast, any outcome, still open ones
  *   too); `declineRate` = declined / offers, `timeoutRate` = timed_out / offers (null when offers = 0).
- * - `utilisation`: always null. It would be assigned advisor-minutes over available advisor-minutes,
- *   but presence lives only in the live matching store (Redis or memory, a heartbeat with a TTL) and
- *   no presence history reaches PostgreSQL: neither the event log nor the journal records presence
- *   changes, so available advisor-minutes cannot be computed from the record.
+ * - `utilisation` = assigned advisor-seconds / available advisor-seconds of the branch's advisors in
+ *   the bucket (null when nobody was available in it). Unlike the other figures it is about time in
+ *   the bucket, not the bucket's requests:
+ *   - *available*: from the presence history (AdvisorPresenceChange, one row per transition the live
+ *     store applied: reported by the advisor, or an expiry dated at the last heartbeat plus the
+ *     presence TTL). An advisor is available from a change to `available` until their next change,
+ *     to `away` or `offline` (an expiry is a change to offline), or until now if there is none; the
+ *     span counts for the branch its change row names, clipped to the bucket and to [from, to).
+ *     Rows before `from` count: an advisor available since yesterday is available at `from`.
+ *   - *assigned*: the sum, over requests assigned to the branch's advisors (Advisor.branchId now,
+ *     whatever the request's branch), of the overlap of [assignedAt, completedAt or cancelledAt or
+ *     now) with the bucket and with [from, to). Each concurrent request counts in full, and time
+ *     assigned while away counts too, so utilisation can exceed 1.
+ *   A heartbeat writes no row; presence re-applied after a live-state rebuild writes none either
+ *   (it was recorded when reported). What the history can miss is said in matching/presenceHistory.ts.
  * - `meanRating`: mean stars of the ratings given to the bucket's requests (null when none).
  * - `pointsPerCompleted`: incentive points awarded for the bucket's requests / completed (null when
  *   completed = 0). Points are those of the ledger's award transactions whose event (an EventLog

@@ -49,7 +49,9 @@ const KpisSchema = z
     offers: z.number().int(),
     declineRate: rate,
     timeoutRate: rate,
-    utilisation: rate.describe("always null: no presence history is recorded in PostgreSQL"),
+    utilisation: rate.describe(
+      "assigned advisor-seconds / available advisor-seconds of the branch's advisors in the bucket (from the presence history); null when nobody was available",
+    ),
     meanRating: z.number().nullable(),
     pointsPerCompleted: z.number().nullable(),
   })

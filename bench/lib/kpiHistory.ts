@@ -4,7 +4,7 @@
  * 1 to 3 offers each with a realistic eligibility snapshot, ratings for 60% of the completed ones,
  * a request.created event per request, and award transactions (one or two per completed request,
  * each with its event, its two postings and its award decision with the event's request, 1% of them
- * reversed). Deterministic (setseed).
+ * reversed), and each advisor's presence changes (one or two available spans a day). Deterministic (setseed).
  *
  * Mix: 70% completed, 5% still assigned, 3% cancelled after assignment, 10% cancelled before it
  * (half of them before any offer), 12% expired with a callback.
@@ -16,6 +16,7 @@ export const KPI_TIMEZONE = "Europe/London";
 /** The history's year, in the branch's local time. */
 export const KPI_YEAR = { from: new Date("2025-01-01T00:00:00Z"), to: new Date("2026-01-01T00:00:00Z") };
 
+const YEAR_END = KPI_YEAR.to.toISOString().slice(0, 10);
 const ADVISORS = 50;
 const CLIENTS = 2_000;
 /** About the size of a real offer's eligibility snapshot (licence, suitability, presence, capacity). */
@@ -56,11 +57,16 @@ function requestsSql(count: number): string {
       CASE WHEN u >= 0.75 AND u < 0.88 THEN created + interval '3 minutes' END,
       CASE WHEN u >= 0.88 THEN created + interval '10 minutes' END
     FROM (
-      SELECT i, 'req_kb' || lpad(i::text, 7, '0') AS id, random() AS u, random() AS v,
-        timestamp '${KPI_YEAR.from.toISOString().slice(0, 10)}' + random() * interval '365 days' AS created,
-        random() * interval '30 seconds' + interval '500 milliseconds' AS first_offer,
-        random() * interval '120 seconds' + interval '1 second' AS accept
-      FROM generate_series(1, ${count}) i
+      -- Requests still assigned are the year's last 12 hours' (a real assignment ends in minutes),
+      -- so their open assignment is hours of utilisation, not months.
+      SELECT *, CASE WHEN u >= 0.70 AND u < 0.75 THEN timestamp '${YEAR_END}' - (timestamp '${YEAR_END}' - anytime) / 730 ELSE anytime END AS created
+      FROM (
+        SELECT i, 'req_kb' || lpad(i::text, 7, '0') AS id, random() AS u, random() AS v,
+          timestamp '${KPI_YEAR.from.toISOString().slice(0, 10)}' + random() * interval '365 days' AS anytime,
+          random() * interval '30 seconds' + interval '500 milliseconds' AS first_offer,
+          random() * interval '120 seconds' + interval '1 second' AS accept
+        FROM generate_series(1, ${count}) i
+      ) y
     ) x`;
 }
 
@@ -116,6 +122,25 @@ const AWARDS = [
    WHERE r."branchId" = '${KPI_BRANCH}' AND r.kind = 'reversal'`,
 ];
 
+/**
+ * Presence changes (the history behind utilisation): every advisor works every day of the year, in
+ * at 08:00-09:00 and off at 17:00-18:00 (UTC wall clock), with a lunch break (away 12:00-13:00, back
+ * within the hour) on 70% of days: one or two available spans a day.
+ */
+const PRESENCE = `
+  INSERT INTO "AdvisorPresenceChange" (id, "advisorId", "branchId", presence, at)
+  SELECT 'prs_kb_' || a || '_' || d || '_' || c.n, 'adv_kb' || a, '${KPI_BRANCH}', c.presence, timestamp '${KPI_YEAR.from.toISOString().slice(0, 10)}' + d * interval '1 day' + c.offs
+  FROM generate_series(0, ${ADVISORS - 1}) a
+  CROSS JOIN generate_series(0, 364) d
+  -- (a + d) * 0 names the outer row, so random() is drawn per advisor and day, not once.
+  CROSS JOIN LATERAL (SELECT random() + (a + d) * 0 < 0.7 AS lunch, random() AS j) r
+  CROSS JOIN LATERAL (VALUES
+    (1, 'available', interval '8 hours' + r.j * interval '1 hour'),
+    (2, CASE WHEN r.lunch THEN 'away' END, interval '12 hours' + r.j * interval '30 minutes'),
+    (3, CASE WHEN r.lunch THEN 'available' END, interval '13 hours' + r.j * interval '30 minutes'),
+    (4, 'offline', interval '17 hours' + r.j * interval '1 hour')) AS c(n, presence, offs)
+  WHERE c.presence IS NOT NULL`;
+
 /** Writes the history into the (migrated, empty) database at `url`; `log` gets a line per step. */
 export async function writeKpiHistory(url: string, requests: number, log: (line: string) => void): Promise<Record<string, number>> {
   const client = new pg.Client({ connectionString: url });
@@ -129,6 +154,7 @@ export async function writeKpiHistory(url: string, requests: number, log: (line:
       ["ratings", [RATINGS]],
       ["events", EVENTS],
       ["awards", AWARDS],
+      ["presence", [PRESENCE]],
     ];
     for (const [name, statements] of steps) {
       const started = Date.now();
@@ -140,7 +166,7 @@ export async function writeKpiHistory(url: string, requests: number, log: (line:
       SELECT (SELECT count(*) FROM "ServiceRequest") AS requests, (SELECT count(*) FROM "Offer") AS offers,
         (SELECT count(*) FROM "Rating") AS ratings, (SELECT count(*) FROM "EventLog") AS events,
         (SELECT count(*) FROM "LedgerTransaction") AS transactions, (SELECT count(*) FROM "LedgerPosting") AS postings,
-        (SELECT count(*) FROM "IncentiveAward") AS awards`);
+        (SELECT count(*) FROM "IncentiveAward") AS awards, (SELECT count(*) FROM "AdvisorPresenceChange") AS presence`);
     return Object.fromEntries(Object.entries(counts.rows[0]!).map(([k, v]) => [k, Number(v)]));
   } finally {
     await client.end();

@@ -63,7 +63,10 @@ describe("GET /v1/branches/{id}/kpis (embedded backends)", () => {
     expect(Object.keys(body.total).sort()).toEqual(KPI_KEYS);
     for (const bucket of body.buckets) expect(Object.keys(bucket).sort()).toEqual([...KPI_KEYS, "start"].sort());
     expect(body.buckets[9]).toMatchObject({ start: "2026-03-10T03:30:00.000Z", created: 3, pointsPerCompleted: 50 / 3 });
-    expect(body.total).toMatchObject({ created: 10, assigned: 7, answerRate: 0.7, utilisation: null, timeToAcceptMs: { p50: 15_000 } });
+    // Utilisation from the scripted presence (hand-worked in tests/reporting/kpis.test.ts): the day's
+    // assigned seconds over its available seconds.
+    const utilisation = (295 + (14 * 3_600 - 5) + 60 + 20 + 117) / (7_200 + 8_100 + 5_400 + 11 * 3_600);
+    expect(body.total).toMatchObject({ created: 10, assigned: 7, answerRate: 0.7, utilisation, timeToAcceptMs: { p50: 15_000 } });
   });
 
   it("defaults to day buckets", async () => {

@@ -76,6 +76,13 @@ async function readTiles(page: Page): Promise<Record<string, string>> {
   return out;
 }
 
+/**
+ * The tiles without utilisation's figure: over a range that includes now, an advisor still available
+ * adds available time by the second, so the API called after the page answers a slightly different
+ * share. Its format is checked instead.
+ */
+const steady = (tiles: Record<string, string>) => ({ ...tiles, utilisation: /^\d+\.\d%$/.test(tiles.utilisation ?? "") ? "a share" : tiles.utilisation });
+
 /** The figures the page shows once its query has settled, and the range it asked for. */
 async function settledKpis(page: Page) {
   const results = page.locator('[data-testid="kpi-results"][aria-busy="false"]');
@@ -126,7 +133,7 @@ describe("KPI dashboard, advisor directory and request record", () => {
     expect(query.get("bucket")).toBe("hour");
     const api = await manager.call("GET", `/v1/branches/${BRANCH}/kpis?${query}`);
     expect(api.status).toBe(200);
-    expect(tiles).toEqual(Object.fromEntries(KPI_TILES.map((t) => [t.id, t.value(api.body.total)])));
+    expect(steady(tiles)).toEqual(steady(Object.fromEntries(KPI_TILES.map((t) => [t.id, t.value(api.body.total)]))));
     // And the figures are the day's, not just consistent: 3 created, 2 answered, 1 abandoned, ratings 5 and 4.
     expect(tiles).toMatchObject({
       created: "3",
@@ -137,7 +144,8 @@ describe("KPI dashboard, advisor directory and request record", () => {
       abandonmentRate: "33.3%",
       meanRating: "4.50",
     });
-    expect(tiles.utilisation).toBe("—");
+    // The advisor was available (from the presence history) and served the requests: a real share.
+    expect(tiles.utilisation).toMatch(/^\d+\.\d%$/);
     expect(api.body.buckets.length).toBeGreaterThanOrEqual(23);
   });
 
@@ -148,7 +156,7 @@ describe("KPI dashboard, advisor directory and request record", () => {
     const { query, tiles } = await settledKpis(page);
     const api = await manager.call("GET", `/v1/branches/${BRANCH}/kpis?${query}`);
     expect(api.body.buckets).toHaveLength(7);
-    expect(tiles).toEqual(Object.fromEntries(KPI_TILES.map((t) => [t.id, t.value(api.body.total)])));
+    expect(steady(tiles)).toEqual(steady(Object.fromEntries(KPI_TILES.map((t) => [t.id, t.value(api.body.total)]))));
     for (const name of ["Created and assigned requests", "Answer rate", "Answered by stage", "Time to accept"]) {
       expect(await page.getByRole("img", { name: new RegExp(`^${name}:`) }).count(), name).toBe(1);
       await page.getByText(`${name}: the figures as a table`).click();

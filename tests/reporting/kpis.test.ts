@@ -1,7 +1,8 @@
 /**
  * Branch KPIs (reporting/kpis.ts) on a scripted day with hand-worked answers, on PostgreSQL and on
- * embedded PGlite: every figure of every hour bucket, the day bucket, an empty day, a range that
- * starts off a local boundary, and the buckets of a day with a daylight-saving change.
+ * embedded PGlite: every figure of every hour bucket (utilisation from the presence history too),
+ * the day bucket, an empty day, a range that starts off a local boundary, and the buckets of a day
+ * with a daylight-saving change.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgres, type Database } from "../../platform/database.ts";
@@ -113,6 +114,25 @@ const HOURS: Record<string, Kpis> = {
   },
 };
 
+/**
+ * Utilisation, worked by hand in seconds from the presence script (scriptedDay.ts presence) and A's
+ * assignments: r1 [09:05:10, 09:07) 110, r2 [09:20:15, 09:22) 105, r3 [09:40:40, 09:42) 80, r4 from
+ * 10:00:05 and still assigned (open until now, so to the range's end), r5 [10:51, 10:52) 60,
+ * r6 [11:16:40, 11:17) 20, r7 [11:45:03, 11:47) 117 (cancelled after assignment). Available: A
+ * 07:30-09:30 and 09:45-12:00, A2 09:00-10:30 and from 13:00 (open). B's presence is the other branch's.
+ */
+const UTILISATION: Record<string, number | null> = {
+  "08:00": 0 / 3_600, // A alone, no assignment
+  "09:00": (110 + 105 + 80) / (1_800 + 900 + 3_600), // A away 09:30-09:45, A2 from 09:00
+  "10:00": (3_595 + 60) / (3_600 + 1_800), // r4 from 10:00:05, r5; A2 until 10:30
+  "11:00": (3_600 + 20 + 117) / 3_600, // r4 runs alongside r6 and r7: above 1
+  "12:00": null, // r4 assigned, nobody available
+  "13:00": 3_600 / 3_600,
+  "14:00": 3_600 / 3_600,
+};
+/** 08:00-15:00: the hours' seconds added up. */
+const HOURS_UTILISATION = (295 + 3_655 + 3_737 + 3 * 3_600) / (3_600 + 6_300 + 5_400 + 3_600 + 0 + 3_600 + 3_600);
+
 /** The whole day: first offers 1,2,2,3,4,5,5,6,20 s; accepts 3,5,10,15,40,60,100 s; 65 points over 5 completed. */
 const DAY: Kpis = {
   ...EMPTY,
@@ -169,18 +189,26 @@ function kpisSuite(open: () => Promise<Database>) {
         "2026-03-10T07:30:00.000Z",
         "2026-03-10T08:30:00.000Z",
       ]);
-      const byHour = ["08:00", "09:00", "10:00", "11:00", "12:00", "13:00", "14:00"].map((h) => ({ start: local(h).toISOString(), ...(HOURS[h] ?? EMPTY) }));
+      const byHour = ["08:00", "09:00", "10:00", "11:00", "12:00", "13:00", "14:00"].map((h) => ({
+        start: local(h).toISOString(),
+        ...(HOURS[h] ?? EMPTY),
+        utilisation: UTILISATION[h],
+      }));
       expect(kpis.buckets).toEqual(byHour);
-      expect(kpis.total).toEqual(DAY);
+      expect(kpis.total).toEqual({ ...DAY, utilisation: HOURS_UTILISATION });
     });
 
     it("by local day: the day's bucket and total are the whole day; the next day is an empty bucket", async () => {
       const kpis = await run({ from: local("00:00"), to: local("00:00", "2026-03-12"), bucket: "day" });
+      // The day: A 2 h + 2 h 15 min, A2 1 h 30 min + 11 h available, r1-r3, r5-r7 and r4 until midnight
+      // assigned. The next day: A2 and r4 both run through it (open until now).
+      const dayAssigned = 295 + (14 * 3_600 - 5) + 60 + 20 + 117;
+      const dayAvailable = 7_200 + 8_100 + 5_400 + 11 * 3_600;
       expect(kpis.buckets).toEqual([
-        { start: "2026-03-09T18:30:00.000Z", ...DAY },
-        { start: "2026-03-10T18:30:00.000Z", ...EMPTY },
+        { start: "2026-03-09T18:30:00.000Z", ...DAY, utilisation: dayAssigned / dayAvailable },
+        { start: "2026-03-10T18:30:00.000Z", ...EMPTY, utilisation: 1 },
       ]);
-      expect(kpis.total).toEqual(DAY);
+      expect(kpis.total).toEqual({ ...DAY, utilisation: (dayAssigned + 86_400) / (dayAvailable + 86_400) });
     });
 
     it("a range starting off a local boundary: the first bucket starts at from, the evening before counts there", async () => {
@@ -189,16 +217,28 @@ function kpisSuite(open: () => Promise<Database>) {
       const [evening, morning] = kpis.buckets;
       // The evening's one request: assigned in 2 s from the branch stage, rated 1, 50 points.
       expect(evening).toMatchObject({ created: 1, completed: 1, answeredByStage: stages({ branch: 1 }), meanRating: 1, pointsPerCompleted: 50 });
-      // 10:00 is excluded (to is exclusive), so the morning is the 09:00 hour's three.
-      expect(morning).toEqual({ start: "2026-03-09T18:30:00.000Z", ...HOURS["09:00"] });
-      expect(kpis.total).toMatchObject({ created: 4, completed: 4, pointsPerCompleted: 100 / 4, meanRating: 10 / 3 });
+      // Its assignment (118 s) with nobody available: no utilisation.
+      expect(evening?.utilisation).toBeNull();
+      // 10:00 is excluded (to is exclusive), so the morning is the 09:00 hour's three; available are
+      // A 07:30-09:30 and 09:45-10:00 and A2 09:00-10:00.
+      expect(morning).toEqual({ start: "2026-03-09T18:30:00.000Z", ...HOURS["09:00"], utilisation: 295 / 11_700 });
+      expect(kpis.total).toMatchObject({ created: 4, completed: 4, pointsPerCompleted: 100 / 4, meanRating: 10 / 3, utilisation: (295 + 118) / 11_700 });
     });
 
     it("another branch's requests and points are its own", async () => {
       const kpis = await run({ from: local("00:00"), to: local("00:00", "2026-03-11"), bucket: "day" }, day.otherBranchId);
       expect(kpis.timezone).toBe("UTC");
       expect(kpis.buckets.map((b) => b.start)).toEqual(["2026-03-09T18:30:00.000Z", "2026-03-10T00:00:00.000Z"]);
-      expect(kpis.total).toMatchObject({ created: 1, assigned: 1, completed: 1, meanRating: 1, pointsPerCompleted: 100, offers: 1 });
+      // B: assigned 09:10:02-09:12 local, available from 08:00 local (02:30 UTC) to the range's end.
+      expect(kpis.total).toMatchObject({
+        created: 1,
+        assigned: 1,
+        completed: 1,
+        meanRating: 1,
+        pointsPerCompleted: 100,
+        offers: 1,
+        utilisation: 118 / (16 * 3_600),
+      });
     });
 
     it("daylight saving: Europe/London's autumn day has 25 hour buckets, the repeated 01:00 twice", async () => {

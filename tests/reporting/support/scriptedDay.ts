@@ -1,10 +1,11 @@
 /**
  * A scripted day of one branch in Asia/Kolkata (UTC+05:30, so local hours start at half past UTC
  * hours), written straight into the record the way the persister leaves it: ten requests with known
- * times, offers and outcomes, four ratings, and award points posted through the real ledger (one of
- * them reversed). Around it, rows that must not count: a request of another branch in the same hour,
- * one of the same branch the evening before, an award for an event that names no request, and the
- * branch's budget funding. Ids are fresh per call, so the shared test database needs no cleanup.
+ * times, offers and outcomes, four ratings, award points posted through the real ledger (one of
+ * them reversed), and the presence changes of its two advisors. Around it, rows that must not
+ * count: a request of another branch in the same hour and its advisor's presence, one of the same
+ * branch the evening before, an award for an event that names no request, and the branch's budget
+ * funding. Ids are fresh per call, so the shared test database needs no cleanup.
  *
  * The hand-worked answers are in tests/reporting/kpis.test.ts.
  */
@@ -150,10 +151,12 @@ async function directory(prisma: PrismaClient, tag: string) {
     ],
   });
   const advisorId = `adv_k${tag}`;
+  const secondAdvisorId = `adv_k2${tag}`;
   const otherAdvisorId = `adv_ko${tag}`;
   await prisma.advisor.createMany({
     data: [
       { id: advisorId, branchId, name: "A", maxConcurrent: 5, languages: ["en"], suitabilityMaxRisk: 5 },
+      { id: secondAdvisorId, branchId, name: "A2", maxConcurrent: 5, languages: ["en"], suitabilityMaxRisk: 5 },
       { id: otherAdvisorId, branchId: otherBranchId, name: "B", maxConcurrent: 5, languages: ["en"], suitabilityMaxRisk: 5 },
     ],
   });
@@ -165,7 +168,7 @@ async function directory(prisma: PrismaClient, tag: string) {
       { id: otherClientId, branchId: otherBranchId, name: "D", riskLevel: 2, language: "en" },
     ],
   });
-  return { branchId, otherBranchId, advisorId, otherAdvisorId, clientId, otherClientId };
+  return { branchId, otherBranchId, advisorId, secondAdvisorId, otherAdvisorId, clientId, otherClientId };
 }
 
 /** The request row as the persister leaves it at the end of the script. */
@@ -227,9 +230,32 @@ async function awards(prisma: PrismaClient, s: Script, requestId: string, branch
   }
 }
 
+/**
+ * Presence changes (local times on the scripted day), as the engine and the expiry job record them:
+ * A (who takes every request of the branch) is available from before 08:00, away 09:30-09:45, and
+ * offline at 12:00; A2 is available 09:00-10:30 and again from 13:00 on (still available: open until
+ * now); B, of the other branch, is available from 08:00 on (counts only for the other branch).
+ */
+async function presence(prisma: PrismaClient, d: Awaited<ReturnType<typeof directory>>) {
+  const rows: Array<[string, string, "available" | "away" | "offline", string]> = [
+    [d.advisorId, d.branchId, "available", "07:30"],
+    [d.advisorId, d.branchId, "away", "09:30"],
+    [d.advisorId, d.branchId, "available", "09:45"],
+    [d.advisorId, d.branchId, "offline", "12:00"],
+    [d.secondAdvisorId, d.branchId, "available", "09:00"],
+    [d.secondAdvisorId, d.branchId, "offline", "10:30"],
+    [d.secondAdvisorId, d.branchId, "available", "13:00"],
+    [d.otherAdvisorId, d.otherBranchId, "available", "08:00"],
+  ];
+  await prisma.advisorPresenceChange.createMany({
+    data: rows.map(([advisorId, branchId, presence, at]) => ({ id: newId("presenceChange"), advisorId, branchId, presence, at: local(at) })),
+  });
+}
+
 export async function insertScriptedDay(prisma: PrismaClient): Promise<ScriptedDay> {
   const tag = uniqueTag();
   const d = await directory(prisma, tag);
+  await presence(prisma, d);
   for (const branchId of [d.branchId, d.otherBranchId]) {
     const funded = await fundBudget(prisma, { branchId, points: 1_000, periodKey: `kpi-${tag}` });
     if (!funded.ok) throw new Error(`fixture: funding refused: ${funded.reason}`);

@@ -46,7 +46,7 @@ export const KPI_TILES: readonly KpiTile[] = [
   { id: "offers", label: "Offers made", value: (k) => formatCount(k.offers) },
   { id: "declineRate", label: "Decline rate", hint: "declined of offers", value: (k) => formatRate(k.declineRate) },
   { id: "timeoutRate", label: "Timeout rate", hint: "offers left to time out", value: (k) => formatRate(k.timeoutRate) },
-  { id: "utilisation", label: "Utilisation", hint: "not recorded: no presence history", value: (k) => formatRate(k.utilisation) },
+  { id: "utilisation", label: "Utilisation", hint: "assigned time over available time of the branch's advisors", value: (k) => formatRate(k.utilisation) },
   { id: "meanRating", label: "Mean rating (of 5)", value: (k) => formatRating(k.meanRating) },
   { id: "pointsPerCompleted", label: "Points per completed request", value: (k) => formatPoints(k.pointsPerCompleted) },
 ];

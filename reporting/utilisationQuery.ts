@@ -1,0 +1,75 @@
+/**
+ * The utilisation statement of the branch KPIs (the definition is in reporting/kpis.ts): assigned
+ * advisor-seconds and available advisor-seconds per bucket and over the range, from the presence
+ * history (AdvisorPresenceChange) and the requests' assignment times.
+ *
+ * Both kinds of time come as spans [s, e) already clipped to the range; each span is cut into the
+ * buckets it touches (width_bucket of its ends in the bucket edges, then the overlap with each), so
+ * the cost is the number of (span, bucket) pieces, not spans times buckets.
+ */
+import { Prisma } from "../generated/prisma/client.ts";
+import type { KpiQuery } from "./kpiQuery.ts";
+
+/** UTC wall-clock text of an instant, as the timestamp(3) columns hold it. */
+const utcWall = (at: Date) => at.toISOString().slice(0, 23);
+
+/** `now()` as the columns hold time: an open span (still available, still assigned) ends there. */
+const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')::timestamp(3)`;
+
+/**
+ * Rows (k, assigned_s, available_s): k the 1-based bucket, 0 for the whole range; buckets with no
+ * time of either kind have no row. `starts` are the bucket starts (UTC ISO), as for the facts.
+ */
+export function utilisationSql(q: KpiQuery, starts: string[]) {
+  const from = Prisma.sql`${utcWall(q.from)}::timestamp`;
+  const to = Prisma.sql`${utcWall(q.to)}::timestamp`;
+  // The bucket edges: every start, then `to`, so bucket k is [edges[k], edges[k + 1]).
+  const edges = `{${[...starts.map((s) => s.slice(0, 23)), utcWall(q.to)].join(",")}}`;
+  return Prisma.sql`
+    WITH advisors AS (
+      SELECT DISTINCT "advisorId" FROM "AdvisorPresenceChange" WHERE "branchId" = ${q.branchId} AND at < ${to}
+    ),
+    changes AS (
+      -- The next change of the same advisor ends each one (in any branch: an advisor who moved on).
+      SELECT c."branchId", c.presence, c.at, lead(c.at) OVER (PARTITION BY c."advisorId" ORDER BY c.at, c.id) AS next_at
+      FROM "AdvisorPresenceChange" c JOIN advisors USING ("advisorId")
+      WHERE c.at < ${to}
+    ),
+    spans AS (
+      SELECT false AS assigned, greatest(at, ${from}) AS s, least(coalesce(next_at, ${NOW}), ${to}) AS e
+      FROM changes WHERE "branchId" = ${q.branchId} AND presence = 'available'
+      UNION ALL
+      SELECT true, greatest(r."assignedAt", ${from}), least(coalesce(r."completedAt", r."cancelledAt", ${NOW}), ${to})
+      FROM "ServiceRequest" r JOIN "Advisor" a ON a.id = r."assignedAdvisorId"
+      WHERE a."branchId" = ${q.branchId} AND r."assignedAt" < ${to} AND coalesce(r."completedAt", r."cancelledAt", ${NOW}) > ${from}
+    ),
+    bounds AS (SELECT ${edges}::timestamp[] AS edges),
+    cut AS (
+      -- The edges stay out of the rows: an array of 8,761 hours copied per row costs seconds.
+      SELECT p.assigned, p.s, p.e, width_bucket(p.s, b.edges) AS first, least(width_bucket(p.e, b.edges), ${starts.length}) AS last
+      FROM spans p CROSS JOIN bounds b
+      WHERE p.e > p.s
+    ),
+    pieces AS (
+      -- Most spans (an assignment of minutes) lie in one bucket: whole, without a series.
+      SELECT assigned, first AS k, date_part('epoch', e - s) AS seconds FROM cut WHERE first = last
+      UNION ALL
+      SELECT c.assigned, g.k, date_part('epoch', least(c.e, b.edges[g.k + 1]) - greatest(c.s, b.edges[g.k]))
+      FROM cut c CROSS JOIN bounds b CROSS JOIN LATERAL generate_series(c.first, c.last) AS g(k)
+      WHERE c.first < c.last
+    )
+    SELECT coalesce(k, 0) AS k,
+      coalesce(sum(seconds) FILTER (WHERE assigned), 0)::float8 AS assigned_s,
+      coalesce(sum(seconds) FILTER (WHERE NOT assigned), 0)::float8 AS available_s
+    FROM pieces WHERE seconds > 0
+    GROUP BY GROUPING SETS ((k), ())`;
+}
+
+export interface UtilisationRow {
+  k: number;
+  assigned_s: number;
+  available_s: number;
+}
+
+/** assigned / available, null when no advisor of the branch was available in the bucket. */
+export const utilisationOf = (row: UtilisationRow | undefined): number | null => (row && row.available_s > 0 ? row.assigned_s / row.available_s : null);
