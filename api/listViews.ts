@@ -131,3 +131,16 @@ export function requestSummaryView(r: RequestSummary): RequestSummaryView {
     expiredAt: isoOrNull(r.expiredAt),
   };
 }
+
+/** A client as the directory holds them: one schema for GET /v1/clients/{id} and the branch's list. */
+export const ClientSchema = z
+  .object({
+    id: z.string(),
+    branchId: z.string(),
+    name: z.string(),
+    riskLevel: z.number().int(),
+    language: z.string(),
+    dedicatedAdvisorId: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("Client");

@@ -14,7 +14,7 @@ import { PRESENCES } from "../../matching/domain/types.ts";
 import { listRequests } from "../../matching/records/requestHistory.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps, type AppEnv } from "../context.ts";
-import { ListedAdvisorSchema, listedAdvisorView, RequestStatusQuery, RequestSummaryPageSchema, requestSummaryView } from "../listViews.ts";
+import { ClientSchema, ListedAdvisorSchema, listedAdvisorView, RequestStatusQuery, RequestSummaryPageSchema, requestSummaryView } from "../listViews.ts";
 import { PageQuerySchema, pageQuery, pageSchema, pageView } from "../pagination.ts";
 import { COMMON_ERRORS, idParam, Instant, json } from "../schemas.ts";
 
@@ -23,18 +23,6 @@ const BranchParams = z.object({ id: idParam("branch") });
 const BranchSummarySchema = z
   .object({ id: z.string(), name: z.string(), region: z.string(), timezone: z.string(), createdAt: z.string() })
   .openapi("BranchSummary");
-
-const ClientSummarySchema = z
-  .object({
-    id: z.string(),
-    branchId: z.string(),
-    name: z.string(),
-    riskLevel: z.number().int(),
-    language: z.string(),
-    dedicatedAdvisorId: z.string().nullable(),
-    createdAt: z.string(),
-  })
-  .openapi("ClientSummary");
 
 const AdvisorsQuery = PageQuerySchema.extend({
   presence: z
@@ -72,7 +60,7 @@ const routes = {
     tags: ["branch"],
     summary: "The branch's clients, oldest first",
     request: { params: BranchParams, query: PageQuerySchema },
-    responses: { 200: { description: "a page of clients", content: json(pageSchema(ClientSummarySchema, "ClientPage")) }, ...COMMON_ERRORS },
+    responses: { 200: { description: "a page of clients", content: json(pageSchema(ClientSchema, "ClientPage")) }, ...COMMON_ERRORS },
   }),
   requests: createRoute({
     method: "get",

@@ -14,6 +14,7 @@ import { LICENCE_KINDS, PRESENCES } from "../../matching/domain/types.ts";
 import type { AdvisorState } from "../../matching/store/port.ts";
 import { canSeeBranch, requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
+import { ClientSchema } from "../listViews.ts";
 import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, text, LanguageTag, Instant, json } from "../schemas.ts";
 
 // ---- input schemas -------------------------------------------------------------------------------
@@ -128,18 +129,6 @@ const AdvisorSchema = z
     live: z.object({ presence: z.enum(PRESENCES), heartbeatAt: z.string().nullable(), active: z.number().int(), pendingPush: z.number().int() }).nullable(),
   })
   .openapi("Advisor");
-
-const ClientSchema = z
-  .object({
-    id: z.string(),
-    branchId: z.string(),
-    name: z.string(),
-    riskLevel: z.number().int(),
-    language: z.string(),
-    dedicatedAdvisorId: z.string().nullable(),
-    createdAt: z.string(),
-  })
-  .openapi("Client");
 
 export type AdvisorView = z.infer<typeof AdvisorSchema>;
 
