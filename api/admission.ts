@@ -5,7 +5,8 @@
  * `max` creations at once; the next one answers 503 UNAVAILABLE with Retry-After at once (nothing
  * was written: a create retried with its Idempotency-Key is safe), while every other call goes on.
  * At the sustained rate a create takes tens of milliseconds, so a handful are in flight; the bound
- * only bites when they pile up.
+ * only bites when they pile up. Reports take places of their own (api/routes/reporting.ts) for the
+ * same reason: a KPI query holds two database connections for up to a second.
  */
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../core/errors.ts";
@@ -44,9 +45,9 @@ export function createAdmission(max: number): Admission {
 }
 
 /** Middleware: runs the handler inside a place of `admission`, or answers 503 with Retry-After. */
-export function admitted(admission: Admission): MiddlewareHandler {
+export function admitted(admission: Admission, busyMessage = "too many requests are being created right now; retry shortly"): MiddlewareHandler {
   return async (_c, next) => {
-    if (!admission.tryEnter()) throw new AppError("UNAVAILABLE", "too many requests are being created right now; retry shortly");
+    if (!admission.tryEnter()) throw new AppError("UNAVAILABLE", busyMessage);
     try {
       await next();
     } finally {

@@ -7,6 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../core/errors.ts";
 import { branchKpis, KPI_BUCKETS, kpiRangeProblem } from "../../reporting/kpis.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
+import { admitted, createAdmission } from "../admission.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { COMMON_ERRORS, idParam, Instant, json } from "../schemas.ts";
 
@@ -78,9 +79,18 @@ const kpisRoute = createRoute({
   responses: { 200: { description: "the KPIs", content: json(BranchKpisSchema) }, ...COMMON_ERRORS },
 });
 
+/**
+ * KPI queries run at once per process. Each holds two connections of the pool the decisions need
+ * too, for up to about a second on a year of history; past this bound the next answers 503 with
+ * Retry-After at once rather than starving request creation and the journal of connections.
+ */
+export const KPI_QUERIES_IN_FLIGHT = 2;
+
 export function reportingRoutes(deps: AppDeps) {
   const prisma = deps.backends.database.prisma;
-  return createRouter().openapi(kpisRoute, async (c) => {
+  const router = createRouter();
+  router.use("/v1/branches/:id/kpis", admitted(createAdmission(KPI_QUERIES_IN_FLIGHT), "too many KPI reports are running right now; retry shortly"));
+  return router.openapi(kpisRoute, async (c) => {
     const principal = requireRole(c, "admin", "manager");
     const branchId = c.req.valid("param").id;
     requireBranchAccess(principal, branchId);

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../api/auth/principal.ts";
-import { reportingRoutes } from "../../api/routes/reporting.ts";
-import { callApp, createTestApp, errorOf, openTestDeps, type TestDeps } from "../support/testApp.ts";
+import { KPI_QUERIES_IN_FLIGHT, reportingRoutes } from "../../api/routes/reporting.ts";
+import { authHeaders, callApp, createTestApp, errorOf, openTestDeps, type TestDeps } from "../support/testApp.ts";
 import { insertScriptedDay, local, type ScriptedDay } from "../reporting/support/scriptedDay.ts";
 
 const KPI_KEYS = [
@@ -119,5 +119,21 @@ describe("GET /v1/branches/{id}/kpis (embedded backends)", () => {
     // Just inside the limits.
     expect((await get(kpisPath({ from, to: "2027-02-05T00:00:00Z" }), admin)).status).toBe(200);
     expect((await get(kpisPath({ from, to: "2026-03-25T00:00:00Z", bucket: "hour" }), admin)).status).toBe(200);
+  });
+  it("runs at most KPI_QUERIES_IN_FLIGHT reports at once: the rest answer 503 with Retry-After at once, then reports run again", async () => {
+    // One token for all, so the calls reach the route in the same tick rather than as each is signed.
+    const headers = await authHeaders(admin, t.deps.config.jwtSecret);
+    const calls = await Promise.all(Array.from({ length: 8 }, () => app.request(kpisPath({ ...dayRange, bucket: "hour" }), { headers })));
+    const statuses = calls.map((res) => res.status);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(KPI_QUERIES_IN_FLIGHT);
+    const refused = calls.filter((res) => res.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    for (const res of refused) {
+      expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect((await errorOf(res)).code).toBe("UNAVAILABLE");
+    }
+    // The places were given back.
+    expect((await get(kpisPath(dayRange), admin)).status).toBe(200);
   });
 });
