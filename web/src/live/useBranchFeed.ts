@@ -16,9 +16,10 @@ const MAX_RETRY_MS = 15_000;
 
 export const branchKey = (branchId: string) => ["branch", branchId] as const;
 
-function socketUrl(token: string): string {
+/** The token travels as the offered subprotocol, not in the URL, so proxies' access logs never hold it. */
+function socketUrl(): string {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${window.location.host}/v1/ws?token=${encodeURIComponent(token)}`;
+  return `${scheme}//${window.location.host}/v1/ws`;
 }
 
 export function useBranchFeed(token: string, branchId: string) {
@@ -34,7 +35,7 @@ export function useBranchFeed(token: string, branchId: string) {
     let stopped = false;
     const refresh = () => void queryClient.invalidateQueries({ queryKey: branchKey(branchId) });
     const connect = () => {
-      socket = new WebSocket(socketUrl(token));
+      socket = new WebSocket(socketUrl(), [token]);
       socket.onopen = () => {
         retryMs = 500;
         setStatus("live");
