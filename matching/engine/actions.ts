@@ -135,8 +135,9 @@ export abstract class ActionEngine extends FunnelEngine {
    * Presence change and heartbeat. An advisor becoming available is offered waiting requests. The
    * report is remembered first (for the presence TTL), so one that arrives while the live state is
    * missing (LiveStateUnavailableError) is still applied once it is rebuilt. A transition (the store
-   * answers a different previous presence) goes to the presence history; re-applying reports after
-   * a rebuild (replayPresence, reapplyPresence) records nothing, as they were recorded when made.
+   * answers a different previous presence) goes to the presence history; re-applying a report after
+   * a rebuild (replayPresence, reapplyPresence) records it again where the rebuilt state differed, as
+   * a report made while the live state was missing was never recorded (a repeat is harmless).
    */
   async setPresence(advisorId: string, presence: Presence): Promise<{ ok: true; advisor: AdvisorState } | { ok: false; reason: "UNKNOWN_ADVISOR" }> {
     let now = this.clock.now();
@@ -151,7 +152,7 @@ export abstract class ActionEngine extends FunnelEngine {
       result = await this.store.setPresence(advisorId, presence, now);
       if (!result.ok) return result;
     }
-    if (result.previous !== presence) await this.notePresence(result.advisor, presence, now);
+    if (result.previous !== presence) this.notePresence(result.advisor, presence, now);
     if (presence === "available") await this.serveQueue(result.advisor);
     return { ok: true, advisor: result.advisor };
   }

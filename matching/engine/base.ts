@@ -72,12 +72,11 @@ export abstract class EngineBase {
    * Reports a presence transition the store just applied to the history (reporting only): a failed
    * write is reported to onError and the change stands, as the store decided it.
    */
-  protected async notePresence(advisor: AdvisorState, presence: Presence, at: number): Promise<void> {
-    try {
-      await this.presenceHistory.record({ advisorId: advisor.profile.id, branchId: advisor.profile.branchId, presence, at });
-    } catch (error) {
-      this.onError(error, "presence history");
-    }
+  protected notePresence(advisor: AdvisorState, presence: Presence, at: number): void {
+    // Not awaited: the history is for reporting, and an advisor's presence answer (or the queue it
+    // wakes) must not wait on PostgreSQL. A failed write is logged; the row is then missing (see
+    // matching/presenceHistory.ts for what that does to utilisation).
+    this.presenceHistory.record({ advisorId: advisor.profile.id, branchId: advisor.profile.branchId, presence, at }).catch((error) => this.onError(error, "presence history"));
   }
 
   // ---- shared steps --------------------------------------------------------------------------------
@@ -257,7 +256,9 @@ export abstract class EngineBase {
     const report = this.reported.get(advisorId);
     if (!report || report.presence === "offline" || report.at <= this.clock.now() - this.presenceTtlMs) return false;
     const result = await this.store.setPresence(advisorId, report.presence, report.at, { onlyIfNewer: true });
-    return result.ok && result.advisor.supply.heartbeatAt === report.at;
+    const applied = result.ok && result.advisor.supply.heartbeatAt === report.at;
+    if (applied && result.previous !== report.presence) this.notePresence(result.advisor, report.presence, report.at);
+    return applied;
   }
 
   /**

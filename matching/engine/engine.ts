@@ -127,6 +127,9 @@ export class MatchingEngine extends ActionEngine {
       results.forEach((result, i) => {
         const [, report] = reports[start + i]!;
         if (!result.ok || result.advisor.supply.heartbeatAt !== report.at) return;
+        // A report made while the live state was missing was never recorded; one recorded before
+        // the loss is recorded again, which changes no span of the history.
+        if (result.previous !== report.presence) this.notePresence(result.advisor, report.presence, report.at);
         applied++;
         if (report.presence === "available") available = true;
       });
