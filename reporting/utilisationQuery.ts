@@ -31,9 +31,19 @@ export function utilisationSql(q: KpiQuery, starts: string[]) {
     ),
     changes AS (
       -- The next change of the same advisor ends each one (in any branch: an advisor who moved on).
+      -- Only the range's changes and each advisor's last one before it (by the index on advisorId,
+      -- at) can start a span in the range, so older history is not read.
       SELECT c."branchId", c.presence, c.at, lead(c.at) OVER (PARTITION BY c."advisorId" ORDER BY c.at, c.id) AS next_at
-      FROM "AdvisorPresenceChange" c JOIN advisors USING ("advisorId")
-      WHERE c.at < ${to}
+      FROM (
+        SELECT c.id, c."advisorId", c."branchId", c.presence, c.at
+        FROM "AdvisorPresenceChange" c JOIN advisors USING ("advisorId")
+        WHERE c.at >= ${from} AND c.at < ${to}
+        UNION ALL
+        SELECT l.* FROM advisors d CROSS JOIN LATERAL (
+          SELECT p.id, p."advisorId", p."branchId", p.presence, p.at FROM "AdvisorPresenceChange" p
+          WHERE p."advisorId" = d."advisorId" AND p.at < ${from} ORDER BY p.at DESC, p.id DESC LIMIT 1
+        ) AS l
+      ) AS c
     ),
     spans AS (
       SELECT false AS assigned, greatest(at, ${from}) AS s, least(coalesce(next_at, ${NOW}), ${to}) AS e

@@ -211,6 +211,16 @@ function kpisSuite(open: () => Promise<Database>) {
       expect(kpis.total).toEqual({ ...DAY, utilisation: (dayAssigned + 86_400) / (dayAvailable + 86_400) });
     });
 
+    it("presence changed before from counts: each advisor's last change before the range starts a span in it", async () => {
+      // 10:00-11:00: A available since 09:45 and A2 since 09:00, both changes before from.
+      const hour = await run({ from: local("10:00"), to: local("11:00"), bucket: "hour" });
+      expect(hour.buckets[0]?.utilisation).toBe(UTILISATION["10:00"]);
+      expect(hour.total.utilisation).toBe(UTILISATION["10:00"]);
+      // The next day: A2 available since 13:00 the day before and r4 assigned since 10:00:05, both open.
+      const next = await run({ from: local("00:00", "2026-03-11"), to: local("00:00", "2026-03-12"), bucket: "day" });
+      expect(next.total).toEqual({ ...EMPTY, utilisation: 1 });
+    });
+
     it("a range starting off a local boundary: the first bucket starts at from, the evening before counts there", async () => {
       const kpis = await run({ from: local("23:00", "2026-03-09"), to: local("10:00"), bucket: "day" });
       expect(kpis.buckets.map((b) => b.start)).toEqual(["2026-03-09T17:30:00.000Z", "2026-03-09T18:30:00.000Z"]);
