@@ -37,7 +37,20 @@ afterEach(() => {
 
 describe("layers (dependency-cruiser)", () => {
   it("the committed tree keeps every rule", async () => {
-    const { code, output } = await cruise("api", "app", "platform", "core", "matching", "incentives", "compliance", "directory", "reporting", "prisma", "tools", "web/src");
+    const { code, output } = await cruise(
+      "api",
+      "app",
+      "platform",
+      "core",
+      "matching",
+      "incentives",
+      "compliance",
+      "directory",
+      "reporting",
+      "prisma",
+      "tools",
+      "web/src",
+    );
     expect(output).toMatch(/no dependency violations found/);
     expect(code).toBe(0);
   }, 60_000);
@@ -63,7 +76,10 @@ describe("layers (dependency-cruiser)", () => {
 
   it("the console importing server code beyond the shared schemas fails; the shared schemas pass", async () => {
     const bad = probe("web/src/zzArchitectureProbe.ts", 'import { newOfferId } from "../../core/ids.ts";\nexport const probe = newOfferId;\n');
-    const good = probe("web/src/zzArchitectureProbe2.ts", 'import { DispatchPolicySchema } from "../../matching/domain/policy.ts";\nexport const probe = DispatchPolicySchema;\n');
+    const good = probe(
+      "web/src/zzArchitectureProbe2.ts",
+      'import { DispatchPolicySchema } from "../../matching/domain/policy.ts";\nexport const probe = DispatchPolicySchema;\n',
+    );
     const { code, output } = await cruise(bad, good);
     expect(code).not.toBe(0);
     expect(output).toMatch(/web-uses-only-shared-schemas: web\/src\/zzArchitectureProbe\.ts → core\/ids\.ts/);

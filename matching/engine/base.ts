@@ -76,7 +76,9 @@ export abstract class EngineBase {
     // Not awaited: the history is for reporting, and an advisor's presence answer (or the queue it
     // wakes) must not wait on PostgreSQL. A failed write is logged; the row is then missing (see
     // matching/presenceHistory.ts for what that does to utilisation).
-    this.presenceHistory.record({ advisorId: advisor.profile.id, branchId: advisor.profile.branchId, presence, at }).catch((error) => this.onError(error, "presence history"));
+    this.presenceHistory
+      .record({ advisorId: advisor.profile.id, branchId: advisor.profile.branchId, presence, at })
+      .catch((error) => this.onError(error, "presence history"));
   }
 
   // ---- shared steps --------------------------------------------------------------------------------
