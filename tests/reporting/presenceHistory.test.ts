@@ -34,12 +34,14 @@ describe("presence history (memory store, engine and record on PGlite)", () => {
       world.clock.advance(10_000);
     }
     // The engine does not wait for the history write (reporting must not slow a presence answer).
-    await expect.poll(() => presenceChanges(db.prisma, world.branchId)).toEqual([
-      { advisorId: advisor, branchId: world.branchId, presence: "available", at: t0 },
-      { advisorId: advisor, branchId: world.branchId, presence: "away", at: t0 + 20_000 },
-      { advisorId: advisor, branchId: world.branchId, presence: "available", at: t0 + 40_000 },
-      { advisorId: advisor, branchId: world.branchId, presence: "offline", at: t0 + 50_000 },
-    ]);
+    await expect
+      .poll(() => presenceChanges(db.prisma, world.branchId))
+      .toEqual([
+        { advisorId: advisor, branchId: world.branchId, presence: "available", at: t0 },
+        { advisorId: advisor, branchId: world.branchId, presence: "away", at: t0 + 20_000 },
+        { advisorId: advisor, branchId: world.branchId, presence: "available", at: t0 + 40_000 },
+        { advisorId: advisor, branchId: world.branchId, presence: "offline", at: t0 + 50_000 },
+      ]);
   });
 
   it("the expiry job records offline at the last heartbeat plus the TTL, whenever it runs, and once", async () => {
