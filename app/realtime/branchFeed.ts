@@ -77,15 +77,16 @@ export function wireBranchFeed(deps: BranchFeedDeps): BranchFeed {
   };
   const sendSnapshot = async (branchId: string) => {
     try {
-      // Read first, then take the lease right before publishing: the interval then lies between
-      // the publications themselves, whatever a slow read takes. A fresh token each time: the lease
-      // must lapse, never be renewed by its own holder.
-      const message = await snapshotMessage(branchId);
+      // The lease first, then the read: of the processes that saw activity only the holder reads the
+      // database, once per interval per branch (reading first had every process read every
+      // interval and all but one throw the result away). Publications stay an interval apart give
+      // or take the difference between two reads. A fresh token each time: the lease must lapse,
+      // never be renewed by its own holder.
       if (!(await deps.store.acquireLease(`branch-snapshot:${branchId}`, `${leaseToken}${attempts++}`, SNAPSHOT_INTERVAL_MS))) {
         schedule(branchId, SNAPSHOT_INTERVAL_MS);
         return;
       }
-      await publish(branchId, message);
+      await publish(branchId, await snapshotMessage(branchId));
     } catch (error) {
       logger.error({ err: error, branchId }, "branch snapshot failed");
     }
