@@ -37,15 +37,20 @@ export const AdvisorLiveSchema = z
   })
   .openapi("AdvisorLive");
 
+/** An advisor's directory profile: the fields GET /v1/advisors/{id} and the branch's list share. */
+export const ADVISOR_PROFILE_FIELDS = {
+  id: z.string(),
+  branchId: z.string(),
+  name: z.string(),
+  status: z.enum(["active", "suspended", "offboarded"]),
+  maxConcurrent: z.number().int(),
+  languages: z.array(z.string()),
+  suitabilityMaxRisk: z.number().int(),
+};
+
 export const ListedAdvisorSchema = z
   .object({
-    id: z.string(),
-    branchId: z.string(),
-    name: z.string(),
-    status: z.enum(["active", "suspended", "offboarded"]),
-    maxConcurrent: z.number().int(),
-    languages: z.array(z.string()),
-    suitabilityMaxRisk: z.number().int(),
+    ...ADVISOR_PROFILE_FIELDS,
     licences: z.array(LicenceSummarySchema),
     live: AdvisorLiveSchema,
   })

@@ -14,7 +14,7 @@ import { LICENCE_KINDS, PRESENCES } from "../../matching/domain/types.ts";
 import type { AdvisorState } from "../../matching/store/port.ts";
 import { canSeeBranch, requireBranchAccess, requireRole } from "../auth/middleware.ts";
 import { createRouter, type AppDeps } from "../context.ts";
-import { ClientSchema } from "../listViews.ts";
+import { ADVISOR_PROFILE_FIELDS, ClientSchema } from "../listViews.ts";
 import { COMMON_ERRORS, CONFLICT_RESPONSE, idParam, text, LanguageTag, Instant, json } from "../schemas.ts";
 
 // ---- input schemas -------------------------------------------------------------------------------
@@ -115,13 +115,7 @@ const LicenceSchema = z
 
 const AdvisorSchema = z
   .object({
-    id: z.string(),
-    branchId: z.string(),
-    name: z.string(),
-    status: z.enum(["active", "suspended", "offboarded"]),
-    maxConcurrent: z.number().int(),
-    languages: z.array(z.string()),
-    suitabilityMaxRisk: z.number().int(),
+    ...ADVISOR_PROFILE_FIELDS,
     createdAt: z.string(),
     offboardedAt: z.string().nullable(),
     licences: z.array(LicenceSchema),
