@@ -26,7 +26,7 @@ import { recordRoutes } from "./routes/record.ts";
 import { reportingRoutes } from "./routes/reporting.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { requireKnownMediaType } from "./mediaType.ts";
-import { mountConsole } from "./static/console.ts";
+import { mountWebApps } from "./static/webApps.ts";
 import { mountDocs } from "./static/docs.ts";
 import { requireUtf8Bodies } from "./utf8Bodies.ts";
 
@@ -99,7 +99,7 @@ export function createApp(deps: AppDeps) {
   });
   // Local files only: the docs UI and the manager console work with no network.
   mountDocs(app);
-  mountConsole(app);
+  mountWebApps(app);
   app.notFound((c) => errorResponse(c, "NOT_FOUND", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError(createOnError(deps.logger));
   return app;

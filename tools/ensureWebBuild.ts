@@ -1,5 +1,5 @@
 /**
- * Builds the manager console (web/ into web/dist) when it is missing, or with `--if-stale` also when
+ * Builds the web apps (web/ into web/dist) when it is missing, or with `--if-stale` also when
  * a source is newer than the build. `npm start` runs it first (prestart), so a fresh checkout serves
  * /console without a separate step; the browser tests run it with --if-stale. The build goes to a
  * folder of its own and is renamed into place, so a server never reads half a build.
@@ -12,7 +12,14 @@ const ROOT = path.resolve(import.meta.dirname, "..");
 const WEB = path.join(ROOT, "web");
 export const WEB_DIST = path.join(WEB, "dist");
 /** What the bundle is made of, besides web/src: the policy schema is shared with the API. */
-const INPUTS = [path.join(WEB, "src"), path.join(WEB, "index.html"), path.join(WEB, "vite.config.ts"), path.join(ROOT, "matching", "domain", "policy.ts")];
+const INPUTS = [
+  path.join(WEB, "src"),
+  path.join(WEB, "index.html"),
+  path.join(WEB, "app"),
+  path.join(WEB, "public"),
+  path.join(WEB, "vite.config.ts"),
+  path.join(ROOT, "matching", "domain", "policy.ts"),
+];
 
 function newestMtime(entry: string): number {
   const stats = statSync(entry);

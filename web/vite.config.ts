@@ -1,6 +1,9 @@
 /**
- * The manager console's build: `npm run build:web` writes web/dist, which the server serves at
- * /console (api/static/console.ts). Asset names carry content hashes, so they are cached for good.
+ * The web apps' build: `npm run build:web` writes web/dist, which the server serves
+ * (api/static/webApps.ts): the manager console (index.html) at /console, the advisor app
+ * (app/advisor/index.html) at /app/advisor and the client app (app/client/index.html) at
+ * /app/client. Their assets are shared under /assets/, named by content hash, so they are cached for
+ * good. Files in web/public (the advisor app's manifest, service worker and icons) are copied as they are.
  */
 import path from "node:path";
 import react from "@vitejs/plugin-react";
@@ -10,9 +13,22 @@ const here = import.meta.dirname;
 
 export default defineConfig({
   root: here,
-  base: "/console/",
+  base: "/",
   plugins: [react()],
   // The policy schema is shared with the API (matching/domain/policy.ts), one folder up.
   server: { fs: { allow: [path.resolve(here, "..")] } },
-  build: { outDir: path.join(here, "dist"), emptyOutDir: true, sourcemap: false, reportCompressedSize: false, chunkSizeWarningLimit: 1500 },
+  build: {
+    outDir: path.join(here, "dist"),
+    emptyOutDir: true,
+    sourcemap: false,
+    reportCompressedSize: false,
+    chunkSizeWarningLimit: 1500,
+    rollupOptions: {
+      input: {
+        console: path.join(here, "index.html"),
+        advisor: path.join(here, "app", "advisor", "index.html"),
+        client: path.join(here, "app", "client", "index.html"),
+      },
+    },
+  },
 });

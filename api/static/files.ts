@@ -1,5 +1,5 @@
 /**
- * Serving files from a local folder: the console's build and Swagger UI's assets. Nothing here
+ * Serving files from a local folder: the web apps' build and Swagger UI's assets. Nothing here
  * reaches the network; a path that resolves outside its folder (`..`, an encoded slash trick) is
  * treated as missing rather than read.
  */
@@ -12,6 +12,7 @@ const CONTENT_TYPES: Record<string, string> = {
   ".mjs": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".json": "application/json; charset=utf-8",
+  ".webmanifest": "application/manifest+json; charset=utf-8",
   ".map": "application/json; charset=utf-8",
   ".svg": "image/svg+xml",
   ".png": "image/png",

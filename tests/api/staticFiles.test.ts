@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { mountConsole } from "../../api/static/console.ts";
+import { mountWebApps } from "../../api/static/webApps.ts";
 import { mountDocs } from "../../api/static/docs.ts";
 import { createRouter } from "../../api/context.ts";
 
@@ -16,12 +16,15 @@ fs.mkdirSync(path.join(dist, "assets"));
 fs.writeFileSync(path.join(dist, "index.html"), "<!doctype html><title>console</title>");
 fs.writeFileSync(path.join(dist, "assets", "index-abc123.js"), "console.log(1)");
 fs.writeFileSync(path.join(dist, "robots.txt"), "User-agent: *");
+fs.mkdirSync(path.join(dist, "app", "advisor"), { recursive: true });
+fs.writeFileSync(path.join(dist, "app", "advisor", "index.html"), "<!doctype html><title>advisor</title>");
+fs.writeFileSync(path.join(dist, "app", "advisor", "manifest.webmanifest"), '{"name":"advisor"}');
 // A file beside the build that must never be served through it.
 fs.writeFileSync(path.join(path.dirname(dist), `${path.basename(dist)}-outside.txt`), "CONTENT-OUTSIDE-THE-BUILD");
 
 const app = createRouter();
 mountDocs(app);
-mountConsole(app, dist);
+mountWebApps(app, dist);
 
 afterAll(() => {
   fs.rmSync(dist, { recursive: true, force: true });
@@ -40,7 +43,7 @@ describe("the console's files", () => {
     expect(index.headers.get("cache-control")).toBe("no-cache");
     expect(index.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(await index.text()).toContain("<title>console</title>");
-    const asset = await app.request("/console/assets/index-abc123.js");
+    const asset = await app.request("/assets/index-abc123.js");
     expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
     expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(await asset.text()).toBe("console.log(1)");
@@ -53,22 +56,38 @@ describe("the console's files", () => {
       expect(res.status, deep).toBe(200);
       expect(await res.text()).toContain("<title>console</title>");
     }
-    const missing = await app.request("/console/assets/gone-123.js");
+    const missing = await app.request("/assets/gone-123.js");
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("NOT_FOUND");
   });
 
   it("never serves a file outside the build, however the path is spelled", async () => {
     const name = `${path.basename(dist)}-outside.txt`;
-    for (const attempt of [`/console/..%2f${name}`, `/console/assets/..%2f..%2f${name}`, `/console/%2e%2e/${name}`, "/console/assets/%00.js"]) {
+    for (const attempt of [`/console/..%2f${name}`, `/assets/..%2f..%2f${name}`, `/console/%2e%2e/${name}`, "/assets/%00.js"]) {
       const res = await app.request(attempt);
       expect(await res.text(), attempt).not.toContain("CONTENT-OUTSIDE-THE-BUILD");
     }
   });
 
+  it("serves each app under its own prefix: its index.html for deep paths, its own files no-cache, never another app's", async () => {
+    for (const deep of ["/app/advisor/", "/app/advisor/offers/off_1"]) {
+      const res = await app.request(deep);
+      expect(res.status, deep).toBe(200);
+      expect(await res.text(), deep).toContain("<title>advisor</title>");
+    }
+    expect((await app.request("/app/advisor")).headers.get("location")).toBe("/app/advisor/");
+    const manifest = await app.request("/app/advisor/manifest.webmanifest");
+    expect(manifest.headers.get("content-type")).toBe("application/manifest+json; charset=utf-8");
+    expect(manifest.headers.get("cache-control")).toBe("no-cache");
+    // The console's folder is the build's root: the apps' folders inside it are not the console's files.
+    expect(await (await app.request("/console/app/advisor/manifest.webmanifest")).text()).toContain("<title>console</title>");
+    // The client app is not in this made-up build: its index is missing, and it says so.
+    expect((await app.request("/app/client/")).status).toBe(404);
+  });
+
   it("says how to build the console when there is no build", async () => {
     const bare = createRouter();
-    mountConsole(bare, path.join(dist, "not-built"));
+    mountWebApps(bare, path.join(dist, "not-built"));
     const res = await bare.request("/console/");
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain("npm run build:web");

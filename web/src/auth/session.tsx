@@ -1,12 +1,22 @@
 /**
- * The signed-in session: the bearer token (kept in sessionStorage, so it ends with the tab) and the
- * claims read from it. The console never verifies the token itself: the API does, on every call.
+ * The signed-in session: the bearer token and the claims read from it. The console keeps it in
+ * sessionStorage, so it ends with the tab; the advisor app, installed on a phone, keeps it on the
+ * device (localStorage) until it expires or the advisor signs out. The apps never verify the token
+ * themselves: the API does, on every call.
  */
 import { createContext, type ReactNode, useCallback, useContext, useMemo, useState } from "react";
 import { setTokenSource } from "../api/client.ts";
 import { focusScreensFromNowOn } from "../components/ScreenHeading.tsx";
 
-const STORAGE_KEY = "adx.console.token";
+export interface SessionStorageOptions {
+  /** Where the token is kept; each app has its own, so signing in to one does not sign in to another. */
+  storageKey: string;
+  /** "tab": sessionStorage (ends with the tab); "device": localStorage (an installed app). */
+  keep: "tab" | "device";
+}
+
+const CONSOLE_STORAGE: SessionStorageOptions = { storageKey: "adx.console.token", keep: "tab" };
+const storageOf = (options: SessionStorageOptions): Storage => (options.keep === "device" ? localStorage : sessionStorage);
 
 export interface Principal {
   sub: string;
@@ -43,30 +53,33 @@ export function readClaims(token: string): Principal | null {
   }
 }
 
-function storedToken(): string | null {
-  const token = sessionStorage.getItem(STORAGE_KEY);
+function storedToken(options: SessionStorageOptions): string | null {
+  const token = storageOf(options).getItem(options.storageKey);
   return token && readClaims(token) ? token : null;
 }
 
 const SessionContext = createContext<Session | null>(null);
 
-export function SessionProvider({ children }: { children: ReactNode }) {
-  const [token, setToken] = useState<string | null>(storedToken);
+export function SessionProvider({ children, storage = CONSOLE_STORAGE }: { children: ReactNode; storage?: SessionStorageOptions }) {
+  const [token, setToken] = useState<string | null>(() => storedToken(storage));
   setTokenSource(() => token);
-  const signIn = useCallback((next: string) => {
-    const trimmed = next.trim();
-    if (!readClaims(trimmed)) return "this is not a valid, unexpired token";
-    sessionStorage.setItem(STORAGE_KEY, trimmed);
-    focusScreensFromNowOn();
-    setTokenSource(() => trimmed);
-    setToken(trimmed);
-    return null;
-  }, []);
+  const signIn = useCallback(
+    (next: string) => {
+      const trimmed = next.trim();
+      if (!readClaims(trimmed)) return "this is not a valid, unexpired token";
+      storageOf(storage).setItem(storage.storageKey, trimmed);
+      focusScreensFromNowOn();
+      setTokenSource(() => trimmed);
+      setToken(trimmed);
+      return null;
+    },
+    [storage],
+  );
   const signOut = useCallback(() => {
-    sessionStorage.removeItem(STORAGE_KEY);
+    storageOf(storage).removeItem(storage.storageKey);
     focusScreensFromNowOn();
     setToken(null);
-  }, []);
+  }, [storage]);
   const value = useMemo(() => ({ token, principal: token ? readClaims(token) : null, signIn, signOut }), [token, signIn, signOut]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -11,9 +11,9 @@ import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { ScreenHeading } from "../components/ScreenHeading.tsx";
 
 /** The console is for people who run branches; the other demo users sign in to their own apps. */
-const CONSOLE_ROLES = new Set(["manager", "admin", "compliance"]);
+const CONSOLE_ROLES: readonly string[] = ["manager", "admin", "compliance"];
 
-function DemoUsers() {
+function DemoUsers({ roles }: { roles: readonly string[] }) {
   const { signIn } = useSession();
   const users = useQuery({ queryKey: ["dev-users"], queryFn: () => get<{ items: DevUser[] }>("/v1/dev/users"), retry: false });
   const mint = useMutation({
@@ -24,7 +24,7 @@ function DemoUsers() {
   // Without DEV_AUTH the route does not exist: say nothing, the paste form is the way in.
   if (users.error instanceof ApiError && users.error.status === 404) return null;
   if (users.error) return <ErrorNotice error={users.error} title="Demo users could not be listed" />;
-  const people = (users.data?.items ?? []).filter((u) => CONSOLE_ROLES.has(u.role));
+  const people = (users.data?.items ?? []).filter((u) => roles.includes(u.role));
   return (
     <section aria-labelledby="demo-title" className="panel">
       <h2 id="demo-title">Demo users</h2>
@@ -85,11 +85,12 @@ function PasteToken() {
   );
 }
 
-export function SignIn() {
+/** `roles`: whose demo users this app lists (the console's by default; the advisor app lists advisors). */
+export function SignIn({ roles = CONSOLE_ROLES }: { roles?: readonly string[] }) {
   return (
     <section aria-labelledby="screen-title">
       <ScreenHeading>Sign in</ScreenHeading>
-      <DemoUsers />
+      <DemoUsers roles={roles} />
       <PasteToken />
     </section>
   );

@@ -1,7 +1,12 @@
 /** The feed's state and the latest branch snapshot's counts; activity is announced politely. */
 import type { Activity, FeedStatus, Snapshot } from "../../live/useBranchFeed.ts";
 
-const STATUS_TEXT: Record<FeedStatus, string> = { connecting: "Connecting to the live feed…", live: "Live", reconnecting: "Feed lost; reconnecting…" };
+const STATUS_TEXT: Record<FeedStatus, string> = {
+  connecting: "Connecting to the live feed…",
+  live: "Live",
+  reconnecting: "Feed lost; reconnecting…",
+  offline: "Offline: the feed resumes when the network is back",
+};
 
 export function SnapshotPanel({ status, snapshot, lastActivity }: { status: FeedStatus; snapshot: Snapshot | null; lastActivity: Activity | null }) {
   const counts: Array<[string, number | undefined]> = [

@@ -1,0 +1,5 @@
+/** The client app's entry point (placeholder until the app lands). */
+import { createRoot } from "react-dom/client";
+import "../../styles.css";
+
+createRoot(document.getElementById("root")!).render(<h1>Talk to an advisor</h1>);
