@@ -64,9 +64,17 @@ export interface OfflinePage {
   errors: string[];
 }
 
-/** A fresh context whose page can reach only `baseUrl`. */
-export async function offlinePage(browser: Browser, baseUrl: string): Promise<OfflinePage> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+/** The advisor and client apps' design size: a phone, with touch. */
+export const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } as const;
+const DESKTOP = { viewport: { width: 1280, height: 900 } } as const;
+
+/**
+ * A fresh context whose page can reach only `baseUrl` (a desktop unless `device` says otherwise).
+ * Requests a service worker makes itself are not seen by page.route (Playwright's rule), so a page
+ * under a service worker is still held to the server by the worker's own code, not by this route.
+ */
+export async function offlinePage(browser: Browser, baseUrl: string, device: typeof PHONE | typeof DESKTOP = DESKTOP): Promise<OfflinePage> {
+  const context = await browser.newContext({ ...device });
   const page = await context.newPage();
   const origin = new URL(baseUrl).origin;
   const blocked: string[] = [];
