@@ -40,9 +40,24 @@ export function resendOpenOffers(prisma: PrismaClient): (principal: Principal) =
   };
 }
 
-/** Events after which the client gets the request's new state. */
+/**
+ * Events after which the client gets the request's new state. The offer events are here because
+ * they move the request between pending and offered (and add to its timeline); the client is not
+ * told who was offered, the view carries no advisor until one is assigned. offer.accepted is not:
+ * request.assigned follows it in the same decision and carries the same state.
+ *
+ * The state is read from the record, which normally already holds the decision: the engine
+ * publishes a decision's events after its journal entry is committed (Recorder.settle), but waits
+ * for that at most RECORD_WAIT_MS (app/matching.ts). A record trailing further than that (a
+ * persister far behind) shows the older state; the client's next update, or its GET (which
+ * overlays the live status), brings it level.
+ */
 const CLIENT_UPDATES = new Set<DomainEvent["type"]>([
   "request.created",
+  "offer.sent",
+  "offer.declined",
+  "offer.timed_out",
+  "offer.withdrawn",
   "request.stage_changed",
   "request.assigned",
   "request.redispatched",
@@ -88,6 +103,8 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
   // The newest client-visible event published for each request whose client update is still to be
   // sent. The update carries the request's state as read when it is sent, so an older one still
   // waiting behind a newer one would only repeat it: it is skipped (one read instead of several).
+  // A broadcast publishes one offer.sent per advisor offered: each handler sends its advisor's offer
+  // before it looks here, by when the decision's later events are published, so only the last reads.
   const newestUpdate = new Map<string, string>();
   const unwireNewest = bus.subscribe((event) => {
     if (CLIENT_UPDATES.has(event.type)) newestUpdate.set(event.requestId, event.id);
@@ -102,9 +119,9 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
           break;
         case "offer.sent": {
           // Late delivery (a backlog): the advisor could no longer accept it, and the withdrawal follows.
-          if (event.expiresAt <= now()) return;
+          if (event.expiresAt <= now()) break;
           const request = await detailsOf(event.requestId);
-          if (!request) return;
+          if (!request) break;
           await publish(
             [event.advisorId],
             offerMessage({
@@ -117,14 +134,14 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
               channel: request.channel,
             }),
           );
-          return;
+          break;
         }
         case "offer.withdrawn":
           await publish([event.advisorId], { type: "offer.withdrawn", offerId: event.offerId, requestId: event.requestId, reason: event.outcome });
-          return;
+          break;
         case "offer.timed_out":
           await publish([event.advisorId], { type: "offer.withdrawn", offerId: event.offerId, requestId: event.requestId, reason: "timed_out" });
-          return;
+          break;
         case "request.assigned":
           await publish([event.advisorId], { type: "request.assigned", requestId: event.requestId });
           break;

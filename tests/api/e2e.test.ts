@@ -48,12 +48,21 @@ function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>
       const offer = await advisorSocket.next((m) => m.type === "offer" && m.offer.requestId === requestId, 1_000);
       expect(offer.at - sentAt).toBeLessThan(1_000);
       expect(offer.message.offer).toMatchObject({ requestId, kind: "push", topic: "pension transfer", requiredLicence: "fund_sales", channel: "chat" });
+      // The client sees the offer go out (status and stage), without being told to whom.
+      const offered = await clientSocket.next((m) => m.type === "request.updated" && m.request.id === requestId && m.request.status === "offered");
+      expect(offered.message.request).toMatchObject({ status: "offered", stage: "branch" });
+      expect(offered.message.request.advisor).toBeUndefined();
+      expect(offered.message.request.timeline.map((t: { event: string }) => t.event)).toEqual(["request.created", "offer.sent"]);
       expect((await advisorApi.call("GET", "/v1/advisors/me/offers")).body.map((o: { offerId: string }) => o.offerId)).toEqual([offer.message.offer.offerId]);
 
       const accepted = await advisorApi.call("POST", `/v1/offers/${offer.message.offer.offerId}/accept`);
       expect(accepted).toMatchObject({ status: 200, body: { requestId, status: "assigned" } });
       await advisorSocket.next((m) => m.type === "request.assigned" && m.requestId === requestId);
       const updated = await clientSocket.next((m) => m.type === "request.updated" && m.request.status === "assigned");
+      // In order: offered came before assigned, and nothing read later showed an older state.
+      const statuses = clientSocket.messages.filter((m) => m.message.type === "request.updated").map((m) => m.message.request.status);
+      expect(statuses.indexOf("offered")).toBeLessThan(statuses.indexOf("assigned"));
+      expect(statuses.slice(statuses.indexOf("assigned"))).toEqual(["assigned"]);
       expect(updated.message.request.advisor).toMatchObject({
         id: advisorId,
         name: "Ada Adviser",

@@ -19,13 +19,15 @@ function event<T extends DomainEvent["type"]>(type: T, requestId: string, extra:
   return { id: `evt_${seq++}`, at: Date.now(), type, requestId, branchId: "brn_1", ...extra } as unknown as DomainEvent;
 }
 
-function recordingFanout(): Fanout & { sent: Envelope[]; at: number[] } {
+/** `publishMs`: how long a publish takes (a Redis round trip), 0 for none. */
+function recordingFanout(publishMs = 0): Fanout & { sent: Envelope[]; at: number[] } {
   const sent: Envelope[] = [];
   const at: number[] = [];
   return {
     sent,
     at,
     publish: async (e) => {
+      if (publishMs) await sleep(publishMs);
       sent.push(e);
       at.push(Date.now());
     },
@@ -144,6 +146,52 @@ describe("socket notifications under a backlog", () => {
     // The first was being read when the others arrived; the second is superseded by the third.
     expect(reads).toEqual(["req_a", "req_a"]);
     expect(fanout.sent.filter((e) => e.message.type === "request.updated")).toHaveLength(2);
+  });
+
+  it("send every advisor of a broadcast their offer but read the client's view once, after the last", async () => {
+    const bus = new EventBus();
+    const fanout = recordingFanout(1);
+    const { prisma, reads } = slowViews(5);
+    wireNotifications(bus, fanout, prisma, logger);
+    // A grab's decision as the engine publishes it: request.decided, then one offer.sent per advisor.
+    const advisors = Array.from({ length: 8 }, (_, i) => `adv_${i}`);
+    await bus.publish(event("request.decided", "req_g", { stage: "region", offered: advisors, excluded: {} }));
+    for (const advisorId of advisors)
+      await bus.publish(
+        event("offer.sent", "req_g", {
+          offerId: `off_${advisorId}`,
+          advisorId,
+          kind: "broadcast",
+          stage: "region",
+          expiresAt: Date.now() + 60_000,
+          eligibility: {},
+        }),
+      );
+    await bus.drain();
+    expect(fanout.sent.filter((e) => e.message.type === "offer").map((e) => e.to)).toEqual(advisors.map((a) => [a]));
+    expect(reads).toEqual(["req_g"]);
+    expect(fanout.sent.filter((e) => e.message.type === "request.updated").map((e) => e.to)).toEqual([["cli_req_g"]]);
+  });
+
+  it("update the client when an offer ends, and still when the offer had expired before its turn", async () => {
+    const bus = new EventBus();
+    const fanout = recordingFanout();
+    const { prisma, reads } = slowViews(0);
+    wireNotifications(bus, fanout, prisma, logger);
+    await bus.publish(
+      event("offer.sent", "req_e", { offerId: "off_old", advisorId: "adv_1", kind: "push", stage: "branch", expiresAt: Date.now() - 1, eligibility: {} }),
+    );
+    await bus.drain();
+    await bus.publish(event("offer.declined", "req_e", { offerId: "off_old", advisorId: "adv_1" }));
+    await bus.drain();
+    await bus.publish(event("offer.timed_out", "req_e", { offerId: "off_old", advisorId: "adv_1" }));
+    await bus.drain();
+    await bus.publish(event("offer.withdrawn", "req_e", { offerId: "off_old", advisorId: "adv_1", outcome: "withdrawn" }));
+    await bus.drain();
+    // No offer message for the expired offer, but the client heard of every change.
+    expect(fanout.sent.filter((e) => e.message.type === "offer")).toEqual([]);
+    expect(reads).toHaveLength(4);
+    expect(fanout.sent.filter((e) => e.message.type === "request.updated")).toHaveLength(4);
   });
 });
 
