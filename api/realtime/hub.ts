@@ -4,9 +4,13 @@
  * pings every socket so dead connections are noticed. A dropped advisor socket changes nothing
  * else: presence lapses by its own TTL, so a flaky mobile network does not flap availability.
  *
- * Clients only listen, so what they may send is kept small: frames over MAX_FRAME_BYTES are
- * refused by ws before they are buffered (close 1009), and a socket sending more than
- * MAX_FRAMES_PER_WINDOW frames in a window is closed as a flood (1008).
+ * The socket is receive-only: everything a user does (a chat message, an answer to an offer) goes
+ * over HTTP, whose routes already carry the idempotency key, the rate limit, zod validation and the
+ * one error shape; doing it over the socket would need its own acknowledgement protocol for the
+ * same guarantees. A frame a client sends anyway is answered on that socket with RECEIVE_ONLY_ERROR
+ * (saying where to go instead) and otherwise ignored. What they may send is kept small: frames over
+ * MAX_FRAME_BYTES are refused by ws before they are buffered (close 1009), and a socket sending
+ * more than MAX_FRAMES_PER_WINDOW frames in a window is closed as a flood (1008), unanswered.
  *
  * On connect, after the `hello`, a socket gets what `onConnect` returns for its user (an advisor's
  * open offers, re-sent): offers made while the user had no socket, e.g. because the process
@@ -34,6 +38,18 @@ export const MAX_FRAME_BYTES = 16 * 1024;
 /** Frames a socket may send per window before it is closed as a flood (pongs are not frames here). */
 export const MAX_FRAMES_PER_WINDOW = 20;
 const FRAME_WINDOW_MS = 10_000;
+/**
+ * The answer to each frame a client sends. Socket-only: core/errors.ts lists the codes the HTTP API
+ * answers with, each with its HTTP status, and this one has none.
+ */
+export const RECEIVE_ONLY_ERROR = {
+  type: "error",
+  error: {
+    code: "RECEIVE_ONLY",
+    message: "this socket only delivers messages; send chat messages with POST /v1/requests/{id}/messages and act on offers over HTTP",
+  },
+} as const;
+const RECEIVE_ONLY_DATA = JSON.stringify(RECEIVE_ONLY_ERROR);
 /** RFC 6455 close code for a policy violation: here, a flood of frames. */
 const CLOSE_POLICY_VIOLATION = 1008;
 /** How long a new socket's live messages wait for `onConnect` before they are sent without it. */
@@ -109,7 +125,10 @@ async function onUpgrade(hub: HubState, request: IncomingMessage, socket: Duplex
   hub.wss.handleUpgrade(request, socket, head, (ws) => register(hub, ws, principal));
 }
 
-/** Clients only listen; anything they send is ignored rather than trusted, and a flood ends the socket. */
+/**
+ * Clients only listen: what they send is not read (nor trusted), only answered with
+ * RECEIVE_ONLY_ERROR so a client that tries learns where to go; a flood ends the socket.
+ */
 function limitFrames(ws: WebSocket, principal: Principal, logger: Logger): void {
   let windowStart = Date.now();
   let frames = 0;
@@ -119,7 +138,12 @@ function limitFrames(ws: WebSocket, principal: Principal, logger: Logger): void 
       windowStart = now;
       frames = 0;
     }
-    if (++frames <= MAX_FRAMES_PER_WINDOW) return;
+    if (++frames <= MAX_FRAMES_PER_WINDOW) {
+      // A client that sends but never reads must not grow our buffer with answers: as in deliver.
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) ws.terminate();
+      else if (ws.readyState === ws.OPEN) ws.send(RECEIVE_ONLY_DATA);
+      return;
+    }
     if (ws.readyState === ws.OPEN) {
       logger.warn({ sub: principal.sub, frames }, "websocket flood: closing the socket");
       ws.close(CLOSE_POLICY_VIOLATION, "too many messages");

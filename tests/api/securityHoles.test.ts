@@ -3,7 +3,8 @@
  * - a lone surrogate in a message (or any other text) broke the audit chain for good: now a 400
  *   naming the field, and the chain stays intact; invalid UTF-8 bodies are refused by line;
  * - socket frames of up to 100 MiB were buffered: now a frame over 16 KB closes that socket (1009),
- *   a flood of frames closes it (1008), memory stays flat and other sockets keep working;
+ *   a flood of frames closes it (1008), memory stays flat and other sockets keep working; a frame
+ *   within the limits is answered RECEIVE_ONLY (the socket is receive-only) and otherwise ignored;
  * - tokens without `exp` never expired: now `exp` is required, lifetimes over JWT_MAX_TTL_SECONDS
  *   are refused, `iss`/`aud` are checked when configured, and dev tokens are short-lived.
  * On the embedded backends, over real HTTP and WebSocket.
@@ -15,7 +16,7 @@ import { sign } from "hono/jwt";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { issueToken } from "../../api/auth/principal.ts";
-import { MAX_FRAME_BYTES, MAX_FRAMES_PER_WINDOW } from "../../api/realtime/hub.ts";
+import { MAX_FRAME_BYTES, MAX_FRAMES_PER_WINDOW, RECEIVE_ONLY_ERROR } from "../../api/realtime/hub.ts";
 import { startServer, type RunningServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
@@ -188,9 +189,11 @@ describe("security holes found by probing (embedded backends)", () => {
       const grownMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
       // Eight frames buffered whole would be 8 MB of payload plus their copies; refused at the header, far less.
       expect(grownMb, `RSS grew ${grownMb.toFixed(1)} MB`).toBeLessThan(8);
-      // A frame at the limit is accepted (and ignored).
+      // A frame at the limit is accepted: answered RECEIVE_ONLY, otherwise ignored.
       const fine = await open(w.clientApi.token!);
+      const fineAnswer = new Promise((r) => fine.ws.once("message", (data) => r(JSON.parse(String(data)))));
       fine.ws.send(Buffer.alloc(MAX_FRAME_BYTES - 64, 0x61));
+      expect(await fineAnswer).toEqual(RECEIVE_ONLY_ERROR);
       // The bystander still receives: an offer for a request the client makes now.
       expect((await w.advisorApi.call("PUT", "/v1/advisors/me/presence", { status: "available" })).status).toBe(200);
       expect((await w.clientApi.call("POST", "/v1/requests", { topic: "still here", requiredLicence: "fund_sales", channel: "chat" })).status).toBe(201);
@@ -204,13 +207,46 @@ describe("security holes found by probing (embedded backends)", () => {
     it("a flood of small frames closes that socket with 1008", async () => {
       const w = await createConversationWorld(api, admin, "Flood");
       const polite = await open(w.clientApi.token!);
+      const answers: unknown[] = [];
+      polite.ws.on("message", (data) => answers.push(JSON.parse(String(data))));
       for (let i = 0; i < MAX_FRAMES_PER_WINDOW; i++) polite.ws.send("{}");
       const flooder = await open(w.clientApi.token!);
       for (let i = 0; i < MAX_FRAMES_PER_WINDOW * 5; i++) flooder.ws.send("{}");
       expect(await flooder.closed).toBe(1008);
       await new Promise((r) => setTimeout(r, 200));
       expect(polite.ws.readyState).toBe(WebSocket.OPEN);
+      // Within the limit every frame was answered, once.
+      expect(answers).toEqual(Array(MAX_FRAMES_PER_WINDOW).fill(RECEIVE_ONLY_ERROR));
       polite.ws.close();
+    });
+
+    it("a chat message sent on the socket is answered RECEIVE_ONLY, naming the HTTP route, and is not stored", async () => {
+      const { clientApi, advisorApi, requestId } = await openConversation();
+      const client = await open(clientApi.token!);
+      const advisor = await open(advisorApi.token!);
+      const toAdvisor: Array<{ type: string }> = [];
+      advisor.ws.on("message", (data) => toAdvisor.push(JSON.parse(String(data))));
+      const answer = new Promise<{ type: string; error: { code: string; message: string } }>((r) =>
+        client.ws.on("message", (data) => {
+          const message = JSON.parse(String(data));
+          if (message.type === "error") r(message);
+        }),
+      );
+      client.ws.send(JSON.stringify({ type: "message", requestId, body: "hello over the socket" }));
+      const error = await answer;
+      expect(error).toEqual({ type: "error", error: { code: "RECEIVE_ONLY", message: expect.stringContaining("POST /v1/requests/{id}/messages") } });
+      expect(client.ws.readyState).toBe(WebSocket.OPEN);
+      // Nothing was stored or passed on; the HTTP route still works on the same conversation.
+      expect((await clientApi.call("GET", `/v1/requests/${requestId}/messages`)).body.messages).toEqual([]);
+      expect((await clientApi.call("POST", `/v1/requests/${requestId}/messages`, { body: "hello over HTTP" })).status).toBe(201);
+      const delivered = async () => {
+        for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20)))
+          if (toAdvisor.some((m) => m.type === "message")) return;
+      };
+      await delivered();
+      expect(toAdvisor.filter((m) => m.type === "message")).toHaveLength(1);
+      client.ws.close();
+      advisor.ws.close();
     });
   });
 
