@@ -49,11 +49,17 @@ async function toApiError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, "HTTP_ERROR", `${res.status} ${res.statusText}`.trim(), res.headers.get("x-request-id"), undefined);
 }
 
-export async function api<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T> {
+export interface CallOptions {
+  /** Sent as Idempotency-Key: a retry of the same call with the same key is answered, not repeated. */
+  idempotencyKey?: string;
+}
+
+export async function api<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
   const token = currentToken();
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
+  if (options.idempotencyKey) headers["idempotency-key"] = options.idempotencyKey;
   let res: Response;
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
