@@ -75,18 +75,12 @@ const CLIENT_UPDATES = new Set<DomainEvent["type"]>([
  */
 export const NOTIFICATION_LANES = 8;
 
-export interface NotificationOptions {
-  /** The engine's clock: an offer already expired when its turn comes is not sent (default Date.now). */
-  now?: () => number;
-}
-
-export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaClient, logger: Logger, options: NotificationOptions = {}): () => void {
-  const now = options.now ?? Date.now;
-  const publish = (to: string[], message: Record<string, unknown> & { type: string }) =>
-    fanout.publish({ to, message }).catch((error) => logger.error({ err: error, type: message.type }, "realtime publish failed"));
-
-  // Insertion-ordered: the oldest entry goes first when full. A miss (the request was created on
-  // another process, or long ago) reads the row.
+/**
+ * The offer details of requests, remembered from request.created. Insertion-ordered: the oldest
+ * entry goes first when full. A miss (the request was created on another process, or long ago)
+ * reads the row.
+ */
+function offerDetailsCache(prisma: PrismaClient) {
   const offerDetails = new Map<string, OfferDetails>();
   const remember = (requestId: string, details: OfferDetails) => {
     if (offerDetails.size >= OFFER_DETAILS_CACHED) offerDetails.delete(offerDetails.keys().next().value!);
@@ -99,6 +93,20 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
     if (read) remember(requestId, read);
     return read;
   };
+  return { remember, detailsOf, forget: (requestId: string) => offerDetails.delete(requestId) };
+}
+
+export interface NotificationOptions {
+  /** The engine's clock: an offer already expired when its turn comes is not sent (default Date.now). */
+  now?: () => number;
+}
+
+export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaClient, logger: Logger, options: NotificationOptions = {}): () => void {
+  const now = options.now ?? Date.now;
+  const publish = (to: string[], message: Record<string, unknown> & { type: string }) =>
+    fanout.publish({ to, message }).catch((error) => logger.error({ err: error, type: message.type }, "realtime publish failed"));
+
+  const { remember, detailsOf, forget } = offerDetailsCache(prisma);
 
   // The newest client-visible event published for each request whose client update is still to be
   // sent. The update carries the request's state as read when it is sent, so an older one still
@@ -146,7 +154,7 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
           await publish([event.advisorId], { type: "request.assigned", requestId: event.requestId });
           break;
       }
-      if (event.type === "request.assigned" || event.type === "request.cancelled" || event.type === "request.expired") offerDetails.delete(event.requestId);
+      if (event.type === "request.assigned" || event.type === "request.cancelled" || event.type === "request.expired") forget(event.requestId);
       if (CLIENT_UPDATES.has(event.type) && newestUpdate.get(event.requestId) === event.id) {
         newestUpdate.delete(event.requestId);
         const view = await loadRequestView(prisma, event.requestId);
