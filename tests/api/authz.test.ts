@@ -229,6 +229,14 @@ const TABLE: RouteCase[] = [
     branchScoped: true,
   },
   {
+    route: "GET /v1/requests/{id}/wait-estimate",
+    world: "shared",
+    call: (w) => ({ path: `/v1/requests/${w.requestId}/wait-estimate` }),
+    // Read like the request itself (GET /v1/requests/{id}).
+    expect: row(404, { clientOwner: "allow", advisorOwner: "allow", managerOwn: "allow", compliance: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  {
     route: "POST /v1/requests/{id}/cancel",
     world: "offered",
     call: (w) => ({ path: `/v1/requests/${w.requestId}/cancel` }),
