@@ -38,7 +38,16 @@ const RequestViewSchema = z
     createdAt: z.string(),
     assignedAt: z.string().optional(),
     callbackRequested: z.boolean(),
-    advisor: z.object({ id: z.string(), name: z.string(), licence: z.object({ kind: z.string(), number: z.string(), validUntil: z.string() }) }).optional(),
+    advisor: z
+      .object({
+        id: z.string(),
+        name: z.string(),
+        licence: z.object({ kind: z.string(), number: z.string(), validUntil: z.string() }),
+        rating: z
+          .object({ average: z.number().nullable().describe("mean stars, to one decimal; null when count is 0"), count: z.number().int() })
+          .describe("every rating clients have given this advisor"),
+      })
+      .optional(),
     timeline: z.array(z.object({ at: z.string(), event: z.string() })),
   })
   .openapi("Request");

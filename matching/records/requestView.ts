@@ -1,6 +1,7 @@
 /**
  * What a client (and the realtime channel) sees of a request: status, stage, the assigned advisor
- * with the licence that made them eligible, and a timeline built from the recorded rows.
+ * with the licence that made them eligible and their rating by clients, and a timeline built from
+ * the recorded rows.
  */
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 
@@ -17,10 +18,21 @@ export interface RequestView {
   createdAt: string;
   assignedAt?: string;
   callbackRequested: boolean;
-  advisor?: { id: string; name: string; licence: { kind: string; number: string; validUntil: string } };
+  advisor?: {
+    id: string;
+    name: string;
+    licence: { kind: string; number: string; validUntil: string };
+    /** Every rating the advisor has been given (any request, any client): mean stars to one decimal, null when none. */
+    rating: AdvisorRating;
+  };
   timeline: Array<{ at: string; event: string }>;
   /** The live store's revision the row reflects (ServiceRequest.liveRev); internal, not shown to callers. */
   liveRev: number;
+}
+
+export interface AdvisorRating {
+  average: number | null;
+  count: number;
 }
 
 interface ViewRow {
@@ -41,14 +53,15 @@ interface ViewRow {
   cancelledAt: Date | null;
   expiredAt: Date | null;
   offers: Array<{ sentAt: string; respondedAt: string | null; outcome: string | null; eligibility: unknown; advisorId: string }> | null;
-  assignedAdvisor: { id: string; name: string; licences: Array<{ kind: string; number: string; validUntil: string }> } | null;
+  assignedAdvisor: { id: string; name: string; licences: Array<{ kind: string; number: string; validUntil: string }>; rating: AdvisorRating } | null;
 }
 
 /** json_build_object renders timestamp(3) without its zone; every stored instant is UTC. */
 const utc = (value: string) => new Date(`${value}Z`);
 
 export async function loadRequestView(prisma: PrismaClient, requestId: string): Promise<RequestView | null> {
-  // One statement: this runs after every client-visible transition, and on every client poll.
+  // One statement: this runs after every client-visible transition, and on every client poll. The
+  // assigned advisor's ratings are found by the Rating (advisorId, createdAt) index.
   const [found] = await prisma.$queryRaw<ViewRow[]>`
     SELECT r.id, r."clientId", r."branchId", r.status::text AS status, r.mode::text AS mode, r.stage::text AS stage, r.topic,
            r."requiredLicence"::text AS "requiredLicence", r.channel::text AS channel, r."callbackRequested", r."liveRev",
@@ -56,7 +69,8 @@ export async function loadRequestView(prisma: PrismaClient, requestId: string): 
            (SELECT json_agg(json_build_object('sentAt', o."sentAt", 'respondedAt', o."respondedAt", 'outcome', o.outcome, 'eligibility', o.eligibility, 'advisorId', o."advisorId") ORDER BY o."sentAt")
               FROM "Offer" o WHERE o."requestId" = r.id) AS offers,
            CASE WHEN a.id IS NULL THEN NULL ELSE json_build_object('id', a.id, 'name', a.name, 'licences',
-             (SELECT coalesce(json_agg(json_build_object('kind', l.kind, 'number', l.number, 'validUntil', l."validUntil")), '[]'::json) FROM "Licence" l WHERE l."advisorId" = a.id)) END AS "assignedAdvisor"
+             (SELECT coalesce(json_agg(json_build_object('kind', l.kind, 'number', l.number, 'validUntil', l."validUntil")), '[]'::json) FROM "Licence" l WHERE l."advisorId" = a.id),
+             'rating', (SELECT json_build_object('average', round(avg(rt.stars), 1), 'count', count(*)) FROM "Rating" rt WHERE rt."advisorId" = a.id)) END AS "assignedAdvisor"
     FROM "ServiceRequest" r LEFT JOIN "Advisor" a ON a.id = r."assignedAdvisorId"
     WHERE r.id = ${requestId}`;
   if (!found) return null;
@@ -92,7 +106,9 @@ export async function loadRequestView(prisma: PrismaClient, requestId: string): 
       : current
         ? { kind: current.kind, number: current.number, validUntil: current.validUntil.toISOString() }
         : { kind: row.requiredLicence, number: "unknown", validUntil: new Date(0).toISOString() };
-    advisor = { id: row.assignedAdvisor.id, name: row.assignedAdvisor.name, licence };
+    // round() gives numeric, which json renders as a number (4.5, or 4 for 4.0).
+    const { average, count } = row.assignedAdvisor.rating;
+    advisor = { id: row.assignedAdvisor.id, name: row.assignedAdvisor.name, licence, rating: { average: average === null ? null : Number(average), count } };
   }
 
   return {

@@ -67,6 +67,7 @@ function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>
         id: advisorId,
         name: "Ada Adviser",
         licence: { kind: "fund_sales", validUntil: "2099-01-01T00:00:00.000Z" },
+        rating: { average: null, count: 0 },
       });
 
       const view = await clientApi.call("GET", `/v1/requests/${requestId}`);
@@ -77,6 +78,8 @@ function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>
       await clientSocket.next((m) => m.type === "request.updated" && m.request.status === "completed");
       expect((await clientApi.call("POST", `/v1/requests/${requestId}/rating`, { stars: 5, comment: "clear and quick" })).status).toBe(201);
       expect((await clientApi.call("POST", `/v1/requests/${requestId}/rating`, { stars: 4 })).status).toBe(409);
+      // The rating is on the advisor's card from now on.
+      expect((await clientApi.call("GET", `/v1/requests/${requestId}`)).body.advisor.rating).toEqual({ average: 5, count: 1 });
       advisorSocket.close();
       clientSocket.close();
     });
