@@ -36,6 +36,18 @@ const LICENCE_TEXT: Record<string, string> = {
 };
 /** The demo clients the sign-in list shows: the first three of each branch (directory/devUsers.ts). */
 const LISTED_CLIENTS = ["cli_demo_001", "cli_demo_002", "cli_demo_004", "cli_demo_005", "cli_demo_007", "cli_demo_008"];
+/** The clients the tests name below: the second pair's client is none of them, so no test sees another's requests. */
+const NAMED_CLIENTS = [
+  "cli_demo_003",
+  "cli_demo_010",
+  "cli_demo_011",
+  "cli_demo_013",
+  "cli_demo_014",
+  "cli_demo_016",
+  "cli_demo_017",
+  "cli_demo_019",
+  "cli_demo_022",
+];
 /** Branches: the flow and the cancel use Central and Harbour; only the callback test makes requests in Bay (its policy is changed). */
 const CALLBACK_BRANCH = "brn_demo_bay";
 /** For the estimate test, per branch: a client no other test uses, a client and an advisor to write history for. */
@@ -50,12 +62,19 @@ interface Pair {
   licence: { kind: string; number: string };
 }
 
-/** A listed client and an advisor of their branch who may serve them: licence, suitability, language. */
-async function eligiblePair(server: ConsoleServer): Promise<Pair> {
+/**
+ * A client and an advisor of their branch who may serve them (licence, suitability, language): by
+ * default a client of the sign-in list (the flow test's pair); `except` picks another pair of the
+ * same branch, with a client no other test uses and another advisor.
+ */
+async function eligiblePair(server: ConsoleServer, except?: Pair): Promise<Pair> {
   const now = new Date();
-  const clients = await server.prisma.client.findMany({ where: { id: { in: LISTED_CLIENTS } }, orderBy: { id: "asc" } });
+  const clients = await server.prisma.client.findMany({
+    where: except ? { branchId: except.client.branchId, id: { notIn: [...LISTED_CLIENTS, ...NAMED_CLIENTS] } } : { id: { in: LISTED_CLIENTS } },
+    orderBy: { id: "asc" },
+  });
   const advisors = await server.prisma.advisor.findMany({
-    where: { status: "active", branchId: { in: clients.map((c) => c.branchId) } },
+    where: { status: "active", branchId: { in: clients.map((c) => c.branchId) }, ...(except ? { id: { not: except.advisor.id } } : {}) },
     include: { licences: { where: { status: "active", validFrom: { lte: now }, validUntil: { gt: now } } } },
     orderBy: { id: "asc" },
   });
@@ -231,6 +250,68 @@ describe("client app", () => {
       expect(errors).toEqual([]);
     } finally {
       await advisorApi.call("PUT", "/v1/advisors/me/presence", { status: "offline" });
+      await page.context().close();
+    }
+  });
+
+  it("catches up after its socket drops: what it missed meanwhile (offered, assigned) is read again on reconnecting", async () => {
+    const pair = await eligiblePair(server, await eligiblePair(server));
+    const advisorApi = server.api.as(await server.api.devToken(pair.advisor.id, "advisor", pair.advisor.branchId));
+    const { page, blocked } = await openApp(browser, server);
+    // Between the page and the server: while `deaf`, what the server sends is lost, as on a socket
+    // that died without either side noticing; `drop` then closes the page's end.
+    let deaf = false;
+    let sockets = 0;
+    let drop = async () => {};
+    await page.routeWebSocket(/\/v1\/ws$/, (ws) => {
+      sockets++;
+      const upstream = ws.connectToServer();
+      upstream.onMessage((message) => {
+        if (!deaf) ws.send(message);
+      });
+      drop = () => ws.close({ code: 4000, reason: "dropped by the test" });
+    });
+    let requestId = "";
+    try {
+      await signInWithToken(page, server, pair.client.id);
+      requestId = await askForAdvisor(page, "A question about my ISA", pair.licence.kind);
+      await page.getByTestId("connection").getByText("Live", { exact: true }).waitFor();
+      const status = page.getByTestId("request-status");
+      await status.getByText("Looking for an advisor", { exact: true }).waitFor();
+
+      deaf = true;
+      expect((await advisorApi.call("PUT", "/v1/advisors/me/presence", { status: "available" })).status).toBe(200);
+      const offer = await advisorApi.offerFor(requestId);
+      expect((await advisorApi.call("POST", `/v1/offers/${offer.offerId}/accept`)).status).toBe(200);
+      expect(await status.textContent()).toBe("Looking for an advisor");
+
+      // The app polls nothing: only the re-read after its reconnect can bring the advisor in.
+      const before = sockets;
+      deaf = false;
+      await drop();
+      await page.getByTestId("advisor-card").getByTestId("advisor-name").getByText(pair.advisor.name).waitFor({ timeout: 20_000 });
+      expect(sockets).toBeGreaterThan(before);
+      expect(blocked).toEqual([]);
+    } finally {
+      if (requestId) await advisorApi.call("POST", `/v1/requests/${requestId}/complete`);
+      await advisorApi.call("PUT", "/v1/advisors/me/presence", { status: "offline" });
+      await page.context().close();
+    }
+  });
+
+  it("says when the phone is offline, and is live again when it is back", async () => {
+    const { page, blocked } = await openApp(browser, server);
+    try {
+      await signInWithToken(page, server, "cli_demo_022");
+      const connection = page.getByTestId("connection");
+      await connection.getByText("Live", { exact: true }).waitFor();
+      await page.context().setOffline(true);
+      await connection.getByText("Offline: updates resume when you are back online").waitFor();
+      await checkScreen(page, "client-offline");
+      await page.context().setOffline(false);
+      await connection.getByText("Live", { exact: true }).waitFor({ timeout: 10_000 });
+      expect(blocked).toEqual([]);
+    } finally {
       await page.context().close();
     }
   });
