@@ -41,11 +41,14 @@ const STATUS_WORDS: Record<string, string> = {
 
 export const statusWords = (status: string): string => STATUS_WORDS[status] ?? status;
 
+/** No-break space: a number and its unit stay on one line. */
+const NBSP = "\u00a0";
+
 /** "40 s", "3 min", "1 h 5 min": a wait as a person says it. */
 export function duration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
-  if (s < 90) return `${s} s`;
+  if (s < 90) return `${s}${NBSP}s`;
   const minutes = Math.round(s / 60);
-  if (minutes < 60) return `${minutes} min`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  if (minutes < 60) return `${minutes}${NBSP}min`;
+  return `${Math.floor(minutes / 60)}${NBSP}h ${minutes % 60}${NBSP}min`;
 }
