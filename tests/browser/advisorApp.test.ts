@@ -374,7 +374,7 @@ describe("advisor app", () => {
     await expectAccessible(page, "demand-alert");
   });
 
-  it("signs in from the demo advisor list, heartbeats while open, toggles presence, shows figures, and signs out to offline", async () => {
+  it("signs in from the demo advisor list, heartbeats while open, toggles presence, shows figures, signs out to offline, and out when the token expires", async () => {
     const { page, blocked } = await offlinePage(browser, server.baseUrl, PHONE);
     contexts.push(page.context());
     // The page's clock, so the heartbeat's interval can be skipped rather than waited for.
@@ -420,6 +420,12 @@ describe("advisor app", () => {
     await page.getByRole("heading", { name: "Sign in", exact: true }).waitFor();
     await expect.poll(presence).toBe("offline");
     expect(await page.evaluate(() => localStorage.getItem("adx.advisor.token"))).toBeNull();
+
+    // Signed in again, the app goes back to the sign-in screen when the (hour-long demo) token expires.
+    await page.getByRole("button", { name: `Sign in as ${demo.name}`, exact: true }).click();
+    await page.getByRole("heading", { name: "Your desk" }).waitFor();
+    await page.clock.fastForward("01:00:01");
+    await page.getByRole("heading", { name: "Sign in", exact: true }).waitFor();
     expect(blocked).toEqual([]);
   });
 });

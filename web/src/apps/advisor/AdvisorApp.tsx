@@ -4,6 +4,7 @@
  * Signed out, it is the sign-in screen with the demo advisors.
  */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect } from "react";
 import { useSession } from "../../auth/session.tsx";
 import { useRoute } from "../../router.ts";
 import { SignIn } from "../../screens/SignIn.tsx";
@@ -31,18 +32,34 @@ function Screen() {
   return conversation ? <Conversation key={conversation[1]} requestId={decodeURIComponent(conversation[1]!)} /> : <Desk />;
 }
 
+/**
+ * Back to the sign-in screen when the token expires: an installed app stays open for days, and an
+ * expired token would only meet refusals (and a socket refused on every retry).
+ */
+function useSignOutAtExpiry(exp: number | undefined, leave: () => void) {
+  useEffect(() => {
+    if (exp === undefined) return;
+    const timer = setTimeout(leave, Math.max(0, exp * 1000 - Date.now()));
+    return () => clearTimeout(timer);
+  }, [exp, leave]);
+}
+
 function SignedIn() {
   const { principal, signOut } = useSession();
   const queryClient = useQueryClient();
+  const expired = useCallback(() => {
+    signOut();
+    // The next person must not see the last one's data, even for a moment.
+    queryClient.clear();
+  }, [signOut, queryClient]);
+  useSignOutAtExpiry(principal?.exp, expired);
   const live = useLive();
   const presence = usePresence(live.status);
   const me = useQuery({ queryKey: advisorKeys.me, queryFn: readMe });
   const leave = async () => {
     // Offline at once rather than available until the presence TTL runs out with nobody there.
     await presence.goOffline();
-    signOut();
-    // The next person must not see the last one's data, even for a moment.
-    queryClient.clear();
+    expired();
   };
   return (
     <>
