@@ -1,6 +1,7 @@
 /**
  * Which branch the console shows: a manager's own (from the token), or for an admin, one picked from
- * GET /v1/branches (a typed id when that list is not available).
+ * GET /v1/branches (a typed id when that list is not available). A compliance officer may not list
+ * branches, so they type an id without the console first asking for a list it would be refused.
  */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
@@ -22,7 +23,13 @@ export function useBranchId(): [string | null, (id: string) => void] {
 
 /** The branch chooser in the header, shown only to callers whose token names no branch. */
 export function BranchPicker({ branchId, onPick }: { branchId: string | null; onPick(id: string): void }) {
-  const branches = useQuery({ queryKey: ["branches"], queryFn: () => get<Page<Branch>>("/v1/branches?limit=200"), retry: false });
+  const { principal } = useSession();
+  const branches = useQuery({
+    queryKey: ["branches"],
+    queryFn: () => get<Page<Branch>>("/v1/branches?limit=200"),
+    retry: false,
+    enabled: principal?.role === "admin",
+  });
   if (branches.data) {
     return (
       <label className="branch-picker">
