@@ -67,7 +67,8 @@ describe("console accessibility", () => {
       const nav = page.getByRole("navigation", { name: "Screens" });
       await nav.getByRole("link", { name: link, exact: true }).click();
       await page.waitForURL(`**/console/#/${path}`);
-      expect(await nav.getByRole("link", { name: link, exact: true }).getAttribute("aria-current")).toBe("page");
+      // The URL changes before React re-renders the nav: wait for the mark rather than read it once.
+      await expect.poll(() => nav.getByRole("link", { name: link, exact: true }).getAttribute("aria-current")).toBe("page");
       await page.getByRole("heading", { level: 1 }).waitFor();
       // Let the screen's data arrive, so the scan sees the screen as a person does.
       await page.waitForLoadState("networkidle");
