@@ -20,22 +20,11 @@ import {
   seriousViolations,
   startConsoleServer,
 } from "./support/harness.ts";
+import { type Desk, DESK_LICENCE, type DeskStage, makeDesk as makeSharedDesk } from "./support/desk.ts";
 
-const YEAR_MS = 365 * 86_400_000;
 /** The app's heartbeat interval (web/src/apps/advisor/presence.ts HEARTBEAT_MS), well inside the server's 45 s presence TTL. */
 const HEARTBEAT_MS = 20_000;
-const LICENCE = "fund_sales";
-let made = 0;
-const unique = (label: string) => `${label} ${process.pid}-${++made}`;
-
-type Stage = { pool: "branch"; mode: "dispatch" | "grab"; timeoutSeconds: number; maxOffers: number };
-
-interface Desk {
-  branchId: string;
-  manager: ApiClient;
-  advisors: Array<{ id: string; name: string }>;
-  client: ApiClient;
-}
+const LICENCE = DESK_LICENCE;
 
 interface Phone extends OfflinePage {
   advisorId: string;
@@ -60,33 +49,8 @@ describe("advisor app", () => {
     await server?.stop();
   });
 
-  /** A branch of its own with `advisors` eligible advisors (fund sales, English, any risk) and one client; its funnel is `stage` alone. */
-  async function makeDesk(advisors: number, stage: Stage, policyChanges: Record<string, unknown> = {}): Promise<Desk> {
-    const branch = await admin.call("POST", "/v1/branches", { name: unique("Branch"), region: unique("region"), timezone: "Europe/London" });
-    expect(branch.status).toBe(201);
-    const branchId: string = branch.body.id;
-    const manager = server.api.as(await server.api.devToken(`mgr_${branchId.replace(/^brn_/, "")}`, "manager", branchId));
-    const current = await manager.call("GET", `/v1/branches/${branchId}/dispatch-policy`);
-    const policy = { ...current.body.policy, stages: [stage], offerTtlSeconds: 60, grabWindowSeconds: 60, grabTopK: 20, ...policyChanges };
-    expect((await manager.call("PUT", `/v1/branches/${branchId}/dispatch-policy`, policy)).status).toBe(200);
-    const people: Desk["advisors"] = [];
-    for (let i = 0; i < advisors; i++) {
-      const name = unique("Advisor");
-      const created = await manager.call("POST", "/v1/advisors", {
-        branchId,
-        name,
-        languages: ["en"],
-        maxConcurrent: 2,
-        suitabilityMaxRisk: 5,
-        licences: [{ kind: LICENCE, number: `FUN-${branchId}-${i}`, validUntil: new Date(Date.now() + YEAR_MS).toISOString() }],
-      });
-      expect(created.status).toBe(201);
-      people.push({ id: created.body.id, name });
-    }
-    const client = await manager.call("POST", "/v1/clients", { branchId, name: unique("Client"), riskLevel: 1, language: "en" });
-    expect(client.status).toBe(201);
-    return { branchId, manager, advisors: people, client: server.api.as(await server.api.devToken(client.body.id, "client")) };
-  }
+  const makeDesk = (advisors: number, stage: DeskStage, policyChanges: Record<string, unknown> = {}): Promise<Desk> =>
+    makeSharedDesk(server, admin, advisors, stage, policyChanges);
 
   /** A phone signed in to the app as this advisor (a pasted token), with the socket live. */
   async function openPhone(desk: Desk, advisorId: string, beforeLoad?: (page: Page) => Promise<unknown>): Promise<Phone> {
