@@ -72,6 +72,23 @@ export interface BranchPolicy {
   policy: DispatchPolicy;
 }
 
+/**
+ * One message of a request's recorded conversation, as GET and POST /v1/requests/{id}/messages, the
+ * socket's `message` and the decision record all send it (compliance/messages/store.ts, MessageView).
+ * prevHash and hash chain each message to the one before; the console's record verifies the chain.
+ */
+export interface ChatMessage {
+  id: string;
+  requestId: string;
+  senderId: string;
+  senderRole: string;
+  body: string;
+  sentAt: string;
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
 /** The live branch feed on /v1/ws. */
 export type BranchFeedMessage =
   | { type: "branch.activity"; branchId: string; event: string; requestId: string; at: string }

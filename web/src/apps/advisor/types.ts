@@ -1,4 +1,5 @@
 /** The API's answers and socket messages as the advisor app reads them (see /openapi.json for the full documents). */
+import type { ChatMessage } from "../../api/types.ts";
 
 /** GET /v1/advisors/me/offers and the socket's `offer` message. */
 export interface Offer {
@@ -50,15 +51,8 @@ export interface RequestView {
   assignedAt?: string;
 }
 
-export interface Message {
-  id: string;
-  requestId: string;
-  senderId: string;
-  senderRole: string;
-  body: string;
-  sentAt: string;
-  seq: number;
-}
+/** A message of the chat (the one declaration is in web/src/api/types.ts). */
+export type Message = ChatMessage;
 
 export interface DemandAlert {
   branchId: string;

@@ -9,7 +9,8 @@ import { api } from "../../api/client.ts";
 import { newIdempotencyKey } from "../../api/idempotency.ts";
 import { ErrorNotice } from "../../components/ErrorNotice.tsx";
 import { addMessage, keys, useMessages } from "./queries.ts";
-import type { ChatMessage, RequestView } from "./types.ts";
+import type { ChatMessage } from "../../api/types.ts";
+import type { RequestView } from "./types.ts";
 
 function MessageList({ messages, advisorName }: { messages: ChatMessage[]; advisorName: string }) {
   const list = useRef<HTMLOListElement>(null);

@@ -4,8 +4,8 @@
  */
 import { type QueryClient, useQuery } from "@tanstack/react-query";
 import { ApiError, get } from "../../api/client.ts";
-import type { Page, RequestSummary } from "../../api/types.ts";
-import type { ChatMessage, RequestView, WaitEstimate } from "./types.ts";
+import type { ChatMessage, Page, RequestSummary } from "../../api/types.ts";
+import type { RequestView, WaitEstimate } from "./types.ts";
 
 export const keys = {
   request: (id: string) => ["client", "request", id] as const,

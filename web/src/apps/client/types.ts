@@ -1,4 +1,4 @@
-/** What the client app reads from the API (see /openapi.json: Request, Message, RequestSummary). */
+/** What the client app reads from the API (see /openapi.json: Request; a chat Message is ChatMessage in web/src/api/types.ts). */
 
 export type RequestStatus = "pending" | "offered" | "assigned" | "completed" | "cancelled" | "expired";
 
@@ -27,16 +27,6 @@ export interface RequestView {
     rating?: AdvisorRating;
   };
   timeline: Array<{ at: string; event: string }>;
-}
-
-export interface ChatMessage {
-  id: string;
-  requestId: string;
-  senderId: string;
-  senderRole: string;
-  body: string;
-  sentAt: string;
-  seq: number;
 }
 
 export interface WaitEstimate {

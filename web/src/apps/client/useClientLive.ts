@@ -8,7 +8,8 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useSession } from "../../auth/session.tsx";
 import { type SocketStatus, useSocket } from "../../live/useSocket.ts";
 import { addMessage, keys, newerView } from "./queries.ts";
-import type { ChatMessage, RequestView } from "./types.ts";
+import type { ChatMessage } from "../../api/types.ts";
+import type { RequestView } from "./types.ts";
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
 

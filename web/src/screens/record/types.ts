@@ -1,4 +1,5 @@
 /** GET /v1/requests/{id}/record as the console reads it (api/routes/record.ts, DecisionRecord). */
+import type { ChatMessage } from "../../api/types.ts";
 
 export interface AdvisorRef {
   id: string;
@@ -53,17 +54,8 @@ export interface RecordedOffer {
   eligibility: EligibilitySnapshot;
 }
 
-export interface RecordMessage {
-  id: string;
-  requestId: string;
-  senderId: string;
-  senderRole: string;
-  body: string;
-  sentAt: string;
-  seq: number;
-  prevHash: string;
-  hash: string;
-}
+/** A message of the recorded conversation, with its hash chain (the one declaration is in web/src/api/types.ts). */
+export type RecordMessage = ChatMessage;
 
 export interface DecisionRecord {
   request: RecordedRequest;
