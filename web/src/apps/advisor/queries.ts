@@ -2,6 +2,7 @@
 import type { QueryClient } from "@tanstack/react-query";
 import { get } from "../../api/client.ts";
 import type { Page } from "../../api/types.ts";
+import { withMessage } from "../../components/chat/withMessage.ts";
 import type { Earnings, Me, Message, Offer, RequestSummary, RequestView } from "./types.ts";
 
 export const advisorKeys = {
@@ -23,8 +24,7 @@ export const readMessages = (id: string) => get<{ messages: Message[] }>(`/v1/re
 
 /** Adds a message to its conversation's cached list, once, in seq order (the socket and the send's answer both bring it). */
 export function addMessage(queryClient: QueryClient, message: Message): void {
-  queryClient.setQueryData(advisorKeys.messages(message.requestId), (current: { messages: Message[] } | undefined) => {
-    if (!current || current.messages.some((m) => m.id === message.id)) return current;
-    return { messages: [...current.messages, message].sort((a, b) => a.seq - b.seq) };
-  });
+  queryClient.setQueryData(advisorKeys.messages(message.requestId), (current: { messages: Message[] } | undefined) =>
+    current ? { messages: withMessage(current.messages, message) } : current,
+  );
 }

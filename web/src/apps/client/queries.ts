@@ -5,6 +5,7 @@
 import { type QueryClient, useQuery } from "@tanstack/react-query";
 import { ApiError, get } from "../../api/client.ts";
 import type { ChatMessage, Page, RequestSummary } from "../../api/types.ts";
+import { withMessage } from "../../components/chat/withMessage.ts";
 import type { RequestView, WaitEstimate } from "./types.ts";
 
 export const keys = {
@@ -73,8 +74,5 @@ export function addMessage(queryClient: QueryClient, message: ChatMessage): void
     void queryClient.invalidateQueries({ queryKey: key });
     return;
   }
-  queryClient.setQueryData<ChatMessage[]>(key, (old) => {
-    if (!old || old.some((m) => m.id === message.id)) return old;
-    return [...old, message].sort((a, b) => a.seq - b.seq);
-  });
+  queryClient.setQueryData<ChatMessage[]>(key, (old) => old && withMessage(old, message));
 }
