@@ -4,13 +4,13 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "../../../api/client.ts";
+import { ChatComposer } from "../../../components/chat/ChatComposer.tsx";
+import { ChatLog } from "../../../components/chat/ChatLog.tsx";
 import { ErrorNotice } from "../../../components/ErrorNotice.tsx";
 import { ScreenHeading } from "../../../components/ScreenHeading.tsx";
 import { hrefOf } from "../../../router.ts";
-import { advisorKeys, readMessages, readRequest } from "../queries.ts";
+import { addMessage, advisorKeys, readMessages, readRequest } from "../queries.ts";
 import { licenceName } from "../types.ts";
-import { Composer } from "./Composer.tsx";
-import { Messages } from "./Messages.tsx";
 import { OffersPanel } from "./OffersPanel.tsx";
 
 function CompleteButton({ requestId }: { requestId: string }) {
@@ -31,6 +31,7 @@ function CompleteButton({ requestId }: { requestId: string }) {
 }
 
 export function Conversation({ requestId }: { requestId: string }) {
+  const queryClient = useQueryClient();
   const request = useQuery({ queryKey: advisorKeys.request(requestId), queryFn: () => readRequest(requestId) });
   const messages = useQuery({ queryKey: advisorKeys.messages(requestId), queryFn: () => readMessages(requestId) });
   const open = request.data?.status === "assigned";
@@ -53,8 +54,24 @@ export function Conversation({ requestId }: { requestId: string }) {
       <section aria-labelledby="chat-title" className="panel chat">
         <h2 id="chat-title">Chat</h2>
         {messages.error && <ErrorNotice error={messages.error} title="The conversation could not be read" />}
-        {messages.data && <Messages messages={messages.data.messages} />}
-        {open && <Composer requestId={requestId} />}
+        {messages.data && (
+          <ChatLog
+            messages={messages.data.messages}
+            mine="advisor"
+            theirName="Client"
+            emptyText="No messages yet. Say hello to your client."
+            name={{ "aria-label": "Messages" }}
+          />
+        )}
+        {open && (
+          <ChatComposer
+            requestId={requestId}
+            requestKey={advisorKeys.request(requestId)}
+            onSent={(message) => addMessage(queryClient, message)}
+            label="Message to your client"
+            inputId="composer-body"
+          />
+        )}
       </section>
       {open && <CompleteButton requestId={requestId} />}
       {request.data && !open && (
