@@ -4,6 +4,7 @@ import { useState } from "react";
 import type { ChatMessage } from "../../api/types.ts";
 import { ErrorNotice } from "../ErrorNotice.tsx";
 import { useSendMessage } from "./useSendMessage.ts";
+import "./chat.css";
 
 export interface ChatComposerProps {
   requestId: string;

@@ -4,6 +4,7 @@
  */
 import { useEffect, useRef } from "react";
 import type { ChatMessage } from "../../api/types.ts";
+import "./chat.css";
 
 export interface ChatLogProps {
   messages: ChatMessage[];
