@@ -1,23 +1,15 @@
 /** The console's frame: skip link, header, nav and main landmark around the current screen. */
-import { useQueryClient } from "@tanstack/react-query";
 import { BranchPicker, useBranchId } from "./auth/branch.tsx";
 import { useSession } from "./auth/session.tsx";
+import { useSignOut } from "./auth/useSignOut.ts";
+import { SkipLink } from "./components/SkipLink.tsx";
 import { hrefOf, useRoute } from "./router.ts";
 import { SCREENS, screenFor } from "./screens/registry.ts";
 import { SignIn } from "./screens/SignIn.tsx";
 
-function SkipLink() {
-  return (
-    // #main is not a route: the router keeps the current screen (router.ts).
-    <a className="skip-link" href="#main">
-      Skip to main content
-    </a>
-  );
-}
-
 function Header() {
-  const { principal, signOut } = useSession();
-  const queryClient = useQueryClient();
+  const { principal } = useSession();
+  const signOut = useSignOut();
   return (
     <header className="app-header">
       <p className="app-title">advisor-dispatch console</p>
@@ -25,14 +17,7 @@ function Header() {
         <p className="who">
           Signed in as <strong data-testid="signed-in-as">{principal.sub}</strong> ({principal.role}
           {principal.branchId ? `, ${principal.branchId}` : ""}){" "}
-          <button
-            type="button"
-            onClick={() => {
-              signOut();
-              // The next person must not see the last one's data, even for a moment.
-              queryClient.clear();
-            }}
-          >
+          <button type="button" onClick={signOut}>
             Sign out
           </button>
         </p>

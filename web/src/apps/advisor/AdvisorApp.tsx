@@ -3,9 +3,11 @@
  * and the main landmark with the current screen (#/ the desk, #/requests/:id a conversation).
  * Signed out, it is the sign-in screen with the demo advisors.
  */
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { useEffect } from "react";
 import { useSession } from "../../auth/session.tsx";
+import { useSignOut } from "../../auth/useSignOut.ts";
+import { SkipLink } from "../../components/SkipLink.tsx";
 import { useRoute } from "../../router.ts";
 import { SignIn } from "../../screens/SignIn.tsx";
 import { Conversation } from "./components/Conversation.tsx";
@@ -17,14 +19,6 @@ import { usePresence } from "./presence.ts";
 import { advisorKeys, readMe } from "./queries.ts";
 
 const ADVISOR_ROLES = ["advisor"] as const;
-
-function SkipLink() {
-  return (
-    <a className="skip-link" href="#main">
-      Skip to main content
-    </a>
-  );
-}
 
 function Screen() {
   const route = useRoute();
@@ -45,21 +39,16 @@ function useSignOutAtExpiry(exp: number | undefined, leave: () => void) {
 }
 
 function SignedIn() {
-  const { principal, signOut } = useSession();
-  const queryClient = useQueryClient();
-  const expired = useCallback(() => {
-    signOut();
-    // The next person must not see the last one's data, even for a moment.
-    queryClient.clear();
-  }, [signOut, queryClient]);
-  useSignOutAtExpiry(principal?.exp, expired);
+  const { principal } = useSession();
+  const signOut = useSignOut();
+  useSignOutAtExpiry(principal?.exp, signOut);
   const live = useLive();
   const presence = usePresence(live.status);
   const me = useQuery({ queryKey: advisorKeys.me, queryFn: readMe });
   const leave = async () => {
     // Offline at once rather than available until the presence TTL runs out with nobody there.
     await presence.goOffline();
-    expired();
+    signOut();
   };
   return (
     <>

@@ -7,6 +7,7 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { useSession } from "../../auth/session.tsx";
+import { useSignOut } from "../../auth/useSignOut.ts";
 import { type SocketStatus, useSocket } from "../../live/useSocket.ts";
 import { announceOffer } from "./alerting.ts";
 import { useOfferActions } from "./offerActions.ts";
@@ -49,7 +50,8 @@ function useOfferClock(offers: ShownOffer[], tick: (now: number) => void) {
 }
 
 export function LiveProvider({ children }: { children: ReactNode }) {
-  const { token, signOut } = useSession();
+  const { token } = useSession();
+  const signOut = useSignOut();
   const queryClient = useQueryClient();
   const [offers, dispatch] = useReducer(offersReducer, []);
   const [alerts, setAlerts] = useState<ReceivedAlert[]>([]);
@@ -100,7 +102,6 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         setAlerts((current) => [{ ...message, receivedAt: Date.now() }, ...current].slice(0, ALERTS_SHOWN));
         return;
       case "session.revoked":
-        queryClient.clear();
         signOut();
         return;
     }

@@ -3,8 +3,9 @@
  * the current screen. Routes are hashes (web/src/router.ts): #/ home, #/talk the request form,
  * #/requests/{id} one request from waiting to rating, so a reload or a shared link keeps the place.
  */
-import { useQueryClient } from "@tanstack/react-query";
 import { useSession } from "../../auth/session.tsx";
+import { useSignOut } from "../../auth/useSignOut.ts";
+import { SkipLink } from "../../components/SkipLink.tsx";
 import type { SocketStatus } from "../../live/useSocket.ts";
 import { navigate, useRoute } from "../../router.ts";
 import { SignIn } from "../../screens/SignIn.tsx";
@@ -21,8 +22,8 @@ const CONNECTION_WORDS: Record<SocketStatus, string> = {
 };
 
 function Header({ connection }: { connection: SocketStatus | null }) {
-  const { principal, signOut } = useSession();
-  const queryClient = useQueryClient();
+  const { principal } = useSession();
+  const signOut = useSignOut();
   return (
     <header className="app-header client-header">
       <p className="app-title">
@@ -43,8 +44,6 @@ function Header({ connection }: { connection: SocketStatus | null }) {
             type="button"
             onClick={() => {
               signOut();
-              // The next person on this phone must not see the last one's requests, even for a moment.
-              queryClient.clear();
               navigate("/");
             }}
           >
@@ -80,9 +79,7 @@ export function ClientApp() {
   const { principal } = useSession();
   return (
     <>
-      <a className="skip-link" href="#main">
-        Skip to main content
-      </a>
+      <SkipLink />
       {principal ? (
         <SignedIn />
       ) : (

@@ -5,16 +5,18 @@
  * sent while the socket was down is lost.
  */
 import { useQueryClient } from "@tanstack/react-query";
+import type { ChatMessage } from "../../api/types.ts";
 import { useSession } from "../../auth/session.tsx";
+import { useSignOut } from "../../auth/useSignOut.ts";
 import { type SocketStatus, useSocket } from "../../live/useSocket.ts";
 import { addMessage, keys, newerView } from "./queries.ts";
-import type { ChatMessage } from "../../api/types.ts";
 import type { RequestView } from "./types.ts";
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
 
 export function useClientLive(): SocketStatus {
-  const { token, signOut } = useSession();
+  const { token } = useSession();
+  const signOut = useSignOut();
   const queryClient = useQueryClient();
   return useSocket(token, {
     onMessage(message) {
@@ -26,7 +28,6 @@ export function useClientLive(): SocketStatus {
         addMessage(queryClient, message.message as unknown as ChatMessage);
       } else if (message.type === "session.revoked") {
         signOut();
-        queryClient.clear();
       }
     },
     onOpen() {
