@@ -17,23 +17,20 @@ const utcWall = (at: Date) => at.toISOString().slice(0, 23);
 const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')::timestamp(3)`;
 
 /**
- * Rows (k, assigned_s, available_s): k the 1-based bucket, 0 for the whole range; buckets with no
- * time of either kind have no row. `starts` are the bucket starts (UTC ISO), as for the facts.
+ * Two CTEs, `advisors` and `changes`: the presence changes that can start a span in [from, to) for
+ * the advisors with a change in the branch before `to`, each with the next change of the same
+ * advisor (`next_at`, null for the last), for the availability spans of the KPIs and of the staffing
+ * advice (reporting/staffingQuery.ts). `from` and `to` are timestamp expressions.
  */
-export function utilisationSql(q: KpiQuery, starts: string[]) {
-  const from = Prisma.sql`${utcWall(q.from)}::timestamp`;
-  const to = Prisma.sql`${utcWall(q.to)}::timestamp`;
-  // The bucket edges: every start, then `to`, so bucket k is [edges[k], edges[k + 1]).
-  const edges = `{${[...starts.map((s) => s.slice(0, 23)), utcWall(q.to)].join(",")}}`;
-  return Prisma.sql`
-    WITH advisors AS (
-      SELECT DISTINCT "advisorId" FROM "AdvisorPresenceChange" WHERE "branchId" = ${q.branchId} AND at < ${to}
+export function presenceChangesSql(branchId: string, from: Prisma.Sql, to: Prisma.Sql) {
+  return Prisma.sql`advisors AS (
+      SELECT DISTINCT "advisorId" FROM "AdvisorPresenceChange" WHERE "branchId" = ${branchId} AND at < ${to}
     ),
     changes AS (
       -- The next change of the same advisor ends each one (in any branch: an advisor who moved on).
       -- Only the range's changes and each advisor's last one before it (by the index on advisorId,
       -- at) can start a span in the range, so older history is not read.
-      SELECT c."branchId", c.presence, c.at, lead(c.at) OVER (PARTITION BY c."advisorId" ORDER BY c.at, c.id) AS next_at
+      SELECT c."advisorId", c."branchId", c.presence, c.at, lead(c.at) OVER (PARTITION BY c."advisorId" ORDER BY c.at, c.id) AS next_at
       FROM (
         SELECT c.id, c."advisorId", c."branchId", c.presence, c.at
         FROM "AdvisorPresenceChange" c JOIN advisors USING ("advisorId")
@@ -44,7 +41,20 @@ export function utilisationSql(q: KpiQuery, starts: string[]) {
           WHERE p."advisorId" = d."advisorId" AND p.at < ${from} ORDER BY p.at DESC, p.id DESC LIMIT 1
         ) AS l
       ) AS c
-    ),
+    )`;
+}
+
+/**
+ * Rows (k, assigned_s, available_s): k the 1-based bucket, 0 for the whole range; buckets with no
+ * time of either kind have no row. `starts` are the bucket starts (UTC ISO), as for the facts.
+ */
+export function utilisationSql(q: KpiQuery, starts: string[]) {
+  const from = Prisma.sql`${utcWall(q.from)}::timestamp`;
+  const to = Prisma.sql`${utcWall(q.to)}::timestamp`;
+  // The bucket edges: every start, then `to`, so bucket k is [edges[k], edges[k + 1]).
+  const edges = `{${[...starts.map((s) => s.slice(0, 23)), utcWall(q.to)].join(",")}}`;
+  return Prisma.sql`
+    WITH ${presenceChangesSql(q.branchId, from, to)},
     spans AS (
       SELECT false AS assigned, greatest(at, ${from}) AS s, least(coalesce(next_at, ${NOW}), ${to}) AS e
       FROM changes WHERE "branchId" = ${q.branchId} AND presence = 'available'
