@@ -43,6 +43,21 @@ module.exports = {
       to: { path: "^(app|api)/|^prisma/seed/" },
     },
     {
+      name: "simulation-is-a-tool",
+      severity: "error",
+      comment:
+        "The day simulator (simulation/) drives the domains from outside, as app/ does: only app/ (its CLI) imports it, and it imports neither app/ nor api/.",
+      from: { path: "^(core|platform|matching|incentives|compliance|directory|reporting|api|prisma)/" },
+      to: { path: "^simulation/" },
+    },
+    {
+      name: "simulation-below-app-and-api",
+      severity: "error",
+      comment: "The simulator drives the engine directly, never through the wiring or the HTTP surface.",
+      from: { path: "^simulation/" },
+      to: { path: "^(app|api)/" },
+    },
+    {
       name: "api-not-into-app",
       severity: "error",
       comment: "The API is wired by app/; it does not import the wiring back.",

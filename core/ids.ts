@@ -43,10 +43,21 @@ function encodeTime(ms: number): string {
 // bytes are the same CSPRNG's, each used once.
 const POOL = Buffer.alloc(4096);
 let poolOffset = POOL.length;
+let fillPool: (buffer: Buffer) => void = randomFillSync;
+
+/**
+ * Replaces the source of the ids' random bits (null: back to the CSPRNG). Only the day simulator
+ * (simulation/) uses it: ids break ties in the engine's ordered sets (deadlines due at the same
+ * millisecond), so a seeded run needs seeded ids to decide the same way every time.
+ */
+export function setIdEntropy(fill: ((buffer: Buffer) => void) | null): void {
+  fillPool = fill ?? randomFillSync;
+  poolOffset = POOL.length;
+}
 
 function encodeRandom(): string {
   if (poolOffset + 16 > POOL.length) {
-    randomFillSync(POOL);
+    fillPool(POOL);
     poolOffset = 0;
   }
   let out = "";

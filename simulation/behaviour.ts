@@ -1,0 +1,139 @@
+/**
+ * The people of a simulated day: clients arriving and giving up, advisors starting and ending
+ * shifts, answering offers and completing conversations, as the scenario's behaviour model says.
+ * Each is an entry on the agenda, performed through the engine's public actions exactly as the API
+ * would call them.
+ *
+ * Answering an offer: the advisor's think time is drawn when the offer reaches them; at the end of
+ * it they accept with probability acceptProbability × acceptByLoad[their assignments then] ×
+ * acceptByHour[hour] (× (1 + acceptUplift), at most 1, with incentives on); otherwise they decline
+ * (declineShare of the time) or let it time out. Every offer draws the same three numbers whatever
+ * happens, so one advisor's choice never shifts the random numbers another's draws.
+ */
+import type { ManualClock } from "../core/clock.ts";
+import type { MatchingEngine } from "../matching/engine/engine.ts";
+import type { DomainEvent } from "../matching/events.ts";
+import type { Agenda } from "./agenda.ts";
+import type { DayCounters } from "./day.ts";
+import type { Arrival, Population, SimAdvisor } from "./population.ts";
+import type { Sampler } from "./sampling.ts";
+
+export type Happening =
+  | { kind: "arrive"; arrival: Arrival }
+  | { kind: "shift"; advisorId: string; presence: "available" | "offline" }
+  | { kind: "answer"; offerId: string; advisorId: string; acceptDraw: number; declineDraw: number }
+  | { kind: "complete"; requestId: string; advisorId: string }
+  | { kind: "give-up"; requestId: string; clientId: string };
+
+const HOUR_MS = 3_600_000;
+
+export class AdvisorBehaviour {
+  private readonly advisors: Map<string, SimAdvisor>;
+
+  constructor(
+    private readonly engine: MatchingEngine,
+    private readonly clock: ManualClock,
+    private readonly agenda: Agenda<Happening>,
+    private readonly population: Population,
+    private readonly incentives: boolean,
+    private readonly sample: Sampler,
+  ) {
+    this.advisors = new Map(population.advisors.map((a) => [a.id, a]));
+  }
+
+  /** Arrivals and shifts: the day's script, known before it starts. */
+  scheduleDay(): void {
+    for (const advisor of this.population.advisors) {
+      if (advisor.noShow) continue;
+      for (const shift of advisor.shifts) {
+        this.agenda.add(shift.startMs, { kind: "shift", advisorId: advisor.id, presence: "available" });
+        this.agenda.add(shift.endMs, { kind: "shift", advisorId: advisor.id, presence: "offline" });
+      }
+    }
+    for (const arrival of this.population.arrivals) this.agenda.add(arrival.at, { kind: "arrive", arrival });
+  }
+
+  /** Reacts to the engine's events: an offer reaching an advisor's phone. */
+  observe(event: DomainEvent): void {
+    if (event.type !== "offer.sent") return;
+    const advisor = this.advisors.get(event.advisorId);
+    if (!advisor) return;
+    const think = this.sample.durationMs(advisor.behaviour.thinkTime);
+    const acceptDraw = this.sample.next();
+    const declineDraw = this.sample.next();
+    const cut = this.incentives ? advisor.behaviour.incentiveResponse.thinkTimeCut : 0;
+    this.agenda.add(this.clock.now() + Math.round(think * (1 - cut)), {
+      kind: "answer",
+      offerId: event.offerId,
+      advisorId: advisor.id,
+      acceptDraw,
+      declineDraw,
+    });
+  }
+
+  async perform(item: Happening, counters: DayCounters): Promise<void> {
+    switch (item.kind) {
+      case "arrive":
+        return this.arrive(item.arrival, counters);
+      case "shift":
+        await this.engine.setPresence(item.advisorId, item.presence);
+        return;
+      case "answer":
+        return this.answer(item, counters);
+      case "complete":
+        await this.engine.complete(item.requestId, item.advisorId);
+        return;
+      case "give-up": {
+        // Only a client still waiting gives up; one already talking to an advisor stays.
+        const request = await this.engine.store.getRequest(item.requestId);
+        if (request && (request.status === "pending" || request.status === "offered")) {
+          await this.engine.cancel(item.requestId, item.clientId);
+          counters.cancels++;
+        }
+        return;
+      }
+    }
+  }
+
+  private async arrive(arrival: Arrival, counters: DayCounters): Promise<void> {
+    counters.arrivals++;
+    const created = await this.engine.createRequest({
+      clientId: arrival.clientId,
+      topic: "simulated",
+      requiredLicence: arrival.requiredLicence,
+      channel: "chat",
+      mode: "auto",
+      language: arrival.language,
+      priority: 0,
+    });
+    if (!created.ok) {
+      counters.refusedCreates++;
+      return;
+    }
+    this.agenda.add(arrival.at + arrival.patienceMs, { kind: "give-up", requestId: created.requestId, clientId: arrival.clientId });
+  }
+
+  private async answer(item: Extract<Happening, { kind: "answer" }>, counters: DayCounters): Promise<void> {
+    const advisor = this.advisors.get(item.advisorId)!;
+    const b = advisor.behaviour;
+    const state = await this.engine.store.getAdvisor(advisor.id);
+    const load = state?.supply.active ?? 0;
+    const hour = Math.floor(((this.clock.now() - this.population.dayStart) % 86_400_000) / HOUR_MS);
+    const byLoad = b.acceptByLoad[Math.min(load, b.acceptByLoad.length - 1)] ?? 1;
+    const byHour = b.acceptByHour?.[hour] ?? 1;
+    const uplift = this.incentives ? 1 + b.incentiveResponse.acceptUplift : 1;
+    const p = Math.min(1, b.acceptProbability * byLoad * byHour * uplift);
+    if (item.acceptDraw < p) {
+      counters.accepts++;
+      const accepted = await this.engine.accept(item.offerId, advisor.id);
+      if (accepted.ok && !accepted.duplicate) {
+        this.agenda.add(this.clock.now() + this.sample.durationMs(b.handleTime), { kind: "complete", requestId: accepted.requestId, advisorId: advisor.id });
+      }
+      return;
+    }
+    if (item.declineDraw < b.declineShare) {
+      counters.declines++;
+      await this.engine.decline(item.offerId, advisor.id);
+    }
+  }
+}
