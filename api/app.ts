@@ -24,6 +24,7 @@ import { metricsRoutes } from "./routes/metrics.ts";
 import { policyRoutes } from "./routes/policy.ts";
 import { recordRoutes } from "./routes/record.ts";
 import { reportingRoutes } from "./routes/reporting.ts";
+import { staffingRoutes } from "./routes/staffing.ts";
 import { requestRoutes } from "./routes/requests.ts";
 import { requireKnownMediaType } from "./mediaType.ts";
 import { mountWebApps } from "./static/webApps.ts";
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", offboardingRoutes(deps));
   app.route("/", recordRoutes(deps));
   app.route("/", reportingRoutes(deps));
+  app.route("/", staffingRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", {

@@ -404,6 +404,14 @@ const TABLE: RouteCase[] = [
     expect: row(403, { managerOwn: "allow", admin: "allow" }),
     branchScoped: true,
   },
+  {
+    route: "GET /v1/branches/{id}/staffing",
+    world: "shared",
+    // Two days ago: within the 400 days before the branch's today in any timezone.
+    call: (w) => ({ path: `/v1/branches/${w.branchId}/staffing?date=${new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10)}` }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
   // A manager lists their own branch only (so managerOther is allowed, and sees only theirs).
   {
     route: "GET /v1/branches",
@@ -622,6 +630,7 @@ describe("authorization: every route × every caller (embedded backends)", () =>
         ["PUT", `/v1/branches/${b.branchId}/dispatch-policy`, { ...policyBody(), expectedVersion: 0 }],
         ["GET", `/v1/branches/${b.branchId}/queue`],
         ["GET", `/v1/branches/${b.branchId}/kpis?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`],
+        ["GET", `/v1/branches/${b.branchId}/staffing?date=${new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10)}`],
         ["GET", `/v1/branches/${b.branchId}/advisors`],
         ["GET", `/v1/branches/${b.branchId}/clients`],
         ["GET", `/v1/branches/${b.branchId}/requests`],
