@@ -12,6 +12,7 @@ const SCREENS: Array<[string, string]> = [
   ["board", "Live board"],
   ["policy", "Dispatch policy"],
   ["kpis", "KPIs"],
+  ["staffing", "Staffing"],
   ["incentives", "Incentive rules"],
   ["settlements", "Leaderboard and settlements"],
   ["advisors", "Advisor directory"],

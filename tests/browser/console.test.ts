@@ -34,7 +34,7 @@ describe("manager console", () => {
     expect(await page.evaluate(() => sessionStorage.getItem("adx.console.token"))).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     await page.reload();
     await page.getByTestId("signed-in-as").waitFor();
-    expect(await page.getByRole("navigation", { name: "Screens" }).getByRole("link").count()).toBe(7);
+    expect(await page.getByRole("navigation", { name: "Screens" }).getByRole("link").count()).toBe(8);
   });
 
   it("shows a new request on the live board within 2 s of its creation, through the socket feed", async () => {

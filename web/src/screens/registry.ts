@@ -10,6 +10,7 @@ import { LiveBoard } from "./LiveBoard.tsx";
 import { PolicyEditor } from "./PolicyEditor.tsx";
 import { RequestRecord } from "./RequestRecord.tsx";
 import { Settlements } from "./Settlements.tsx";
+import { Staffing } from "./Staffing.tsx";
 import type { ScreenProps } from "./types.ts";
 
 export interface ScreenEntry {
@@ -24,6 +25,7 @@ export const SCREENS: readonly ScreenEntry[] = [
   { path: "/board", title: "Live board", component: LiveBoard },
   { path: "/policy", title: "Dispatch policy", component: PolicyEditor },
   { path: "/kpis", title: "KPIs", component: KpiDashboard },
+  { path: "/staffing", title: "Staffing", component: Staffing },
   { path: "/incentives", title: "Incentive rules", component: IncentiveRules },
   { path: "/settlements", title: "Leaderboard and settlements", component: Settlements },
   { path: "/advisors", title: "Advisor directory", component: AdvisorDirectory },
