@@ -16,7 +16,8 @@
  *   "branch-28-days"), or "none" when the branch completed nothing in those 28 days either.
  * - `erlangs` = arrivals / observedSeconds × handleSeconds: the advisors the hour's work keeps busy.
  * - `advisorsNeeded`: the fewest advisors whose Erlang C service level reaches the target
- *   (reporting/erlangC.ts); 0 with no arrivals; null when there is no handle time to go on.
+ *   (reporting/erlangC.ts); 0 with no arrivals; null when there is no handle time to go on, or
+ *   when less than `MIN_OBSERVED_SECONDS` of the running hour has passed (a rate over seconds is noise).
  * - `advisorsAvailable.mean`: available advisor-seconds / observedSeconds, from the presence history
  *   the KPIs' utilisation reads (an advisor available from a change to `available` until their next
  *   change); `advisorsAvailable.max`: the most advisors available at one instant of the hour.
@@ -37,6 +38,8 @@ import { agentsNeeded, serviceLevel } from "./erlangC.ts";
 import { HANDLE_FALLBACK_DAYS, hourStarts, localDay, staffingFacts, type AvailableSpan, type StaffingFacts } from "./staffingQuery.ts";
 import { surgeFor, type SurgeSuggestion } from "./staffingSurge.ts";
 
+/** Seconds of an hour that must have passed before its arrival rate is judged (the running hour's first minutes say little). */
+export const MIN_OBSERVED_SECONDS = 300;
 /** Completed requests an hour needs before its own mean handle time is used. */
 export const MIN_HANDLED_IN_HOUR = 3;
 /** How far back a date may be, in days before the branch's today. */
@@ -154,7 +157,7 @@ function hourOf(context: HourContext, bounds: { start: number; end: number }, fa
     erlangs = 0;
     advisorsNeeded = 0;
     expectedServiceLevel = 1;
-  } else if (handleSeconds !== null && handleSeconds > 0 && observedSeconds > 0) {
+  } else if (handleSeconds !== null && handleSeconds > 0 && observedSeconds >= MIN_OBSERVED_SECONDS) {
     erlangs = (arrivals / observedSeconds) * handleSeconds;
     advisorsNeeded = agentsNeeded(erlangs, handleSeconds, { share, withinSeconds: context.target.seconds });
     expectedServiceLevel = serviceLevel(Math.floor(advisorsAvailable.mean), erlangs, handleSeconds, context.target.seconds);

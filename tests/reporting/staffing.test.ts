@@ -201,6 +201,17 @@ function staffingSuite(open: () => Promise<Database>) {
       // Two advisors all along and the third from 10:15: 2.5 again over the half hour.
       expect(ten.advisorsAvailable).toEqual({ mean: 2.5, max: 3 });
       expect(hourAt(s, 11)).toMatchObject({ observedSeconds: 0, arrivals: 0, advisorsNeeded: 0, advisorsAvailable: { mean: 0, max: 0 }, underTarget: false });
+      // Four minutes into the hour: 4 requests, too short a look to judge a rate by.
+      const early = hourAt(await run(heavy.branchId, "2026-03-10", new Date("2026-03-10T10:04:00Z")), 10);
+      expect(early).toMatchObject({
+        observedSeconds: 240,
+        arrivals: 4,
+        erlangs: null,
+        advisorsNeeded: null,
+        expectedServiceLevel: null,
+        underTarget: false,
+        surge: null,
+      });
     });
 
     it("daylight saving: Europe/London's autumn day has 25 hours, 01:00 twice", async () => {
