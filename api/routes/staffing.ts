@@ -54,7 +54,9 @@ const StaffingHourSchema = z
     handleSeconds: nullableNumber.describe("mean handle time used (assignedAt to completedAt)"),
     handleBasis: z.enum(["hour", "branch-28-days", "none"]).describe("the hour's own mean (3+ completed), the branch's 28-day mean, or none"),
     erlangs: nullableNumber.describe("arrivals per second x handleSeconds"),
-    advisorsNeeded: nullableNumber.describe("the fewest advisors meeting the target by Erlang C; null without a handle time, or in the running hour's first 5 minutes"),
+    advisorsNeeded: nullableNumber.describe(
+      "the fewest advisors meeting the target by Erlang C; null without a handle time, or in the running hour's first 5 minutes",
+    ),
     advisorsAvailable: z.object({
       mean: z.number().describe("available advisor-seconds / observed seconds (under target is judged on this)"),
       max: z.number().int().describe("the most advisors available at one instant"),
