@@ -25,8 +25,9 @@ import { latencySuite } from "./suites/latency.ts";
 import { decisionTimeSuite } from "./suites/decisionTime.ts";
 import { socketMemorySuite } from "./suites/socketMemory.ts";
 import { kpisSuite } from "./suites/kpis.ts";
+import { simulationSuite } from "./suites/simulation.ts";
 
-const SUITES: BenchSuite[] = [matchingCoreSuite, endToEndSuite, latencySuite, decisionTimeSuite, socketMemorySuite, kpisSuite];
+const SUITES: BenchSuite[] = [matchingCoreSuite, endToEndSuite, latencySuite, decisionTimeSuite, socketMemorySuite, kpisSuite, simulationSuite];
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");

@@ -126,7 +126,7 @@ export async function simulateDay(
   }
   await recorder.flush();
   await flush();
-  onProgress(1);
+  if (reported < 10) onProgress(1);
   return counters;
 }
 

@@ -1,13 +1,14 @@
 /**
  * `npm run simulate -- <scenario.json> [--seed N] [--out dir]`: runs a simulated day under each of
  * the scenario's policies (simulation/) and writes the KPIs side by side: a JSON file in `--out`
- * (default simulations/out/), a table on the terminal, and progress on stderr (a bar on a terminal,
+ * (default simulations/out/) with a self-contained HTML report beside it, a table on the terminal, and progress on stderr (a bar on a terminal,
  * a line per 10% otherwise). The same scenario and seed give a byte-identical JSON file.
  * Exits 0 when done, 2 on bad arguments or an invalid scenario.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { runScenario, type Progress } from "../../simulation/compare.ts";
+import { htmlReport } from "../../simulation/html.ts";
 import { parseScenario } from "../../simulation/scenario.ts";
 import { formatTable } from "../../simulation/table.ts";
 
@@ -61,5 +62,7 @@ fs.mkdirSync(args.out, { recursive: true });
 const target = path.join(args.out, `${path.basename(args.file, ".json")}-seed${args.seed}.json`);
 // Key order is the code's, the same on every run: the file is byte-identical for a scenario and seed.
 fs.writeFileSync(target, `${JSON.stringify(result, null, 2)}\n`);
+const report = target.replace(/\.json$/, ".html");
+fs.writeFileSync(report, htmlReport(result));
 console.log(formatTable(result));
-console.log(`written ${target}`);
+console.log(`written ${target} and ${report}`);

@@ -24,7 +24,7 @@ function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr:
 }
 
 describeWithServices("npm run bench -- --quick", [await probePostgres(), await probeRedis()], () => {
-  it("runs every suite and prints the table with all six suites and a results file", { timeout: 300_000 }, async () => {
+  it("runs every suite and prints the table with all seven suites and a results file", { timeout: 300_000 }, async () => {
     const { code, stdout, stderr } = await runQuickBench();
     expect(code, `${stdout}\n${stderr.slice(-4000)}`).toBe(0);
     for (const measure of [
@@ -37,6 +37,7 @@ describeWithServices("npm run bench -- --quick", [await probePostgres(), await p
       "decision time:",
       "socket memory:",
       "kpis: ",
+      "simulation: one day",
     ]) {
       expect(stdout).toContain(measure);
     }
@@ -45,7 +46,15 @@ describeWithServices("npm run bench -- --quick", [await probePostgres(), await p
     expect(file).toBeDefined();
     const results = JSON.parse(fs.readFileSync(file!, "utf8"));
     expect(results.quick).toBe(true);
-    expect(results.suites.map((s: { suite: string }) => s.suite)).toEqual(["matchingCore", "endToEnd", "latency", "decisionTime", "socketMemory", "kpis"]);
+    expect(results.suites.map((s: { suite: string }) => s.suite)).toEqual([
+      "matchingCore",
+      "endToEnd",
+      "latency",
+      "decisionTime",
+      "socketMemory",
+      "kpis",
+      "simulation",
+    ]);
     fs.rmSync(file!);
     // Progress went to stderr, one line per phase at least.
     expect(stderr).toContain("[bench] socketMemory: done");

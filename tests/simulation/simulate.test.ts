@@ -6,7 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../../simulation/compare.ts";
+import { htmlReport } from "../../simulation/html.ts";
 import { parseScenario, type Scenario } from "../../simulation/scenario.ts";
+import { formatTable } from "../../simulation/table.ts";
 
 const hours = (active: Record<number, number>) => Array.from({ length: 24 }, (_, h) => active[h] ?? 0);
 
@@ -118,6 +120,12 @@ describe("a simulated day", () => {
     });
     // Busy 60 s per request, available 3 h (the shift): utilisation from the presence history.
     expect(total.utilisation).toBeCloseTo((total.created * 60) / (3 * 3600), 9);
+
+    // The report stands alone: four inline charts, nothing fetched.
+    const html = htmlReport(result);
+    expect(html.match(/<svg /g)).toHaveLength(4);
+    expect(html).not.toMatch(/\b(src|href)=|<script|@import|url\(/);
+    expect(formatTable(result)).toMatch(/^default +\d+ +100\.0% +0\.0% +0 +5\.0 s +5\.0 s/m);
   });
 
   it("is deterministic: the same seed gives the same JSON, another seed another day", async () => {
