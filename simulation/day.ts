@@ -7,6 +7,9 @@
  * the action or the engine's tick(), which fires offer expiries and stage timeouts as the
  * production sweeper does.
  *
+ * The record: the production adapter, writing in batches (recorder.ts), with two reads from memory
+ * (fastRecords.ts); neither changes a decision.
+ *
  * Presence: simulated advisors' phones heartbeat without fail while on shift, so the engine runs
  * with a presence TTL longer than the day; shift start and end are explicit presence changes.
  */
@@ -22,6 +25,7 @@ import { Agenda } from "./agenda.ts";
 import { AdvisorBehaviour, type Happening } from "./behaviour.ts";
 import type { PolicyUnderTest } from "./policies.ts";
 import type { Population } from "./population.ts";
+import { fastRecords } from "./fastRecords.ts";
 import { batchRecorder } from "./recorder.ts";
 import { createSampler, deriveSeed } from "./sampling.ts";
 
@@ -75,7 +79,8 @@ export async function simulateDay(
   });
   const { history, flush } = trackedHistory(prisma);
   const faults: unknown[] = [];
-  const records = createPrismaMatchingRecords(prisma);
+  const fast = fastRecords(createPrismaMatchingRecords(prisma), population);
+  const records = fast.records;
   const recorder = batchRecorder((entries) => records.applyJournal(entries));
   const engine = new MatchingEngine({
     store,
@@ -97,6 +102,7 @@ export async function simulateDay(
   bus.subscribe((event: DomainEvent) => {
     if (event.type === "request.created") open.add(event.requestId);
     else if (event.type === "request.completed" || event.type === "request.cancelled" || event.type === "request.expired") open.delete(event.requestId);
+    fast.observe(event);
     behaviour.observe(event);
   });
   for (const advisor of population.advisors) await engine.syncAdvisor(advisor.id);
