@@ -4,6 +4,8 @@
  * advisor who accepts every offer after exactly 5 s, so every request is answered at the branch
  * stage 5 s after it was made, as the KPI code reads the engine's rows.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runScenario } from "../../simulation/compare.ts";
 import { htmlReport } from "../../simulation/html.ts";
@@ -88,6 +90,13 @@ describe("scenario validation", () => {
     );
     expect(problems).toContain("regions.0.branches.0.demand.perHour: give 24 values, one per hour 0-23");
     expect(problems).toContain("regions.0.branches.0.advisors.0.shifts.0: a shift ends after it starts (use two shifts to cross midnight)");
+  });
+
+  it("accepts the shipped scenarios", () => {
+    for (const name of ["typical-day", "peak-storm", "thin-night"]) {
+      const parsed = parseScenario(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, "../../simulations", `${name}.json`), "utf8")));
+      expect(parsed.ok ? [] : parsed.problems, name).toEqual([]);
+    }
   });
 
   it("refuses a branch name used twice", () => {
