@@ -23,7 +23,9 @@ export type Happening =
   | { kind: "shift"; advisorId: string; presence: "available" | "offline" }
   | { kind: "answer"; offerId: string; advisorId: string; acceptDraw: number; declineDraw: number }
   | { kind: "complete"; requestId: string; advisorId: string }
-  | { kind: "give-up"; requestId: string; clientId: string };
+  | { kind: "give-up"; requestId: string; clientId: string }
+  /** The incentive consumer's run (day.ts performs it). */
+  | { kind: "incentives" };
 
 const HOUR_MS = 3_600_000;
 
@@ -82,6 +84,8 @@ export class AdvisorBehaviour {
         return this.answer(item, counters);
       case "complete":
         await this.engine.complete(item.requestId, item.advisorId);
+        return;
+      case "incentives":
         return;
       case "give-up": {
         // Only a client still waiting gives up; one already talking to an advisor stays.

@@ -8,6 +8,7 @@ import { openPglite } from "../platform/database.ts";
 import { applyMigrations } from "../prisma/tools/migrations.ts";
 import { branchKpis, type BranchKpis } from "../reporting/kpis.ts";
 import { DAY_MS, simulateDay, type DayCounters } from "./day.ts";
+import { activateRules } from "./incentives.ts";
 import { policiesOf, type PolicyUnderTest } from "./policies.ts";
 import { buildPopulation, type Population } from "./population.ts";
 import { writePopulation } from "./records.ts";
@@ -66,6 +67,14 @@ export async function runPolicy(population: Population, put: PolicyUnderTest, se
   try {
     await applyMigrations(database.migrationAdapter);
     await writePopulation(database.prisma, population, put.policy);
+    if (put.ruleSet) {
+      await activateRules(
+        database.prisma,
+        population.branches.map((b) => b.id),
+        put.ruleSet,
+        population.dayStart,
+      );
+    }
     const counters = await simulateDay(database.prisma, population, put, seed, onProgress);
     const from = new Date(population.dayStart);
     const to = new Date(population.dayStart + DAY_MS);

@@ -26,6 +26,7 @@ import { AdvisorBehaviour, type Happening } from "./behaviour.ts";
 import type { PolicyUnderTest } from "./policies.ts";
 import type { Population } from "./population.ts";
 import { fastRecords } from "./fastRecords.ts";
+import { EVERY_MS, incentiveRunner } from "./incentives.ts";
 import { batchRecorder } from "./recorder.ts";
 import { createSampler, deriveSeed } from "./sampling.ts";
 
@@ -107,6 +108,8 @@ export async function simulateDay(
   });
   for (const advisor of population.advisors) await engine.syncAdvisor(advisor.id);
   behaviour.scheduleDay();
+  const runIncentives = put.ruleSet ? incentiveRunner(prisma, store, clock) : null;
+  if (runIncentives) for (let at = population.dayStart + EVERY_MS; at <= population.dayStart + DAY_MS; at += EVERY_MS) agenda.add(at, { kind: "incentives" });
 
   const counters: DayCounters = { arrivals: 0, ticks: 0, accepts: 0, declines: 0, cancels: 0, refusedCreates: 0 };
   let reported = -1;
@@ -121,7 +124,11 @@ export async function simulateDay(
     } else {
       const { at, item } = agenda.pop()!;
       clock.set(Math.max(clock.now(), at));
-      await behaviour.perform(item, counters);
+      if (item.kind === "incentives" && runIncentives) {
+        // The consumer reads the event log: what the batches hold goes in first.
+        await recorder.flush();
+        await runIncentives();
+      } else await behaviour.perform(item, counters);
     }
     if (faults.length) throw faults[0];
     const tenth = Math.min(10, Math.floor(((clock.now() - population.dayStart) / DAY_MS) * 10));
@@ -131,6 +138,7 @@ export async function simulateDay(
     }
   }
   await recorder.flush();
+  await runIncentives?.();
   await flush();
   if (reported < 10) onProgress(1);
   return counters;

@@ -10,6 +10,8 @@
  *   responding to incentives (the scenario's incentiveResponse not applied).
  */
 import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../matching/domain/policy.ts";
+import type { RuleSet } from "../incentives/rules/schema.ts";
+import { DEFAULT_SIMULATION_RULES } from "./incentives.ts";
 import type { PolicyVariant, Scenario } from "./scenario.ts";
 
 export interface PolicyUnderTest {
@@ -17,6 +19,8 @@ export interface PolicyUnderTest {
   policy: DispatchPolicy;
   /** Advisors respond to incentives (the behaviour's incentiveResponse applies). */
   incentives: boolean;
+  /** The branches' incentive rules, evaluated by the production consumer; null with incentives off or not evaluated. */
+  ruleSet: RuleSet | null;
 }
 
 const allIn = (mode: "grab" | "dispatch"): DispatchPolicy => ({
@@ -24,7 +28,7 @@ const allIn = (mode: "grab" | "dispatch"): DispatchPolicy => ({
   stages: DEFAULT_DISPATCH_POLICY.stages.map((s) => (s.pool === "dedicated" ? s : { ...s, mode })),
 });
 
-const VARIANTS: Record<PolicyVariant, () => PolicyUnderTest> = {
+const VARIANTS: Record<PolicyVariant, () => Omit<PolicyUnderTest, "ruleSet">> = {
   default: () => ({ name: "default", policy: DEFAULT_DISPATCH_POLICY, incentives: true }),
   "pure-grab": () => ({ name: "pure-grab", policy: allIn("grab"), incentives: true }),
   "pure-dispatch": () => ({ name: "pure-dispatch", policy: allIn("dispatch"), incentives: true }),
@@ -44,6 +48,7 @@ const VARIANTS: Record<PolicyVariant, () => PolicyUnderTest> = {
 export function policiesOf(scenario: Scenario): PolicyUnderTest[] {
   return scenario.policies.map((entry) => {
     const chosen = typeof entry === "string" ? VARIANTS[entry]() : entry;
-    return { ...chosen, policy: DispatchPolicySchema.parse(chosen.policy) };
+    const ruleSet = chosen.incentives && scenario.evaluateIncentives ? (scenario.incentiveRules ?? DEFAULT_SIMULATION_RULES) : null;
+    return { ...chosen, policy: DispatchPolicySchema.parse(chosen.policy), ruleSet };
   });
 }

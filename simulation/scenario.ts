@@ -7,6 +7,7 @@
  * says how its KPIs are bucketed, as for GET /v1/branches/:id/kpis.
  */
 import { z } from "zod";
+import { RuleSetSchema } from "../incentives/rules/schema.ts";
 import { DispatchPolicySchema } from "../matching/domain/policy.ts";
 import { LICENCE_KINDS } from "../matching/domain/types.ts";
 
@@ -107,6 +108,15 @@ export const ScenarioSchema = z
     date: z.iso.date().default("2026-01-05"),
     behaviour: BehaviourSchema,
     regions: z.array(RegionSchema).min(1),
+    /** The incentive rules every branch runs with incentives on (default: simulation/incentives.ts DEFAULT_SIMULATION_RULES). */
+    incentiveRules: RuleSetSchema.optional(),
+    /**
+     * Runs the production incentive consumer during the day (policies with incentives on): points
+     * awarded (the KPIs' pointsPerCompleted) and fed back into ranking. Off by default: each award is
+     * a ledger transaction, which multiplies a large day's running time (about 10 ms an award on
+     * PGlite). Incentives' effect on advisors comes from behaviour.incentiveResponse either way.
+     */
+    evaluateIncentives: z.boolean().default(false),
     /** Which policies to compare (default: all of them). A policy may be given in full as well. */
     policies: z
       .array(

@@ -137,6 +137,16 @@ describe("a simulated day", () => {
     expect(formatTable(result)).toMatch(/^default +\d+ +100\.0% +0\.0% +0 +5\.0 s +5\.0 s/m);
   });
 
+  it("awards incentive points by the production consumer when asked: 10 for each quick accept and 5 for each completion", async () => {
+    const result = await runScenario(scenario({ evaluateIncentives: true, policies: ["default", "default-no-incentives"] }), 7);
+    const [on, off] = result.policies.map((p) => p.branches[0]!.kpis.total);
+    expect(on!.completed).toBeGreaterThan(3);
+    expect(on!.pointsPerCompleted).toBe(15);
+    // Without incentives no rule set is active: nothing is awarded, and the same advisor answers the same way.
+    expect(off!.pointsPerCompleted).toBe(0);
+    expect({ ...off!, pointsPerCompleted: 15 }).toEqual(on);
+  });
+
   it("is deterministic: the same seed gives the same JSON, another seed another day", async () => {
     const busy = scenario(
       {
