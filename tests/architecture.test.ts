@@ -47,6 +47,7 @@ describe("layers (dependency-cruiser)", () => {
       "compliance",
       "directory",
       "reporting",
+      "simulation",
       "prisma",
       "tools",
       "web/src",
@@ -60,6 +61,18 @@ describe("layers (dependency-cruiser)", () => {
     const { code, output } = await cruise(file);
     expect(code).not.toBe(0);
     expect(output).toMatch(/domains-below-app-and-api: matching\/zzArchitectureProbe\.ts → api\/app\.ts/);
+  }, 60_000);
+
+  it("a domain importing the simulator fails, and so does the simulator importing the wiring", async () => {
+    const domain = probe("reporting/zzArchitectureProbe.ts", 'import { runScenario } from "../simulation/compare.ts";\nexport const probe = runScenario;\n');
+    const simulation = probe(
+      "simulation/zzArchitectureProbe.ts",
+      'import { createMatchingRuntime } from "../app/matching.ts";\nexport const probe = createMatchingRuntime;\n',
+    );
+    const { code, output } = await cruise(domain, simulation);
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/simulation-is-a-tool: reporting\/zzArchitectureProbe\.ts → simulation\/compare\.ts/);
+    expect(output).toMatch(/simulation-below-app-and-api: simulation\/zzArchitectureProbe\.ts → app\/matching\.ts/);
   }, 60_000);
 
   it("Prisma in the API fails, and so does platform reaching into a domain", async () => {
