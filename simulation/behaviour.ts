@@ -11,6 +11,7 @@
  * happens, so one advisor's choice never shifts the random numbers another's draws.
  */
 import type { ManualClock } from "../core/clock.ts";
+import { requestIdOfOffer } from "../core/ids.ts";
 import type { MatchingEngine } from "../matching/engine/engine.ts";
 import type { DomainEvent } from "../matching/events.ts";
 import type { Agenda } from "./agenda.ts";
@@ -29,8 +30,22 @@ export type Happening =
 
 const HOUR_MS = 3_600_000;
 
+/**
+ * What the day's people did that took effect, in order, named by client and by the offer's place
+ * in its request (ids differ between runs on other wiring): the script a fidelity check replays.
+ */
+export type TraceEntry =
+  | { at: number; action: "create"; clientId: string }
+  | { at: number; action: "presence"; advisorId: string; presence: "available" | "offline" }
+  | { at: number; action: "accept" | "decline"; advisorId: string; clientId: string; offerIndex: number }
+  | { at: number; action: "complete"; advisorId: string; clientId: string }
+  | { at: number; action: "cancel"; clientId: string };
+
 export class AdvisorBehaviour {
   private readonly advisors: Map<string, SimAdvisor>;
+  private readonly clientOf = new Map<string, string>();
+  /** Receives every action that took effect (see TraceEntry); nothing by default. */
+  trace: (entry: TraceEntry) => void = () => {};
 
   constructor(
     private readonly engine: MatchingEngine,
@@ -79,11 +94,14 @@ export class AdvisorBehaviour {
         return this.arrive(item.arrival, counters);
       case "shift":
         await this.engine.setPresence(item.advisorId, item.presence);
+        this.trace({ at: this.clock.now(), action: "presence", advisorId: item.advisorId, presence: item.presence });
         return;
       case "answer":
         return this.answer(item, counters);
       case "complete":
-        await this.engine.complete(item.requestId, item.advisorId);
+        if ((await this.engine.complete(item.requestId, item.advisorId)).ok) {
+          this.trace({ at: this.clock.now(), action: "complete", advisorId: item.advisorId, clientId: this.clientOf.get(item.requestId)! });
+        }
         return;
       case "incentives":
         return;
@@ -91,7 +109,7 @@ export class AdvisorBehaviour {
         // Only a client still waiting gives up; one already talking to an advisor stays.
         const request = await this.engine.store.getRequest(item.requestId);
         if (request && (request.status === "pending" || request.status === "offered")) {
-          await this.engine.cancel(item.requestId, item.clientId);
+          if ((await this.engine.cancel(item.requestId, item.clientId)).ok) this.trace({ at: this.clock.now(), action: "cancel", clientId: item.clientId });
           counters.cancels++;
         }
         return;
@@ -114,6 +132,8 @@ export class AdvisorBehaviour {
       counters.refusedCreates++;
       return;
     }
+    this.clientOf.set(created.requestId, arrival.clientId);
+    this.trace({ at: arrival.at, action: "create", clientId: arrival.clientId });
     this.agenda.add(arrival.at + arrival.patienceMs, { kind: "give-up", requestId: created.requestId, clientId: arrival.clientId });
   }
 
@@ -127,17 +147,22 @@ export class AdvisorBehaviour {
     const byHour = b.acceptByHour?.[hour] ?? 1;
     const uplift = this.incentives ? 1 + b.incentiveResponse.acceptUplift : 1;
     const p = Math.min(1, b.acceptProbability * byLoad * byHour * uplift);
+    const requestId = requestIdOfOffer(item.offerId)!;
+    const offerIndex = (await this.engine.store.getRequest(requestId))?.offers.findIndex((o) => o.id === item.offerId) ?? -1;
+    const traced = (action: "accept" | "decline") =>
+      this.trace({ at: this.clock.now(), action, advisorId: advisor.id, clientId: this.clientOf.get(requestId)!, offerIndex });
     if (item.acceptDraw < p) {
       counters.accepts++;
       const accepted = await this.engine.accept(item.offerId, advisor.id);
       if (accepted.ok && !accepted.duplicate) {
+        traced("accept");
         this.agenda.add(this.clock.now() + this.sample.durationMs(b.handleTime), { kind: "complete", requestId: accepted.requestId, advisorId: advisor.id });
       }
       return;
     }
     if (item.declineDraw < b.declineShare) {
       counters.declines++;
-      await this.engine.decline(item.offerId, advisor.id);
+      if ((await this.engine.decline(item.offerId, advisor.id)).ok) traced("decline");
     }
   }
 }

@@ -22,7 +22,7 @@ import { createPrismaMatchingRecords } from "../matching/records/prisma.ts";
 import { createMemoryMatchingStore } from "../matching/store/memory/store.ts";
 import { createPrismaPresenceHistory } from "../reporting/presenceHistory.ts";
 import { Agenda } from "./agenda.ts";
-import { AdvisorBehaviour, type Happening } from "./behaviour.ts";
+import { AdvisorBehaviour, type Happening, type TraceEntry } from "./behaviour.ts";
 import type { PolicyUnderTest } from "./policies.ts";
 import type { Population } from "./population.ts";
 import { fastRecords } from "./fastRecords.ts";
@@ -72,6 +72,7 @@ export async function simulateDay(
   put: PolicyUnderTest,
   seed: number,
   onProgress: (done: number) => void = () => {},
+  trace?: (entry: TraceEntry) => void,
 ): Promise<DayCounters> {
   const clock = new ManualClock(population.dayStart);
   const store = createMemoryMatchingStore();
@@ -107,6 +108,7 @@ export async function simulateDay(
     behaviour.observe(event);
   });
   for (const advisor of population.advisors) await engine.syncAdvisor(advisor.id);
+  if (trace) behaviour.trace = trace;
   behaviour.scheduleDay();
   const runIncentives = put.ruleSet ? incentiveRunner(prisma, store, clock) : null;
   if (runIncentives) for (let at = population.dayStart + EVERY_MS; at <= population.dayStart + DAY_MS; at += EVERY_MS) agenda.add(at, { kind: "incentives" });
