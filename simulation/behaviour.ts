@@ -26,9 +26,20 @@ export type Happening =
   | { kind: "complete"; requestId: string; advisorId: string }
   | { kind: "give-up"; requestId: string; clientId: string }
   /** The incentive consumer's run (day.ts performs it). */
-  | { kind: "incentives" };
+  | { kind: "incentives" }
+  /** Every advisor on shift heartbeats (see HEARTBEAT_MS). */
+  | { kind: "heartbeat" };
 
 const HOUR_MS = 3_600_000;
+
+/**
+ * How often an advisor's phone reports its presence (the advisor app's heartbeat). In a server each
+ * report of "available" also offers queued requests to the advisor when they have room
+ * (MatchingEngine.setPresence, serveQueue), so the simulation reports too, on the same 20 s grid
+ * from midnight; only while the queue holds a request, as with an empty queue a report changes
+ * nothing (the presence is the same, and there is nothing to offer).
+ */
+export const HEARTBEAT_MS = 20_000;
 
 /**
  * What the day's people did that took effect, in order, named by client and by the offer's place
@@ -44,6 +55,7 @@ export type TraceEntry =
 export class AdvisorBehaviour {
   private readonly advisors: Map<string, SimAdvisor>;
   private readonly clientOf = new Map<string, string>();
+  private readonly onShift = new Set<string>();
   /** Receives every action that took effect (see TraceEntry); nothing by default. */
   trace: (entry: TraceEntry) => void = () => {};
 
@@ -68,6 +80,12 @@ export class AdvisorBehaviour {
       }
     }
     for (const arrival of this.population.arrivals) this.agenda.add(arrival.at, { kind: "arrive", arrival });
+    const shifts = this.population.advisors.filter((a) => !a.noShow).flatMap((a) => a.shifts);
+    if (!shifts.length) return;
+    const first = Math.min(...shifts.map((s) => s.startMs));
+    const last = Math.max(...shifts.map((s) => s.endMs));
+    const day = this.population.dayStart;
+    for (let at = day + Math.ceil((first - day) / HEARTBEAT_MS) * HEARTBEAT_MS; at <= last; at += HEARTBEAT_MS) this.agenda.add(at, { kind: "heartbeat" });
   }
 
   /** Reacts to the engine's events: an offer reaching an advisor's phone. */
@@ -93,6 +111,8 @@ export class AdvisorBehaviour {
       case "arrive":
         return this.arrive(item.arrival, counters);
       case "shift":
+        if (item.presence === "available") this.onShift.add(item.advisorId);
+        else this.onShift.delete(item.advisorId);
         await this.engine.setPresence(item.advisorId, item.presence);
         this.trace({ at: this.clock.now(), action: "presence", advisorId: item.advisorId, presence: item.presence });
         return;
@@ -104,6 +124,10 @@ export class AdvisorBehaviour {
         }
         return;
       case "incentives":
+        return;
+      case "heartbeat":
+        if (!(await this.engine.store.listQueue(1)).length) return;
+        for (const advisor of this.population.advisors) if (this.onShift.has(advisor.id)) await this.engine.setPresence(advisor.id, "available");
         return;
       case "give-up": {
         // Only a client still waiting gives up; one already talking to an advisor stays.

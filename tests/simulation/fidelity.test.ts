@@ -29,7 +29,7 @@ const branch = (name: string, advisors: number, perHour: number) => ({
       { value: "fund_sales", weight: 3 },
       { value: "securities_advisory", weight: 1 },
     ],
-    patience: { kind: "lognormal", medianSeconds: 90, sigma: 0.5 },
+    patience: { kind: "lognormal", medianSeconds: 300, sigma: 0.5 },
     dedicatedShare: 0.2,
   },
 });
@@ -45,7 +45,7 @@ const parsed = parseScenario({
     incentiveResponse: { acceptUplift: 0.1, thinkTimeCut: 0.2 },
   },
   regions: [
-    { name: "north", branches: [branch("busy", 2, 25), branch("quiet", 2, 4)] },
+    { name: "north", branches: [branch("busy", 2, 50), branch("quiet", 2, 4)] },
     { name: "south", branches: [branch("far", 2, 4)] },
   ],
   policies: ["default"],

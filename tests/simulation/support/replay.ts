@@ -4,8 +4,9 @@
  * records adapter, the presence history) on a fresh migrated PGlite, the clock moved by hand. Each
  * action runs at its time through the engine as the API calls it; deadlines fire by tick() at the
  * store's earliest deadline first, as the simulator does (and as the 250 ms sweeper does, to the
- * millisecond). Advisors on shift heartbeat at the store every 20 s, as their phones do, so the
- * server's 45 s presence TTL never lapses them (a heartbeat changes no presence: no history row).
+ * millisecond). Advisors on shift report "available" every 20 s, as their phones do (the server's
+ * 45 s presence TTL never lapses them, and each report offers them queued requests, as it does in
+ * the simulator while the queue holds any).
  */
 import { ManualClock } from "../../../core/clock.ts";
 import { createLogger } from "../../../core/logger.ts";
@@ -13,14 +14,12 @@ import { createMatchingRuntime } from "../../../app/matching.ts";
 import { openPglite } from "../../../platform/database.ts";
 import { applyMigrations } from "../../../prisma/tools/migrations.ts";
 import { branchKpis, type BranchKpis } from "../../../reporting/kpis.ts";
-import type { TraceEntry } from "../../../simulation/behaviour.ts";
+import { HEARTBEAT_MS, type TraceEntry } from "../../../simulation/behaviour.ts";
 import { DAY_MS } from "../../../simulation/day.ts";
 import type { PolicyUnderTest } from "../../../simulation/policies.ts";
 import type { Population } from "../../../simulation/population.ts";
 import { writePopulation } from "../../../simulation/records.ts";
 import type { MatchingRuntime } from "../../../matching/runtime.ts";
-
-const HEARTBEAT_MS = 20_000;
 
 export async function replayOnServerWiring(population: Population, put: PolicyUnderTest, trace: TraceEntry[]): Promise<BranchKpis[]> {
   const database = await openPglite();
@@ -53,19 +52,24 @@ export async function replayOnServerWiring(population: Population, put: PolicyUn
   }
 }
 
+/** At one instant the simulator's agenda runs shifts and arrivals, then the heartbeat, then everything scheduled during the day. */
+const RANK: Record<TraceEntry["action"] | "heartbeat", number> = { presence: 0, create: 0, heartbeat: 1, accept: 2, decline: 2, complete: 2, cancel: 2 };
+
 async function play(runtime: MatchingRuntime, clock: ManualClock, population: Population, trace: TraceEntry[]): Promise<void> {
   const { engine, store } = runtime;
   const requestOf = new Map<string, string>();
   const arrivals = new Map(population.arrivals.map((a) => [a.clientId, a]));
   const onShift = new Set<string>();
-  let lastBeat = clock.now();
-  const moveTo = async (at: number) => {
-    while (lastBeat + HEARTBEAT_MS <= at) {
-      lastBeat += HEARTBEAT_MS;
-      for (const id of onShift) await store.setPresence(id, "available", lastBeat);
-    }
-    clock.set(Math.max(clock.now(), at));
-  };
+  // Every advisor's phone reports every 20 s on the grid from midnight, as the simulator's do.
+  const shifts = population.advisors.filter((a) => !a.noShow).flatMap((a) => a.shifts);
+  const first = Math.min(...shifts.map((s) => s.startMs));
+  const last = Math.max(...shifts.map((s) => s.endMs));
+  const beats: Array<{ at: number; action: "heartbeat" }> = [];
+  for (let at = population.dayStart + Math.ceil((first - population.dayStart) / HEARTBEAT_MS) * HEARTBEAT_MS; at <= last; at += HEARTBEAT_MS) {
+    beats.push({ at, action: "heartbeat" });
+  }
+  // A stable sort: the trace keeps its own order.
+  const script = [...trace, ...beats].sort((a, b) => a.at - b.at || RANK[a.action] - RANK[b.action]);
   const earliestDeadline = async () => {
     let earliest: number | null = null;
     for (const id of requestOf.values()) {
@@ -76,17 +80,19 @@ async function play(runtime: MatchingRuntime, clock: ManualClock, population: Po
   };
   for (const advisor of population.advisors) await engine.syncAdvisor(advisor.id);
   for (let i = 0; ; ) {
-    const next = trace[i]?.at ?? Number.POSITIVE_INFINITY;
+    const next = script[i]?.at ?? Number.POSITIVE_INFINITY;
     const deadline = await earliestDeadline();
     if (deadline === null && next === Number.POSITIVE_INFINITY) return;
     if (deadline !== null && deadline <= next) {
-      await moveTo(deadline);
+      clock.set(Math.max(clock.now(), deadline));
       await engine.tick();
       continue;
     }
-    const entry = trace[i++]!;
-    await moveTo(entry.at);
-    await perform(runtime, entry, requestOf, arrivals, onShift);
+    const entry = script[i++]!;
+    clock.set(Math.max(clock.now(), entry.at));
+    if (entry.action === "heartbeat") {
+      for (const advisor of population.advisors) if (onShift.has(advisor.id)) await engine.setPresence(advisor.id, "available");
+    } else await perform(runtime, entry, requestOf, arrivals, onShift);
   }
 }
 
