@@ -22,6 +22,7 @@ import { messageRoutes } from "./routes/messages.ts";
 import { offboardingRoutes } from "./routes/offboarding.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { policyRoutes } from "./routes/policy.ts";
+import { policySimulateRoutes } from "./routes/policySimulate.ts";
 import { recordRoutes } from "./routes/record.ts";
 import { reportingRoutes } from "./routes/reporting.ts";
 import { staffingRoutes } from "./routes/staffing.ts";
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", branchRoutes(deps));
   app.route("/", licenceRoutes(deps));
   app.route("/", policyRoutes(deps));
+  app.route("/", policySimulateRoutes(deps));
   app.route("/", incentiveRoutes(deps));
   app.route("/", auditRoutes(deps));
   app.route("/", metricsRoutes(deps));

@@ -4,6 +4,7 @@ import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Backends } from "../platform/backends.ts";
 import type { MatchingRuntime } from "../matching/runtime.ts";
+import type { PolicyReplay } from "../reporting/policyReplay.ts";
 import type { Principal } from "./auth/principal.ts";
 import type { AdvisorStanding } from "./auth/standing.ts";
 import { validationHook } from "./errors.ts";
@@ -27,6 +28,8 @@ export interface AppDeps {
   fanout?: Fanout;
   /** Offboarded-advisor checks with a short memory; absent in route tests (every call reads the directory). */
   standing?: AdvisorStanding;
+  /** The policy what-if's replay (simulation/replay.ts, wired by app/); absent: the route answers 503. */
+  policyReplay?: PolicyReplay;
 }
 
 /** Every route group is an OpenAPIHono sharing the one zod hook. */

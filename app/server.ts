@@ -25,6 +25,7 @@ import { createLocalFanout, createRedisFanout, type Fanout } from "../api/realti
 import type { RedisClient } from "../platform/redis.ts";
 import { attachRealtime, onConnectOf } from "../api/realtime/hub.ts";
 import { wireBranchFeed } from "./realtime/branchFeed.ts";
+import { replayBranchPolicies } from "../simulation/replay.ts";
 import { wireDemandAlerts } from "./realtime/demandAlerts.ts";
 import { resendOpenOffers, wireNotifications } from "./realtime/notifications.ts";
 
@@ -92,7 +93,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     fanout.onEnvelope((envelope) => {
       if (envelope.message.type === SESSION_REVOKED) standing.forget(envelope.to);
     });
-    const app = createApp({ config, logger, backends, matching, limiter, metrics, fanout, standing });
+    const app = createApp({ config, logger, backends, matching, limiter, metrics, fanout, standing, policyReplay: replayBranchPolicies });
     const server = await new Promise<Server>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s as Server)) as Server;
       // The port was free a moment ago (assertPortFree); another process may have taken it since.

@@ -32,7 +32,7 @@ const KpiQuery = z
 
 const rate = z.number().nullable();
 const Percentiles = z.object({ p50: z.number().nullable(), p90: z.number().nullable() });
-const KpisSchema = z
+export const KpisSchema = z
   .object({
     created: z.number().int(),
     assigned: z.number().int(),
