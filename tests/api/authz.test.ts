@@ -391,6 +391,16 @@ const TABLE: RouteCase[] = [
     branchScoped: true,
   },
   {
+    route: "POST /v1/branches/{id}/dispatch-policy/simulate",
+    world: "shared",
+    call: (w) => ({
+      path: `/v1/branches/${w.branchId}/dispatch-policy/simulate`,
+      body: { policy: policyBody(), from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
+    }),
+    expect: row(403, { managerOwn: "allow", admin: "allow" }),
+    branchScoped: true,
+  },
+  {
     route: "GET /v1/branches/{id}/queue",
     world: "shared",
     call: (w) => ({ path: `/v1/branches/${w.branchId}/queue?limit=50` }),
@@ -628,6 +638,7 @@ describe("authorization: every route × every caller (embedded backends)", () =>
         ["POST", "/v1/clients", { branchId: b.branchId, name: "Smuggled", riskLevel: 1, language: "en" }],
         ["GET", `/v1/branches/${b.branchId}/dispatch-policy`],
         ["PUT", `/v1/branches/${b.branchId}/dispatch-policy`, { ...policyBody(), expectedVersion: 0 }],
+        ["POST", `/v1/branches/${b.branchId}/dispatch-policy/simulate`, { policy: policyBody(), from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" }],
         ["GET", `/v1/branches/${b.branchId}/queue`],
         ["GET", `/v1/branches/${b.branchId}/kpis?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z`],
         ["GET", `/v1/branches/${b.branchId}/staffing?date=${new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10)}`],
