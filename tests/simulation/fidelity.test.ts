@@ -6,7 +6,6 @@
  * branch, and each action meets the same state there (the replay fails on any divergence).
  */
 import { describe, expect, it } from "vitest";
-import { setIdEntropy } from "../../core/ids.ts";
 import { openPglite } from "../../platform/database.ts";
 import { applyMigrations } from "../../prisma/tools/migrations.ts";
 import { branchKpis, type BranchKpis } from "../../reporting/kpis.ts";
@@ -101,6 +100,3 @@ describe("simulator fidelity", () => {
     expect(replayed.map((k) => k.total.utilisation)).not.toContain(null);
   });
 });
-
-// The simulator seeds the ids' randomness only inside runPolicy; make sure nothing here left it seeded.
-setIdEntropy(null);
