@@ -11,6 +11,7 @@ import { ErrorNotice } from "../components/ErrorNotice.tsx";
 import { ScreenHeading } from "../components/ScreenHeading.tsx";
 import { type FieldErrors, newStage, type PolicyDraft, toDraft, validate, withValue } from "./policy/draft.ts";
 import { GeneralFields } from "./policy/GeneralFields.tsx";
+import { SimulatePanel } from "./policy/SimulatePanel.tsx";
 import { StagesEditor } from "./policy/StagesEditor.tsx";
 import type { ScreenProps } from "./types.ts";
 
@@ -65,6 +66,12 @@ function Editor({ branchId, loaded, onReload }: { branchId: string; loaded: Bran
     setErrors(checked.ok ? {} : checked.errors);
     if (checked.ok) save.mutate(checked.policy);
   };
+  /** The edited policy for the what-if, checked as a save would check it. */
+  const candidate = () => {
+    const checked = validate(draft);
+    setErrors(checked.ok ? {} : checked.errors);
+    return checked.ok ? checked.policy : null;
+  };
   const conflict = save.error instanceof ApiError && save.error.status === 409 ? save.error : null;
   const errorCount = Object.keys(errors).length;
   return (
@@ -94,6 +101,7 @@ function Editor({ branchId, loaded, onReload }: { branchId: string; loaded: Bran
         onAdd={() => setDraft((d) => ({ ...d, stages: [...d.stages, newStage()] }))}
       />
       <GeneralFields draft={draft} errors={errors} onChange={change} />
+      <SimulatePanel branchId={branchId} candidate={candidate} />
       <div className="form-actions">
         <button type="submit" className="primary" disabled={save.isPending}>
           {save.isPending ? "Saving…" : "Save policy"}
