@@ -2,6 +2,7 @@
  * The policy what-if: a branch's real requests of a window replayed through the production engine
  * under its current policy and under a candidate, each on a fresh embedded record, with advisor
  * behaviour fitted from the branch's record (reporting/replayHistory.ts, reporting/behaviourFit.ts).
+ * The records are loaded from a migrated template (replayRecord.ts).
  * The API reaches it through AppDeps.policyReplay (reporting/policyReplay.ts says why).
  *
  * The replay's day is the simulator's (day.ts simulateDay): the requests arrive when they arrived,
@@ -10,11 +11,9 @@
  * columns is the policy's. KPIs: reporting's branchKpis over the rows the engine wrote, as GET
  * /v1/branches/:id/kpis computes them over the real record.
  */
-import { openPglite } from "../platform/database.ts";
 import type { PrismaClient } from "../generated/prisma/client.ts";
 import { getBranchPolicy } from "../directory/policies.ts";
 import type { DispatchPolicy } from "../matching/domain/policy.ts";
-import { applyMigrations } from "../prisma/tools/migrations.ts";
 import type { FittedBehaviour } from "../reporting/behaviourFit.ts";
 import { branchKpis, type Kpis } from "../reporting/kpis.ts";
 import { REPLAY_LIMITS, type PolicyReplayInput, type PolicyReplayResult, type ReplayLimits } from "../reporting/policyReplay.ts";
@@ -22,6 +21,7 @@ import { replayHistory, type ReplayHistory } from "../reporting/replayHistory.ts
 import { simulateDay } from "./day.ts";
 import type { Population } from "./population.ts";
 import { writePopulation } from "./records.ts";
+import { openReplayRecord } from "./replayRecord.ts";
 
 /** A client who was answered (or still waiting) in reality waits this long in the replay, unless the policy ends the request first. */
 const PATIENT_MS = 86_400_000;
@@ -79,9 +79,8 @@ export function populationOf(history: ReplayHistory): Population {
 
 /** One policy's replay on its own record; its KPI totals over the window. */
 async function replayOne(population: Population, policy: DispatchPolicy, to: number, seed: number, deadline: number): Promise<Kpis> {
-  const database = await openPglite();
+  const database = await openReplayRecord();
   try {
-    await applyMigrations(database.migrationAdapter);
     await writePopulation(database.prisma, population, policy);
     const put = { name: "replay", policy, incentives: false, ruleSet: null };
     await simulateDay(database.prisma, population, put, seed, undefined, () => {
