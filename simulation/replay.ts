@@ -95,6 +95,33 @@ async function replayOne(population: Population, policy: DispatchPolicy, to: num
   }
 }
 
+/**
+ * A window without requests, as branchKpis reports one: zero counts, no rates or percentiles, and
+ * utilisation 0 when anyone was available (null when nobody was). Answered without loading two
+ * records, so an empty window costs only the history's reads.
+ */
+function emptyWindowKpis(history: ReplayHistory): Kpis {
+  const available = history.advisors.some((a) => a.available.length > 0);
+  return {
+    created: 0,
+    assigned: 0,
+    completed: 0,
+    abandoned: 0,
+    callbacks: 0,
+    answerRate: null,
+    abandonmentRate: null,
+    timeToFirstOfferMs: { p50: null, p90: null },
+    timeToAcceptMs: { p50: null, p90: null },
+    answeredByStage: { dedicated: 0, branch: 0, region: 0, national: 0, queue: 0 },
+    offers: 0,
+    declineRate: null,
+    timeoutRate: null,
+    utilisation: available ? 0 : null,
+    meanRating: null,
+    pointsPerCompleted: null,
+  };
+}
+
 function availableSeconds(spans: Array<{ startMs: number; endMs: number }>): number {
   return Math.round(spans.reduce((s, x) => s + x.endMs - x.startMs, 0) / 1000);
 }
@@ -110,8 +137,13 @@ export async function replayBranchPolicies(prisma: PrismaClient, input: PolicyRe
   let currentKpis: Kpis;
   let candidateKpis: Kpis;
   try {
-    currentKpis = await replayOne(population, current.policy, history.to, input.seed, deadline);
-    candidateKpis = await replayOne(population, input.candidate, history.to, input.seed, deadline);
+    if (history.requests.length === 0) {
+      // Nothing arrives, so no policy decides anything: both sides are the empty window's figures.
+      currentKpis = candidateKpis = emptyWindowKpis(history);
+    } else {
+      currentKpis = await replayOne(population, current.policy, history.to, input.seed, deadline);
+      candidateKpis = await replayOne(population, input.candidate, history.to, input.seed, deadline);
+    }
   } catch (error) {
     if (error instanceof ReplayTimedOut) {
       return { ok: false, reason: "TIMED_OUT", message: `the replay took longer than ${limits.timeoutMs / 1000} s; try a shorter window` };

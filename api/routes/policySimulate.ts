@@ -13,7 +13,7 @@ import { AppError } from "../../core/errors.ts";
 import { DispatchPolicySchema } from "../../matching/domain/policy.ts";
 import { REPLAY_LIMITS } from "../../reporting/policyReplay.ts";
 import { requireBranchAccess, requireRole } from "../auth/middleware.ts";
-import { admitted, createAdmission } from "../admission.ts";
+import { createAdmission } from "../admission.ts";
 import { createRouter, type AppDeps } from "../context.ts";
 import { COMMON_ERRORS, idParam, Instant, json } from "../schemas.ts";
 import { KpisSchema } from "./reporting.ts";
@@ -87,16 +87,23 @@ const simulateRoute = createRoute({
 
 export function policySimulateRoutes(deps: AppDeps) {
   const prisma = deps.backends.database.prisma;
-  const router = createRouter();
-  router.use("/v1/branches/:id/dispatch-policy/simulate", admitted(createAdmission(REPLAYS_IN_FLIGHT), "a policy replay is running; retry shortly"));
-  return router.openapi(simulateRoute, async (c) => {
+  // Taken inside the handler, after validation and authorization: a malformed or forbidden call is
+  // answered as such whether or not a replay is running.
+  const admission = createAdmission(REPLAYS_IN_FLIGHT);
+  return createRouter().openapi(simulateRoute, async (c) => {
     const principal = requireRole(c, "admin", "manager");
     const branchId = c.req.valid("param").id;
     requireBranchAccess(principal, branchId);
     const replay = deps.policyReplay;
     if (!replay) throw new AppError("UNAVAILABLE", "policy replays are not available on this server");
     const body = c.req.valid("json");
-    const result = await replay(prisma, { branchId, candidate: body.policy, from: new Date(body.from), to: new Date(body.to), seed: body.seed });
+    if (!admission.tryEnter()) throw new AppError("UNAVAILABLE", "a policy replay is running; retry shortly");
+    let result: Awaited<ReturnType<typeof replay>>;
+    try {
+      result = await replay(prisma, { branchId, candidate: body.policy, from: new Date(body.from), to: new Date(body.to), seed: body.seed });
+    } finally {
+      admission.leave();
+    }
     if (!result.ok) {
       if (result.reason === "UNKNOWN_BRANCH") throw new AppError("NOT_FOUND", `branch ${branchId} not found`);
       throw new AppError("UNAVAILABLE", result.message);

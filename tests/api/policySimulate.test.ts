@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../api/auth/principal.ts";
 import { policySimulateRoutes } from "../../api/routes/policySimulate.ts";
 import { DEFAULT_DISPATCH_POLICY, type DispatchPolicy } from "../../matching/domain/policy.ts";
+import { branchKpis } from "../../reporting/kpis.ts";
 import type { PolicyReplay, PolicyReplayAnswer } from "../../reporting/policyReplay.ts";
 import { replayBranchPolicies } from "../../simulation/replay.ts";
 import { callApp, createTestApp, errorOf, openTestDeps, type TestDeps } from "../support/testApp.ts";
@@ -183,6 +184,21 @@ describe("POST /v1/branches/{id}/dispatch-policy/simulate (embedded backends)", 
       expect(answer.current.kpis.created).toBe(0);
       expect(answer.candidate.kpis.answerRate).toBeNull();
     }, 60_000);
+
+    it("a past window without requests answers, on both sides, what the branch's KPIs report for it", async () => {
+      const window = { from: "2026-03-05T00:00:00.000Z", to: "2026-03-06T00:00:00.000Z" };
+      const answer = (await (await post(admin, body(DEFAULT_DISPATCH_POLICY, window))).json()) as PolicyReplayAnswer;
+      const real = await branchKpis(t.deps.backends.database.prisma, {
+        branchId: script.branchId,
+        from: new Date(window.from),
+        to: new Date(window.to),
+        bucket: "day",
+      });
+      if (!real.ok) throw new Error(real.reason);
+      expect(real.kpis.total.utilisation).toBe(0);
+      expect(answer.current.kpis).toEqual(real.kpis.total);
+      expect(answer.candidate.kpis).toEqual(real.kpis.total);
+    });
 
     it("a replay past its wall-clock limit is a 503, not a 500", async () => {
       const hurried = appWith((p, input) => replayBranchPolicies(p, input, { maxDays: 7, maxRequests: 2_000, timeoutMs: 0 }));
