@@ -178,7 +178,7 @@ function kpisOf(row: Row, utilisation: number | null): Kpis {
 }
 
 /** What an empty bucket shows: no requests, so zero counts and no rates, percentiles or means. */
-const EMPTY: Kpis = {
+export const EMPTY_KPIS: Kpis = {
   created: 0,
   assigned: 0,
   completed: 0,
@@ -229,7 +229,7 @@ export async function queryKpis(prisma: PrismaClient, q: KpiQuery): Promise<{ bu
   const buckets = startList.map((start, i) => {
     const row = filled.get(i + 1);
     const utilisation = utilisationOf(used.get(i + 1));
-    return { start, ...(row ? kpisOf(row, utilisation) : { ...EMPTY, utilisation }) };
+    return { start, ...(row ? kpisOf(row, utilisation) : { ...EMPTY_KPIS, utilisation }) };
   });
   return { buckets, total: kpisOf(total, utilisationOf(used.get(0))) };
 }

@@ -15,6 +15,7 @@ import type { PrismaClient } from "../generated/prisma/client.ts";
 import { getBranchPolicy } from "../directory/policies.ts";
 import type { DispatchPolicy } from "../matching/domain/policy.ts";
 import type { FittedBehaviour } from "../reporting/behaviourFit.ts";
+import { EMPTY_KPIS } from "../reporting/kpiQuery.ts";
 import { branchKpis, type Kpis } from "../reporting/kpis.ts";
 import { REPLAY_LIMITS, type PolicyReplayInput, type PolicyReplayResult, type ReplayLimits } from "../reporting/policyReplay.ts";
 import { replayHistory, type ReplayHistory } from "../reporting/replayHistory.ts";
@@ -102,24 +103,7 @@ async function replayOne(population: Population, policy: DispatchPolicy, to: num
  */
 function emptyWindowKpis(history: ReplayHistory): Kpis {
   const available = history.advisors.some((a) => a.available.length > 0);
-  return {
-    created: 0,
-    assigned: 0,
-    completed: 0,
-    abandoned: 0,
-    callbacks: 0,
-    answerRate: null,
-    abandonmentRate: null,
-    timeToFirstOfferMs: { p50: null, p90: null },
-    timeToAcceptMs: { p50: null, p90: null },
-    answeredByStage: { dedicated: 0, branch: 0, region: 0, national: 0, queue: 0 },
-    offers: 0,
-    declineRate: null,
-    timeoutRate: null,
-    utilisation: available ? 0 : null,
-    meanRating: null,
-    pointsPerCompleted: null,
-  };
+  return { ...EMPTY_KPIS, utilisation: available ? 0 : null };
 }
 
 function availableSeconds(spans: Array<{ startMs: number; endMs: number }>): number {
