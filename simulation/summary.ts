@@ -6,23 +6,26 @@
  */
 import type { BranchKpis, Kpis } from "../reporting/kpis.ts";
 
-export interface PolicySummary {
-  created: number;
-  assigned: number;
-  completed: number;
-  abandoned: number;
-  callbacks: number;
-  answerRate: number | null;
-  abandonmentRate: number | null;
+/** The branch KPIs' own fields where they add up across branches, plus the weighted percentiles. */
+export type PolicySummary = Pick<
+  Kpis,
+  | "created"
+  | "assigned"
+  | "completed"
+  | "abandoned"
+  | "callbacks"
+  | "answerRate"
+  | "abandonmentRate"
+  | "answeredByStage"
+  | "offers"
+  | "declineRate"
+  | "timeoutRate"
+> & {
   /** Assigned-weighted mean of the branches' median time to accept (ms). */
   timeToAcceptP50Ms: number | null;
   /** Assigned-weighted mean of the branches' 90th percentile time to accept (ms). */
   timeToAcceptP90Ms: number | null;
-  answeredByStage: Kpis["answeredByStage"];
-  offers: number;
-  declineRate: number | null;
-  timeoutRate: number | null;
-}
+};
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 
