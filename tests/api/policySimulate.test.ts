@@ -213,11 +213,19 @@ describe("POST /v1/branches/{id}/dispatch-policy/simulate (embedded backends)", 
       const held = new Promise<void>((resolve) => {
         release = resolve;
       });
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
       const slowApp = appWith(async (p, input) => {
+        entered();
         await held;
         return replayBranchPolicies(p, input);
       });
       const first = post(admin, body(), undefined, slowApp);
+      // The second is sent once the first holds the slot: sent at once, it could overtake the first
+      // into the handler, take the slot itself and wait on \`held\` for good (seen once under load).
+      await inside;
       const second = await post(admin, body(), undefined, slowApp);
       expect(second.status).toBe(503);
       expect(second.headers.get("retry-after")).toBeTruthy();
