@@ -78,7 +78,7 @@ const RecordedOfferSchema = z
     id: z.string(),
     advisor: AdvisorRef,
     kind: z.enum(["push", "broadcast"]),
-    stage: z.enum(FUNNEL_POOLS).openapi({ description: "the pool the offer was made in (queue offers are recorded as national)" }),
+    stage: z.enum(FUNNEL_POOLS).openapi({ description: "the pool the offer was made in (a queue offer: the pool the queue reached, the funnel's widest)" }),
     stageIndex: z.number().int(),
     sentAt: IsoInstant,
     expiresAt: IsoInstant,

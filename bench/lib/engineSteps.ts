@@ -39,6 +39,7 @@ export async function offerStep(ctx: StepContext, request: LiveRequest, plan: Of
     at: now,
     stages: ctx.policy.stages.map((stage) => stage.pool),
     pool: plan.pool,
+    reach: plan.reach,
   };
   const attempt = await makeOffers(ctx.store, request, plan, ctx.policy, now, ctx.presenceTtlMs, context);
   if (!attempt.made) return null;

@@ -31,7 +31,7 @@ export async function dispatchCycle(ctx: CycleContext, facts: RequestFacts): Pro
   ctx.invariants.request(facts.id);
   const request = await openRequest(ctx, facts, stageOf(ctx, "branch"));
   const expiresAt = ctx.now() + ctx.policy.offerTtlSeconds * 1000;
-  const made = await offerStep(ctx, request, { pool: "branch", offerKind: "push", count: 1, expiresAt });
+  const made = await offerStep(ctx, request, { pool: "branch", reach: "branch", offerKind: "push", count: 1, expiresAt });
   const offer = made?.offers[0]?.offer;
   if (offer) {
     const accepted = await acceptOffer(ctx, facts.id, offer.id, offer.advisorId);
@@ -57,7 +57,7 @@ export async function grabCycle(ctx: CycleContext, facts: RequestFacts): Promise
   ctx.invariants.request(facts.id);
   const request = await openRequest(ctx, facts, stageOf(ctx, "region"));
   const expiresAt = ctx.now() + ctx.policy.grabWindowSeconds * 1000;
-  const made = await offerStep(ctx, request, { pool: "region", offerKind: "broadcast", count: ctx.policy.grabTopK, expiresAt });
+  const made = await offerStep(ctx, request, { pool: "region", reach: "region", offerKind: "broadcast", count: ctx.policy.grabTopK, expiresAt });
   const offers = made?.offers.map((o) => o.offer) ?? [];
   const attempts = await Promise.all(offers.map((offer) => acceptOffer(ctx, facts.id, offer.id, offer.advisorId)));
   let won = false;

@@ -30,9 +30,9 @@ export const SELECTION_POOLS: SelectionPool[] = ["branch", "region", "national"]
 export const LIKE_FOR_LIKE_POOLS: SelectionPool[] = ["branch", "national"];
 
 const PLANS: Record<SelectionPool, OfferPlan> = {
-  branch: { pool: "branch", offerKind: "push", count: 1, expiresAt: NOW + 20_000 },
-  region: { pool: "region", offerKind: "broadcast", count: 20, expiresAt: NOW + 30_000 },
-  national: { pool: "national", offerKind: "broadcast", count: 20, expiresAt: NOW + 60_000 },
+  branch: { pool: "branch", reach: "branch", offerKind: "push", count: 1, expiresAt: NOW + 20_000 },
+  region: { pool: "region", reach: "region", offerKind: "broadcast", count: 20, expiresAt: NOW + 30_000 },
+  national: { pool: "national", reach: "national", offerKind: "broadcast", count: 20, expiresAt: NOW + 60_000 },
 };
 
 export interface PoolTiming {

@@ -61,7 +61,7 @@ export interface RecordedOffer {
   id: string;
   advisor: { id: string; name: string };
   kind: OfferKind;
-  /** The pool the offer was made in (queue offers are recorded as national). */
+  /** The pool the offer was made in (a queue offer: the pool the queue reached, the funnel's widest). */
   stage: Pool;
   stageIndex: number;
   sentAt: string;

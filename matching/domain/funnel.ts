@@ -2,8 +2,8 @@
  * The service funnel as a pure state machine: given a live request, its branch's stages and the
  * time, what is the one next step? The engine executes steps until the answer is "wait".
  */
-import type { DispatchPolicy, FunnelStage } from "./policy.ts";
-import type { OfferKind, Pool, RequestFacts, RequestMode } from "./types.ts";
+import { FUNNEL_POOLS, type DispatchPolicy, type FunnelStage } from "./policy.ts";
+import type { AdvisorProfile, OfferKind, Pool, RequestFacts, RequestMode } from "./types.ts";
 import type { LiveRequest, OfferState } from "../store/port.ts";
 
 export interface StagePlan {
@@ -32,6 +32,31 @@ export function stageName(stages: StagePlan[], stageIndex: number): Pool | "queu
 }
 
 /**
+ * How far a queued request reaches: the widest pool of its funnel. A branch-only funnel keeps its
+ * queue in the branch, so a manager who leaves out the region and national stages never sees their
+ * clients served from elsewhere; the shipped funnel ends nationally, so its queue is national.
+ */
+export function queueReach(stages: StagePlan[]): Pool {
+  let widest = 0;
+  for (const stage of stages) widest = Math.max(widest, FUNNEL_POOLS.indexOf(stage.pool));
+  return FUNNEL_POOLS[widest]!;
+}
+
+/** Whether an advisor is inside a pool for a request: the pool's branch, region or the whole firm. */
+export function withinPool(pool: Pool, advisor: Pick<AdvisorProfile, "id" | "branchId" | "region">, facts: RequestFacts): boolean {
+  switch (pool) {
+    case "dedicated":
+      return facts.dedicatedAdvisorId === advisor.id;
+    case "branch":
+      return advisor.branchId === facts.branchId;
+    case "region":
+      return advisor.region === facts.region;
+    case "national":
+      return true;
+  }
+}
+
+/**
  * Queue order: lower is served first. A request of priority p counts as if it had arrived p ageing
  * periods earlier, so higher priorities go first, yet any request eventually outranks every newer
  * one: nothing starves.
@@ -52,7 +77,8 @@ export type Step =
   /** The stage (or the whole wait) is over while offers are still open. */
   | { kind: "withdraw-offers"; offers: OfferState[] }
   | { kind: "advance"; toStageIndex: number }
-  | { kind: "offer"; pool: Pool | "queue"; offerKind: OfferKind; count: number; expiresAt: number }
+  /** `reach`: the pool candidates come from (the stage's own; from the queue, queueReach). */
+  | { kind: "offer"; pool: Pool | "queue"; reach: Pool; offerKind: OfferKind; count: number; expiresAt: number }
   | { kind: "expire-request" }
   | { kind: "wait"; until: number };
 
@@ -81,13 +107,21 @@ export function nextStep(request: LiveRequest, ctx: StepContext): Step {
     if (ctx.noCandidates) return { kind: "advance", toStageIndex: request.stageIndex + 1 };
     if (stage.mode === "dispatch") {
       if (request.offersInStage >= stage.maxOffers) return { kind: "advance", toStageIndex: request.stageIndex + 1 };
-      return { kind: "offer", pool: stage.pool, offerKind: "push", count: 1, expiresAt: Math.min(now + policy.offerTtlSeconds * 1000, stageEnd) };
+      return {
+        kind: "offer",
+        pool: stage.pool,
+        reach: stage.pool,
+        offerKind: "push",
+        count: 1,
+        expiresAt: Math.min(now + policy.offerTtlSeconds * 1000, stageEnd),
+      };
     }
     // A grab stage broadcasts once; when every offer of the round is answered or expired it is over.
     if (request.offersInStage > 0) return { kind: "advance", toStageIndex: request.stageIndex + 1 };
     return {
       kind: "offer",
       pool: stage.pool,
+      reach: stage.pool,
       offerKind: "broadcast",
       count: Math.min(stage.maxOffers, policy.grabTopK),
       expiresAt: Math.min(now + policy.grabWindowSeconds * 1000, stageEnd),
@@ -99,5 +133,12 @@ export function nextStep(request: LiveRequest, ctx: StepContext): Step {
   if (now >= waitEnd) return open.length ? { kind: "withdraw-offers", offers: open } : { kind: "expire-request" };
   if (open.length) return { kind: "wait", until: Math.min(nextOfferExpiry, waitEnd) };
   if (ctx.noCandidates) return { kind: "wait", until: waitEnd };
-  return { kind: "offer", pool: "queue", offerKind: "push", count: 1, expiresAt: Math.min(now + policy.offerTtlSeconds * 1000, waitEnd) };
+  return {
+    kind: "offer",
+    pool: "queue",
+    reach: queueReach(stages),
+    offerKind: "push",
+    count: 1,
+    expiresAt: Math.min(now + policy.offerTtlSeconds * 1000, waitEnd),
+  };
 }

@@ -8,7 +8,7 @@ import type { Clock } from "../../core/clock.ts";
 import { failpoint } from "../../core/failpoints.ts";
 import { newId, requestIdOfOffer } from "../../core/ids.ts";
 import type { DomainEvent, EventBus } from "../events.ts";
-import { stagesFor, type StagePlan } from "../domain/funnel.ts";
+import { queueReach, stagesFor, withinPool, type StagePlan } from "../domain/funnel.ts";
 import { checkEligibility } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
 import type { LicenceKind, Presence } from "../domain/types.ts";
@@ -160,6 +160,8 @@ export abstract class EngineBase {
       if (free <= 0) break;
       const request = await this.store.getRequest(requestId);
       if (!request || request.offers.some((o) => o.outcome === null)) continue;
+      // The queue reaches no further than the funnel did (queueReach): an advisor outside it is not woken for.
+      if (!withinPool(queueReach(await this.stagesOf(request)), advisor.profile, request.facts)) continue;
       const verdict = checkEligibility({
         advisor: advisor.profile,
         supply: advisor.supply,

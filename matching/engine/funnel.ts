@@ -154,6 +154,7 @@ export abstract class FunnelEngine extends EngineBase {
       at: now,
       stages: stages.map((stage) => stage.pool),
       pool: step.pool,
+      reach: step.reach,
     };
     const attempt = await makeOffers(this.store, request, step, policy, now, this.presenceTtlMs, context);
     if (!attempt.made) return { made: null, stale: attempt.stale };

@@ -14,6 +14,8 @@ import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../st
 
 export interface OfferPlan {
   pool: Pool | "queue";
+  /** Where candidates come from: the stage's pool, or for the queue the funnel's widest. */
+  reach: Pool;
   offerKind: OfferKind;
   count: number;
   expiresAt: number;
@@ -41,11 +43,11 @@ const MIN_CANDIDATES = 32;
 
 async function lookUp(store: MatchingStore, request: LiveRequest, plan: OfferPlan): Promise<AdvisorState[]> {
   const { facts } = request;
-  if (plan.pool === "dedicated") {
+  const pool = plan.reach;
+  if (pool === "dedicated") {
     const dedicated = facts.dedicatedAdvisorId ? await store.getAdvisor(facts.dedicatedAdvisorId) : null;
     return dedicated ? [dedicated] : [];
   }
-  const pool = plan.pool === "queue" ? "national" : plan.pool;
   const poolId = pool === "branch" ? facts.branchId : pool === "region" ? facts.region : "*";
   return store.findCandidates({
     pool,

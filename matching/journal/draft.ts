@@ -57,6 +57,8 @@ export interface OfferContext {
   stages: Pool[];
   /** The round's pool (the plan's: "queue" when offering from the queue). */
   pool: Pool | "queue";
+  /** The pool the round's candidates came from (for the queue, the funnel's widest): the offers' stage. */
+  reach: Pool;
   /** Candidates the rules refused, by rule (request.decided). */
   excluded: Record<IneligibleReason, string[]>;
 }
@@ -199,10 +201,10 @@ function materializeOffer({ context, request, offers }: OfferDraft): JournalEntr
     offers.map((o) => o.offer),
     events,
   );
-  // The new offers carry their eligibility snapshot and the round's pool.
+  // The new offers carry their eligibility snapshot and the pool they were made in.
   const made = new Map(offers.map((o) => [o.offer.id, o.eligibility]));
   entry.offers = entry.offers.map((change) =>
-    made.has(change.offer.id) ? { ...change, eligibility: made.get(change.offer.id)!, stage: context.pool } : change,
+    made.has(change.offer.id) ? { ...change, eligibility: made.get(change.offer.id)!, stage: context.reach } : change,
   );
   return entry;
 }

@@ -89,6 +89,7 @@ export function payloadOf(decisions: RecordedDecision[]) {
       requestId: offer.requestId,
       advisorId: offer.advisorId,
       kind: offer.kind,
+      // Entries journaled before offers carried their reach name the queue: its reach was national then.
       stage: stage === "queue" ? "national" : stage,
       stageIndex: offer.stageIndex,
       sentAt: iso(offer.sentAt),

@@ -1,6 +1,6 @@
 /** The funnel state machine, step by step (pure). */
 import { describe, expect, it } from "vitest";
-import { nextStep, queueScore, stagesFor, type StepContext } from "../../matching/domain/funnel.ts";
+import { nextStep, queueReach, queueScore, stagesFor, withinPool, type StepContext } from "../../matching/domain/funnel.ts";
 import { DEFAULT_DISPATCH_POLICY as policy } from "../../matching/domain/policy.ts";
 import { newLiveRequest } from "../../matching/store/newLiveRequest.ts";
 import type { LiveRequest, OfferState } from "../../matching/store/port.ts";
@@ -44,7 +44,7 @@ const at = (now: number, noCandidates = false): StepContext => ({ stages, policy
 
 describe("funnel steps", () => {
   it("starts with one push offer to the dedicated advisor for the offer TTL", () => {
-    expect(nextStep(request(), at(T0))).toEqual({ kind: "offer", pool: "dedicated", offerKind: "push", count: 1, expiresAt: T0 + 20_000 });
+    expect(nextStep(request(), at(T0))).toEqual({ kind: "offer", pool: "dedicated", reach: "dedicated", offerKind: "push", count: 1, expiresAt: T0 + 20_000 });
   });
 
   it("waits for an open offer, then times it out at its expiry", () => {
@@ -60,13 +60,13 @@ describe("funnel steps", () => {
 
   it("makes up to maxOffers sequential push offers in a dispatch stage, capped by the stage end", () => {
     const branch = request({ stageIndex: 1, stageStartedAt: T0, offersInStage: 2 });
-    expect(nextStep(branch, at(T0 + 50_000))).toEqual({ kind: "offer", pool: "branch", offerKind: "push", count: 1, expiresAt: T0 + 60_000 });
+    expect(nextStep(branch, at(T0 + 50_000))).toEqual({ kind: "offer", pool: "branch", reach: "branch", offerKind: "push", count: 1, expiresAt: T0 + 60_000 });
     expect(nextStep({ ...branch, offersInStage: 3 }, at(T0 + 50_000))).toEqual({ kind: "advance", toStageIndex: 2 });
   });
 
   it("broadcasts once in a grab stage, to min(maxOffers, grabTopK), for the grab window", () => {
     const region = request({ stageIndex: 2, stageStartedAt: T0 });
-    expect(nextStep(region, at(T0))).toEqual({ kind: "offer", pool: "region", offerKind: "broadcast", count: 20, expiresAt: T0 + 30_000 });
+    expect(nextStep(region, at(T0))).toEqual({ kind: "offer", pool: "region", reach: "region", offerKind: "broadcast", count: 20, expiresAt: T0 + 30_000 });
     expect(nextStep({ ...region, offersInStage: 5 }, at(T0 + 10_000))).toEqual({ kind: "advance", toStageIndex: 3 });
   });
 
@@ -77,9 +77,38 @@ describe("funnel steps", () => {
 
   it("waits in the queue past the last stage, offering one at a time, then expires with a callback", () => {
     const queued = request({ stageIndex: stages.length, stageStartedAt: T0 + 170_000 });
-    expect(nextStep(queued, at(T0 + 170_000))).toEqual({ kind: "offer", pool: "queue", offerKind: "push", count: 1, expiresAt: T0 + 190_000 });
+    expect(nextStep(queued, at(T0 + 170_000))).toEqual({
+      kind: "offer",
+      pool: "queue",
+      reach: "national",
+      offerKind: "push",
+      count: 1,
+      expiresAt: T0 + 190_000,
+    });
     expect(nextStep(queued, at(T0 + 170_000, true))).toEqual({ kind: "wait", until: T0 + 300_000 });
     expect(nextStep(queued, at(T0 + 300_000))).toEqual({ kind: "expire-request" });
+  });
+
+  it("keeps the queue within the funnel's widest pool: a branch-only funnel queues in the branch", () => {
+    const branchOnly = stagesFor({ ...policy, stages: policy.stages.filter((s) => s.pool === "dedicated" || s.pool === "branch") }, "auto");
+    expect(queueReach(stages)).toBe("national");
+    expect(queueReach(branchOnly)).toBe("branch");
+    expect(queueReach(stagesFor({ ...policy, stages: [policy.stages[0]!] }, "auto"))).toBe("dedicated");
+    // Order in the funnel does not matter: the widest pool does.
+    expect(queueReach(stagesFor({ ...policy, stages: [...policy.stages].reverse() }, "auto"))).toBe("national");
+    const queued = request({ stageIndex: branchOnly.length, stageStartedAt: T0 });
+    expect(nextStep(queued, { stages: branchOnly, policy, now: T0, noCandidates: false })).toMatchObject({ kind: "offer", pool: "queue", reach: "branch" });
+  });
+
+  it("tells whether an advisor is inside a pool for a request", () => {
+    const facts = request().facts;
+    const inBranch = { id: "adv_2", branchId: "brn_1", region: "north" };
+    const inRegion = { id: "adv_3", branchId: "brn_2", region: "north" };
+    const elsewhere = { id: "adv_4", branchId: "brn_9", region: "south" };
+    expect(["dedicated", "branch", "region", "national"].map((pool) => withinPool(pool as never, inBranch, facts))).toEqual([false, true, true, true]);
+    expect(["dedicated", "branch", "region", "national"].map((pool) => withinPool(pool as never, inRegion, facts))).toEqual([false, false, true, true]);
+    expect(["dedicated", "branch", "region", "national"].map((pool) => withinPool(pool as never, elsewhere, facts))).toEqual([false, false, false, true]);
+    expect(withinPool("dedicated", { ...elsewhere, id: "adv_d" }, facts)).toBe(true);
   });
 
   it("has nothing to do for assigned or terminal requests", () => {

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../../platform/database.ts";
 import type { MatchingStore } from "../../../matching/store/port.ts";
+import { DEFAULT_DISPATCH_POLICY } from "../../../matching/domain/policy.ts";
 import { createWorld, type World } from "./world.ts";
 
 export interface EngineHarness {
@@ -292,6 +293,45 @@ export function engineContract(name: string, harness: EngineHarness): void {
       expect(offer).toMatchObject({ advisorId: late, kind: "push" });
       expect((await w.engine.accept(offer!.id, late)).ok).toBe(true);
       expect(await w.store.listQueue(10)).not.toContain(requestId);
+    });
+
+    it("the queue reaches no further than the funnel: branch-only queues in the branch, a funnel ending nationally queues nationally", async () => {
+      const w = await world({ presenceTtlMs: 3_600_000 });
+      const branchOnly = DEFAULT_DISPATCH_POLICY.stages.filter((s) => s.pool === "dedicated" || s.pool === "branch");
+      await w.setPolicy({ stages: branchOnly });
+      const elsewhere = await w.addBranch();
+      const far = await w.addAdvisor({ branchId: elsewhere });
+      await available(w, far);
+      const first = await create(w, await w.addClient());
+      const firstId = first.ok ? first.requestId : "";
+      // Nobody in the branch: the request runs its two stages at once and waits in the queue.
+      expect(await w.store.listQueue(10)).toContain(firstId);
+      expect(await openOffers(w, firstId)).toEqual([]);
+      // The advisor of the other branch reports in again (which serves the queue): still not offered.
+      await available(w, far);
+      w.clock.advance(30 * SECOND);
+      await w.engine.tick();
+      expect((await w.store.getRequest(firstId))!.offers).toEqual([]);
+      // The same request under a funnel of as many stages that ends nationally reaches nationally:
+      // the next report offers it. (As many stages, so the queued request's stage index still means the queue.)
+      await w.setPolicy({ stages: [branchOnly[0]!, { ...branchOnly[1]!, pool: "national" }] });
+      await available(w, far);
+      const [wide] = await openOffers(w, firstId);
+      expect(wide).toMatchObject({ advisorId: far, kind: "push" });
+      expect((await w.engine.accept(wide!.id, far)).ok).toBe(true);
+      expect(await db.prisma.offer.findUniqueOrThrow({ where: { id: wide!.id } })).toMatchObject({ stage: "national", outcome: "accepted" });
+      // Branch-only again: the branch's own advisor, once in, is offered the queued request.
+      await w.setPolicy({ stages: branchOnly });
+      const second = await create(w, await w.addClient());
+      const secondId = second.ok ? second.requestId : "";
+      expect(await w.store.listQueue(10)).toContain(secondId);
+      const near = await w.addAdvisor();
+      await available(w, near);
+      const [own] = await openOffers(w, secondId);
+      expect(own).toMatchObject({ advisorId: near, kind: "push" });
+      expect((await w.engine.accept(own!.id, near)).ok).toBe(true);
+      // The offer is recorded in the pool it was made in.
+      expect(await db.prisma.offer.findUniqueOrThrow({ where: { id: own!.id } })).toMatchObject({ stage: "branch", outcome: "accepted" });
     });
 
     it("idempotency: the same key and body return the same request; another body conflicts", async () => {
