@@ -16,6 +16,7 @@ import { createOnError, errorResponse } from "../../api/errors.ts";
 import type { Metrics } from "../../api/metrics.ts";
 import type { RateLimiter } from "../../platform/rateLimit/port.ts";
 import { requireUtf8Bodies } from "../../api/utf8Bodies.ts";
+import type { Clock } from "../../core/clock.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { openBackends } from "../../platform/backends.ts";
@@ -32,14 +33,17 @@ export const unlimited: RateLimiter = { take: async () => ({ ok: true, remaining
 
 export const noMetrics: Metrics = { observeHttp: () => {}, render: async () => "" };
 
-/** Fresh embedded backends and a matching runtime (sweeper not started: tests drive the engine). */
-export async function openTestDeps(prefix = "adx-test-"): Promise<TestDeps> {
+/**
+ * Fresh embedded backends and a matching runtime (sweeper not started: tests drive the engine).
+ * `clock`: the runtime's clock (default the system's), e.g. a ManualClock a test moves by hand.
+ */
+export async function openTestDeps(prefix = "adx-test-", options: { clock?: Clock } = {}): Promise<TestDeps> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent" });
   const logger = createLogger("silent");
   const backends = await openBackends(config, logger);
   try {
-    const matching = await createMatchingRuntime(backends, logger);
+    const matching = await createMatchingRuntime(backends, logger, { clock: options.clock });
     return {
       deps: { config, logger, backends, matching, limiter: unlimited, metrics: noMetrics },
       async close() {
