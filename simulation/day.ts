@@ -10,6 +10,9 @@
  * The record: the production adapter, writing in batches (recorder.ts), with two reads from memory
  * (fastRecords.ts); neither changes a decision.
  *
+ * The people: the behaviour model (behaviour.ts), or a fixed script in its place (script.ts,
+ * scriptedBehaviour.ts), which the scripted fidelity test also plays on the real server.
+ *
  * Presence: simulated advisors' phones heartbeat without fail while on shift, so the engine runs
  * with a presence TTL longer than the day; shift start and end are explicit presence changes.
  */
@@ -23,6 +26,8 @@ import { createMemoryMatchingStore } from "../matching/store/memory/store.ts";
 import { createPrismaPresenceHistory } from "../reporting/presenceHistory.ts";
 import { Agenda } from "./agenda.ts";
 import { AdvisorBehaviour, type Happening, type TraceEntry } from "./behaviour.ts";
+import type { DayScript } from "./script.ts";
+import { ScriptedBehaviour, type ScriptedHappening } from "./scriptedBehaviour.ts";
 import type { PolicyUnderTest } from "./policies.ts";
 import type { Population } from "./population.ts";
 import { fastRecords } from "./fastRecords.ts";
@@ -73,6 +78,40 @@ export async function simulateDay(
   seed: number,
   onProgress: (done: number) => void = () => {},
   trace?: (entry: TraceEntry) => void,
+  /** People as this script says instead of the behaviour model (script.ts; `population` is then populationOf(script), and there is no trace). */
+  script?: DayScript,
+): Promise<DayCounters> {
+  if (script) {
+    return runDay<ScriptedHappening>(
+      prisma,
+      population,
+      put,
+      onProgress,
+      (engine, clock, agenda, flushRecord) => new ScriptedBehaviour(engine, clock, agenda, script, flushRecord),
+    );
+  }
+  return runDay<Happening>(prisma, population, put, onProgress, (engine, clock, agenda) => {
+    const behaviour = new AdvisorBehaviour(engine, clock, agenda, population, put.incentives, createSampler(deriveSeed(seed, "behaviour")));
+    if (trace) behaviour.trace = trace;
+    return behaviour;
+  });
+}
+
+/** What plays the day's people: the behaviour model (behaviour.ts) or a script (scriptedBehaviour.ts). */
+interface DayBehaviour<H> {
+  scheduleDay(): void;
+  observe(event: DomainEvent): void;
+  perform(item: H, counters: DayCounters): Promise<void>;
+}
+
+type PeopleOf<H> = (engine: MatchingEngine, clock: ManualClock, agenda: Agenda<H>, flushRecord: () => Promise<void>) => DayBehaviour<H>;
+
+async function runDay<H extends { kind: string }>(
+  prisma: PrismaClient,
+  population: Population,
+  put: PolicyUnderTest,
+  onProgress: (done: number) => void,
+  people: PeopleOf<H>,
 ): Promise<DayCounters> {
   const clock = new ManualClock(population.dayStart);
   const store = createMemoryMatchingStore();
@@ -97,8 +136,8 @@ export async function simulateDay(
     onError: (error) => faults.push(error),
   });
 
-  const agenda = new Agenda<Happening>();
-  const behaviour = new AdvisorBehaviour(engine, clock, agenda, population, put.incentives, createSampler(deriveSeed(seed, "behaviour")));
+  const agenda = new Agenda<H>();
+  const behaviour = people(engine, clock, agenda, () => recorder.flush());
   // Requests not yet ended: the only ones that can hold a deadline.
   const open = new Set<string>();
   bus.subscribe((event: DomainEvent) => {
@@ -108,10 +147,10 @@ export async function simulateDay(
     behaviour.observe(event);
   });
   for (const advisor of population.advisors) await engine.syncAdvisor(advisor.id);
-  if (trace) behaviour.trace = trace;
   behaviour.scheduleDay();
   const runIncentives = put.ruleSet ? incentiveRunner(prisma, store, clock) : null;
-  if (runIncentives) for (let at = population.dayStart + EVERY_MS; at <= population.dayStart + DAY_MS; at += EVERY_MS) agenda.add(at, { kind: "incentives" });
+  if (runIncentives)
+    for (let at = population.dayStart + EVERY_MS; at <= population.dayStart + DAY_MS; at += EVERY_MS) agenda.add(at, { kind: "incentives" } as H);
 
   const counters: DayCounters = { arrivals: 0, ticks: 0, accepts: 0, declines: 0, cancels: 0, refusedCreates: 0 };
   let reported = -1;
