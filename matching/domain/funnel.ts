@@ -32,12 +32,14 @@ export function stageName(stages: StagePlan[], stageIndex: number): Pool | "queu
 }
 
 /**
- * How far a queued request reaches: the widest pool of its funnel. A branch-only funnel keeps its
- * queue in the branch, so a manager who leaves out the region and national stages never sees their
- * clients served from elsewhere; the shipped funnel ends nationally, so its queue is national.
+ * How far a queued request reaches: the widest pool of its funnel, and at least the branch. A
+ * branch-only funnel keeps its queue in the branch, so a manager who leaves out the region and
+ * national stages never sees their clients served from elsewhere; the shipped funnel ends
+ * nationally, so its queue is national. A funnel of the dedicated stage alone still queues at the
+ * branch: clients without a dedicated advisor (or whose advisor is away) are not left with nobody.
  */
 export function queueReach(stages: StagePlan[]): Pool {
-  let widest = 0;
+  let widest = FUNNEL_POOLS.indexOf("branch");
   for (const stage of stages) widest = Math.max(widest, FUNNEL_POOLS.indexOf(stage.pool));
   return FUNNEL_POOLS[widest]!;
 }
