@@ -4,12 +4,16 @@
  *
  * - default: the shipped funnel (DEFAULT_DISPATCH_POLICY), incentives on;
  * - pure-grab / pure-dispatch: the same stages and timers, every stage in one mode (the dedicated
- *   stage stays a single push offer: the schema allows nothing else);
+ *   stage stays a single push offer: the schema allows nothing else). The shipped default is
+ *   every stage grab since the simulator showed it best (see DEFAULT_DISPATCH_POLICY), so pure-grab
+ *   is the same policy as the default and its figures are the default's;
  * - branch-only: the default without its region and national stages;
  * - default-no-incentives: the default with the incentive ranking weight at 0 and advisors not
- *   responding to incentives (the scenario's incentiveResponse not applied).
+ *   responding to incentives (the scenario's incentiveResponse not applied);
+ * - branch-dispatch: BRANCH_DISPATCH_POLICY, the default until the simulator's verdict, whose branch
+ *   stage offers one advisor after another: the comparison that changed the default, kept runnable.
  */
-import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../matching/domain/policy.ts";
+import { BRANCH_DISPATCH_POLICY, DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../matching/domain/policy.ts";
 import type { RuleSet } from "../incentives/rules/schema.ts";
 import { DEFAULT_SIMULATION_RULES } from "./incentives.ts";
 import type { PolicyVariant, Scenario } from "./scenario.ts";
@@ -42,6 +46,7 @@ const VARIANTS: Record<PolicyVariant, () => Omit<PolicyUnderTest, "ruleSet">> = 
     policy: { ...DEFAULT_DISPATCH_POLICY, weights: { ...DEFAULT_DISPATCH_POLICY.weights, incentive: 0 } },
     incentives: false,
   }),
+  "branch-dispatch": () => ({ name: "branch-dispatch", policy: BRANCH_DISPATCH_POLICY, incentives: true }),
 };
 
 /** The scenario's policies, each checked by the production schema (a variant that fails it is a bug here). */

@@ -97,7 +97,7 @@ export const BranchSchema = z
 
 export const RegionSchema = z.object({ name: z.string().min(1).max(40), branches: z.array(BranchSchema).min(1) }).strict();
 
-export const POLICY_VARIANTS = ["default", "pure-grab", "pure-dispatch", "branch-only", "default-no-incentives"] as const;
+export const POLICY_VARIANTS = ["default", "pure-grab", "pure-dispatch", "branch-only", "default-no-incentives", "branch-dispatch"] as const;
 export type PolicyVariant = (typeof POLICY_VARIANTS)[number];
 
 export const ScenarioSchema = z

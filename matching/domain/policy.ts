@@ -65,10 +65,20 @@ export type FunnelStage = z.infer<typeof FunnelStageSchema>;
 export type RankingWeights = z.infer<typeof RankingWeightsSchema>;
 export type DispatchPolicy = z.infer<typeof DispatchPolicySchema>;
 
+/**
+ * The shipped funnel: the client's dedicated advisor first (one push offer), then a grab at each
+ * wider pool: the branch's 3 best advisors at once, then the region's and the nation's 20 best.
+ *
+ * Why grab at the branch stage: on the simulator's typical-day (simulations/, 45 seeds paired), it
+ * answers as many clients as offering the branch's advisors one after another (BRANCH_DISPATCH_POLICY,
+ * the default until then: −0.02 pp [−0.11, +0.06]) about 1.55 s sooner at the median, and the rule
+ * is best on answer rate, then on time to accept. The model does not count the cost of interrupting
+ * two advisors for a request a third takes; a branch that minds it can choose BRANCH_DISPATCH_POLICY's stages.
+ */
 export const DEFAULT_DISPATCH_POLICY: DispatchPolicy = Object.freeze({
   stages: [
     { pool: "dedicated", mode: "dispatch", timeoutSeconds: 20, maxOffers: 1 },
-    { pool: "branch", mode: "dispatch", timeoutSeconds: 60, maxOffers: 3 },
+    { pool: "branch", mode: "grab", timeoutSeconds: 60, maxOffers: 3 },
     { pool: "region", mode: "grab", timeoutSeconds: 30, maxOffers: 20 },
     { pool: "national", mode: "grab", timeoutSeconds: 60, maxOffers: 20 },
   ],
@@ -81,4 +91,15 @@ export const DEFAULT_DISPATCH_POLICY: DispatchPolicy = Object.freeze({
   ratingPrior: { mean: 4.5, weight: 20 },
   weights: { rating: 3, responsiveness: 3, load: 2, fairness: 1, dedicated: 5, incentive: 1 },
   surgeThreshold: 10,
+}) as DispatchPolicy;
+
+/**
+ * The default with its branch stage offered to the branch's 3 best advisors one after another (20 s
+ * each) instead of all at once: the shipped default until the simulator showed the grab answers as
+ * many sooner. Kept as a named choice for branches, the simulator's comparison, and tests that walk
+ * the funnel offer by offer.
+ */
+export const BRANCH_DISPATCH_POLICY: DispatchPolicy = Object.freeze({
+  ...DEFAULT_DISPATCH_POLICY,
+  stages: DEFAULT_DISPATCH_POLICY.stages.map((stage) => (stage.pool === "branch" ? { ...stage, mode: "dispatch" } : stage)),
 }) as DispatchPolicy;

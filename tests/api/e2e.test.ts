@@ -47,7 +47,8 @@ function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>
       const requestId = created.body.id;
       const offer = await advisorSocket.next((m) => m.type === "offer" && m.offer.requestId === requestId, 1_000);
       expect(offer.at - sentAt).toBeLessThan(1_000);
-      expect(offer.message.offer).toMatchObject({ requestId, kind: "push", topic: "pension transfer", requiredLicence: "fund_sales", channel: "chat" });
+      // The shipped funnel grabs at the branch stage: the branch's best advisors get it at once.
+      expect(offer.message.offer).toMatchObject({ requestId, kind: "broadcast", topic: "pension transfer", requiredLicence: "fund_sales", channel: "chat" });
       // The client sees the offer go out (status and stage), without being told to whom.
       const offered = await clientSocket.next((m) => m.type === "request.updated" && m.request.id === requestId && m.request.status === "offered");
       expect(offered.message.request).toMatchObject({ status: "offered", stage: "branch" });

@@ -72,7 +72,8 @@ describeWithServices("two server processes on PostgreSQL + Redis", [await probeP
     const created = await clientOnA.call("POST", "/v1/requests", { topic: "hedging", requiredLicence: "futures", channel: "video" });
     expect(created.status).toBe(201);
     const offer = await socket.next((m) => m.type === "offer" && m.offer.requestId === created.body.id, 2_000);
-    expect(offer.message.offer.kind).toBe("push");
+    // The shipped funnel's branch stage is a grab.
+    expect(offer.message.offer.kind).toBe("broadcast");
     socket.close();
   });
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Principal } from "../../api/auth/principal.ts";
 import { policySimulateRoutes } from "../../api/routes/policySimulate.ts";
-import { DEFAULT_DISPATCH_POLICY, type DispatchPolicy } from "../../matching/domain/policy.ts";
+import { BRANCH_DISPATCH_POLICY, DEFAULT_DISPATCH_POLICY, type DispatchPolicy } from "../../matching/domain/policy.ts";
 import { branchKpis } from "../../reporting/kpis.ts";
 import type { PolicyReplay, PolicyReplayAnswer } from "../../reporting/policyReplay.ts";
 import { replayBranchPolicies } from "../../simulation/replay.ts";
@@ -116,13 +116,13 @@ describe("POST /v1/branches/{id}/dispatch-policy/simulate (embedded backends)", 
 
     it("offers that expire before the advisor's think time (5 s against 8 s): every offer times out and nobody is answered", async () => {
       const slow = await insertReplayScript(t.deps.backends.database.prisma, 8_000);
-      const fiveSeconds: DispatchPolicy = { ...DEFAULT_DISPATCH_POLICY, stages: DEFAULT_DISPATCH_POLICY.stages.slice(0, 2), offerTtlSeconds: 5 };
+      // Push offers at the branch stage (a grab's window is grabWindowSeconds, not the offer TTL).
+      const fiveSeconds: DispatchPolicy = { ...BRANCH_DISPATCH_POLICY, stages: BRANCH_DISPATCH_POLICY.stages.slice(0, 2), offerTtlSeconds: 5 };
       const res = await post(managerOf(slow.branchId), body(fiveSeconds), slow.branchId);
       expect(res.status).toBe(200);
       const answer = (await res.json()) as PolicyReplayAnswer;
       expect(answer.current.kpis).toMatchObject({ assigned: REQUESTS, timeToAcceptMs: { p50: 8_000, p90: 8_000 }, timeoutRate: 0 });
       expect(answer.candidate.kpis.answeredByStage.branch).toBe(0);
-      console.log("SLOW", JSON.stringify(answer.candidate.kpis));
       expect(answer.candidate.kpis.timeoutRate).toBeGreaterThan(0);
     }, 60_000);
 

@@ -1,7 +1,7 @@
-/** The funnel state machine, step by step (pure). */
+/** The funnel state machine, step by step (pure), on the funnel with a dispatch branch stage so every step kind is walked. */
 import { describe, expect, it } from "vitest";
 import { nextStep, queueReach, queueScore, stagesFor, withinPool, type StepContext } from "../../matching/domain/funnel.ts";
-import { DEFAULT_DISPATCH_POLICY as policy } from "../../matching/domain/policy.ts";
+import { BRANCH_DISPATCH_POLICY as policy, DEFAULT_DISPATCH_POLICY } from "../../matching/domain/policy.ts";
 import { newLiveRequest } from "../../matching/store/newLiveRequest.ts";
 import type { LiveRequest, OfferState } from "../../matching/store/port.ts";
 
@@ -93,7 +93,8 @@ describe("funnel steps", () => {
     const branchOnly = stagesFor({ ...policy, stages: policy.stages.filter((s) => s.pool === "dedicated" || s.pool === "branch") }, "auto");
     expect(queueReach(stages)).toBe("national");
     expect(queueReach(branchOnly)).toBe("branch");
-    expect(queueReach(stagesFor({ ...policy, stages: [policy.stages[0]!] }, "auto"))).toBe("dedicated");
+    // The dedicated stage alone still queues at the branch: never a queue that reaches nobody.
+    expect(queueReach(stagesFor({ ...policy, stages: [policy.stages[0]!] }, "auto"))).toBe("branch");
     // Order in the funnel does not matter: the widest pool does.
     expect(queueReach(stagesFor({ ...policy, stages: [...policy.stages].reverse() }, "auto"))).toBe("national");
     const queued = request({ stageIndex: branchOnly.length, stageStartedAt: T0 });
@@ -119,6 +120,9 @@ describe("funnel steps", () => {
     expect(stagesFor(policy, "grab").map((s) => s.mode)).toEqual(["dispatch", "grab", "grab", "grab"]);
     expect(stagesFor(policy, "dispatch").map((s) => s.mode)).toEqual(["dispatch", "dispatch", "dispatch", "dispatch"]);
     expect(stagesFor(policy, "auto").map((s) => s.mode)).toEqual(["dispatch", "dispatch", "grab", "grab"]);
+    // The shipped default grabs at every stage after the dedicated one (see DEFAULT_DISPATCH_POLICY).
+    expect(stagesFor(DEFAULT_DISPATCH_POLICY, "auto").map((s) => s.mode)).toEqual(["dispatch", "grab", "grab", "grab"]);
+    expect(stagesFor(DEFAULT_DISPATCH_POLICY, "dispatch").map((s) => s.mode)).toEqual(["dispatch", "dispatch", "dispatch", "dispatch"]);
   });
 
   it("orders the queue by priority then age, with ageing so nothing starves", () => {

@@ -40,7 +40,7 @@ const RAW = {
       })),
     },
   ],
-  policies: ["default", "pure-grab"],
+  policies: ["default", "pure-dispatch"],
 };
 
 function tiny(): Scenario {
@@ -117,7 +117,7 @@ describe("a scenario over seeds", () => {
     const singles = [await runScenario(scenario, 1), await runScenario(scenario, 2), await runScenario(scenario, 3)];
     const result = aggregate(singles);
     expect(result.seeds).toEqual([1, 2, 3]);
-    expect(result.policies.map((p) => p.name)).toEqual(["default", "pure-grab"]);
+    expect(result.policies.map((p) => p.name)).toEqual(["default", "pure-dispatch"]);
     const grab = result.policies[1]!;
     const rates = singles.map((s) => s.policies[1]!.summary.answerRate!);
     expect(grab.seeds.map((s) => s.answerRate)).toEqual(rates);
@@ -143,7 +143,7 @@ describe("a scenario over seeds", () => {
     const many = await cli(["--seeds", "3"]);
     expect(fs.readFileSync(path.join(dir, "tiny-seeds1-3.json"), "utf8")).toBe(`${JSON.stringify(result, null, 2)}\n`);
     expect(many.stdout).toMatch(/verdict: /);
-    expect(many.stderr).toMatch(/seed 3 \[3\/3\] policy 2\/2 pure-grab done/);
+    expect(many.stderr).toMatch(/seed 3 \[3\/3\] policy 2\/2 pure-dispatch done/);
 
     await expect(cli(["--seeds", "2", "--seed-range", "1..2"])).rejects.toMatchObject({ code: 2 });
     await expect(cli(["--seed-range", "5..3"])).rejects.toMatchObject({ code: 2 });

@@ -6,7 +6,7 @@ import type { PresenceHistory } from "../../../matching/presenceHistory.ts";
 import { ManualClock } from "../../../core/clock.ts";
 import type { Database } from "../../../platform/database.ts";
 import type { DispatchPolicy } from "../../../matching/domain/policy.ts";
-import { DEFAULT_DISPATCH_POLICY } from "../../../matching/domain/policy.ts";
+import { BRANCH_DISPATCH_POLICY } from "../../../matching/domain/policy.ts";
 import type { LicenceKind } from "../../../matching/domain/types.ts";
 import { MatchingEngine, type NewRequest } from "../../../matching/engine/engine.ts";
 import { EventBus, type DomainEvent } from "../../../matching/events.ts";
@@ -84,7 +84,7 @@ export async function createWorld(
   const addBranch = async () => {
     const id = next("brn");
     await prisma.branch.create({ data: { id, name: id, region } });
-    await prisma.dispatchPolicy.create({ data: { branchId: id, policy: DEFAULT_DISPATCH_POLICY as object, updatedBy: "test" } });
+    await prisma.dispatchPolicy.create({ data: { branchId: id, policy: BRANCH_DISPATCH_POLICY as object, updatedBy: "test" } });
     return id;
   };
   const branchId = await addBranch();
@@ -145,7 +145,7 @@ export async function createWorld(
       return id;
     },
     async setPolicy(patch, forBranch = branchId) {
-      const policy = { ...DEFAULT_DISPATCH_POLICY, ...patch };
+      const policy = { ...BRANCH_DISPATCH_POLICY, ...patch };
       await prisma.dispatchPolicy.update({ where: { branchId: forBranch }, data: { policy: policy as object } });
     },
     eventsOf(type) {
