@@ -43,6 +43,9 @@ export const DEFAULT_REDIS_TIMEOUT_MS = 2_000;
 /** A bound on a dependency call: long enough for a loaded but healthy service, short enough for an interactive API. */
 const timeoutMs = (fallback: number) => positiveInt(fallback).refine((v) => v >= 100 && v <= 60_000, "must be from 100 to 60000 milliseconds");
 
+/** One Sentinel address: a host name, an IPv4 address or a bracketed IPv6 one, and a port. */
+const SENTINEL_NODE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/;
+
 const EnvSchema = z
   .object({
     NODE_ENV: z.preprocess((v) => (v === "" ? undefined : v), z.enum(["development", "test", "production"]).default("development")),
@@ -50,6 +53,13 @@ const EnvSchema = z
     PORT: port.transform((v) => v ?? 3000),
     DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\/.+/.test(v), "must be a postgres:// or postgresql:// URL"),
     REDIS_URL: optionalString.refine((v) => v === undefined || /^rediss?:\/\/.+/.test(v), "must be a redis:// or rediss:// URL"),
+    REDIS_SENTINELS: optionalString.refine(
+      (v) => v === undefined || v.split(",").every((node) => SENTINEL_NODE.test(node.trim())),
+      "must be a comma-separated list of host:port (e.g. s1:26379,s2:26379,s3:26379)",
+    ),
+    REDIS_SENTINEL_MASTER: optionalString.refine((v) => v === undefined || /^[A-Za-z0-9_.-]{1,128}$/.test(v), "must be 1-128 letters, digits or _ . -"),
+    REDIS_PASSWORD: optionalString,
+    REDIS_SENTINEL_PASSWORD: optionalString,
     REDIS_PREFIX: optionalString
       .refine((v) => v === undefined || /^[A-Za-z0-9_:.-]{1,64}$/.test(v), "must be 1-64 letters, digits or _ : . -")
       .transform((v) => v ?? "adx:"),
@@ -81,6 +91,14 @@ const EnvSchema = z
     JOURNAL_MAX_LAG_MS: positiveInt(5_000).refine((v) => v >= 100 && v <= 600_000, "must be from 100 to 600000 milliseconds"),
   })
   .superRefine((env, ctx) => {
+    // One way to find Redis: a URL, or Sentinel's addresses and the name of the master they watch.
+    if (env.REDIS_URL && (env.REDIS_SENTINELS || env.REDIS_SENTINEL_MASTER)) {
+      ctx.addIssue({ code: "custom", path: ["REDIS_URL"], message: "cannot be combined with REDIS_SENTINELS/REDIS_SENTINEL_MASTER: set one or the other" });
+    } else if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_MASTER) {
+      ctx.addIssue({ code: "custom", path: ["REDIS_SENTINEL_MASTER"], message: "is required with REDIS_SENTINELS (the master name the Sentinels monitor)" });
+    } else if (env.REDIS_SENTINEL_MASTER && !env.REDIS_SENTINELS) {
+      ctx.addIssue({ code: "custom", path: ["REDIS_SENTINELS"], message: "is required with REDIS_SENTINEL_MASTER (the Sentinels' host:port list)" });
+    }
     if (env.NODE_ENV === "production") {
       if (!env.JWT_SECRET) ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "is required when NODE_ENV=production" });
       if (env.DEV_AUTH) ctx.addIssue({ code: "custom", path: ["DEV_AUTH"], message: "is refused when NODE_ENV=production" });
@@ -97,6 +115,12 @@ export interface Config {
   databaseUrl?: string;
   /** Unset means the in-memory matching store (single process). */
   redisUrl?: string;
+  /**
+   * Redis found through Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER) instead of REDIS_URL: the
+   * server follows the master the Sentinels name across failovers. Passwords (REDIS_PASSWORD for the
+   * data nodes, REDIS_SENTINEL_PASSWORD for the Sentinels) are never logged.
+   */
+  redisSentinel?: RedisSentinelConfig;
   /** Namespace of every Redis key and channel, so deployments can share one Redis. */
   redisPrefix: string;
   dataDir: string;
@@ -131,6 +155,22 @@ export interface Config {
   embedded: boolean;
 }
 
+export interface RedisSentinelConfig {
+  sentinels: Array<{ host: string; port: number }>;
+  masterName: string;
+  password?: string;
+  sentinelPassword?: string;
+}
+
+/** "h1:26379, [::1]:26380" as addresses; the schema has checked the shape. */
+function parseSentinels(list: string): Array<{ host: string; port: number }> {
+  return list.split(",").map((node) => {
+    const trimmed = node.trim();
+    const colon = trimmed.lastIndexOf(":");
+    return { host: trimmed.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port: Number(trimmed.slice(colon + 1)) };
+  });
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
@@ -146,7 +186,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? "environment");
         const raw = env[name];
-        const shown = raw === undefined || /SECRET|URL/.test(name) ? "" : ` (got "${raw}")`;
+        const shown = raw === undefined || /SECRET|URL|PASSWORD/.test(name) ? "" : ` (got "${raw}")`;
         return `${name} ${issue.message}${shown}`;
       }),
     );
@@ -159,6 +199,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    ...(e.REDIS_SENTINELS && e.REDIS_SENTINEL_MASTER
+      ? {
+          redisSentinel: {
+            sentinels: parseSentinels(e.REDIS_SENTINELS),
+            masterName: e.REDIS_SENTINEL_MASTER,
+            ...(e.REDIS_PASSWORD ? { password: e.REDIS_PASSWORD } : {}),
+            ...(e.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: e.REDIS_SENTINEL_PASSWORD } : {}),
+          },
+        }
+      : {}),
     redisPrefix: e.REDIS_PREFIX,
     dataDir: e.DATA_DIR,
     jwtSecret: e.JWT_SECRET ?? randomBytes(32).toString("hex"),

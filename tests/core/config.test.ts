@@ -38,6 +38,36 @@ describe("config", () => {
     expect(config).toMatchObject({ embedded: false, devAuth: false, seedDemo: false });
   });
 
+  it("finds Redis through Sentinel: the addresses and the master name together, never with REDIS_URL", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgresql://u@h:5432/db",
+      REDIS_SENTINELS: "s1:26379, 10.0.0.2:26380,[::1]:26381",
+      REDIS_SENTINEL_MASTER: "adx-main",
+      REDIS_PASSWORD: "node-pw",
+    });
+    expect(config.redisUrl).toBeUndefined();
+    expect(config.redisSentinel).toEqual({
+      sentinels: [
+        { host: "s1", port: 26379 },
+        { host: "10.0.0.2", port: 26380 },
+        { host: "::1", port: 26381 },
+      ],
+      masterName: "adx-main",
+      password: "node-pw",
+    });
+    expect(loadConfig({ REDIS_URL: "redis://h:6379" }).redisSentinel).toBeUndefined();
+
+    expect(problemsOf({ REDIS_URL: "redis://h:6379", REDIS_SENTINELS: "s1:26379", REDIS_SENTINEL_MASTER: "m" })).toEqual([
+      "REDIS_URL cannot be combined with REDIS_SENTINELS/REDIS_SENTINEL_MASTER: set one or the other",
+    ]);
+    expect(problemsOf({ REDIS_SENTINELS: "s1:26379" })[0]).toMatch(/^REDIS_SENTINEL_MASTER is required/);
+    expect(problemsOf({ REDIS_SENTINEL_MASTER: "m" })[0]).toMatch(/^REDIS_SENTINELS is required/);
+    expect(problemsOf({ REDIS_SENTINELS: "s1", REDIS_SENTINEL_MASTER: "m" })[0]).toMatch(/^REDIS_SENTINELS must be a comma-separated list of host:port/);
+    // A bad value next to a password: the password is never echoed.
+    const problems = problemsOf({ REDIS_SENTINELS: "s1:x", REDIS_SENTINEL_MASTER: "m", REDIS_SENTINEL_PASSWORD: "sentinel-pw", PORT: "no" });
+    expect(problems.join("\n")).not.toMatch(/sentinel-pw/);
+  });
+
   it("refuses dev auth and a missing secret in production", () => {
     const problems = problemsOf({ NODE_ENV: "production", DEV_AUTH: "true", DATABASE_URL: "postgresql://h/db" });
     expect(problems.map((p) => p.split(" ")[0]).sort()).toEqual(["DEV_AUTH", "JWT_SECRET"]);
