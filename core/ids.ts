@@ -70,6 +70,23 @@ export function newId(kind: IdKind, nowMs: number = Date.now()): string {
   return `${ID_PREFIXES[kind]}_${encodeTime(nowMs)}${encodeRandom()}`;
 }
 
+/**
+ * The creation time an id carries (epoch ms), or null for a string not shaped like one of ours. Lets
+ * a reader that holds only the id (the realtime fan-out, offering a request made on this process)
+ * state when it was made without a read: newId's time is the creator's clock, e.g. the request's createdAt.
+ */
+export function timeOfId(id: string): number | null {
+  const body = id.slice(id.indexOf("_") + 1);
+  if (id.indexOf("_") < 0 || body.length < 10) return null;
+  let ms = 0;
+  for (const char of body.slice(0, 10)) {
+    const digit = ALPHABET.indexOf(char);
+    if (digit < 0) return null;
+    ms = ms * 32 + digit;
+  }
+  return ms;
+}
+
 const ID_BODY = /^[0-9a-z_]{1,64}$/;
 
 /** True when value looks like an id of this kind (prefix and a plausible body); used to validate input. */

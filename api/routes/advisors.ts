@@ -22,6 +22,10 @@ const OfferSchema = z
     requestId: z.string(),
     kind: z.enum(["push", "broadcast"]),
     expiresAt: z.string(),
+    sentAt: z.string().openapi({ description: "when the offer was made (server clock)" }),
+    requestCreatedAt: z
+      .string()
+      .openapi({ description: "when its request was created (server clock); sentAt minus this is the server's create-to-offer time" }),
     topic: z.string(),
     requiredLicence: z.string(),
     channel: z.string(),

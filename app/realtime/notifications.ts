@@ -4,6 +4,7 @@
  * reaches the user's socket on whichever process it is connected to.
  */
 import type { PrismaClient } from "../../generated/prisma/client.ts";
+import { timeOfId } from "../../core/ids.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { DomainEvent, EventBus } from "../../matching/events.ts";
 import { listOpenOffers, type OpenOffer } from "../../matching/records/openOffers.ts";
@@ -18,6 +19,8 @@ interface OfferDetails {
   topic: string;
   requiredLicence: string;
   channel: string;
+  /** The request's createdAt, ISO 8601. */
+  createdAt: string;
 }
 
 /**
@@ -89,9 +92,14 @@ function offerDetailsCache(prisma: PrismaClient) {
   const detailsOf = async (requestId: string): Promise<OfferDetails | null> => {
     const cached = offerDetails.get(requestId);
     if (cached) return cached;
-    const read = await prisma.serviceRequest.findUnique({ where: { id: requestId }, select: { topic: true, requiredLicence: true, channel: true } });
-    if (read) remember(requestId, read);
-    return read;
+    const read = await prisma.serviceRequest.findUnique({
+      where: { id: requestId },
+      select: { topic: true, requiredLicence: true, channel: true, createdAt: true },
+    });
+    if (!read) return null;
+    const details = { ...read, createdAt: read.createdAt.toISOString() };
+    remember(requestId, details);
+    return details;
   };
   return { remember, detailsOf, forget: (requestId: string) => offerDetails.delete(requestId) };
 }
@@ -123,7 +131,13 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
     async (event) => {
       switch (event.type) {
         case "request.created":
-          remember(event.requestId, { topic: event.topic, requiredLicence: event.requiredLicence, channel: event.channel });
+          // The id carries the request's createdAt exactly; the event's own time is taken a little later.
+          remember(event.requestId, {
+            topic: event.topic,
+            requiredLicence: event.requiredLicence,
+            channel: event.channel,
+            createdAt: new Date(timeOfId(event.requestId) ?? event.at).toISOString(),
+          });
           break;
         case "offer.sent": {
           // Late delivery (a backlog): the advisor could no longer accept it, and the withdrawal follows.
@@ -137,6 +151,9 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
               requestId: event.requestId,
               kind: event.kind,
               expiresAt: new Date(event.expiresAt).toISOString(),
+              // The offer is made at the decision's time, which its offer.sent event carries.
+              sentAt: new Date(event.at).toISOString(),
+              requestCreatedAt: request.createdAt,
               topic: request.topic,
               requiredLicence: request.requiredLicence,
               channel: request.channel,

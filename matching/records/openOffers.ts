@@ -16,6 +16,13 @@ export interface OpenOffer {
   kind: OfferKind;
   /** ISO 8601. */
   expiresAt: string;
+  /**
+   * ISO 8601, both on the server's clock: when the offer was made and when its request was. Their
+   * difference is the server's own create-to-offer time, free of the client's and the network's
+   * delays (the load tests report it next to what they measure end to end).
+   */
+  sentAt: string;
+  requestCreatedAt: string;
   topic: string;
   requiredLicence: string;
   channel: string;
@@ -26,13 +33,15 @@ export async function listOpenOffers(prisma: PrismaClient, advisorId: string, no
     where: { advisorId, outcome: null, expiresAt: { gt: now } },
     orderBy: { expiresAt: "asc" },
     take: MAX_OPEN_OFFERS,
-    include: { request: { select: { topic: true, requiredLicence: true, channel: true } } },
+    include: { request: { select: { topic: true, requiredLicence: true, channel: true, createdAt: true } } },
   });
   return offers.map((o) => ({
     offerId: o.id,
     requestId: o.requestId,
     kind: o.kind,
     expiresAt: o.expiresAt.toISOString(),
+    sentAt: o.sentAt.toISOString(),
+    requestCreatedAt: o.request.createdAt.toISOString(),
     topic: o.request.topic,
     requiredLicence: o.request.requiredLicence,
     channel: o.request.channel,

@@ -1,4 +1,7 @@
-/** The realtime endpoint: token by query or subprotocol, refusal without one, presence unaffected by a dropped socket. */
+/**
+ * The realtime endpoint: token by query or subprotocol, refusal without one, presence unaffected by a
+ * dropped socket, and the offer message's server timestamps.
+ */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +11,7 @@ import { startServer, type RunningServer } from "../../app/server.ts";
 import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { ApiClient } from "../support/apiClient.ts";
+import { createConversationWorld } from "../support/conversationWorld.ts";
 
 describe("realtime endpoint (embedded)", () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "adx-ws-"));
@@ -70,5 +74,27 @@ describe("realtime endpoint (embedded)", () => {
     socket.ws.terminate();
     await new Promise((r) => setTimeout(r, 300));
     expect((await admin.call("GET", `/v1/advisors/${advisorId}`)).body.live.presence).toBe("available");
+  });
+
+  it("an offer message carries when the offer was made and when its request was, as the request's record states them", async () => {
+    const admin = api.as(await api.devToken("admin_ws_times", "admin"));
+    const w = await createConversationWorld(api, admin, "WS times");
+    const socket = await w.advisorApi.socket();
+    expect((await w.advisorApi.call("PUT", "/v1/advisors/me/presence", { status: "available" })).status).toBe(200);
+    const created = await w.clientApi.call("POST", "/v1/requests", { topic: "timed", requiredLicence: "fund_sales", channel: "chat" });
+    expect(created.status).toBe(201);
+    const requestId: string = created.body.id;
+    const { offer } = (await socket.next((m) => m.type === "offer" && m.offer.requestId === requestId)).message;
+
+    const view = (await w.clientApi.call("GET", `/v1/requests/${requestId}`)).body;
+    expect(offer.requestCreatedAt).toBe(view.createdAt);
+    expect(offer.sentAt).toBe(view.timeline.find((e: { event: string }) => e.event === "offer.sent").at);
+    const serverMs = Date.parse(offer.sentAt) - Date.parse(offer.requestCreatedAt);
+    expect(serverMs).toBeGreaterThanOrEqual(0);
+    expect(serverMs).toBeLessThan(5_000);
+    // The listing answers the same offer with the same times.
+    const listed = (await w.advisorApi.call("GET", "/v1/advisors/me/offers")).body.find((o: { offerId: string }) => o.offerId === offer.offerId);
+    expect(listed).toEqual(offer);
+    socket.close();
   });
 });

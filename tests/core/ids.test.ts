@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isId, newId } from "../../core/ids.ts";
+import { isId, newId, timeOfId } from "../../core/ids.ts";
 
 describe("ids", () => {
   it("carry their kind's prefix", () => {
@@ -12,6 +12,14 @@ describe("ids", () => {
     const earlier = newId("offer", Date.UTC(2026, 0, 1));
     const later = newId("offer", Date.UTC(2026, 0, 1, 0, 0, 0, 1));
     expect(earlier < later).toBe(true);
+  });
+
+  it("carry their creation time, which timeOfId reads back to the millisecond", () => {
+    const at = Date.UTC(2026, 11, 6, 18, 0, 0, 123);
+    expect(timeOfId(newId("request", at))).toBe(at);
+    expect(timeOfId(newId("request", at + 1))).toBe(at + 1);
+    expect(timeOfId("req_ILLEGAL!")).toBeNull();
+    expect(timeOfId("noprefix")).toBeNull();
   });
 
   it("are unique under load", () => {
