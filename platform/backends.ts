@@ -3,18 +3,21 @@
  * - no DATABASE_URL: embedded PGlite in DATA_DIR, migrated automatically at start;
  * - DATABASE_URL: PostgreSQL, which must already be migrated (`npm run db:migrate`);
  * - no REDIS_URL: the in-memory matching store (one process only);
- * - REDIS_URL: Redis, shared by every server process.
+ * - REDIS_URL: Redis, shared by every server process;
+ * - REDIS_SENTINELS + REDIS_SENTINEL_MASTER: the same, on the master the Sentinels name, followed
+ *   across failovers (platform/redisSentinel.ts).
  */
 import path from "node:path";
 import { redactUrl, type Config } from "../core/config.ts";
 import type { Logger } from "../core/logger.ts";
 import { applyMigrations, committedMigrationNames, pendingMigrations } from "../prisma/tools/migrations.ts";
 import { openPglite, openPostgres, type Database } from "./database.ts";
-import { connectRedis, type RedisHandle } from "./redis.ts";
+import { connectRedis, type RedisHandle, type RedisOptions } from "./redis.ts";
+import { connectRedisSentinel, type SentinelOptions } from "./redisSentinel.ts";
 
 export interface Backends {
   database: Database;
-  /** Present when REDIS_URL is set. */
+  /** Present when REDIS_URL or the Sentinel variables are set. */
   redis?: RedisHandle;
   matchingStore: "redis" | "memory";
   committedMigrations: string[];
@@ -62,14 +65,15 @@ export async function openBackends(config: Config, logger: Logger): Promise<Back
         );
       }
     }
-    if (config.redisUrl) {
+    if (config.redisUrl || config.redisSentinel) {
       // Until the first connection, a failed attempt is expected (the start gives up with one line
       // after its timeout): each is a debug line. After it, a lost connection is an error.
       let connected = false;
       const onError = (error: Error) =>
         connected ? logger.error({ err: error }, "redis connection error") : logger.debug({ err: error }, "redis not reachable yet");
-      redis = await connectRedis(config.redisUrl, onError, { timeoutMs: config.redis.timeoutMs }).catch((error: unknown) => {
-        throw new StartupError(`cannot reach Redis at ${redactUrl(config.redisUrl!)}: ${briefly(error)}`, { cause: error });
+      const onSwitch = (from: string, to: string) => logger.warn({ from, to, master: config.redisSentinel?.masterName }, "redis: following the new master");
+      redis = await connectConfiguredRedis(config, onError, { timeoutMs: config.redis.timeoutMs, onSwitch }).catch((error: unknown) => {
+        throw new StartupError(`cannot reach Redis at ${redisLocation(config)}: ${briefly(error)}`, { cause: error });
       });
       connected = true;
     }
@@ -97,6 +101,20 @@ export async function openBackends(config: Config, logger: Logger): Promise<Back
       await database.close().catch((error) => logger.error({ err: error }, "closing the database failed"));
     },
   };
+}
+
+/** Redis as configured: REDIS_URL, or the master the Sentinels name (followed across failovers). */
+export function connectConfiguredRedis(config: Config, onError: (error: Error) => void, options: RedisOptions & SentinelOptions = {}): Promise<RedisHandle> {
+  if (config.redisSentinel) return connectRedisSentinel(config.redisSentinel, onError, options);
+  if (config.redisUrl) return connectRedis(config.redisUrl, onError, options);
+  return Promise.reject(new Error("no Redis configured: set REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER"));
+}
+
+/** Where Redis is, safe to log (no password). */
+export function redisLocation(config: Config): string {
+  if (config.redisSentinel)
+    return `the master ${config.redisSentinel.masterName} of Sentinels ${config.redisSentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(",")}`;
+  return config.redisUrl ? redactUrl(config.redisUrl) : "(not configured)";
 }
 
 export interface ReadinessReport {

@@ -57,27 +57,7 @@ export class RedisUnresponsiveError extends UnavailableError {
  * command deadline: they only subscribe, and a silent one is replaced and resubscribed the same way.
  */
 export async function connectRedis(url: string, onError: (error: Error) => void, options: RedisOptions = {}): Promise<RedisHandle> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
-  const client = createClient({
-    url,
-    // While Redis is unreachable, fail commands at once (the API answers 503 with Retry-After)
-    // instead of queueing them and leaving callers hanging.
-    disableOfflineQueue: true,
-    // No CLIENT SETINFO in the handshake: node-redis ignores its failure, so when a stalled handshake
-    // is cut by socketTimeout it would still declare the dead socket ready, and commands written to
-    // it would never be answered, even after Redis is back.
-    disableClientInfo: true,
-    pingInterval: timeoutMs,
-    socket: {
-      connectTimeout: timeoutMs,
-      socketTimeout: 2 * timeoutMs,
-      // Always reconnect (node-redis's default strategy gives up after a socket timeout).
-      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2_000),
-    },
-  });
-  client.on("error", onError);
-  boundCommands(client, timeoutMs);
-  await connectOrFail(client, Math.max(5_000, 2 * timeoutMs));
+  const client = await openRedisClient({ url }, onError, options);
   return {
     location: redactUrl(url),
     client,
@@ -88,6 +68,36 @@ export async function connectRedis(url: string, onError: (error: Error) => void,
       if (client.isOpen) await client.quit();
     },
   };
+}
+
+/** Where a Redis node is: a URL, or a host and port (a node a Sentinel named) with its password. */
+export type RedisTarget = { url: string } | { host: string; port: number; password?: string };
+
+/** One bounded client connected to `target` (see connectRedis for the bounds); fails fast if it cannot connect. */
+export async function openRedisClient(target: RedisTarget, onError: (error: Error) => void, options: RedisOptions = {}): Promise<RedisClient> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
+  const client = createClient({
+    ...("url" in target ? { url: target.url } : { password: target.password }),
+    // While Redis is unreachable, fail commands at once (the API answers 503 with Retry-After)
+    // instead of queueing them and leaving callers hanging.
+    disableOfflineQueue: true,
+    // No CLIENT SETINFO in the handshake: node-redis ignores its failure, so when a stalled handshake
+    // is cut by socketTimeout it would still declare the dead socket ready, and commands written to
+    // it would never be answered, even after Redis is back.
+    disableClientInfo: true,
+    pingInterval: timeoutMs,
+    socket: {
+      ...("url" in target ? {} : { host: target.host, port: target.port }),
+      connectTimeout: timeoutMs,
+      socketTimeout: 2 * timeoutMs,
+      // Always reconnect (node-redis's default strategy gives up after a socket timeout).
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 2_000),
+    },
+  });
+  client.on("error", onError);
+  boundCommands(client, timeoutMs);
+  await connectOrFail(client, Math.max(5_000, 2 * timeoutMs));
+  return client;
 }
 
 /**
