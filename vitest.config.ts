@@ -10,6 +10,7 @@ const FAULT_SUITES = [
   "tests/api/processKill.test.ts",
   "tests/api/outage.test.ts",
   "tests/api/redisLoss.test.ts",
+  "tests/api/sentinelFailover.test.ts",
   "tests/infra/dependencyBounds.test.ts",
   "tests/matching/journal.test.ts",
 ];
