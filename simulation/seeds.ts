@@ -27,6 +27,8 @@ export interface PolicyAcrossSeeds {
   timeToAcceptP50Ms: Spread;
   /** policy − default, seed by seed; null for the default itself or when the scenario has no default. */
   vsDefault: { answerRate: PairedDifference; timeToAcceptP50Ms: PairedDifference } | null;
+  /** The default's own dispatch policy and incentives under another name (verdict.ts). */
+  sameAsDefault: boolean;
   seeds: SeedFigures[];
 }
 
@@ -60,6 +62,9 @@ export function aggregate(results: readonly SimulationResult[]): SeedsResult {
   if (!first) throw new Error("aggregate needs at least one seed's result");
   const byPolicy = figuresOf(results);
   const base = byPolicy.get(BASELINE) ?? null;
+  const setup = (run: SimulationResult["policies"][number]) => JSON.stringify({ policy: run.policy, incentives: run.incentives });
+  const baseRun = first.policies.find((run) => run.name === BASELINE);
+  const sameAsBase = new Set(first.policies.filter((run) => run.name !== BASELINE && baseRun && setup(run) === setup(baseRun)).map((run) => run.name));
   const policies: PolicyAcrossSeeds[] = [...byPolicy].map(([name, seeds]) => ({
     name,
     answerRate: spread(present(seeds.map((s) => s.answerRate))),
@@ -77,6 +82,7 @@ export function aggregate(results: readonly SimulationResult[]): SeedsResult {
             ),
           }
         : null,
+    sameAsDefault: sameAsBase.has(name),
     seeds,
   }));
   return {

@@ -8,6 +8,8 @@
  *   lower being better; an interval containing 0 there too is a tie.
  *
  * The default wins when no policy beats it. Every judgement carries its evidence (the intervals).
+ * A compared policy that is the default itself (the same dispatch policy and incentives, as
+ * pure-grab is since the default grabs at every stage) is judged "same-policy", not a tie.
  */
 import { sideOfZero, type PairedDifference } from "./stats.ts";
 
@@ -15,9 +17,11 @@ import { sideOfZero, type PairedDifference } from "./stats.ts";
 export interface PolicyAgainstDefault {
   name: string;
   vsDefault: { answerRate: PairedDifference; timeToAcceptP50Ms: PairedDifference } | null;
+  /** The same dispatch policy and incentives as the default: its days are the default's. */
+  sameAsDefault?: boolean;
 }
 
-export type Outcome = "default-better" | "policy-better" | "tie";
+export type Outcome = "default-better" | "policy-better" | "tie" | "same-policy";
 
 export interface Judgement {
   policy: string;
@@ -46,6 +50,14 @@ export function describeDifference(d: PairedDifference, unit: "rate" | "ms"): st
 }
 
 function judge(policy: PolicyAgainstDefault): Judgement {
+  if (policy.sameAsDefault) {
+    return {
+      policy: policy.name,
+      outcome: "same-policy",
+      decidedBy: "neither",
+      evidence: "the default's own dispatch policy and incentives: the same days, the same figures",
+    };
+  }
   const { answerRate, timeToAcceptP50Ms } = policy.vsDefault!;
   const rate = `answer rate ${describeDifference(answerRate, "rate")}`;
   const time = `median time to accept ${describeDifference(timeToAcceptP50Ms, "ms")}`;
@@ -66,11 +78,13 @@ export function verdictOf(policies: readonly PolicyAgainstDefault[]): Verdict {
   const judgements = policies.filter((p) => p.vsDefault !== null).map(judge);
   const beatenBy = judgements.filter((j) => j.outcome === "policy-better").map((j) => j.policy);
   const tiedWith = judgements.filter((j) => j.outcome === "tie").map((j) => j.policy);
+  const same = judgements.filter((j) => j.outcome === "same-policy").map((j) => j.policy);
   const defaultWins = beatenBy.length === 0;
+  const itself = same.length ? ` (${same.join(", ")}: the default itself)` : "";
   const summary = defaultWins
     ? tiedWith.length === 0
-      ? "the default wins: every other policy is worse on answer rate, or as good on it and slower to accept"
-      : `the default is not beaten, but not distinguishable from ${tiedWith.join(", ")} on answer rate or median time to accept`
+      ? `the default wins: every other policy is worse on answer rate, or as good on it and slower to accept${itself}`
+      : `the default is not beaten, but not distinguishable from ${tiedWith.join(", ")} on answer rate or median time to accept${itself}`
     : `the default does not win: beaten by ${beatenBy.join(", ")}`;
   return { defaultWins, beatenBy, tiedWith, judgements, summary };
 }

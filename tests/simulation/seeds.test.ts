@@ -102,6 +102,23 @@ describe("the issue's rule", () => {
     expect(verdict.judgements[0]!.evidence).toBe("answer rate -2.00 pp [-3.00 pp, -1.00 pp]: lower than the default");
   });
 
+  it("names a policy that is the default itself rather than calling it a tie", () => {
+    const zero = diff(0, 0);
+    const verdict = verdictOf([
+      { name: "default", vsDefault: null },
+      { ...policy("pure-grab", zero, zero), sameAsDefault: true },
+      policy("slower", diff(-0.01, 0.01), diff(500, 1500)),
+    ]);
+    expect(verdict.judgements.map((j) => [j.policy, j.outcome])).toEqual([
+      ["pure-grab", "same-policy"],
+      ["slower", "default-better"],
+    ]);
+    expect(verdict).toMatchObject({ defaultWins: true, tiedWith: [] });
+    expect(verdict.summary).toBe(
+      "the default wins: every other policy is worse on answer rate, or as good on it and slower to accept (pure-grab: the default itself)",
+    );
+  });
+
   it("says the default does not win when a policy answers more, or as many and faster", () => {
     const verdict = verdictOf([policy("more", diff(0.001, 0.02), diff(1000, 2000)), policy("faster", diff(-0.01, 0.01), diff(-900, -100))]);
     expect(verdict).toMatchObject({ defaultWins: false, beatenBy: ["more", "faster"] });
@@ -126,6 +143,15 @@ describe("a scenario over seeds", () => {
     const times = singles.map((s) => s.policies[1]!.summary.timeToAcceptP50Ms!);
     expect(grab.vsDefault!.timeToAcceptP50Ms.mean).toBeCloseTo((times[0]! - base[0]! + times[1]! - base[1]! + times[2]! - base[2]!) / 3, 6);
     expect(result.policies[0]!.vsDefault).toBeNull();
+    expect(result.policies.map((p) => p.sameAsDefault)).toEqual([false, false]);
+    // A policy run under another name with the default's own setup is recognised as the default.
+    const renamed = aggregate(singles.map((s) => ({ ...s, policies: [...s.policies, { ...s.policies[0]!, name: "alias" }] })));
+    expect(renamed.policies.map((p) => [p.name, p.sameAsDefault])).toEqual([
+      ["default", false],
+      ["pure-dispatch", false],
+      ["alias", true],
+    ]);
+    expect(renamed.verdict!.judgements.find((j) => j.policy === "alias")!.outcome).toBe("same-policy");
     // Not a trivial day: the seeds' days differ, so the spread is real.
     expect(result.policies[0]!.answerRate.sd! + result.policies[0]!.timeToAcceptP50Ms.sd!).toBeGreaterThan(0);
     expect(result.verdict!.judgements).toHaveLength(1);
