@@ -12,13 +12,16 @@
  * shared value on the shared k6 clock, so all N accepts leave within a millisecond or so of each
  * other whatever the offers' delivery spread (FIRE_DELAY_MS must exceed it). A skew between the
  * server's clock and k6's only shifts the instant for everybody (and is clamped to the window).
+ *
+ * With BASE_URLS, advisor n connects and grabs through server n of the list and round r's client
+ * creates through server r, so the N accepts race across processes for one request.
  */
 import { check, sleep } from "k6";
 import exec from "k6/execution";
 import { Counter, Trend } from "k6/metrics";
 import ws from "k6/ws";
-import { acceptOffer, body, completeRequest, createRequest, errorCode, expectStatus, getRequest, setPresence } from "./lib/api.js";
-import { envInt, envString, newRunId, seconds, WS_URL } from "./lib/config.js";
+import { acceptOffer, body, completeRequest, createRequest, errorCode, expectStatus, getRequest, setPresence, setServer } from "./lib/api.js";
+import { envInt, envString, newRunId, seconds, serverFor, wsUrl } from "./lib/config.js";
 import { buildWorld, waitForIdleAdvisors } from "./lib/world.js";
 
 const N = envInt("ADVISORS", 20, { min: 2, max: 200 }); // grabTopK and maxOffers stop at 200
@@ -107,9 +110,11 @@ export function setup() {
 }
 
 export function advisor(data) {
-  const me = data.advisors[exec.scenario.iterationInTest % data.advisors.length];
+  const index = exec.scenario.iterationInTest % data.advisors.length;
+  const me = data.advisors[index];
+  setServer(serverFor(index));
   let handled = 0;
-  const response = ws.connect(`${WS_URL}?token=${encodeURIComponent(me.token)}`, { tags: { name: "advisor_socket" } }, (socket) => {
+  const response = ws.connect(`${wsUrl(serverFor(index))}?token=${encodeURIComponent(me.token)}`, { tags: { name: "advisor_socket" } }, (socket) => {
     const heartbeat = () => setPresence(me.token, "available");
     const grab = (offer, fireAt) => {
       fireSkew.add(Date.now() - fireAt);
@@ -166,6 +171,7 @@ function assignedOnce(view) {
 export function round(data) {
   const r = exec.scenario.iterationInTest;
   const client = data.clients[r];
+  setServer(serverFor(r));
   // Every advisor must be eligible (available, a free slot), or the storm is smaller than N.
   if (!check(null, { "all advisors idle before the round": () => waitForIdleAdvisors(data.adminToken, data.branchId, N, ROUND_TIMEOUT_MS) })) return;
   const { key, body: request } = roundRequest(data, r);

@@ -8,9 +8,9 @@
  */
 import exec from "k6/execution";
 import http from "k6/http";
-import { Gauge, Trend } from "k6/metrics";
+import { Counter, Gauge, Trend } from "k6/metrics";
 import { BASE_URL, envDuration, envNumber, seconds } from "./lib/config.js";
-import { flowConfig, flowScenarios, flowThresholds, runAdvisor, runClient, setupFlow } from "./lib/flowConfig.js";
+import { flowConfig, flowScenarios, flowThresholds, runAdvisor, runClient, setupFlow, typicalVUs } from "./lib/flowConfig.js";
 
 const config = flowConfig({ advisors: 10, clients: 50, rate: 12, timeUnit: "1m", duration: "2h", talkMinMs: 5000, talkMaxMs: 20000 });
 const window = envDuration("WINDOW", "30m");
@@ -30,12 +30,26 @@ const windows = Math.max(1, Math.ceil(config.duration.ms / window.ms));
  */
 const createDrift = new Trend("drift_create_request");
 const assignDrift = new Trend("drift_time_to_assignment");
+/**
+ * Drift ratios computed, by metric. A VU computes its first after 2 × DRIFT_SAMPLES samples, and k6
+ * passes a trend's thresholds when it has none, so a run too short to judge drift would pass on
+ * nothing: this count is what fails it.
+ */
+const driftJudged = new Counter("drift_judged");
+
+/**
+ * The clients' VUs, and the run length that gives each more than 2 × DRIFT_SAMPLES requests (k6
+ * hands iterations to its pre-allocated VUs in turn, so they share the requests evenly).
+ */
+const clientVUs = typicalVUs(config);
+const perSecond = config.rate / (config.timeUnit.ms / 1000);
+const minDurationMs = Math.ceil(((2 * DRIFT_SAMPLES + 1) * clientVUs) / perSecond) * 1000;
 
 /** Growth of the server's open requests since the first sample: it must stay bounded. */
 const openRequestsGrowth = new Gauge("server_open_requests_growth");
 const scrapeDuration = new Trend("metrics_scrape_duration", true);
 
-function tracker(metric) {
+function tracker(metric, name) {
   const baseline = [];
   const recent = [];
   const median = (values) => {
@@ -46,11 +60,14 @@ function tracker(metric) {
     if (baseline.length < DRIFT_SAMPLES) return baseline.push(value);
     recent.push(value);
     if (recent.length > DRIFT_SAMPLES) recent.shift();
-    if (recent.length === DRIFT_SAMPLES) metric.add(median(recent) / Math.max(1, median(baseline)));
+    if (recent.length === DRIFT_SAMPLES) {
+      metric.add(median(recent) / Math.max(1, median(baseline)));
+      driftJudged.add(1, { metric: name });
+    }
   };
 }
-const trackCreate = tracker(createDrift);
-const trackAssign = tracker(assignDrift);
+const trackCreate = tracker(createDrift, "create_request");
+const trackAssign = tracker(assignDrift, "time_to_assignment");
 
 /** Tags everything the VU emits from now on with its time window (0, 1, ...), for per-window thresholds. */
 function tagWindow() {
@@ -70,7 +87,7 @@ function windowThresholds() {
   return thresholds;
 }
 
-const scenarios = flowScenarios(config);
+const scenarios = flowScenarios(config, { typicalClientVUs: true });
 scenarios.monitor = {
   executor: "constant-arrival-rate",
   exec: "monitor",
@@ -90,6 +107,9 @@ export const options = {
     answer_rate: ["rate>0.98"],
     drift_create_request: [`p(95)<${driftMax}`],
     drift_time_to_assignment: [`p(95)<${driftMax}`],
+    // Drift was judged at all: some VU saw more than 2 × DRIFT_SAMPLES requests (assigned, for the second).
+    "drift_judged{metric:create_request}": ["count>0"],
+    "drift_judged{metric:time_to_assignment}": ["count>0"],
     // Clients cancel at MAX_WAIT, so open requests stay near rate x (wait + talk); growth beyond
     // a generous bound means requests are stuck in the open states.
     server_open_requests_growth: [`value<${Math.ceil((config.rate / (config.timeUnit.ms / 1000)) * ((config.maxWait.ms + config.talk[1]) / 1000)) * 2 + 20}`],
@@ -101,6 +121,12 @@ export const options = {
 };
 
 export function setup() {
+  if (config.duration.ms < minDurationMs) {
+    console.warn(
+      `DURATION=${config.duration.text} is too short to judge drift: ${clientVUs} client VUs at ${perSecond * 60} requests/min need ` +
+        `at least ${seconds(minDurationMs)} for ${2 * DRIFT_SAMPLES + 1} requests each; drift_judged will fail`,
+    );
+  }
   return setupFlow(config, "soak");
 }
 

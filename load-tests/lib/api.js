@@ -8,6 +8,17 @@ import { sleep } from "k6";
 import http from "k6/http";
 import { BASE_URL } from "./config.js";
 
+/**
+ * The server this VU talks to. VUs share no memory, so this is per VU: an advisor VU points it at
+ * its own process once, a client iteration at its client's process (setServer). Setup and teardown
+ * keep the first.
+ */
+let server = BASE_URL;
+
+export function setServer(baseUrl) {
+  server = baseUrl;
+}
+
 const JSON_HEADERS = { "content-type": "application/json" };
 
 /** Accept answers that lose a race (409) are expected outcomes, not failed requests. */
@@ -58,9 +69,9 @@ function retrying(send, attempts = 3, maxWaitSeconds = 5) {
 }
 
 const post = (path, payload, token, name, extra) =>
-  http.post(`${BASE_URL}${path}`, payload === undefined ? null : JSON.stringify(payload), params(token, name, extra));
-const put = (path, payload, token, name, extra) => http.put(`${BASE_URL}${path}`, JSON.stringify(payload), params(token, name, extra));
-const get = (path, token, name, extra) => http.get(`${BASE_URL}${path}`, params(token, name, extra));
+  http.post(`${server}${path}`, payload === undefined ? null : JSON.stringify(payload), params(token, name, extra));
+const put = (path, payload, token, name, extra) => http.put(`${server}${path}`, JSON.stringify(payload), params(token, name, extra));
+const get = (path, token, name, extra) => http.get(`${server}${path}`, params(token, name, extra));
 
 // ---- directory and tokens (setup) ---------------------------------------------------------------
 
@@ -121,6 +132,6 @@ export function createRequest(token, request, idempotencyKey) {
 
 export const getRequest = (token, requestId) => get(`/v1/requests/${requestId}`, token, "get_request");
 
-/** 409 INVALID_STATE when it was assigned or ended meanwhile: the race a giving-up client runs. */
+/** 409 INVALID_STATE when it ended meanwhile (completed or expired): the race a giving-up client runs. */
 export const cancelRequest = (token, requestId) =>
   retrying(() => post(`/v1/requests/${requestId}/cancel`, undefined, token, "cancel_request", { responseCallback: OK_OR_CONFLICT }));

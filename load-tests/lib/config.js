@@ -43,8 +43,32 @@ export function envDuration(name, fallback) {
 /** k6's duration string for a number of milliseconds (options want strings like "125s"). */
 export const seconds = (ms) => `${Math.ceil(ms / 1000)}s`;
 
-export const BASE_URL = envString("BASE_URL", "http://localhost:3000").replace(/\/+$/, "");
-export const WS_URL = `${BASE_URL.replace(/^http/, "ws")}/v1/ws`;
+const trimUrl = (url) => url.trim().replace(/\/+$/, "");
+
+/**
+ * The server processes under test. BASE_URLS (comma-separated) names several processes of one
+ * deployment (one database, one Redis); without it, BASE_URL names the only one. Advisors and
+ * clients are spread over the list by their index (see serverFor), so offers made on one process
+ * reach sockets on the others, and grabs race across processes.
+ */
+export const BASE_URLS = (() => {
+  const list = envString("BASE_URLS", undefined);
+  if (list === undefined) return [trimUrl(envString("BASE_URL", "http://localhost:3000"))];
+  const urls = list.split(",").map(trimUrl).filter(Boolean);
+  for (const url of urls) if (!/^https?:\/\/[^/]+/.test(url)) throw new Error(`BASE_URLS: ${url} is not an http(s) URL`);
+  if (!urls.length) throw new Error("BASE_URLS: expected one or more comma-separated URLs");
+  return urls;
+})();
+
+/** The first server: setup, teardown and the soak's /metrics scrape talk to it. */
+export const BASE_URL = BASE_URLS[0];
+
+/** The socket URL of a server (`ws://…/v1/ws`). */
+export const wsUrl = (baseUrl) => `${baseUrl.replace(/^http/, "ws")}/v1/ws`;
+export const WS_URL = wsUrl(BASE_URL);
+
+/** The server advisor or client number `index` talks to: the list taken in turn. */
+export const serverFor = (index) => BASE_URLS[index % BASE_URLS.length];
 
 /**
  * A per-run tag. The init context runs once per VU (and once for setup), so a value computed here
