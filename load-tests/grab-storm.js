@@ -43,6 +43,8 @@ const roundsAssignedOnce = new Counter("rounds_assigned_once");
 const roundsVerified = new Counter("rounds_verified");
 /** How far after the common instant each accept actually left: the storm's tightness. */
 const fireSkew = new Trend("grab_fire_skew", true);
+/** The round's request createdAt → its broadcast's sentAt, from the offer message (server clock). */
+const serverOfferLatency = new Trend("server_offer_latency", true);
 
 export const options = {
   scenarios: {
@@ -75,6 +77,8 @@ export const options = {
     rounds_verified: [`count==${ROUNDS}`],
     // The accepts leave together: within 50 ms of the instant at p95 (k6 timers, one machine).
     grab_fire_skew: ["p(95)<50"],
+    // The broadcast leaves within a second of the request.
+    server_offer_latency: ["p(95)<1000"],
     // Contended accepts: one Lua claim wins, the rest answer early; all should stay fast.
     "http_req_duration{name:accept_offer}": ["p(95)<500", "p(99)<1000"],
     http_req_failed: ["rate<0.01"],
@@ -145,6 +149,10 @@ export function advisor(data) {
       // offer.withdrawn (lost_race) is ignored on purpose: in a storm everybody clicks anyway.
       if (message.type !== "offer" || message.offer.kind !== "broadcast") return;
       grabOffers.add(1);
+      const serverMs = Date.parse(message.offer.sentAt) - Date.parse(message.offer.requestCreatedAt);
+      // A server that sends no times fails the run here, not with an empty trend (which k6 passes).
+      if (Number.isFinite(serverMs)) serverOfferLatency.add(serverMs);
+      else grabErrors.add(1, { code: "offer without server times" });
       const broadcastAt = Date.parse(message.offer.expiresAt) - GRAB_WINDOW_S * 1000;
       const now = Date.now();
       const latest = (GRAB_WINDOW_S - 1) * 1000;

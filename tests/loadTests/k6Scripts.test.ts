@@ -111,4 +111,18 @@ describe("k6 load-test scripts", () => {
     expect(storm.options!.thresholds!.grab_wins).toEqual(["count==10"]);
     expect(storm.exports.teardown).toBe("function");
   });
+
+  it("guards what v2 claims with thresholds that fail on no data: server-side offer latency, grabs won, cancels, drift judged", () => {
+    const flow = inspect(path.join(loadTests, "dispatch-flow.js")).options!.thresholds!;
+    expect(flow.server_offer_latency).toEqual([expect.stringMatching(/^p\(95\)</), expect.stringMatching(/^p\(99\)</)]);
+    // k6 passes a trend's or a rate's thresholds when it has no samples; counters are what fail empty runs.
+    expect(flow.offers_untimed).toEqual(["count==0"]);
+    expect(flow.grabs_won).toEqual(["count>0"]);
+    expect(flow.grab_answer_rate).toEqual([expect.stringMatching(/^rate>/)]);
+    expect(flow.cancel_failures).toEqual(["count==0"]);
+    const soak = inspect(path.join(loadTests, "soak.js")).options!.thresholds!;
+    expect(soak["drift_judged{metric:create_request}"]).toEqual(["count>0"]);
+    expect(soak["drift_judged{metric:time_to_assignment}"]).toEqual(["count>0"]);
+    expect(inspect(path.join(loadTests, "grab-storm.js")).options!.thresholds!.server_offer_latency).toEqual([expect.stringMatching(/^p\(95\)</)]);
+  });
 });
