@@ -33,6 +33,8 @@ const RECORD_WAIT_MS = 3_000;
  * more entries than this wait to be persisted, or the oldest has waited longer than this.
  */
 const MAX_LAG_ENTRIES = 5_000;
+/** Tries (one a second) at replacing the live state after a failover before giving up with an error line. */
+const FAILOVER_RECOVERY_ATTEMPTS = 120;
 const MAX_LAG_MS = 5_000;
 
 export async function createMatchingRuntime(
@@ -86,6 +88,28 @@ export async function createMatchingRuntime(
       }
     })());
   await ensureLiveState();
+
+  // A Sentinel failover can lose the old master's last writes (replication is asynchronous): the live
+  // state is replaced from PostgreSQL, once across processes (MatchingEngine.recoverAfterFailover),
+  // retried each second while another process holds the rebuild lease or a dependency is down.
+  backends.redis?.onMasterSwitch?.(() => {
+    const before = engine.knownLiveGeneration;
+    void (async () => {
+      for (let attempt = 0; attempt < FAILOVER_RECOVERY_ATTEMPTS; attempt++) {
+        try {
+          const outcome = await engine.recoverAfterFailover(before);
+          if (outcome !== "pending") {
+            if (outcome) logger.warn(outcome, "rebuilt the live matching state from the database after a Redis failover");
+            return;
+          }
+        } catch (error) {
+          logger.error({ err: error }, "live state recovery after a Redis failover failed; retrying");
+        }
+        await new Promise((resolve) => setTimeout(resolve, LIVE_STATE_CHECK_MS));
+      }
+      logger.error("live state recovery after a Redis failover gave up; run the reconciler (check:consistency) to confirm the stores agree");
+    })();
+  });
 
   // Redis can lose its data (a restart without persistence, a failover, a flush): notice within a
   // second and rebuild from PostgreSQL (decisions get 503 meanwhile); every process re-applies the

@@ -10,6 +10,11 @@ export interface RedisHandle {
   client: RedisClient;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Through Sentinel only: `listener` runs after each switch to a new master (platform/redisSentinel.ts),
+   * for state that must be checked against what the new master may have lost.
+   */
+  onMasterSwitch?(listener: () => void): void;
 }
 
 export interface RedisOptions {

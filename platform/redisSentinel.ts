@@ -45,6 +45,7 @@ export async function connectRedisSentinel(config: RedisSentinelConfig, onError:
   let address = await sentinels.master();
   let current: RedisClient = await openMaster(address);
   const followers = new Set<Follower>();
+  const switchListeners: Array<() => void> = [];
 
   async function openMaster(at: Address): Promise<RedisClient> {
     const client = await openRedisClient(
@@ -88,6 +89,7 @@ export async function connectRedisSentinel(config: RedisSentinelConfig, onError:
     current = next;
     address = named;
     options.onSwitch?.(from, addressText(named));
+    for (const listener of switchListeners) listener();
     // Fails what still waits on the old master at once (each caller answers 503) instead of at its deadline.
     old.destroy();
     await Promise.all([...followers].map((f) => f.rebase(next).catch((error: unknown) => onError(error as Error))));
@@ -109,6 +111,9 @@ export async function connectRedisSentinel(config: RedisSentinelConfig, onError:
     client,
     ping: async () => {
       await current.ping();
+    },
+    onMasterSwitch: (listener) => {
+      switchListeners.push(listener);
     },
     close: async () => {
       closed = true;

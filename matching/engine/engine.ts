@@ -41,10 +41,10 @@ export class MatchingEngine extends ActionEngine {
    * push holds. Every live request gets a deadline of now, so the funnel re-evaluates each at once.
    * Writes regardless of the fence: run it only while the generation is missing (ensureLiveState).
    */
-  async rebuild(options: { reset: boolean } = { reset: true }): Promise<{ advisors: number; requests: number }> {
+  async rebuild(options: { reset: boolean; keepLeases?: boolean } = { reset: true }): Promise<{ advisors: number; requests: number }> {
     const now = this.clock.now();
     const snapshot = await this.records.rebuildSnapshot(now);
-    if (options.reset) await this.store.reset();
+    if (options.reset) await this.store.reset({ keepLeases: options.keepLeases === true });
     for (const advisor of snapshot.advisors) await this.store.restoreAdvisor(advisor);
     for (const request of snapshot.requests) {
       const policy: DispatchPolicy = await this.policies.get(request.facts.branchId);
@@ -97,6 +97,47 @@ export class MatchingEngine extends ActionEngine {
     } finally {
       await this.store.releaseLease("rebuild", token);
     }
+  }
+
+  /**
+   * After a Redis failover. Replication is asynchronous, so the promoted replica may lack the last
+   * writes the old master acknowledged: its live state can trail PostgreSQL (a decision persisted
+   * from the old master, missing on the new one) and trail itself (a request's offer kept, its
+   * acceptance lost). Nothing there says which, so the live state is replaced, as after a loss:
+   * under the rebuild lease, the fence is closed (the generation retired, if still the one this
+   * process knew before the switch), the surviving journal persisted, the store emptied (leases
+   * and journal kept) and rebuilt from PostgreSQL, and a new generation opens the fence. Decisions
+   * meanwhile answer 503. Once per failover across processes: a process that comes second finds the
+   * generation already changed and only re-applies its presences. Returns what was rebuilt; null
+   * when another process did it, or holds the lease now (call again: "pending"). `before` is the
+   * generation this process knew when it saw the switch (knownLiveGeneration then), kept across calls.
+   */
+  async recoverAfterFailover(before: string | null | undefined): Promise<{ advisors: number; requests: number } | null | "pending"> {
+    const token = newId("auditEvent", this.clock.now());
+    if (!(await this.store.acquireLease("rebuild", token, REBUILD_LEASE_MS))) return "pending";
+    try {
+      const current = await this.store.getGeneration();
+      // Changed since this process last looked: another process has already rebuilt after the switch.
+      if (current !== null && current !== before) {
+        await this.noticeGeneration(current);
+        return null;
+      }
+      if (current !== null) await this.store.retireGeneration(current);
+      this.knownGeneration = null;
+      await this.beforeRebuild();
+      const rebuilt = await this.rebuild({ reset: true, keepLeases: true });
+      const next = `${this.clock.now()}:${token}`;
+      await this.store.setGeneration(next);
+      await this.noticeGeneration(next);
+      return rebuilt;
+    } finally {
+      await this.store.releaseLease("rebuild", token);
+    }
+  }
+
+  /** The live state's generation this process last acted on (undefined before its first look). */
+  get knownLiveGeneration(): string | null | undefined {
+    return this.knownGeneration;
   }
 
   /** A generation seen: when it is not the one this process last acted on, re-apply presences. */

@@ -322,8 +322,19 @@ export interface MatchingStore {
   /** Releases the lease only if `token` still holds it. */
   releaseLease(name: string, token: string): Promise<void>;
 
-  /** Removes every key this store owns (its namespace only), generation and leases included. */
-  reset(): Promise<void>;
+  /**
+   * Closes the fence if the generation is still `generation` (Redis: deletes it in one step), so the
+   * next rebuild replaces the live state. For a live state that may have silently lost writes (a
+   * failover to a replica that lagged) rather than lost everything. True when this call closed it.
+   */
+  retireGeneration(generation: string): Promise<boolean>;
+
+  /**
+   * Removes every key this store owns (its namespace only), generation and leases included; with
+   * `keepLeases`, the leases (and, in Redis, the journal, which has its own consumers) stay, so a
+   * rebuild holding its lease can empty the store under it.
+   */
+  reset(options?: { keepLeases?: boolean }): Promise<void>;
 
   /** Writes an advisor exactly as given (rebuild from the system of record); re-indexes it. */
   restoreAdvisor(state: AdvisorState): Promise<void>;

@@ -218,13 +218,29 @@ function lifecycleSteps({
   leases,
 }: Books): Pick<
   MatchingStore,
-  "reset" | "getGeneration" | "setGeneration" | "isLive" | "acquireLease" | "renewLease" | "releaseLease" | "restoreAdvisor" | "restoreRequest" | "close"
+  | "reset"
+  | "getGeneration"
+  | "setGeneration"
+  | "retireGeneration"
+  | "isLive"
+  | "acquireLease"
+  | "renewLease"
+  | "releaseLease"
+  | "restoreAdvisor"
+  | "restoreRequest"
+  | "close"
 > {
   return {
-    async reset() {
+    async reset(options = {}) {
       advisors.clear();
       requests.clear();
-      leases.clear();
+      if (options.keepLeases) leases.generation = null;
+      else leases.clear();
+    },
+    async retireGeneration(generation) {
+      if (leases.generation !== generation) return false;
+      leases.generation = null;
+      return true;
     },
     async getGeneration() {
       return leases.generation;

@@ -60,15 +60,39 @@ export function lifecycleSteps(
   ctx: StoreContext,
 ): Pick<
   MatchingStore,
-  "reset" | "restoreAdvisor" | "restoreRequest" | "getGeneration" | "setGeneration" | "isLive" | "acquireLease" | "renewLease" | "releaseLease" | "close"
+  | "reset"
+  | "restoreAdvisor"
+  | "restoreRequest"
+  | "getGeneration"
+  | "setGeneration"
+  | "retireGeneration"
+  | "isLive"
+  | "acquireLease"
+  | "renewLease"
+  | "releaseLease"
+  | "close"
 > {
   const { client, keys, run, writeAdvisor } = ctx;
   return {
-    async reset() {
+    async reset(options = {}) {
+      const kept = (key: string) => options.keepLeases === true && (key.startsWith(`${keys.prefix}lease:`) || key === keys.journal);
       for await (const batch of client.scanIterator({ MATCH: `${globEscape(keys.prefix)}*`, COUNT: 500 })) {
         // One UNLINK per key, pipelined (node-redis sends the commands of one tick together).
-        await Promise.all(batch.map((key) => client.unlink(String(key))));
+        await Promise.all(
+          batch
+            .map(String)
+            .filter((key) => !kept(key))
+            .map((key) => client.unlink(key)),
+        );
       }
+    },
+    async retireGeneration(generation) {
+      // Compare and delete in one step: a generation a rebuild has just written is not retired.
+      const removed = await client.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", {
+        keys: [keys.generation],
+        arguments: [generation],
+      });
+      return removed === 1;
     },
     async restoreAdvisor(state) {
       await writeAdvisor("restoreAdvisor", state.profile.id, [

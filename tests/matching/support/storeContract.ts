@@ -2085,6 +2085,26 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         expect(await store.getGeneration()).toBe("g1");
       });
 
+      it("retireGeneration closes the fence only if the generation is still the one given", async () => {
+        expect(await store.retireGeneration("not-it")).toBe(false);
+        expect(await store.getGeneration()).toBe(GENERATION);
+        expect(await store.retireGeneration(GENERATION)).toBe(true);
+        expect(await store.getGeneration()).toBeNull();
+        expect(await store.retireGeneration(GENERATION)).toBe(false);
+        await store.setGeneration(GENERATION);
+      });
+
+      it("reset with keepLeases empties the live state and the generation but keeps the leases", async () => {
+        const name = uid("lease");
+        expect(await store.acquireLease(name, "holder", 60_000)).toBe(true);
+        await store.reset({ keepLeases: true });
+        expect(await store.getGeneration()).toBeNull();
+        expect(await store.acquireLease(name, "other", 60_000)).toBe(false);
+        expect(await store.renewLease(name, "holder", 60_000)).toBe(true);
+        await store.releaseLease(name, "holder");
+        await store.setGeneration(GENERATION);
+      });
+
       it("a lease has one holder until it expires or is released; only the holder renews or releases it", async () => {
         const name = uid("lease");
         expect(await store.acquireLease(name, "a", 60_000)).toBe(true);
