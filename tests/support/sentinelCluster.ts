@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
 import { freePort } from "./server.ts";
+import { startTcpProxy } from "./tcpProxy.ts";
 
 export interface SentinelCluster {
   masterName: string;
@@ -18,6 +19,12 @@ export interface SentinelCluster {
   replicaPort: number;
   /** The port the Sentinels name as master now. */
   currentMasterPort(): Promise<number | null>;
+  /**
+   * Holds the replication stream (the replica follows the primary through a proxy): the primary goes
+   * on acknowledging writes the replica does not get, as an asynchronous replica lagging behind would.
+   * Killing the primary then drops what was held, so those writes are lost on failover.
+   */
+  stallReplication(): Promise<void>;
   /** Kills the node on `port` with SIGKILL, as a crash would. */
   killNode(port: number): Promise<void>;
   stop(): Promise<void>;
@@ -53,7 +60,9 @@ export async function startSentinelCluster(options: { downAfterMs?: number; fail
     ...extra,
   ];
   start(primaryPort, node(primaryPort));
-  start(replicaPort, node(replicaPort, ["--replicaof", "127.0.0.1", String(primaryPort)]));
+  const replication = await startTcpProxy("127.0.0.1", primaryPort);
+  // The replica names its own port to the primary, so the Sentinels reach it directly, not through the proxy.
+  start(replicaPort, node(replicaPort, ["--replicaof", "127.0.0.1", String(replication.port)]));
   await waitFor(async () => (await info(replicaPort, "replication")).includes("master_link_status:up"), 10_000, "the replica to sync");
   for (const port of sentinelPorts) {
     const conf = path.join(dir, `sentinel-${port}.conf`);
@@ -103,14 +112,17 @@ export async function startSentinelCluster(options: { downAfterMs?: number; fail
       }
       return null;
     },
+    stallReplication: () => replication.stall(),
     async killNode(port) {
       const child = children.get(port);
       if (!child || child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGKILL");
       await exited;
+      if (port === primaryPort) await replication.cut();
     },
     async stop() {
+      await replication.close();
       await Promise.all(
         [...children.values()].map(async (child) => {
           if (child.exitCode !== null || child.signalCode !== null) return;
