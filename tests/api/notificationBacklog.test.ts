@@ -67,7 +67,7 @@ function slowViews(delayMs: number) {
         },
       ];
     },
-    serviceRequest: { findUnique: async () => ({ topic: "t", requiredLicence: "fund_sales", channel: "chat" }) },
+    serviceRequest: { findUnique: async () => ({ topic: "t", requiredLicence: "fund_sales", channel: "chat", createdAt: new Date("2026-03-02T10:00:00Z") }) },
   };
   return { prisma: prisma as never, reads };
 }
