@@ -11,6 +11,7 @@ const FAULT_SUITES = [
   "tests/api/outage.test.ts",
   "tests/api/redisLoss.test.ts",
   "tests/api/sentinelFailover.test.ts",
+  "tests/infra/redisSentinel.test.ts",
   "tests/infra/dependencyBounds.test.ts",
   "tests/matching/journal.test.ts",
 ];
