@@ -36,6 +36,11 @@ export async function startSentinelCluster(options: { downAfterMs?: number; fail
   const dir = mkdtempSync(path.join(tmpdir(), "adx-sentinel-"));
   const masterName = "adxm";
   const children = new Map<number, ChildProcess>();
+  // Should the test process die before stop(), its Redis processes go with it rather than linger.
+  const killAll = () => {
+    for (const child of children.values()) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", killAll);
   const start = (port: number, args: string[]) => {
     const child = spawn("redis-server", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
     child.stderr!.on("data", () => {});
@@ -122,6 +127,7 @@ export async function startSentinelCluster(options: { downAfterMs?: number; fail
       if (port === primaryPort) await replication.cut();
     },
     async stop() {
+      process.off("exit", killAll);
       await replication.close();
       await Promise.all(
         [...children.values()].map(async (child) => {
