@@ -22,8 +22,8 @@
  *   --processes LIST    process counts to measure [1,2,3]
  *   --duration D        k6 DURATION of each step (clients arriving) [30s]
  *   --start R           first rate (requests/s) of the first row; later rows start at the
- *                       previous row's sustained rate [8]
- *   --factor F          geometric step up (and down, when the first run fails) [1.5]
+ *                       previous row's sustained rate [12]
+ *   --factor F          geometric step up (and down, when the first run fails) [1.6]
  *   --bisect K          bisections once a pass and a fail bracket the rate [2]
  *   --max-runs M        k6 runs per row at most [6]
  *   --grab-share S      GRAB_SHARE of the flow [0: see below]
@@ -51,8 +51,8 @@ const repo = path.resolve(here, "..");
 export const DEFAULTS = {
   processes: [1, 2, 3],
   duration: "30s",
-  start: 8,
-  factor: 1.5,
+  start: 12,
+  factor: 1.6,
   bisect: 2,
   maxRuns: 6,
   grabShare: 0,

@@ -104,7 +104,7 @@ describe("scale-out.mjs flags", () => {
     const dry = spawnSync(process.execPath, [script, "--dry-run", "--k6", process.execPath, "--processes", "2,3"], { encoding: "utf8" });
     expect(dry.status).toBe(0);
     expect(dry.stdout).toContain("rows: 2, 3 process(es)");
-    expect(dry.stdout).toMatch(/sizes: 8\/s: 80 advisors, 80 clients; 12\/s: 120 advisors/);
+    expect(dry.stdout).toMatch(/sizes: 12\/s: 120 advisors, 120 clients; 19\/s: 190 advisors/);
     const bad = spawnSync(process.execPath, [script, "--processes", "x"], { encoding: "utf8" });
     expect(bad.status).toBe(1);
     expect(bad.stderr.trim()).toBe("scale-out: --processes x: expected an integer above 0");
