@@ -334,6 +334,27 @@ export function engineContract(name: string, harness: EngineHarness): void {
       expect(await db.prisma.offer.findUniqueOrThrow({ where: { id: own!.id } })).toMatchObject({ stage: "branch", outcome: "accepted" });
     });
 
+    it("a push offer finds a free advisor beyond the first window of candidates, when the window is full of pending pushes", async () => {
+      const w = await world({ presenceTtlMs: 3_600_000 });
+      // 40 advisors of one request each, in index order (never assigned: by id, so by creation).
+      const advisors: string[] = [];
+      for (let i = 0; i < 40; i++) advisors.push(await w.addAdvisor({ maxConcurrent: 1 }));
+      await available(w, ...advisors);
+      const offered: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const created = await create(w, await w.addClient());
+        expect(created.ok).toBe(true);
+        const open = await openOffers(w, created.ok ? created.requestId : "");
+        // Each one a push at the branch stage: the 33rd onwards too, though the first 32 advisors the
+        // index returns are each full with a pending push by then.
+        expect(open.map((o) => o.kind)).toEqual(["push"]);
+        expect((await w.store.getRequest(created.ok ? created.requestId : ""))!.stageIndex).toBe(1);
+        offered.push(open[0]!.advisorId);
+      }
+      expect(new Set(offered).size).toBe(40);
+      expect(offered.sort()).toEqual([...advisors].sort());
+    });
+
     it("idempotency: the same key and body return the same request; another body conflicts", async () => {
       const w = await world();
       const client = await w.addClient();
