@@ -47,14 +47,7 @@ export async function createMatchingRuntime(
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
   const records = createPrismaMatchingRecords(backends.database.prisma);
   const journal = backends.redis ? await createRedisJournal(backends.redis.client, { prefix: options.redisPrefix ?? "adx:" }) : createMemoryJournal();
-  const persister = new Persister({
-    journal,
-    apply: (decisions) => records.applyJournal(decisions),
-    consumer: `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
-    // The one classifier of "a backing service is unavailable": retried, never set aside.
-    isTransient: (error) => classifyUnavailable(error) !== null,
-    onError: (error, context, detail) => logger.error({ err: error, ...(detail ? { detail } : {}) }, context),
-  });
+  const persister = journalPersister(journal, records, logger);
   await persister.start();
   const engine = new MatchingEngine({
     store,
@@ -89,27 +82,7 @@ export async function createMatchingRuntime(
     })());
   await ensureLiveState();
 
-  // A Sentinel failover can lose the old master's last writes (replication is asynchronous): the live
-  // state is replaced from PostgreSQL, once across processes (MatchingEngine.recoverAfterFailover),
-  // retried each second while another process holds the rebuild lease or a dependency is down.
-  backends.redis?.onMasterSwitch?.(() => {
-    const before = engine.knownLiveGeneration;
-    void (async () => {
-      for (let attempt = 0; attempt < FAILOVER_RECOVERY_ATTEMPTS; attempt++) {
-        try {
-          const outcome = await engine.recoverAfterFailover(before);
-          if (outcome !== "pending") {
-            if (outcome) logger.warn(outcome, "rebuilt the live matching state from the database after a Redis failover");
-            return;
-          }
-        } catch (error) {
-          logger.error({ err: error }, "live state recovery after a Redis failover failed; retrying");
-        }
-        await new Promise((resolve) => setTimeout(resolve, LIVE_STATE_CHECK_MS));
-      }
-      logger.error("live state recovery after a Redis failover gave up; run the reconciler (check:consistency) to confirm the stores agree");
-    })();
-  });
+  wireFailoverRecovery(backends, engine, logger);
 
   // Redis can lose its data (a restart without persistence, a failover, a flush): notice within a
   // second and rebuild from PostgreSQL (decisions get 503 meanwhile); every process re-applies the
@@ -138,4 +111,46 @@ export async function createMatchingRuntime(
       await journal.close();
     },
   };
+}
+
+/** The persister of this process's journal into the records, under a consumer name of its own. */
+function journalPersister(
+  journal: ConstructorParameters<typeof Persister>[0]["journal"],
+  records: ReturnType<typeof createPrismaMatchingRecords>,
+  logger: Logger,
+): Persister {
+  return new Persister({
+    journal,
+    apply: (decisions) => records.applyJournal(decisions),
+    consumer: `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`,
+    // The one classifier of "a backing service is unavailable": retried, never set aside.
+    isTransient: (error) => classifyUnavailable(error) !== null,
+    onError: (error, context, detail) => logger.error({ err: error, ...(detail ? { detail } : {}) }, context),
+  });
+}
+
+/**
+ * A Sentinel failover can lose the old master's last writes (replication is asynchronous): the live
+ * state is replaced from PostgreSQL, once across processes (MatchingEngine.recoverAfterFailover),
+ * retried each second while another process holds the rebuild lease or a dependency is down.
+ */
+function wireFailoverRecovery(backends: Backends, engine: MatchingEngine, logger: Logger): void {
+  backends.redis?.onMasterSwitch?.(() => {
+    const before = engine.knownLiveGeneration;
+    void (async () => {
+      for (let attempt = 0; attempt < FAILOVER_RECOVERY_ATTEMPTS; attempt++) {
+        try {
+          const outcome = await engine.recoverAfterFailover(before);
+          if (outcome !== "pending") {
+            if (outcome) logger.warn(outcome, "rebuilt the live matching state from the database after a Redis failover");
+            return;
+          }
+        } catch (error) {
+          logger.error({ err: error }, "live state recovery after a Redis failover failed; retrying");
+        }
+        await new Promise((resolve) => setTimeout(resolve, LIVE_STATE_CHECK_MS));
+      }
+      logger.error("live state recovery after a Redis failover gave up; run the reconciler (check:consistency) to confirm the stores agree");
+    })();
+  });
 }

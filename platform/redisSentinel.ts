@@ -42,28 +42,16 @@ const addressText = (a: Address) => `${a.host.includes(":") ? `[${a.host}]` : a.
 export async function connectRedisSentinel(config: RedisSentinelConfig, onError: (error: Error) => void, options: SentinelOptions = {}): Promise<RedisHandle> {
   const sentinels = createSentinelAsker(config, options.timeoutMs);
   let closed = false;
+  const openMaster = (at: Address) =>
+    openMasterClient(config, at, options, (error) => {
+      onError(error);
+      // A lost connection may be the master going away: ask at once rather than at the next tick.
+      void follow();
+    });
   let address = await sentinels.master();
   let current: RedisClient = await openMaster(address);
   const followers = new Set<Follower>();
   const switchListeners: Array<() => void> = [];
-
-  async function openMaster(at: Address): Promise<RedisClient> {
-    const client = await openRedisClient(
-      { ...at, password: config.password },
-      (error) => {
-        onError(error);
-        // A lost connection may be the master going away: ask at once rather than at the next tick.
-        void follow();
-      },
-      options,
-    );
-    const role = (await client.sendCommand(["ROLE"]).catch(() => null)) as unknown[] | null;
-    if (role?.[0] !== "master") {
-      client.destroy();
-      throw new UnavailableError("redis", "connection refused", `Sentinel named ${addressText(at)} as master of ${config.masterName}, but it is not one yet`);
-    }
-    return client;
-  }
 
   let following: Promise<void> | null = null;
   function follow(): Promise<void> {
@@ -123,6 +111,17 @@ export async function connectRedisSentinel(config: RedisSentinelConfig, onError:
       if (current.isOpen) await current.quit();
     },
   };
+}
+
+/** A bounded client to the node the Sentinels named, checked to be a master already (ROLE). */
+async function openMasterClient(config: RedisSentinelConfig, at: Address, options: SentinelOptions, onError: (error: Error) => void): Promise<RedisClient> {
+  const client = await openRedisClient({ ...at, password: config.password }, onError, options);
+  const role = (await client.sendCommand(["ROLE"]).catch(() => null)) as unknown[] | null;
+  if (role?.[0] !== "master") {
+    client.destroy();
+    throw new UnavailableError("redis", "connection refused", `Sentinel named ${addressText(at)} as master of ${config.masterName}, but it is not one yet`);
+  }
+  return client;
 }
 
 /** A client that hands every property to whatever `target()` is now, except the ones in `own`. */
