@@ -37,6 +37,8 @@ const MAX_BUFFERED_BYTES = 1 << 20;
 export const MAX_FRAME_BYTES = 16 * 1024;
 /** Frames a socket may send per window before it is closed as a flood (pongs are not frames here). */
 export const MAX_FRAMES_PER_WINDOW = 20;
+/** How long a flooding socket, no longer read, gets to take its close frame before it is cut. */
+const FLOOD_CLOSE_GRACE_MS = 1_000;
 const FRAME_WINDOW_MS = 10_000;
 /**
  * The answer to each frame a client sends. Socket-only: core/errors.ts lists the codes the HTTP API
@@ -147,7 +149,11 @@ function limitFrames(ws: WebSocket, principal: Principal, logger: Logger): void 
     if (ws.readyState === ws.OPEN) {
       logger.warn({ sub: principal.sub, frames }, "websocket flood: closing the socket");
       ws.close(CLOSE_POLICY_VIOLATION, "too many messages");
-    } else ws.terminate(); // still sending after the close frame: stop reading at once
+      // Stop reading at once, but let the close frame reach the client: terminating on the next
+      // frame could reset the connection before it is read, and the client would see 1006, not why.
+      ws.pause();
+      setTimeout(() => ws.terminate(), FLOOD_CLOSE_GRACE_MS).unref();
+    }
   });
 }
 
