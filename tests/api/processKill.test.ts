@@ -16,6 +16,7 @@ import { createPrismaMatchingRecords } from "../../matching/records/prisma.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import { ApiClient } from "../support/apiClient.ts";
+import { createBranchCrowd } from "../support/branchCrowd.ts";
 import { expectConsistent } from "../support/consistency.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { freePort, killHard, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
@@ -73,25 +74,7 @@ describeWithServices("a server process killed with SIGKILL under load", [await p
   it(`survives ${KILLS} kills: nothing lost, nothing doubled, both stores agree`, async () => {
     const api = [new ApiClient(`http://127.0.0.1:${ports[0]}`), new ApiClient(`http://127.0.0.1:${ports[1]}`)];
     const admin = api[1]!.as(await api[1]!.devToken("admin_kill", "admin", undefined));
-    const branchId = (await admin.call("POST", "/v1/branches", { name: "Kill", region: `r_${uniqueTag()}` })).body.id as string;
-    const advisors: Array<{ id: string; token: string }> = [];
-    for (let i = 0; i < ADVISORS; i++) {
-      const res = await admin.call("POST", "/v1/advisors", {
-        branchId,
-        name: `K${i}`,
-        languages: ["en"],
-        maxConcurrent: 2,
-        suitabilityMaxRisk: 5,
-        licences: [{ kind: "fund_sales", number: `KL-${uniqueTag()}`, validUntil: "2099-01-01T00:00:00.000Z" }],
-      });
-      expect(res.status, JSON.stringify(res.body)).toBe(201);
-      advisors.push({ id: res.body.id, token: await api[1]!.devToken(res.body.id, "advisor", branchId) });
-    }
-    const clients: Array<{ id: string; token: string }> = [];
-    for (let i = 0; i < CLIENTS; i++) {
-      const res = await admin.call("POST", "/v1/clients", { branchId, name: `C${i}`, riskLevel: 2, language: "en" });
-      clients.push({ id: res.body.id, token: await api[1]!.devToken(res.body.id, "client") });
-    }
+    const { advisors, clients } = await createBranchCrowd(admin, api[1]!, { name: "Kill", letter: "K", advisors: ADVISORS, clients: CLIENTS });
 
     // Any process that answers: a dead one refuses connections, so the call goes to the other.
     const statuses = new Map<number, number>();

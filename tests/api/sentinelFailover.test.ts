@@ -14,7 +14,6 @@
  *   request over HTTP), and none was lost (each id a client was given is in PostgreSQL and in the
  *   live store, final or live).
  */
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { stageName, stagesFor } from "../../matching/domain/funnel.ts";
 import { reconcile } from "../../matching/engine/reconciler.ts";
@@ -26,9 +25,10 @@ import { openPostgres, type Database } from "../../platform/database.ts";
 import type { RedisHandle } from "../../platform/redis.ts";
 import { connectRedisSentinel } from "../../platform/redisSentinel.ts";
 import { ApiClient } from "../support/apiClient.ts";
+import { createBranchCrowd } from "../support/branchCrowd.ts";
 import { expectConsistent } from "../support/consistency.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
-import { startSentinelCluster, type SentinelCluster } from "../support/sentinelCluster.ts";
+import { probeRedisServer, startSentinelCluster, type SentinelCluster } from "../support/sentinelCluster.ts";
 import { freePort, killHard, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
 import { describeWithServices, probePostgres, uniqueTag } from "../support/services.ts";
 
@@ -48,15 +48,6 @@ const CLIENTS = 12;
 const RECOVERY_BOUND_MS = 10_000;
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function probeRedisServer(): string | null {
-  try {
-    execFileSync("redis-server", ["--version"], { stdio: "ignore" });
-    return null;
-  } catch {
-    return "redis-server is not on PATH";
-  }
-}
 
 describeWithServices("a Redis primary killed under load, with Sentinel", [await probePostgres(), probeRedisServer()], () => {
   let cluster: SentinelCluster;
@@ -105,25 +96,7 @@ describeWithServices("a Redis primary killed under load, with Sentinel", [await 
   it("carries on through the failover: nothing lost, nothing doubled, both stores agree", async () => {
     const api = ports.map((port) => new ApiClient(`http://127.0.0.1:${port}`));
     const admin = api[0]!.as(await api[0]!.devToken("admin_sentinel", "admin", undefined));
-    const branchId = (await admin.call("POST", "/v1/branches", { name: "Sentinel", region: `r_${uniqueTag()}` })).body.id as string;
-    const advisors: Array<{ id: string; token: string }> = [];
-    for (let i = 0; i < ADVISORS; i++) {
-      const res = await admin.call("POST", "/v1/advisors", {
-        branchId,
-        name: `S${i}`,
-        languages: ["en"],
-        maxConcurrent: 2,
-        suitabilityMaxRisk: 5,
-        licences: [{ kind: "fund_sales", number: `SL-${uniqueTag()}`, validUntil: "2099-01-01T00:00:00.000Z" }],
-      });
-      expect(res.status, JSON.stringify(res.body)).toBe(201);
-      advisors.push({ id: res.body.id, token: await api[0]!.devToken(res.body.id, "advisor", branchId) });
-    }
-    const clients: Array<{ id: string; token: string }> = [];
-    for (let i = 0; i < CLIENTS; i++) {
-      const res = await admin.call("POST", "/v1/clients", { branchId, name: `C${i}`, riskLevel: 2, language: "en" });
-      clients.push({ id: res.body.id, token: await api[0]!.devToken(res.body.id, "client") });
-    }
+    const { advisors, clients } = await createBranchCrowd(admin, api[0]!, { name: "Sentinel", letter: "S", advisors: ADVISORS, clients: CLIENTS });
 
     // Every answer, with when it came; a refused connection would be a process down (none should be).
     const calls: Array<{ at: number; status: number; what: string }> = [];

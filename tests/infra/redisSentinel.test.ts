@@ -5,25 +5,15 @@
  * a pub/sub duplicate made before the failover receives what is published after it; a failed start
  * names the Sentinels' answers.
  */
-import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RedisHandle } from "../../platform/redis.ts";
 import { connectRedisSentinel } from "../../platform/redisSentinel.ts";
 import { isUnavailable } from "../../platform/unavailable.ts";
-import { startSentinelCluster, type SentinelCluster } from "../support/sentinelCluster.ts";
+import { probeRedisServer, startSentinelCluster, type SentinelCluster } from "../support/sentinelCluster.ts";
 import { freePort } from "../support/server.ts";
 import { describeWithServices } from "../support/services.ts";
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function probeRedisServer(): string | null {
-  try {
-    execFileSync("redis-server", ["--version"], { stdio: "ignore" });
-    return null;
-  } catch {
-    return "redis-server is not on PATH";
-  }
-}
 
 describeWithServices("Redis through Sentinel", [probeRedisServer()], () => {
   let cluster: SentinelCluster;

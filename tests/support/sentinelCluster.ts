@@ -3,13 +3,23 @@
  * files in a temp dir, for failover tests. Sentinel rewrites its config file, so each gets a writable
  * one. Needs redis-server on PATH (the Sentinel mode is the same binary with --sentinel).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createClient } from "redis";
 import { freePort } from "./server.ts";
 import { startTcpProxy } from "./tcpProxy.ts";
+
+/** Why the Sentinel suites cannot run here (no redis-server binary to start nodes with), or null. */
+export function probeRedisServer(): string | null {
+  try {
+    execFileSync("redis-server", ["--version"], { stdio: "ignore" });
+    return null;
+  } catch {
+    return "redis-server is not on PATH";
+  }
+}
 
 export interface SentinelCluster {
   masterName: string;
