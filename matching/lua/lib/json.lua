@@ -16,7 +16,7 @@
   Redis time. json_encode below lets cjson (C) build it, after marking in place only the values
   cjson would get wrong: numbers that need more than 14 significant digits (or are not finite) and
   empty tables. Each becomes a string "\1<exact text>\1" that one gsub turns back into the bare
-  value, then the marks are undone. About 18 us for the same document. A string of the data that
+  value, then the marks are undone. About 13 us for the same document. A string of the data that
   could pass for a mark makes the count of replacements differ, and then the text is built in Lua
   as before (json_encode_walk), so the output is exact either way.
 ]]
@@ -83,6 +83,33 @@ local function exact_marks(saved, t)
   end
 end
 
+-- The text with each mark ("\u0001<exact text>\u0001", as cjson escapes the mark character)
+-- replaced by its bare value, or nil when the text holds anything else that looks like part of a
+-- mark (a string of the data with that character in it): the walk decides then. Plain finds of the
+-- escape, whose backslash is rare in our documents, not a gsub: a pattern starting at '"' is tried
+-- at every quote of the text, which cost 40 us on a request document with 20 offers.
+local MARK_ESCAPE = '\\u0001'
+local QUOTE = string.byte('"')
+local function unmark(text, marks)
+  local parts, from, found = {}, 1, 0
+  while true do
+    local open = string.find(text, MARK_ESCAPE, from, true)
+    if not open then break end
+    local inner_from = open + #MARK_ESCAPE
+    local close = string.find(text, MARK_ESCAPE, inner_from, true)
+    if not close or string.byte(text, open - 1) ~= QUOTE or string.byte(text, close + #MARK_ESCAPE) ~= QUOTE then return nil end
+    local inner = string.sub(text, inner_from, close - 1)
+    if string.find(inner, '["\\]') then return nil end
+    found = found + 1
+    parts[#parts + 1] = string.sub(text, from, open - 2)
+    parts[#parts + 1] = inner
+    from = close + #MARK_ESCAPE + 1
+  end
+  if found ~= marks then return nil end
+  parts[#parts + 1] = string.sub(text, from)
+  return table.concat(parts)
+end
+
 local function json_encode(value)
   if type(value) ~= 'table' or next(value) == nil then return json_encode_walk(value) end
   local saved = {}
@@ -93,9 +120,7 @@ local function json_encode(value)
   if not ok then return json_encode_walk(value) end
   local marks = #saved / 3
   if marks == 0 then return text end
-  local exact, replaced = string.gsub(text, '"\\u0001([^"]-)\\u0001"', '%1')
-  if replaced ~= marks then return json_encode_walk(value) end
-  return exact
+  return unmark(text, marks) or json_encode_walk(value)
 end
 
 local function is_null(value)
