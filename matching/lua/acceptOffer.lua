@@ -19,6 +19,8 @@
   Keys the script derives: the documents of the superseded push offers' advisors,
   ARGV[5] .. 'adv:{' .. advisorId .. '}'. Known only once the claim has run, so not declarable in
   advance: this is why the store runs on one Redis primary, not Redis Cluster (README, scale-out).
+  And the request's lost offers, KEYS[1] .. ':lost' (lib/request.lua, lost_offers_key): a grab's
+  losers are answered from it without the request document being read or the libraries defined.
   ARGV[1]  offer id
   ARGV[2]  advisor id
   ARGV[3]  eligibility context (JSON { now, ttl, wantLang })
@@ -35,13 +37,23 @@
 ]]
 --@include codes
 --@include fence
+
+if live_state_missing(KEYS[6]) then return { C.REBUILDING } end
+-- A grab's losers: an offer that lost the race stays lost while its request exists, and the full
+-- path below would answer NOT_YOURS or ALREADY_TAKEN for it, in that order. A decision's K - 1
+-- losers each cost a decode of the request (20 offers: about 5 KB) before this.
+local lost_to = redis.call('HGET', KEYS[1] .. ':lost', ARGV[1])
+if lost_to and redis.call('EXISTS', KEYS[1]) == 1 then
+  if lost_to ~= ARGV[2] then return { C.NOT_YOURS } end
+  return { C.ALREADY_TAKEN }
+end
+
 --@include json
 --@include eligibility
 --@include index
 --@include advisor
 --@include request
 
-if live_state_missing(KEYS[6]) then return { C.REBUILDING } end
 local doc, raw = load_request(KEYS[1])
 if not doc then return { C.NOT_FOUND } end
 local offer = find_offer(doc, ARGV[1])
@@ -98,6 +110,7 @@ for i = 1, #doc.offers do
     superseded[#superseded + 1] = other
   end
 end
+record_lost_offers(KEYS[1], superseded)
 doc.status = 'assigned'
 doc.assignedAdvisorId = advisor_id
 doc.queueScore = cjson.null

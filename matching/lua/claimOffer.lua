@@ -9,6 +9,7 @@
   The request leaves the queue set in the same step.
   KEYS[1]  request document                 <prefix>req:{<requestId>}
   KEYS[2]  generation (live-state fence)    <prefix>meta:generation
+  Key the script derives: the request's lost offers, KEYS[1] .. ':lost' (lib/request.lua).
   ARGV[1]  offer id
   ARGV[2]  advisor id
   ARGV[3]  now (epoch ms)
@@ -51,6 +52,7 @@ for i = 1, #doc.offers do
     superseded[#superseded + 1] = other
   end
 end
+record_lost_offers(KEYS[1], superseded)
 doc.status = 'assigned'
 doc.assignedAdvisorId = advisor_id
 doc.queueScore = cjson.null

@@ -14,6 +14,7 @@
 
 local old_raw = redis.call('GET', KEYS[1])
 local doc = cjson.decode(ARGV[1])
+redis.call('DEL', lost_offers_key(KEYS[1]))
 -- Never go back in revision (the record keeps the highest it applied): the higher of the given and
 -- the stored one (save_request bumps it, hence the - 1).
 local given = tonumber(doc.rev) or 0

@@ -660,6 +660,49 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
   });
 
+  describe("a grab's losers", () => {
+    const accept = (store: MatchingStore, f: RequestFacts, offerId: string, advisorId: string, now: number) =>
+      store.acceptOffer({ requestId: f.id, language: f.language, offerId, advisorId, now, presenceTtlMs: TTL }, null);
+
+    it("are answered from the request's lost offers, in the full path's order, which expire with the request; a restore drops them", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = await openStore(client, prefix);
+      const keys = keySpace(prefix);
+      const [a, b, c] = [await online(store), await online(store), await online(store)];
+      const f = facts();
+      await store.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + SEC });
+      const offers = [a, b, c].map((advisor) => offer(f.id, advisor.profile.id, { kind: "broadcast" }));
+      await store.addOffers(f.id, 0, offers, T0);
+      const [toA, toB, toC] = offers as [OfferState, OfferState, OfferState];
+      const open = await store.getRequest(f.id);
+
+      expect(await accept(store, f, toA.id, a.profile.id, T0 + SEC)).toMatchObject({ ok: true, duplicate: false });
+      const lost = keys.request(f.id) + ":lost";
+      expect(await client.hGetAll(lost)).toEqual({ [toB.id]: b.profile.id, [toC.id]: c.profile.id });
+      // What the full path answers, which the document gives too.
+      expect(await accept(store, f, toB.id, b.profile.id, T0 + SEC)).toEqual({ ok: false, reason: "ALREADY_TAKEN" });
+      expect(await accept(store, f, toB.id, c.profile.id, T0 + SEC)).toEqual({ ok: false, reason: "NOT_YOURS" });
+      expect(await accept(store, f, toA.id, a.profile.id, T0 + 2 * SEC)).toMatchObject({ ok: true, duplicate: true });
+      expect(await accept(store, f, "off_unknown", b.profile.id, T0 + SEC)).toEqual({ ok: false, reason: "NOT_FOUND" });
+      expect(await client.ttl(lost)).toBe(-1);
+
+      // The record says the grab never happened (the accept was lost with Redis's data before it was
+      // persisted): the restored document is the truth, and B's offer is open again.
+      await store.restoreRequest(open!, T0 + 30 * SEC);
+      expect(await client.exists(lost)).toBe(0);
+      expect(await accept(store, f, toB.id, b.profile.id, T0 + 3 * SEC)).toMatchObject({ ok: true, duplicate: false });
+      expect(await client.hGetAll(lost)).toEqual({ [toA.id]: a.profile.id, [toC.id]: c.profile.id });
+
+      // Ended: the lost offers go with the document.
+      const ended = await store.endRequest({ requestId: f.id, to: "completed", now: T0 + 4 * SEC }, null);
+      expect(ended).toMatchObject({ ok: true });
+      expect(await client.ttl(lost)).toBeGreaterThan(3590);
+      expect(await accept(store, f, toC.id, c.profile.id, T0 + 5 * SEC)).toEqual({ ok: false, reason: "ALREADY_TAKEN" });
+      await client.del(keys.request(f.id));
+      expect(await accept(store, f, toC.id, c.profile.id, T0 + 5 * SEC)).toEqual({ ok: false, reason: "NOT_FOUND" });
+    });
+  });
+
   describe("candidate index", () => {
     it("reads scope sets minRisk..5 and skips stale index entries without losing later candidates", async () => {
       const prefix = `test:${uniqueTag()}:`;

@@ -6,6 +6,12 @@
   The document is LiveRequest plus `rev`, bumped by every write (the record and the reconciler
   compare it).
   A terminal request keeps its key with a TTL (ARGV retention seconds); later writes keep that TTL.
+
+  Beside it, <request key>:lost, a hash: offer id -> advisor id of each offer that lost a grab's
+  race (acceptOffer and claimOffer add them as they close them). lost_race is final and offers are
+  never removed from the document, so acceptOffer answers those advisors from the hash alone while
+  the document exists. It expires with the document, and restoreRequest deletes it: a document
+  written from the record is the truth, whatever the hash said.
 ]]
 
 local function load_request(key)
@@ -37,12 +43,27 @@ local function find_offer(doc, offer_id)
   return nil
 end
 
+local function lost_offers_key(key) return key .. ':lost' end
+
+-- Adds the broadcast offers among `closed` (lost_race) to the request's lost offers.
+local function record_lost_offers(key, closed)
+  local fields = {}
+  for i = 1, #closed do
+    if closed[i].outcome == 'lost_race' then
+      fields[#fields + 1] = closed[i].id
+      fields[#fields + 1] = closed[i].advisorId
+    end
+  end
+  if #fields > 0 then redis.call('HSET', lost_offers_key(key), unpack(fields)) end
+end
+
 -- ttl_seconds: set a fresh TTL (terminal); nil: keep whatever TTL the key has.
 local function save_request(key, doc, ttl_seconds)
   doc.rev = (tonumber(doc.rev) or 0) + 1
   local raw = json_encode(doc)
   if ttl_seconds then
     redis.call('SET', key, raw, 'EX', ttl_seconds)
+    redis.call('EXPIRE', lost_offers_key(key), ttl_seconds)
   else
     redis.call('SET', key, raw, 'KEEPTTL')
   end

@@ -20,6 +20,9 @@
  *                                with (lua/lib/advisor.lua), so a repeated grant answers the same
  *   ${prefix}req:{<requestId>}   LiveRequest + rev (see lua/lib/request.lua); a terminal request
  *                                keeps its key with a 1 hour TTL, then it is gone
+ *   ${prefix}req:{<requestId>}:lost  offer id -> advisor id of the offers that lost a grab's race,
+ *                                with the document's TTL: acceptOffer answers their advisors from it
+ *                                (lua/lib/request.lua)
  *
  * Global structures, each its own key (so its own slot), written by the script that makes the
  * decision, in the same step, never by Node afterwards (a deadline alone, setDeadline and
