@@ -48,7 +48,10 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env, PORT: String(port), HOST: "127.0.0.1" };
   // tsx as a loader in this node process (the tsx CLI would run the script in a grandchild), so node
   // flags such as --cpu-prof and our signals reach the server itself.
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? API_ENTRY], {
+  // BENCH_SERVER_NODE_ARGS adds node flags to every server a benchmark starts, for profiling it:
+  // e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles" (the env is not inherited, so NODE_OPTIONS is not).
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+  const child = spawn(process.execPath, [...extra, ...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? API_ENTRY], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
