@@ -24,6 +24,7 @@ import { SESSION_REVOKED } from "../api/realtime/hub.ts";
 import { createLocalFanout, createRedisFanout, type Fanout } from "../api/realtime/fanout.ts";
 import type { RedisClient } from "../platform/redis.ts";
 import { attachRealtime, onConnectOf } from "../api/realtime/hub.ts";
+import { renderClientUpdates } from "./realtime/clientUpdates.ts";
 import { wireBranchFeed } from "./realtime/branchFeed.ts";
 import { replayBranchPolicies } from "../simulation/replay.ts";
 import { wireDemandAlerts } from "./realtime/demandAlerts.ts";
@@ -111,6 +112,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       admit: async (principal) => !(await standing.isOffboarded(principal)),
       // An advisor's open offers; a manager's branch snapshot.
       onConnect: onConnectOf(resendOpenOffers(prisma), branchFeed.onConnect),
+      // A client's request updates, read where the client's socket is (clientUpdates.ts).
+      render: renderClientUpdates(prisma),
     });
     matching.start();
     const jobs = startJobs({

@@ -10,6 +10,12 @@ export interface Envelope {
   /** Addresses to deliver to: user ids (token subjects), or feed addresses such as branchAddress(…). */
   to: string[];
   message: Record<string, unknown> & { type: string };
+  /**
+   * The message is a stub that each delivering process renders (RealtimeOptions.render), and only
+   * when one of its own sockets is addressed: what it costs to make (a database read) is spent
+   * where someone will receive it.
+   */
+  render?: boolean;
 }
 
 const BRANCH_FEED = "branch:";

@@ -25,6 +25,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import type { Logger } from "../../core/logger.ts";
 import { verifyToken, type Principal, type TokenRules } from "../auth/principal.ts";
 import { branchAddress, isFeedAddress, type Envelope, type Fanout } from "./fanout.ts";
+import { stubRenderer, type Render, type StubRenderer } from "./render.ts";
 
 const WS_PATH = "/v1/ws";
 const PING_INTERVAL_MS = 25_000;
@@ -88,6 +89,11 @@ export interface RealtimeOptions {
    * failure, or no answer within ON_CONNECT_TIMEOUT_MS, is logged and the socket carries on without them.
    */
   onConnect?: (principal: Principal) => Promise<unknown[]>;
+  /**
+   * Makes the message of a stub envelope (Envelope.render), called only when one of this process's
+   * sockets is addressed. Without it, stubs are not delivered.
+   */
+  render?: Render;
 }
 
 /** Live messages for a socket whose `onConnect` messages are not sent yet, in arrival order. */
@@ -105,6 +111,7 @@ interface HubState {
   feeds: Map<string, Set<WebSocket>>;
   alive: WeakMap<WebSocket, boolean>;
   held: WeakMap<WebSocket, Held>;
+  stubs: StubRenderer | null;
 }
 
 function refuse(socket: Duplex, status: number, reason: string): void {
@@ -219,6 +226,11 @@ async function sendOnConnect(hub: HubState, ws: WebSocket, principal: Principal,
 }
 
 function deliver(hub: HubState, envelope: Envelope): void {
+  if (envelope.render) {
+    // Rendered only where one of the addressed users has a socket (users, never feeds).
+    if (envelope.to.some((address) => !isFeedAddress(address) && (hub.sockets.get(address)?.size ?? 0) > 0)) hub.stubs?.render(envelope);
+    return;
+  }
   // Every process receives every envelope: serialise only once a local socket is found.
   let data: string | undefined;
   for (const address of envelope.to) {
@@ -262,7 +274,8 @@ export function attachRealtime(server: Server, options: RealtimeOptions): Realti
     maxPayload: MAX_FRAME_BYTES,
     handleProtocols: (protocols) => [...protocols].find(looksLikeJwt) ?? false,
   });
-  const hub: HubState = { options, wss, sockets: new Map(), feeds: new Map(), alive: new WeakMap(), held: new WeakMap() };
+  const hub: HubState = { options, wss, sockets: new Map(), feeds: new Map(), alive: new WeakMap(), held: new WeakMap(), stubs: null };
+  if (options.render) hub.stubs = stubRenderer(options.render, (envelope) => deliver(hub, envelope), logger);
   fanout.onEnvelope((envelope) => deliver(hub, envelope));
   const pinger = setInterval(() => pingAll(hub), options.pingIntervalMs ?? PING_INTERVAL_MS);
   pinger.unref();

@@ -8,14 +8,16 @@ import { timeOfId } from "../../core/ids.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { DomainEvent, EventBus } from "../../matching/events.ts";
 import { listOpenOffers, type OpenOffer } from "../../matching/records/openOffers.ts";
-import { loadRequestView } from "../../matching/records/requestView.ts";
 import type { Principal } from "../../api/auth/principal.ts";
-import type { Fanout } from "../../api/realtime/fanout.ts";
+import type { Envelope, Fanout } from "../../api/realtime/fanout.ts";
+import { clientUpdateStub } from "./clientUpdates.ts";
 
 /** Offer details remembered from request.created, so an offer made on this process needs no read. */
 const OFFER_DETAILS_CACHED = 10_000;
 
 interface OfferDetails {
+  /** Whose request it is: the address of its client updates. */
+  clientId: string;
   topic: string;
   requiredLicence: string;
   channel: string;
@@ -49,6 +51,9 @@ export function resendOpenOffers(prisma: PrismaClient): (principal: Principal) =
  * told who was offered, the view carries no advisor until one is assigned. offer.accepted is not:
  * request.assigned follows it in the same decision and carries the same state.
  *
+ * The update is rendered where it is delivered (clientUpdates.ts): the process holding the client's
+ * socket reads the request's view from the record when the stub reaches it.
+ *
  * The state is read from the record, which normally already holds the decision: the engine
  * publishes a decision's events after its journal entry is committed (Recorder.settle), but waits
  * for that at most RECORD_WAIT_MS (app/matching.ts). A record trailing further than that (a
@@ -71,7 +76,7 @@ const CLIENT_UPDATES = new Set<DomainEvent["type"]>([
 
 /**
  * Requests whose notifications are handled at once (the bus's lanes; one request's stay in order).
- * Each notification awaits a Redis publish and a client update a database read too, so one at a
+ * Each notification awaits a Redis publish (and a client update's, on a miss, the request's client), so one at a
  * time caps delivery at a few hundred events a second: past that the backlog grew without bound and
  * offers reached advisors minutes after they had expired. Below the database pool (10), which the
  * decisions need too.
@@ -94,7 +99,7 @@ function offerDetailsCache(prisma: PrismaClient) {
     if (cached) return cached;
     const read = await prisma.serviceRequest.findUnique({
       where: { id: requestId },
-      select: { topic: true, requiredLicence: true, channel: true, createdAt: true },
+      select: { clientId: true, topic: true, requiredLicence: true, channel: true, createdAt: true },
     });
     if (!read) return null;
     const details = { ...read, createdAt: read.createdAt.toISOString() };
@@ -111,14 +116,16 @@ export interface NotificationOptions {
 
 export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaClient, logger: Logger, options: NotificationOptions = {}): () => void {
   const now = options.now ?? Date.now;
-  const publish = (to: string[], message: Record<string, unknown> & { type: string }) =>
-    fanout.publish({ to, message }).catch((error) => logger.error({ err: error, type: message.type }, "realtime publish failed"));
+  const send = (envelope: Envelope) =>
+    fanout.publish(envelope).catch((error) => logger.error({ err: error, type: envelope.message.type }, "realtime publish failed"));
+  const publish = (to: string[], message: Envelope["message"]) => send({ to, message });
 
   const { remember, detailsOf, forget } = offerDetailsCache(prisma);
 
   // The newest client-visible event published for each request whose client update is still to be
   // sent. The update carries the request's state as read when it is sent, so an older one still
-  // waiting behind a newer one would only repeat it: it is skipped (one read instead of several).
+  // waiting behind a newer one would only repeat it: it is skipped (one publish, and where the client
+  // has a socket one read, instead of several).
   // A broadcast publishes one offer.sent per advisor offered: each handler sends its advisor's offer
   // before it looks here, by when the decision's later events are published, so only the last reads.
   const newestUpdate = new Map<string, string>();
@@ -133,6 +140,7 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
         case "request.created":
           // The id carries the request's createdAt exactly; the event's own time is taken a little later.
           remember(event.requestId, {
+            clientId: event.clientId,
             topic: event.topic,
             requiredLicence: event.requiredLicence,
             channel: event.channel,
@@ -174,10 +182,9 @@ export function wireNotifications(bus: EventBus, fanout: Fanout, prisma: PrismaC
       if (event.type === "request.assigned" || event.type === "request.cancelled" || event.type === "request.expired") forget(event.requestId);
       if (CLIENT_UPDATES.has(event.type) && newestUpdate.get(event.requestId) === event.id) {
         newestUpdate.delete(event.requestId);
-        const view = await loadRequestView(prisma, event.requestId);
-        if (!view) return;
-        const { clientId, branchId: _branch, liveRev: _rev, ...request } = view;
-        await publish([clientId], { type: "request.updated", request });
+        const clientId = "clientId" in event ? event.clientId : (await detailsOf(event.requestId))?.clientId;
+        if (!clientId) return;
+        await send(clientUpdateStub(clientId, event.requestId));
       }
     },
     { detached: true, lanes: NOTIFICATION_LANES },
