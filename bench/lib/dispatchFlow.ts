@@ -11,6 +11,8 @@ export interface FlowTimes {
   /** performance.now() just before the create call was sent. */
   createdAt: number;
   offerReceivedAt: number;
+  /** The server's own request-to-offer time (ArrivedOffer.serverMs). */
+  offerServerMs: number;
   acceptedAt: number;
   completedAt: number;
 }
@@ -27,5 +29,5 @@ export async function runDispatchFlow(baseUrl: string, inbox: OfferInbox, client
   await expectStatus(200, baseUrl, "POST", `/v1/offers/${offer.offerId}/accept`, { token: offer.advisor.token });
   const acceptedAt = performance.now();
   await expectStatus(200, baseUrl, "POST", `/v1/requests/${requestId}/complete`, { token: offer.advisor.token });
-  return { createdAt, offerReceivedAt: offer.receivedAt, acceptedAt, completedAt: performance.now() };
+  return { createdAt, offerReceivedAt: offer.receivedAt, offerServerMs: offer.serverMs, acceptedAt, completedAt: performance.now() };
 }

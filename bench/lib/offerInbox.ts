@@ -12,6 +12,12 @@ export interface ArrivedOffer {
   advisor: BenchPerson;
   /** performance.now() when the message was read from the socket. */
   receivedAt: number;
+  /**
+   * The server's own time from the request to the offer, by its clock (the offer message's `sentAt`
+   * minus `requestCreatedAt`, whole milliseconds): what the client's wait spends inside the
+   * decision, as against the HTTP call, the record and the delivery around it.
+   */
+  serverMs: number;
 }
 
 export class OfferInbox {
@@ -42,7 +48,9 @@ export class OfferInbox {
         const receivedAt = performance.now();
         const message = JSON.parse(String(data));
         if (message.type === "hello") resolve();
-        if (message.type === "offer") this.arrived({ offerId: message.offer.offerId, requestId: message.offer.requestId, advisor, receivedAt });
+        if (message.type !== "offer") return;
+        const serverMs = Date.parse(message.offer.sentAt) - Date.parse(message.offer.requestCreatedAt);
+        this.arrived({ offerId: message.offer.offerId, requestId: message.offer.requestId, advisor, receivedAt, serverMs });
       });
     });
   }
