@@ -86,14 +86,9 @@ export class MatchingEngine extends ActionEngine {
         await this.noticeGeneration(current);
         return null;
       }
-      await this.beforeRebuild();
       // No reset: the store is empty or holds only hints written since the loss (entity writes are
       // fenced), so restoring over it is safe and keeps the lease key.
-      const rebuilt = await this.rebuild({ reset: false });
-      const next = `${this.clock.now()}:${token}`;
-      await this.store.setGeneration(next);
-      await this.noticeGeneration(next);
-      return rebuilt;
+      return await this.rebuildAndOpen(token, { reset: false });
     } finally {
       await this.store.releaseLease("rebuild", token);
     }
@@ -124,15 +119,23 @@ export class MatchingEngine extends ActionEngine {
       }
       if (current !== null) await this.store.retireGeneration(current);
       this.knownGeneration = null;
-      await this.beforeRebuild();
-      const rebuilt = await this.rebuild({ reset: true, keepLeases: true });
-      const next = `${this.clock.now()}:${token}`;
-      await this.store.setGeneration(next);
-      await this.noticeGeneration(next);
-      return rebuilt;
+      return await this.rebuildAndOpen(token, { reset: true, keepLeases: true });
     } finally {
       await this.store.releaseLease("rebuild", token);
     }
+  }
+
+  /**
+   * Under the rebuild lease (`token`), with the fence closed: the journal persisted, the live state
+   * rebuilt from PostgreSQL, then a new generation, which opens the fence.
+   */
+  private async rebuildAndOpen(token: string, options: { reset: boolean; keepLeases?: boolean }): Promise<{ advisors: number; requests: number }> {
+    await this.beforeRebuild();
+    const rebuilt = await this.rebuild(options);
+    const next = `${this.clock.now()}:${token}`;
+    await this.store.setGeneration(next);
+    await this.noticeGeneration(next);
+    return rebuilt;
   }
 
   /** The live state's generation this process last acted on (undefined before its first look). */

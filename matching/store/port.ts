@@ -344,3 +344,19 @@ export interface MatchingStore {
 
   close(): Promise<void>;
 }
+
+/** The lifecycle part of the store (reset, restore, the generation fence, leases, close), as each adapter builds it. */
+export type MatchingStoreLifecycle = Pick<
+  MatchingStore,
+  | "reset"
+  | "restoreAdvisor"
+  | "restoreRequest"
+  | "getGeneration"
+  | "setGeneration"
+  | "retireGeneration"
+  | "isLive"
+  | "acquireLease"
+  | "renewLease"
+  | "releaseLease"
+  | "close"
+>;

@@ -12,7 +12,7 @@
  * so it is never lost under a running engine, and no operation throws LiveStateUnavailableError,
  * not even after reset() or before the first setGeneration.
  */
-import type { MatchingStore } from "../port.ts";
+import type { MatchingStore, MatchingStoreLifecycle } from "../port.ts";
 import { acceptOffer } from "./accept.ts";
 import { copyPlain } from "./copy.ts";
 import { endRequest } from "./end.ts";
@@ -212,24 +212,7 @@ function timeSteps({
 }
 
 /** The live state's lifecycle: reset, generation, leases, restore and close. */
-function lifecycleSteps({
-  advisors,
-  requests,
-  leases,
-}: Books): Pick<
-  MatchingStore,
-  | "reset"
-  | "getGeneration"
-  | "setGeneration"
-  | "retireGeneration"
-  | "isLive"
-  | "acquireLease"
-  | "renewLease"
-  | "releaseLease"
-  | "restoreAdvisor"
-  | "restoreRequest"
-  | "close"
-> {
+function lifecycleSteps({ advisors, requests, leases }: Books): MatchingStoreLifecycle {
   return {
     async reset(options = {}) {
       advisors.clear();

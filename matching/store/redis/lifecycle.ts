@@ -1,5 +1,5 @@
 /** Deadlines, the queue, leases and the live state's lifecycle (reset, restore, the generation fence) on Redis. */
-import type { MatchingStore } from "../port.ts";
+import type { MatchingStore, MatchingStoreLifecycle } from "../port.ts";
 import { candidateKeys, globEscape } from "./keys.ts";
 import { foldedLanguages, isOpen, isTerminal } from "./decode.ts";
 import { TERMINAL_RETENTION_SECONDS, type StoreContext } from "./context.ts";
@@ -56,22 +56,7 @@ export function timeSteps(
 }
 
 /** Reset, restore, the generation fence, leases and close. */
-export function lifecycleSteps(
-  ctx: StoreContext,
-): Pick<
-  MatchingStore,
-  | "reset"
-  | "restoreAdvisor"
-  | "restoreRequest"
-  | "getGeneration"
-  | "setGeneration"
-  | "retireGeneration"
-  | "isLive"
-  | "acquireLease"
-  | "renewLease"
-  | "releaseLease"
-  | "close"
-> {
+export function lifecycleSteps(ctx: StoreContext): MatchingStoreLifecycle {
   const { client, keys, run, writeAdvisor } = ctx;
   return {
     async reset(options = {}) {
