@@ -1,7 +1,8 @@
 /**
  * MatchingRecords.applyJournal on PostgreSQL: a batch of decisions written by ONE statement (data-
- * modifying CTEs over one JSON parameter), so a batch is atomic without BEGIN/COMMIT and costs one
- * round trip whatever its size.
+ * modifying CTEs over one JSON parameter, kept in the database as the function apply_journal_batch:
+ * prisma/migrations/20261207003000_apply_journal_function), so a batch is atomic without
+ * BEGIN/COMMIT and costs one round trip whatever its size.
  *
  * Every write is idempotent and monotonic, so entries applied twice, late, or in another order leave
  * the same rows: a request row only moves to a higher revision (liveRev); an offer is inserted once
@@ -11,7 +12,6 @@
  * each connection opened and closed within the batch as one row.
  */
 import type { PrismaClient } from "../../generated/prisma/client.ts";
-import { Prisma } from "../../generated/prisma/client.ts";
 import { newId } from "../../core/ids.ts";
 import type { DomainEvent } from "../events.ts";
 import type { LiveRequest } from "../store/port.ts";
@@ -116,58 +116,8 @@ export function payloadOf(decisions: RecordedDecision[]) {
 export async function applyJournal(prisma: PrismaClient, decisions: RecordedDecision[]): Promise<void> {
   if (!decisions.length) return;
   const payload = JSON.stringify(payloadOf(decisions));
-  await prisma.$executeRaw(Prisma.sql`
-    WITH batch AS (SELECT ${payload}::jsonb AS p),
-    requests AS (
-      UPDATE "ServiceRequest" AS r SET
-        status = x.status::"RequestStatus", "stageIndex" = x."stageIndex", stage = x.stage::"FunnelPool",
-        "stageStartedAt" = x."stageStartedAt", "assignedAdvisorId" = x."assignedAdvisorId",
-        "callbackRequested" = x."callbackRequested", "offeredAt" = x."offeredAt", "assignedAt" = x."assignedAt",
-        "completedAt" = COALESCE(x."completedAt", r."completedAt"), "cancelledAt" = COALESCE(x."cancelledAt", r."cancelledAt"),
-        "expiredAt" = COALESCE(x."expiredAt", r."expiredAt"), "liveRev" = x.rev
-      FROM jsonb_to_recordset((SELECT p->'requests' FROM batch)) AS x(id text, rev int, status text, "stageIndex" int, stage text,
-        "stageStartedAt" timestamp(3), "assignedAdvisorId" text, "callbackRequested" boolean, "offeredAt" timestamp(3),
-        "assignedAt" timestamp(3), "completedAt" timestamp(3), "cancelledAt" timestamp(3), "expiredAt" timestamp(3))
-      WHERE r.id = x.id AND r."liveRev" < x.rev
-      RETURNING 1
-    ),
-    offers AS (
-      INSERT INTO "Offer" (id, "requestId", "advisorId", kind, stage, "stageIndex", "sentAt", "expiresAt", outcome, "respondedAt", eligibility)
-      SELECT x.id, x."requestId", x."advisorId", x.kind::"OfferKind", x.stage::"FunnelPool", x."stageIndex", x."sentAt", x."expiresAt",
-             x.outcome::"OfferOutcome", x."respondedAt", x.eligibility
-      FROM jsonb_to_recordset((SELECT p->'offers' FROM batch)) AS x(id text, "requestId" text, "advisorId" text, kind text, stage text,
-        "stageIndex" int, "sentAt" timestamp(3), "expiresAt" timestamp(3), outcome text, "respondedAt" timestamp(3), eligibility jsonb)
-      ON CONFLICT (id) DO NOTHING
-      RETURNING 1
-    ),
-    outcomes AS (
-      UPDATE "Offer" AS o SET outcome = x.outcome::"OfferOutcome", "respondedAt" = x."respondedAt"
-      FROM jsonb_to_recordset((SELECT p->'outcomes' FROM batch)) AS x(id text, outcome text, "respondedAt" timestamp(3))
-      WHERE o.id = x.id AND o.outcome IS NULL
-      RETURNING 1
-    ),
-    events AS (
-      INSERT INTO "EventLog" (id, type, at, "requestId", "branchId", "advisorId", data)
-      SELECT e.v->>'id', e.v->>'type', (e.v->>'at')::timestamp(3), e.v->>'requestId', e.v->>'branchId', e.v->>'advisorId', e.v->'data'
-      FROM jsonb_array_elements((SELECT p->'events' FROM batch)) WITH ORDINALITY AS e(v, n)
-      ORDER BY e.n
-      ON CONFLICT (id) DO NOTHING
-      RETURNING 1
-    ),
-    opened AS (
-      INSERT INTO "Connection" (id, "requestId", "clientId", "advisorId", "openedAt", "closedAt", "closeReason")
-      SELECT x.id, x."requestId", x."clientId", x."advisorId", x."openedAt", x."closedAt", x."closeReason"
-      FROM jsonb_to_recordset((SELECT p->'opened' FROM batch)) AS x(id text, "requestId" text, "clientId" text, "advisorId" text,
-        "openedAt" timestamp(3), "closedAt" timestamp(3), "closeReason" text)
-      ON CONFLICT ("requestId", "advisorId") DO NOTHING
-      RETURNING 1
-    ),
-    closed AS (
-      UPDATE "Connection" AS c SET "closedAt" = x.at, "closeReason" = x.reason
-      FROM jsonb_to_recordset((SELECT p->'closed' FROM batch)) AS x("requestId" text, at timestamp(3), reason text)
-      WHERE c."requestId" = x."requestId" AND c."closedAt" IS NULL
-      RETURNING 1
-    )
-    SELECT (SELECT count(*) FROM requests) + (SELECT count(*) FROM offers) + (SELECT count(*) FROM outcomes)
-         + (SELECT count(*) FROM events) + (SELECT count(*) FROM opened) + (SELECT count(*) FROM closed) AS written`);
+  // The statement lives in PostgreSQL as apply_journal_batch (migration 20261207003000_apply_journal_function):
+  // PL/pgSQL keeps its plan per connection, where this statement sent as text was parsed and planned
+  // on every batch (about 1.4 ms of its 2.3 ms in PostgreSQL).
+  await prisma.$queryRaw`SELECT "apply_journal_batch"(${payload}::jsonb) AS written`;
 }
