@@ -1,0 +1,76 @@
+/**
+ * The Redis fan-out between server processes: every process's handlers get each envelope exactly
+ * once, the publishing process's at once (before the round trip through Redis), and a handler
+ * that throws stops neither the other handlers nor the publish.
+ */
+import { createClient } from "redis";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createRedisFanout, type Envelope, type Fanout } from "../../api/realtime/fanout.ts";
+import type { RedisClient } from "../../platform/redis.ts";
+import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+
+describeWithServices("Redis fan-out", [await probeRedis()], () => {
+  let client: RedisClient;
+  const opened: Fanout[] = [];
+  const errors: unknown[] = [];
+
+  beforeAll(async () => {
+    client = createClient({ url: TEST_REDIS_URL }) as RedisClient;
+    await client.connect();
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((fanout) => fanout.close()));
+    await client.quit();
+  });
+
+  async function processes(count: number, channel: string): Promise<Array<{ fanout: Fanout; received: Envelope[] }>> {
+    return Promise.all(
+      Array.from({ length: count }, async () => {
+        const fanout = await createRedisFanout(client, channel, (error) => errors.push(error));
+        opened.push(fanout);
+        const received: Envelope[] = [];
+        fanout.onEnvelope((envelope) => received.push(envelope));
+        return { fanout, received };
+      }),
+    );
+  }
+
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+
+  it("delivers every envelope once on every process, on the publisher's before its round trip", async () => {
+    const [a, b, c] = await processes(3, `test:${uniqueTag()}:realtime`);
+    const sent = Array.from({ length: 40 }, (_, i) => ({ to: [`adv_${i % 4}`], message: { type: "offer", n: i } }));
+    await Promise.all(
+      sent.map(async (envelope, i) => {
+        const publisher = [a!, b!, c!][i % 3]!;
+        const pending = publisher.fanout.publish(envelope);
+        // Synchronously, before the publish's round trip: the publisher's own handlers have it.
+        expect(publisher.received).toContainEqual(envelope);
+        await pending;
+      }),
+    );
+    await until(() => [a!, b!, c!].every((p) => p.received.length >= sent.length));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a duplicate would arrive by now
+    for (const p of [a!, b!, c!]) {
+      const numbers = p.received.map((envelope) => envelope.message.n as number).sort((x, y) => x - y);
+      expect(numbers).toEqual(sent.map((_, i) => i));
+      // What crossed Redis arrives as published, without the fan-out's own bookkeeping.
+      expect(p.received.every((envelope) => !("origin" in envelope))).toBe(true);
+    }
+  });
+
+  it("a handler that throws is reported; the other handlers and the other processes still get it", async () => {
+    const [a, b] = await processes(2, `test:${uniqueTag()}:realtime`);
+    a!.fanout.onEnvelope(() => {
+      throw new Error("handler failed");
+    });
+    const reported = errors.length;
+    await a!.fanout.publish({ to: ["adv_x"], message: { type: "offer.withdrawn" } });
+    await until(() => b!.received.length === 1);
+    expect(a!.received).toHaveLength(1);
+    expect(b!.received).toHaveLength(1);
+    expect(errors.slice(reported).map((error) => (error as Error).message)).toEqual(["handler failed"]);
+  });
+});
