@@ -85,6 +85,7 @@ const EnvSchema = z
     RATE_LIMIT_ACCEPTS_PER_MINUTE: positiveInt(120),
     DATABASE_POOL_SIZE: positiveInt(DEFAULT_DATABASE_POOL_SIZE).refine((v) => v <= 1_000, "must be at most 1000 connections"),
     DATABASE_TIMEOUT_MS: timeoutMs(DEFAULT_DATABASE_TIMEOUT_MS),
+    DATABASE_PREPARED_STATEMENTS: booleanFlag,
     REDIS_TIMEOUT_MS: timeoutMs(DEFAULT_REDIS_TIMEOUT_MS),
     JOURNAL_MAX_LAG_ENTRIES: positiveInt(5_000).refine((v) => v <= 1_000_000, "must be at most 1000000 entries"),
     MAX_CREATES_IN_FLIGHT: positiveInt(64).refine((v) => v <= 100_000, "must be at most 100000"),
@@ -145,7 +146,7 @@ export interface Config {
    * PostgreSQL connections this process may open, and the bound (ms) on connecting, on waiting for a
    * pooled connection and on each statement. Unused with embedded PGlite.
    */
-  database: { poolSize: number; timeoutMs: number };
+  database: { poolSize: number; timeoutMs: number; preparedStatements: boolean };
   /** The bound (ms) on connecting to Redis and on each Redis command. */
   redis: { timeoutMs: number };
   /** Backpressure on creating requests while the decision journal trails (JOURNAL_MAX_LAG_ENTRIES, JOURNAL_MAX_LAG_MS). */
@@ -223,7 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     incentiveEvaluationSeconds: e.INCENTIVE_EVALUATION_SECONDS,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     rateLimits: { requestsPerMinute: e.RATE_LIMIT_REQUESTS_PER_MINUTE, acceptsPerMinute: e.RATE_LIMIT_ACCEPTS_PER_MINUTE },
-    database: { poolSize: e.DATABASE_POOL_SIZE, timeoutMs: e.DATABASE_TIMEOUT_MS },
+    database: { poolSize: e.DATABASE_POOL_SIZE, timeoutMs: e.DATABASE_TIMEOUT_MS, preparedStatements: e.DATABASE_PREPARED_STATEMENTS ?? true },
     redis: { timeoutMs: e.REDIS_TIMEOUT_MS },
     journal: { maxLagEntries: e.JOURNAL_MAX_LAG_ENTRIES, maxLagMs: e.JOURNAL_MAX_LAG_MS },
     maxCreatesInFlight: e.MAX_CREATES_IN_FLIGHT,

@@ -45,9 +45,7 @@ export function briefly(error: unknown): string {
 
 export async function openBackends(config: Config, logger: Logger): Promise<Backends> {
   const committedMigrations = await committedMigrationNames();
-  const database = config.databaseUrl
-    ? await openPostgres(config.databaseUrl, { poolSize: config.database.poolSize, timeoutMs: config.database.timeoutMs })
-    : await openPglite(path.resolve(config.dataDir));
+  const database = config.databaseUrl ? await openPostgres(config.databaseUrl, config.database) : await openPglite(path.resolve(config.dataDir));
   let redis: RedisHandle | undefined;
   try {
     await database.ping().catch((error: unknown) => {

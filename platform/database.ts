@@ -8,6 +8,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapt
 import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { DEFAULT_DATABASE_POOL_SIZE, DEFAULT_DATABASE_TIMEOUT_MS, redactUrl } from "../core/config.ts";
+import { statementNames } from "./preparedStatements.ts";
 
 export type { PrismaClient };
 
@@ -30,6 +31,8 @@ export interface PostgresOptions {
    * (DATABASE_TIMEOUT_MS). Transactions get a multiple of it (see transactionOptions below).
    */
   timeoutMs?: number;
+  /** Named (prepared) statements, planned once per connection (DATABASE_PREPARED_STATEMENTS, default on). */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -103,7 +106,12 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   const { PrismaPg } = await import("@prisma/adapter-pg");
   const timeoutMs = options.timeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
   // adapter-pg ships its own copy of pg's typings; the runtime pg module is the same one.
-  const adapter = new PrismaPg(postgresPoolConfig(url, options) as ConstructorParameters<typeof PrismaPg>[0]);
+  const naming = options.preparedStatements === false ? undefined : statementNames();
+  const adapter = new PrismaPg(
+    postgresPoolConfig(url, options) as ConstructorParameters<typeof PrismaPg>[0],
+    // adapter-pg types the generator as always naming; undefined runs a statement unnamed, as pg does.
+    naming ? { statementNameGenerator: naming as (query: { sql: string }) => string } : undefined,
+  );
   const prisma = new PrismaClient({
     adapter,
     // Defaults for every $transaction that does not pass its own (long jobs do): wait for a connection

@@ -94,6 +94,9 @@ describe("config", () => {
     expect(loadConfig({})).toMatchObject({ database: { poolSize: 10, timeoutMs: 2_000 }, redis: { timeoutMs: 2_000 } });
     const set = loadConfig({ DATABASE_POOL_SIZE: "4", DATABASE_TIMEOUT_MS: "750", REDIS_TIMEOUT_MS: "" });
     expect(set).toMatchObject({ database: { poolSize: 4, timeoutMs: 750 }, redis: { timeoutMs: 2_000 } });
+    expect(loadConfig({}).database.preparedStatements).toBe(true);
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: "false" }).database.preparedStatements).toBe(false);
+    expect(problemsOf({ DATABASE_PREPARED_STATEMENTS: "sometimes" })[0]).toMatch(/^DATABASE_PREPARED_STATEMENTS /);
     expect(problemsOf({ DATABASE_POOL_SIZE: "0" })[0]).toMatch(/^DATABASE_POOL_SIZE .*\(got "0"\)$/);
     expect(problemsOf({ DATABASE_POOL_SIZE: "ten" })[0]).toMatch(/^DATABASE_POOL_SIZE /);
     expect(problemsOf({ DATABASE_POOL_SIZE: "5000" })[0]).toMatch(/^DATABASE_POOL_SIZE must be at most 1000/);
