@@ -18,7 +18,7 @@ import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts";
 import { openPostgres } from "../../platform/database.ts";
 import { checkConsistency } from "../../matching/records/consistency.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
-import { expectConsistent } from "../support/consistency.ts";
+import { expectSettlesConsistent } from "../support/consistency.ts";
 import { connectTestRedis } from "../matching/support/redisStores.ts";
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -77,7 +77,7 @@ async function startBehindProxies(): Promise<BehindProxies> {
           await pause(500);
           report = await checkConsistency({ prisma: database.prisma, store, now: Date.now() });
         }
-        await expectConsistent({ prisma: database.prisma, store, now: Date.now() });
+        await expectSettlesConsistent(() => ({ prisma: database.prisma, store, now: Date.now() }));
       } finally {
         await redis.quit();
         await database.close();

@@ -17,7 +17,7 @@ import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import { ApiClient } from "../support/apiClient.ts";
 import { createBranchCrowd } from "../support/branchCrowd.ts";
-import { expectConsistent } from "../support/consistency.ts";
+import { expectSettlesConsistent } from "../support/consistency.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { freePort, killHard, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
@@ -178,6 +178,6 @@ describeWithServices("a server process killed with SIGKILL under load", [await p
     const rows = await database.prisma.serviceRequest.findMany({ where: { id: { in: created } }, select: { id: true, status: true } });
     expect(rows.length, "every created request is recorded").toBe(new Set(created).size);
     for (const id of created) expect(await store.getRequest(id), `${id} in the live store`).not.toBeNull();
-    await expectConsistent({ prisma: database.prisma, store, now: Date.now() });
+    await expectSettlesConsistent(() => ({ prisma: database.prisma, store, now: Date.now() }));
   }, 240_000);
 });

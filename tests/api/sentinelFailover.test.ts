@@ -26,7 +26,7 @@ import type { RedisHandle } from "../../platform/redis.ts";
 import { connectRedisSentinel } from "../../platform/redisSentinel.ts";
 import { ApiClient } from "../support/apiClient.ts";
 import { createBranchCrowd } from "../support/branchCrowd.ts";
-import { expectConsistent } from "../support/consistency.ts";
+import { expectSettlesConsistent } from "../support/consistency.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { probeRedisServer, startSentinelCluster, type SentinelCluster } from "../support/sentinelCluster.ts";
 import { freePort, killHard, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
@@ -253,7 +253,7 @@ describeWithServices("a Redis primary killed under load, with Sentinel", [await 
     expect(afterUnmatched, "requests after the failover that were never assigned").toEqual([]);
 
     // (c) both stores agree, and the invariants hold (no double assignment, no capacity overrun).
-    await expectConsistent({ prisma: database.prisma, store, now: Date.now() });
+    await expectSettlesConsistent(() => ({ prisma: database.prisma, store, now: Date.now() }));
 
     // (d) nothing doubled, nothing lost.
     const doubleHttp = [...acceptedOk].filter(([, by]) => by.length > 1);

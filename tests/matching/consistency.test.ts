@@ -10,7 +10,7 @@ import type { RequestMode } from "../../matching/domain/types.ts";
 import { checkConsistency } from "../../matching/records/consistency.ts";
 import { createMemoryMatchingStore } from "../../matching/store/memory/store.ts";
 import type { AdvisorState, MatchingStore, OfferState } from "../../matching/store/port.ts";
-import { expectConsistent, violationKinds } from "../support/consistency.ts";
+import { expectConsistent, expectSettlesConsistent, violationKinds } from "../support/consistency.ts";
 import { openMigratedPglite } from "../support/databases.ts";
 import { openScratchPostgres } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis } from "../support/services.ts";
@@ -138,6 +138,18 @@ function consistencyContract(name: string, openDatabase: () => Promise<Database>
           expect(report.violations).toEqual([]);
         },
       );
+    });
+
+    it("the repeated check against running servers still fails on a divergence that does not clear", async () => {
+      const setStatus = (status: "assigned" | "cancelled") =>
+        db.prisma.serviceRequest.update({ where: { id: d.assigned }, data: { status } }).then(() => undefined);
+      await setStatus("cancelled");
+      try {
+        await expect(expectSettlesConsistent(() => ({ prisma: db.prisma, store, now: w.clock.now() }), 600)).rejects.toThrow(/disagree/);
+      } finally {
+        await setStatus("assigned");
+      }
+      await expectSettlesConsistent(() => ({ prisma: db.prisma, store, now: w.clock.now() }), 600);
     });
 
     it("names an offer whose recorded outcome and answer time differ", async () => {
