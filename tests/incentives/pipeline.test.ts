@@ -92,6 +92,26 @@ describe("incentives pipeline", () => {
     expect(await drainIncentives(consumer(db))).toEqual({ events: 0, decisions: 0, posted: 0 });
   });
 
+  it("a run stops once a batch comes back short: events written while it folded wait for the next run", async () => {
+    const db = await freshDatabase();
+    await branchWithEvents(db, "br-london", ruleSetOf(JSON.parse(WORKED_RULES)), WORKED_DAY);
+    let written = false;
+    // An event logged while the first batch is being folded (as under load, by the persister).
+    const logOneMore = async () => {
+      if (written) return;
+      written = true;
+      await db.prisma.eventLog.create({
+        data: { id: "evt_late", type: "request.created", at: new Date(), requestId: "req_late", branchId: "br-london", data: {} },
+      });
+    };
+    const first = await drainIncentives(consumer(db, { afterAwards: logOneMore }));
+    expect(written).toBe(true);
+    expect(first.events).toBeGreaterThan(0);
+    // The first run's batch was short when it was read, so the run ended without chasing the late one.
+    expect((await drainIncentives(consumer(db))).events).toBe(1);
+    expect((await drainIncentives(consumer(db))).events).toBe(0);
+  });
+
   it("crash between an event and its award: after restart the award exists exactly once", async () => {
     const db = await freshDatabase();
     await branchWithEvents(
