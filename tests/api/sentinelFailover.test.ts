@@ -34,8 +34,12 @@ import { describeWithServices, probePostgres, uniqueTag } from "../support/servi
 
 const WARMUP_MS = 6_000;
 const AFTER_KILL_MS = 14_000;
-/** The advisors keep answering this long after the clients stop, so the last requests are matched too. */
-const DRAIN_MS = 5_000;
+/**
+ * After the clients stop, the advisors keep answering until no request is still waiting in the live
+ * store (pending or offered), within this bound, so the last requests are matched too. A fixed pause
+ * was not enough on a busy machine: requests of the last seconds were still offered when it ended.
+ */
+const DRAIN_MAX_MS = 30_000;
 /**
  * How long before the kill the replica stops receiving the replication stream: the old primary's
  * writes of that last second are acknowledged and lost, as with a lagging asynchronous replica
@@ -181,7 +185,20 @@ describeWithServices("a Redis primary killed under load, with Sentinel", [await 
     // The clients stop first; the advisors go on long enough to take the last requests' offers.
     stopClients = true;
     await Promise.all(clientLoops);
-    await pause(DRAIN_MS);
+    const waiting = async () => {
+      const statuses = await Promise.all(
+        created.map((c) =>
+          store.getRequest(c.id).then(
+            (r) => r?.status,
+            () => "unknown",
+          ),
+        ),
+      );
+      return statuses.filter((s) => s === "pending" || s === "offered" || s === "unknown").length;
+    };
+    const drainStart = Date.now();
+    while (Date.now() < drainStart + DRAIN_MAX_MS && (await waiting()) > 0) await pause(500);
+    const drainedMs = Date.now() - drainStart;
     stop = true;
     await Promise.all(advisorLoops);
     const newMaster = await cluster.currentMasterPort();
@@ -228,6 +245,7 @@ describeWithServices("a Redis primary killed under load, with Sentinel", [await 
       [
         `sentinel failover: primary :${primary} killed, master now :${newMaster}; replica lag ${REPLICA_LAG_MS} ms (writes in it lost: ${REPLICA_LAG_MS > 0 ? lagWritesLost : "n/a"})`,
         `failed calls from the kill until service was back: ${failedAfterKill.length} (${JSON.stringify(statusCounts(failedAfterKill))}) over ${lastFailure - killedAt} ms`,
+        `advisors went on ${drainedMs} ms after the clients stopped, until no request was waiting`,
         `first creation after it: ${firstCreateBack === undefined ? "none" : `${firstCreateBack - killedAt} ms after the kill`}`,
         `requests created: ${before.length} before the kill (${assignedBefore.size} assigned), ${created.length - before.length - after.length} during the failover, ${after.length} after it (${assignedAfter.size} assigned, ${after.filter((c) => c.cancelled).length} cancelled by their client)`,
         `all statuses: ${JSON.stringify(statusCounts(calls))}, network errors ${networkErrors}, reconciler ${JSON.stringify(repaired)}`,
