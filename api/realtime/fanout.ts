@@ -30,6 +30,10 @@ export const branchAddress = (branchId: string): string => `${BRANCH_FEED}${bran
 /** True for a feed's address (delivered to the feed's listeners), false for a user's. */
 export const isFeedAddress = (address: string): boolean => address.startsWith(BRANCH_FEED);
 
+const rethrow = (error: unknown): never => {
+  throw error;
+};
+
 export interface Fanout {
   publish(envelope: Envelope): Promise<void>;
   /** Registers this process's local delivery; returns a function that stops it. */
@@ -37,11 +41,30 @@ export interface Fanout {
   close(): Promise<void>;
 }
 
-export function createLocalFanout(): Fanout {
+/**
+ * Hands an envelope to every handler; one that throws is reported (onError) and stops neither the
+ * others nor the publish.
+ */
+function createDelivery(onError: (error: unknown) => void) {
   const handlers: Array<(envelope: Envelope) => void> = [];
+  const deliver = (envelope: Envelope) => {
+    for (const handler of handlers) {
+      try {
+        handler(envelope);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  };
+  return { handlers, deliver };
+}
+
+/** One process, no Redis: publishing is delivering. */
+export function createLocalFanout(onError: (error: unknown) => void = rethrow): Fanout {
+  const { handlers, deliver } = createDelivery(onError);
   return {
     async publish(envelope) {
-      for (const handler of handlers) handler(envelope);
+      deliver(envelope);
     },
     onEnvelope(handler) {
       handlers.push(handler);
@@ -65,16 +88,7 @@ export async function createRedisFanout(client: RedisClient, channel: string, on
   const subscriber = client.duplicate();
   subscriber.on("error", onError);
   await subscriber.connect();
-  const handlers: Array<(envelope: Envelope) => void> = [];
-  const deliver = (envelope: Envelope) => {
-    for (const handler of handlers) {
-      try {
-        handler(envelope);
-      } catch (error) {
-        onError(error);
-      }
-    }
-  };
+  const { handlers, deliver } = createDelivery(onError);
   await subscriber.subscribe(channel, (raw) => {
     let published: Envelope & { origin?: string };
     try {

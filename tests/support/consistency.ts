@@ -6,8 +6,7 @@ import { expect } from "vitest";
 import { checkConsistency, type ConsistencyOptions, type ConsistencyReport } from "../../matching/records/consistency.ts";
 
 export async function expectConsistent(options: ConsistencyOptions): Promise<ConsistencyReport> {
-  const report = await checkConsistency(options);
-  expect({ divergences: report.divergences, violations: report.violations }, "live store and PostgreSQL disagree").toEqual({ divergences: [], violations: [] });
+  const report = await expectSettlesConsistent(() => options, 0);
   expect(report.ok).toBe(true);
   return report;
 }
