@@ -195,8 +195,13 @@ export abstract class ActionEngine extends FunnelEngine {
       // Right after a rebuild every advisor is offline until their presence is re-applied: use
       // what they reported to this process, or, when nobody has re-applied it yet, ask them to retry.
       if (await this.reapplyPresence(advisorId)) result = await attempt();
-      if (!result.ok && result.reason === "PRESENCE" && (await this.presenceUnknownSinceRebuild(advisorId))) {
-        throw new LiveStateUnavailableError("accept", "the live state was just rebuilt and this advisor's presence is not restored yet");
+      if (!result.ok && result.reason === "PRESENCE") {
+        if (await this.presenceUnknownSinceRebuild(advisorId)) {
+          throw new LiveStateUnavailableError("accept", "the live state was just rebuilt and this advisor's presence is not restored yet");
+        }
+        // Known now. Another process may have re-applied it between the refusal and that read (it
+        // happens once per rebuild), so the refusal may predate it: decide once more on what is known.
+        result = await attempt();
       }
     }
     if (!result.ok) {

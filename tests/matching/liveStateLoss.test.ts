@@ -155,8 +155,8 @@ describeWithServices("losing the live state on Redis + PostgreSQL", [await probe
    * A world whose engine records through a journal nobody persists until the test (or the
    * rebuild) says so, as a server's whose persister lags; the rebuild drains it first.
    */
-  async function lossWorld(presenceTtlMs = TTL) {
-    const store = await openTestRedisStore(undefined, { live: false });
+  async function lossWorld(presenceTtlMs = TTL, wrap: (store: MatchingStore) => MatchingStore = (store) => store) {
+    const store = wrap(await openTestRedisStore(undefined, { live: false }));
     stores.push(store);
     const journal = createMemoryJournal();
     const records = createPrismaMatchingRecords(db.prisma);
@@ -309,6 +309,43 @@ describeWithServices("losing the live state on Redis + PostgreSQL", [await probe
     expect(await w.engine.ensureLiveState()).toBeNull();
     expect((await store.getAdvisor(old))!.supply).toMatchObject({ presence: "offline", heartbeatAt: 0 });
     expect((await store.getAdvisor(moved))!.supply).toMatchObject({ presence: "away", heartbeatAt: movedAt });
+    await persister.drainAll();
+    await expectConsistent({ prisma: db.prisma, store, now: w.clock.now() });
+  });
+
+  it("an accept refused just before another process re-applies the advisor's presence decides again on it, never NOT_ELIGIBLE", async () => {
+    // What runs between the store's refusal of an accept and the engine's next read: here, the
+    // other process noticing the rebuild, as it does every second (seen under CPU contention).
+    let between: (() => Promise<unknown>) | null = null;
+    const { w, store, persister } = await lossWorld(TTL, (inner) =>
+      Object.assign(Object.create(inner) as MatchingStore, {
+        async acceptOffer(...args: Parameters<MatchingStore["acceptOffer"]>) {
+          const result = await inner.acceptOffer(...args);
+          const run = between;
+          between = null;
+          if (run && !result.ok && result.reason === "PRESENCE") await run();
+          return result;
+        },
+      }),
+    );
+    const other = w.peer();
+    const c = await w.addAdvisor({ maxConcurrent: 1 });
+    expect(await other.ensureLiveState()).toBeNull();
+    await other.setPresence(c, "available"); // c's heartbeats go to the other process
+    const made = await create(w);
+    const offer = await openOfferOf(w, made);
+    await persister.drainAll();
+    await store.reset();
+    expect(await w.engine.ensureLiveState()).not.toBeNull();
+    expect((await store.getAdvisor(c))!.supply).toMatchObject({ presence: "offline", heartbeatAt: 0 });
+
+    let replayed = false;
+    between = async () => {
+      await other.ensureLiveState();
+      replayed = true;
+    };
+    expect(await w.engine.accept(offer.id, c)).toEqual({ ok: true, requestId: made, duplicate: false });
+    expect(replayed, "the other process re-applied c's presence between the refusal and the engine's check").toBe(true);
     await persister.drainAll();
     await expectConsistent({ prisma: db.prisma, store, now: w.clock.now() });
   });
