@@ -728,6 +728,29 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(high.map((s) => s.profile.id)).toEqual([b.profile.id]);
     });
 
+    it("a lookup answers each advisor's current document, never one decoded for an earlier lookup, and shares it frozen", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = await openStore(client, prefix);
+      const branchId = `brn_${uniqueTag()}`;
+      const a = await online(store, { branchId });
+      const query = { pool: "branch", poolId: branchId, licence: "fund_sales", language: null, minRisk: 1, limit: 5 } as const;
+      const [first] = await store.findCandidates(query);
+      const [again] = await store.findCandidates(query);
+      // Unchanged text: the same decoded state, which nobody can change under the other readers.
+      expect(again).toBe(first);
+      expect(() => {
+        (again!.stats as { ratingSum: number }).ratingSum = 99;
+      }).toThrow(TypeError);
+      await store.recordRating(a.profile.id, 4);
+      const [rated] = await store.findCandidates(query);
+      expect(rated).not.toBe(first);
+      expect(rated!.stats).toMatchObject({ ratingSum: 4, ratingCount: 1 });
+      expect(first!.stats).toMatchObject({ ratingSum: 0, ratingCount: 0 });
+      // A write by hand (another process's script) is seen too: the whole text is compared.
+      await client.set(keySpace(prefix).advisor(a.profile.id), JSON.stringify({ ...rated, stats: { ...rated!.stats, incentive: 0.5 } }));
+      expect((await store.findCandidates(query))[0]!.stats.incentive).toBe(0.5);
+    });
+
     it("converges to exactly the advisors' current states after concurrent writes over many connections", async () => {
       const prefix = `test:${uniqueTag()}:`;
       const connections = await Promise.all(Array.from({ length: 8 }, () => connect()));

@@ -9,6 +9,7 @@ import { FENCED_SCRIPTS, outcomeOf, type ScriptName, type ScriptOutcome } from "
 import { DEFAULT_PREFIX, keySpace } from "./keys.ts";
 import { runScript } from "./scripts.ts";
 import { decodeAdvisor, decodeRequest, decodeSnapshot, type Doc, must } from "./decode.ts";
+import { createCandidateCache } from "./candidateCache.ts";
 
 /** updateResponsiveness's weight for a new observation (the port fixes it at 0.2). */
 export const RESPONSIVENESS_ALPHA = 0.2;
@@ -37,6 +38,8 @@ export interface StoreContext {
   writeAdvisor(name: "upsertAdvisor" | "setPresence" | "releaseAssignment" | "restoreAdvisor", advisorId: string, args: string[]): Promise<AdvisorState | null>;
   capacityResult(advisorId: string, outcome: ScriptOutcome<"holdPushSlot" | "checkBroadcastEligibility" | "takeAssignment">): CapacityResult;
   loadAdvisors(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>>;
+  /** loadAdvisors for the candidate lookup: shared, frozen states, decoded once per stored text (candidateCache.ts). */
+  loadCandidates(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>>;
   loadMany<T>(ids: string[], load: (id: string) => Promise<T>): Promise<T[]>;
 }
 
@@ -76,16 +79,23 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
   }
 
   /** Advisor documents by id, in order (null when missing): one MGET per LOAD_BATCH ids. */
-  async function loadAdvisors(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>> {
+  async function readAdvisors(
+    advisorIds: string[],
+    decode: (advisorId: string, raw: string | null) => Doc<AdvisorState> | null,
+  ): Promise<Array<Doc<AdvisorState> | null>> {
     const out: Array<Doc<AdvisorState> | null> = [];
     // One command and one reply rather than a GET per id: node-redis's cost per command and per
     // reply, not Redis's, dominated the candidate lookup (80 GETs cost about 2.5x one MGET).
     for (let start = 0; start < advisorIds.length; start += LOAD_BATCH) {
-      const raws = await client.mGet(advisorIds.slice(start, start + LOAD_BATCH).map((id) => keys.advisor(id)));
-      for (const raw of raws) out.push(decodeAdvisor(raw));
+      const ids = advisorIds.slice(start, start + LOAD_BATCH);
+      const raws = await client.mGet(ids.map((id) => keys.advisor(id)));
+      for (const [i, raw] of raws.entries()) out.push(decode(ids[i]!, raw === null ? null : String(raw)));
     }
     return out;
   }
+  const loadAdvisors = (advisorIds: string[]) => readAdvisors(advisorIds, (_id, raw) => decodeAdvisor(raw));
+  const candidates = createCandidateCache();
+  const loadCandidates = (advisorIds: string[]) => readAdvisors(advisorIds, candidates.decode);
 
   async function loadMany<T>(ids: string[], load: (id: string) => Promise<T>): Promise<T[]> {
     const out: T[] = [];
@@ -94,5 +104,5 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
     return out;
   }
 
-  return { client, keys, options, run, loadAdvisor, loadRequest, writeAdvisor, capacityResult, loadAdvisors, loadMany };
+  return { client, keys, options, run, loadAdvisor, loadRequest, writeAdvisor, capacityResult, loadAdvisors, loadCandidates, loadMany };
 }

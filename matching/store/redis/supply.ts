@@ -65,7 +65,7 @@ export function advisorSteps(
 
 /** The candidate lookup through the index. */
 export function candidateSteps(ctx: StoreContext): Pick<MatchingStore, "findCandidates"> {
-  const { client, keys, loadAdvisors } = ctx;
+  const { client, keys, loadCandidates } = ctx;
   return {
     async findCandidates(query: CandidateQuery) {
       if (!(query.limit > 0)) return [];
@@ -111,7 +111,7 @@ export function candidateSteps(ctx: StoreContext): Pick<MatchingStore, "findCand
         }
         if (batch.length === 0 && cursors.every((cursor) => cursor.done && cursor.buffer.length === 0)) break;
         // The index is a hint: keep only advisors whose current document still belongs in a queried set.
-        for (const doc of await loadAdvisors(batch)) {
+        for (const doc of await loadCandidates(batch)) {
           if (!doc || result.length >= query.limit) continue;
           const state = doc.value;
           if (matchesCandidateQuery(state, query) && state.profile.suitabilityMaxRisk >= query.minRisk) result.push(state);

@@ -1,0 +1,50 @@
+/** The candidate lookup's decode cache (matching/store/redis/candidateCache.ts). */
+import { describe, expect, it } from "vitest";
+import { EMPTY_STATS } from "../../matching/domain/ranking.ts";
+import { createCandidateCache } from "../../matching/store/redis/candidateCache.ts";
+
+const advisorText = (id: string, ratingSum = 0) =>
+  JSON.stringify({
+    profile: { id, branchId: "brn_1", region: "r1", status: "active", maxConcurrent: 2, languages: ["en"], suitabilityMaxRisk: 3, licences: [] },
+    supply: { presence: "available", heartbeatAt: 1, active: 0, pendingPush: 0 },
+    stats: { ...EMPTY_STATS, ratingSum },
+    assignments: [],
+    pushHolds: [],
+    rev: 3,
+    langs: ["en"],
+  });
+
+describe("candidate decode cache", () => {
+  it("decodes a text once, answers the same frozen state while the text is unchanged, and decodes a changed one afresh", () => {
+    const cache = createCandidateCache();
+    const first = cache.decode("adv_a", advisorText("adv_a"));
+    expect(first?.value.profile.id).toBe("adv_a");
+    expect(first?.rev).toBe(3);
+    expect(cache.decode("adv_a", advisorText("adv_a"))).toBe(first);
+    expect(Object.isFrozen(first!.value.stats)).toBe(true);
+    expect(Object.isFrozen(first!.value.profile.languages)).toBe(true);
+    const changed = cache.decode("adv_a", advisorText("adv_a", 5));
+    expect(changed).not.toBe(first);
+    expect(changed!.value.stats.ratingSum).toBe(5);
+  });
+
+  it("a missing document is null and forgotten; a malformed one throws, as the uncached decoding does", () => {
+    const cache = createCandidateCache();
+    cache.decode("adv_a", advisorText("adv_a"));
+    expect(cache.decode("adv_a", null)).toBeNull();
+    expect(cache.size).toBe(0);
+    expect(() => cache.decode("adv_b", JSON.stringify({ profile: { id: "adv_b" } }))).toThrow();
+  });
+
+  it("keeps at most its capacity, dropping the least recently used first", () => {
+    const cache = createCandidateCache(2);
+    const a = cache.decode("adv_a", advisorText("adv_a"));
+    cache.decode("adv_b", advisorText("adv_b"));
+    expect(cache.decode("adv_a", advisorText("adv_a"))).toBe(a); // a is now the most recent
+    cache.decode("adv_c", advisorText("adv_c")); // drops b
+    expect(cache.size).toBe(2);
+    expect(cache.decode("adv_a", advisorText("adv_a"))).toBe(a);
+    const b = cache.decode("adv_b", advisorText("adv_b"));
+    expect(b?.value.profile.id).toBe("adv_b");
+  });
+});
