@@ -196,6 +196,7 @@ export function policyRoutes(deps: AppDeps) {
             },
           );
         }
+        deps.matching.engine.policyChanged(branchId);
         deps.logger.info({ branchId, version: result.policy.version, by: principal.sub }, "dispatch policy changed");
         return c.json(policyView(result.policy), 200);
       },

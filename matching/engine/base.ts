@@ -204,6 +204,14 @@ export abstract class EngineBase {
     return requestIdOfOffer(offerId) ?? (await this.records.offerRequestId(offerId));
   }
 
+  /**
+   * A branch's policy was just saved: this process uses it from its next step on. Other processes
+   * pick it up when their cached copy expires (policyTtlMs, 2 s by default).
+   */
+  policyChanged(branchId: string): void {
+    this.policies.invalidate(branchId);
+  }
+
   protected async stagesOf(request: LiveRequest): Promise<StagePlan[]> {
     return stagesFor(await this.policies.get(request.facts.branchId), request.facts.mode);
   }

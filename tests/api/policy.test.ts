@@ -143,6 +143,41 @@ describe("branch policy and queue routes (embedded backends)", () => {
       expect(versions.sort()).toEqual([1, 2, 3]);
     });
 
+    it("a saved policy governs this process's next offer at once, not after the engine's cache expires", async () => {
+      const branch = await newBranch("Prompt");
+      const manager = managerOf(branch);
+      const advisorId = await idOf(
+        await call("POST", "/v1/advisors", manager, {
+          branchId: branch,
+          name: "Pia",
+          languages: ["en"],
+          maxConcurrent: 10,
+          suitabilityMaxRisk: 5,
+          licences: [{ kind: "insurance", number: `INS-${branch}`, validUntil: new Date(Date.now() + YEAR).toISOString() }],
+        }),
+      );
+      await t.deps.matching.engine.setPresence(advisorId, "available");
+      const clientId = await idOf(await call("POST", "/v1/clients", manager, { branchId: branch, name: "Cy", riskLevel: 2, language: "en" }));
+      const offerSeconds = async () => {
+        const made = await t.deps.matching.engine.createRequest({
+          clientId,
+          topic: "help",
+          requiredLicence: "insurance",
+          channel: "chat",
+          mode: "dispatch",
+          language: null,
+          priority: 0,
+        });
+        if (!made.ok) throw new Error(made.reason);
+        const offer = (await t.deps.matching.store.getRequest(made.requestId))!.offers[0]!;
+        return (offer.expiresAt - offer.sentAt) / 1_000;
+      };
+      // The first request caches the default policy (20 s offers) in the engine.
+      expect(await offerSeconds()).toBe(DEFAULT_DISPATCH_POLICY.offerTtlSeconds);
+      expect((await call("PUT", policyPath(branch), manager, tweaked(45))).status).toBe(200);
+      expect(await offerSeconds()).toBe(45);
+    });
+
     it("names the field in validation errors", async () => {
       const cases: Array<[unknown, string]> = [
         [{ ...DEFAULT_DISPATCH_POLICY, offerTtlSeconds: 1 }, "offerTtlSeconds"],
