@@ -42,8 +42,8 @@ export interface Fanout {
 }
 
 /**
- * Hands an envelope to every handler; one that throws is reported (onError) and stops neither the
- * others nor the publish.
+ * Hands an envelope to every handler; a handler's error goes to onError, so the rest still get it
+ * unless onError throws.
  */
 function createDelivery(onError: (error: unknown) => void) {
   const handlers: Array<(envelope: Envelope) => void> = [];
@@ -59,9 +59,9 @@ function createDelivery(onError: (error: unknown) => void) {
   return { handlers, deliver };
 }
 
-/** One process, no Redis: publishing is delivering. */
-export function createLocalFanout(onError: (error: unknown) => void = rethrow): Fanout {
-  const { handlers, deliver } = createDelivery(onError);
+/** One process, no Redis: publishing is delivering, and a handler's error reaches the publisher. */
+export function createLocalFanout(): Fanout {
+  const { handlers, deliver } = createDelivery(rethrow);
   return {
     async publish(envelope) {
       deliver(envelope);

@@ -17,11 +17,11 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openPostgres, type Database } from "../../platform/database.ts";
 import type { RedisClient } from "../../platform/redis.ts";
-import { checkConsistency, type ConsistencyReport } from "../../matching/records/consistency.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { globEscape } from "../../matching/store/redis/keys.ts";
 import { connectTestRedis } from "../matching/support/redisStores.ts";
 import { ApiClient } from "../support/apiClient.ts";
+import { expectSettlesConsistent } from "../support/consistency.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { startServerProcesses, type ServerProcess } from "../support/server.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
@@ -304,13 +304,8 @@ describeWithServices("Redis loses its data three times under load, two server pr
 
     // The live store and PostgreSQL agree, invariants included (a quiet system: settle first).
     const store = createRedisMatchingStore(redis, { prefix });
-    let report: ConsistencyReport | null = null;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      await pause(500);
-      report = await checkConsistency({ prisma: database.prisma, store, now: Date.now() });
-      if (report.ok) break;
-    }
-    expect({ divergences: report!.divergences, violations: report!.violations }).toEqual({ divergences: [], violations: [] });
+    await pause(500);
+    await expectSettlesConsistent(() => ({ prisma: database.prisma, store, now: Date.now() }), 5_000);
     // Nothing a client was given an id for is lost (requests that ended before a loss are not
     // restored to the live store, by design: the record has them).
     expect(await database.prisma.serviceRequest.count({ where: { id: { in: created } } })).toBe(new Set(created).size);
