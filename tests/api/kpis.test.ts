@@ -123,12 +123,18 @@ describe("GET /v1/branches/{id}/kpis (embedded backends)", () => {
   it("runs at most KPI_QUERIES_IN_FLIGHT reports at once: the rest answer 503 with Retry-After at once, then reports run again", async () => {
     // One token for all, so the calls reach the route in the same tick rather than as each is signed.
     const headers = await authHeaders(admin, t.deps.config.jwtSecret);
-    const calls = await Promise.all(Array.from({ length: 8 }, () => app.request(kpisPath({ ...dayRange, bucket: "hour" }), { headers })));
-    const statuses = calls.map((res) => res.status);
-    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(KPI_QUERIES_IN_FLIGHT);
-    const refused = calls.filter((res) => res.status === 503);
+    // A burst of 8 overlaps only while the first reports are still running; on a busy machine they
+    // can reach the route one after another, so up to 5 bursts are sent until one overlaps.
+    let calls: Response[] = [];
+    let refused: Response[] = [];
+    for (let burst = 0; burst < 5 && refused.length === 0; burst++) {
+      calls = await Promise.all(Array.from({ length: 8 }, () => app.request(kpisPath({ ...dayRange, bucket: "hour" }), { headers })));
+      const statuses = calls.map((res) => res.status);
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(KPI_QUERIES_IN_FLIGHT);
+      expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+      refused = calls.filter((res) => res.status === 503);
+    }
     expect(refused.length).toBeGreaterThan(0);
-    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
     for (const res of refused) {
       expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
       expect((await errorOf(res)).code).toBe("UNAVAILABLE");
