@@ -728,6 +728,33 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(high.map((s) => s.profile.id)).toEqual([b.profile.id]);
     });
 
+    it("merges the scope lists in (lastAssignedAt, id) byte order, however unevenly filled and tied", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = await openStore(client, prefix);
+      const keys = keySpace(prefix);
+      const branchId = `brn_${uniqueTag()}`;
+      const tag = uniqueTag();
+      // 60 in scope 5, a few in each other: the big list is read again after its first share, the
+      // small ones run dry. Ids differ in case and punctuation, which a locale's collation orders
+      // differently from bytes; scores tie in groups of seven.
+      const advisors: Array<{ id: string; score: number; risk: number }> = [];
+      for (let i = 0; i < 75; i++) {
+        const id = `adv_${tag}${["_a", "_B", "-c", "_D", "a", "Z"][i % 6]}${String(i).padStart(3, "0")}`;
+        advisors.push({ id, score: (i * 37) % 7, risk: i < 60 ? 5 : 1 + (i % 4) });
+      }
+      for (const advisor of advisors) {
+        await online(store, { id: advisor.id, branchId, suitabilityMaxRisk: advisor.risk });
+        const scope = advisor.risk;
+        await client.zAdd(keys.candidates("branch", branchId, "fund_sales", "*", scope), { score: advisor.score, value: advisor.id }, { XX: true });
+      }
+      const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+      const expected = [...advisors].sort((x, y) => x.score - y.score || byteOrder(x.id, y.id)).map((a) => a.id);
+      const found = await store.findCandidates({ pool: "branch", poolId: branchId, licence: "fund_sales", language: null, minRisk: 1, limit: 50 });
+      expect(found.map((s) => s.profile.id)).toEqual(expected.slice(0, 50));
+      const all = await store.findCandidates({ pool: "branch", poolId: branchId, licence: "fund_sales", language: null, minRisk: 1, limit: 500 });
+      expect(all.map((s) => s.profile.id)).toEqual(expected);
+    });
+
     it("a lookup answers each advisor's current document, never one decoded for an earlier lookup, and shares it frozen", async () => {
       const prefix = `test:${uniqueTag()}:`;
       const store = await openStore(client, prefix);
