@@ -755,6 +755,36 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(all.map((s) => s.profile.id)).toEqual(expected);
     });
 
+    it("reads a list that runs dry again in the round trip that reads the documents merged so far", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      // The store's client, logging each command it sends and each reply, in order.
+      const log: string[] = [];
+      const logged = new Proxy(client, {
+        get(target, property) {
+          const value = Reflect.get(target, property);
+          if (typeof value !== "function" || (property !== "zRangeWithScores" && property !== "mGet")) return value;
+          return async (...args: unknown[]) => {
+            log.push("send");
+            try {
+              return await value.apply(target, args);
+            } finally {
+              log.push("reply");
+            }
+          };
+        },
+      });
+      const store = await openStore(logged, prefix);
+      const branchId = `brn_${uniqueTag()}`;
+      // One list of 40 and four empty ones: limit 32 reads 16 heads a list, so the big one runs dry.
+      for (let i = 0; i < 40; i++) await online(store, { branchId, suitabilityMaxRisk: 5 });
+      log.length = 0;
+      const found = await store.findCandidates({ pool: "branch", poolId: branchId, licence: "fund_sales", language: null, minRisk: 1, limit: 32 });
+      expect(found).toHaveLength(32);
+      // A round trip is a run of sends: the heads; the first 16 documents with the next heads; the rest.
+      const roundTrips = log.filter((entry, i) => entry === "send" && log[i - 1] !== "send").length;
+      expect(roundTrips).toBe(3);
+    });
+
     it("a lookup answers each advisor's current document, never one decoded for an earlier lookup, and shares it frozen", async () => {
       const prefix = `test:${uniqueTag()}:`;
       const store = await openStore(client, prefix);

@@ -78,23 +78,38 @@ export function candidateSteps(ctx: StoreContext): Pick<MatchingStore, "findCand
       const seen = new Set<string>();
       const result: AdvisorState[] = [];
 
-      while (result.length < query.limit) {
-        // Read the next heads of every scope set that ran dry (one round trip: one slot, pipelined).
-        await Promise.all(
-          cursors
-            .filter((cursor) => !cursor.done && cursor.buffer.length === 0)
-            .map(async (cursor) => {
-              const rows = await client.zRangeWithScores(cursor.key, cursor.offset, cursor.offset + chunk - 1);
-              cursor.offset += rows.length;
-              cursor.buffer.push(...rows.map((row) => ({ value: String(row.value), score: Number(row.score) })));
-              if (rows.length < chunk) cursor.done = true;
-            }),
-        );
-        // Merge by (lastAssignedAt, id) until we have enough or a set needs reading again.
-        const batch: string[] = [];
+      const dry = (cursor: (typeof cursors)[number]) => !cursor.done && cursor.buffer.length === 0;
+      const readHeads = async (cursor: (typeof cursors)[number]) => {
+        const rows = await client.zRangeWithScores(cursor.key, cursor.offset, cursor.offset + chunk - 1);
+        cursor.offset += rows.length;
+        cursor.buffer.push(...rows.map((row) => ({ value: String(row.value), score: Number(row.score) })));
+        if (rows.length < chunk) cursor.done = true;
+      };
+      // The merged advisors whose documents are still to be read.
+      let batch: string[] = [];
+      // Whether the merge stopped at a list that ran dry, and so needs that list's next heads.
+      let blocked = true;
+      for (;;) {
+        // One round trip (one slot, pipelined): the documents of the last batch, and the next heads of
+        // the lists that ran dry when the merge needs them. A list that runs dry before the merge has
+        // enough (one big list among small ones) costs no round trip of its own.
+        const [docs] = await Promise.all([loadCandidates(batch), ...(blocked ? cursors.filter(dry).map(readHeads) : [])]);
+        // The index is a hint: keep only advisors whose current document still belongs in a queried set.
+        for (const doc of docs) {
+          if (!doc || result.length >= query.limit) continue;
+          const state = doc.value;
+          if (matchesCandidateQuery(state, query) && state.profile.suitabilityMaxRisk >= query.minRisk) result.push(state);
+        }
+        if (result.length >= query.limit) break;
+        // Merge by (lastAssignedAt, id) until we have enough or a list needs reading again.
+        batch = [];
+        blocked = false;
         for (;;) {
           if (batch.length >= query.limit - result.length) break;
-          if (cursors.some((cursor) => !cursor.done && cursor.buffer.length === 0)) break;
+          if (cursors.some(dry)) {
+            blocked = true;
+            break;
+          }
           let best: (typeof cursors)[number] | undefined;
           for (const cursor of cursors) {
             const head = cursor.buffer[0];
@@ -109,13 +124,8 @@ export function candidateSteps(ctx: StoreContext): Pick<MatchingStore, "findCand
             batch.push(value);
           }
         }
-        if (batch.length === 0 && cursors.every((cursor) => cursor.done && cursor.buffer.length === 0)) break;
-        // The index is a hint: keep only advisors whose current document still belongs in a queried set.
-        for (const doc of await loadCandidates(batch)) {
-          if (!doc || result.length >= query.limit) continue;
-          const state = doc.value;
-          if (matchesCandidateQuery(state, query) && state.profile.suitabilityMaxRisk >= query.minRisk) result.push(state);
-        }
+        // Nothing merged and no list to read again: every list was read to its end.
+        if (batch.length === 0 && !blocked) break;
       }
       return result;
     },
