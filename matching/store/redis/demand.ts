@@ -37,13 +37,14 @@ export function requestSteps(
         [
           String(input.stageIndex),
           input.kind,
-          JSON.stringify(input.candidates),
+          String(input.candidates.length),
           String(input.count),
           eligibilityContext({ language }, now, presenceTtlMs),
           String(now),
           String(expiresAt),
           keys.prefix,
           options.journal && journal ? JSON.stringify(journal) : "",
+          ...input.candidates.flatMap((candidate) => [candidate.advisorId, candidate.offerId]),
         ],
       );
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
