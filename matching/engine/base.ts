@@ -274,15 +274,13 @@ export abstract class EngineBase {
   }
 
   /**
-   * True when the advisor has not been heard from since the live state was rebuilt (heartbeatAt 0
-   * is "restored, no heartbeat since"), and that rebuild is younger than the presence TTL: their
-   * presence is not known yet (their processes re-apply it within seconds, their next heartbeat at
-   * the latest), so "offline" is not an answer to give them.
+   * True when the live state was rebuilt less than a presence TTL ago. An advisor restored by it and
+   * not heard from since (acceptOffer's PRESENCE refusal says so) then has a presence not known yet:
+   * their processes re-apply it within seconds, their next heartbeat at the latest, so "offline" is
+   * not an answer to give them. Past the TTL, unheard from means offline.
    */
-  protected async presenceUnknownSinceRebuild(advisorId: string): Promise<boolean> {
-    const [advisor, generation] = await Promise.all([this.store.getAdvisor(advisorId), this.store.getGeneration()]);
-    if (advisor?.supply.heartbeatAt !== 0) return false;
-    const age = this.clock.now() - rebuiltAtOf(generation);
+  protected async rebuiltWithinPresenceTtl(): Promise<boolean> {
+    const age = this.clock.now() - rebuiltAtOf(await this.store.getGeneration());
     return age >= 0 && age < this.presenceTtlMs;
   }
 

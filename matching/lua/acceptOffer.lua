@@ -32,7 +32,9 @@
            {DUPLICATE, requestDocument, offer, advisorDocument}  (UNKNOWN_ADVISOR if they are gone)
            {NOT_FOUND | NOT_YOURS | ALREADY_TAKEN | NOT_LIVE | OFFER_CLOSED | OFFER_EXPIRED}
            {UNKNOWN_ADVISOR}
-           {STATUS | PRESENCE | CAPACITY | LICENCE | SUITABILITY | LANGUAGE, detail}
+           {STATUS | CAPACITY | LICENCE | SUITABILITY | LANGUAGE, detail}
+           {PRESENCE, detail, unheard}  unheard is 1 when the advisor's heartbeatAt is 0 (restored
+                                         by a rebuild, not heard from since), else 0
            {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
@@ -80,6 +82,12 @@ if offer.expiresAt <= now then return { C.OFFER_EXPIRED } end
 local advisor, advisor_raw = load_advisor(KEYS[2])
 if not advisor then return { C.UNKNOWN_ADVISOR } end
 local request_id = doc.facts.id
+-- An eligibility refusal; PRESENCE adds whether this read saw the advisor restored and unheard
+-- since (heartbeatAt 0), so Node can tell "unknown yet" from "offline" without reading again.
+local function refused(reason, detail)
+  if reason ~= 'PRESENCE' then return { C[reason], detail } end
+  return { C[reason], detail, tonumber(advisor.supply.heartbeatAt) == 0 and 1 or 0 }
+end
 local converts_hold = contains(advisor.pushHolds, offer.id)
 local holds_slot = contains(advisor.assignments, request_id)
 local ok, snapshot, detail
@@ -91,11 +99,11 @@ if holds_slot then
     local supply = copy_supply(advisor.supply)
     supply.active = supply.active - 1
     ok, snapshot, detail = check_advisor(advisor, supply, doc.facts, ctx, 'accept')
-    if not ok then return { C[snapshot], detail } end
+    if not ok then return refused(snapshot, detail) end
   end
 else
   ok, snapshot, detail = check_advisor(advisor, advisor.supply, doc.facts, ctx, converts_hold and 'accept' or 'push')
-  if not ok then return { C[snapshot], detail } end
+  if not ok then return refused(snapshot, detail) end
 end
 
 -- The request's half.

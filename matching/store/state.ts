@@ -87,10 +87,14 @@ export type ClaimResult =
   | { ok: true; request: LiveRequest; offer: OfferState; superseded: OfferState[]; duplicate: boolean }
   | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_TAKEN" | "OFFER_EXPIRED" | "OFFER_CLOSED" | "NOT_LIVE" };
 
-/** acceptOffer's refusals: the request's (as claimOffer) or the advisor's (as takeAssignment). */
+/**
+ * acceptOffer's refusals: the request's (as claimOffer) or the advisor's (as takeAssignment). A
+ * PRESENCE refusal also says whether the read that refused saw the advisor restored by a rebuild and
+ * not heard from since (heartbeatAt 0): their presence is then unknown rather than offline.
+ */
 export type AcceptRefusal =
   | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_TAKEN" | "OFFER_EXPIRED" | "OFFER_CLOSED" | "NOT_LIVE" }
-  | EligibilityRefusal;
+  | (EligibilityRefusal & { unheardSinceRestore?: boolean });
 
 export type AcceptResult =
   | {

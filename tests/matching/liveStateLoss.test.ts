@@ -313,7 +313,7 @@ describeWithServices("losing the live state on Redis + PostgreSQL", [await probe
     await expectConsistent({ prisma: db.prisma, store, now: w.clock.now() });
   });
 
-  it("an accept refused just before another process re-applies the advisor's presence decides again on it, never NOT_ELIGIBLE", async () => {
+  it("an accept refused just before another process re-applies the advisor's presence answers retry (503), never NOT_ELIGIBLE; the retry succeeds", async () => {
     // What runs between the store's refusal of an accept and the engine's next read: here, the
     // other process noticing the rebuild, as it does every second (seen under CPU contention).
     let between: (() => Promise<unknown>) | null = null;
@@ -344,8 +344,10 @@ describeWithServices("losing the live state on Redis + PostgreSQL", [await probe
       await other.ensureLiveState();
       replayed = true;
     };
-    expect(await w.engine.accept(offer.id, c)).toEqual({ ok: true, requestId: made, duplicate: false });
+    // The refusing read saw c restored and unheard from: unknown, so retry, whatever is known since.
+    expect(await failureOf(w.engine.accept(offer.id, c))).toBeInstanceOf(LiveStateUnavailableError);
     expect(replayed, "the other process re-applied c's presence between the refusal and the engine's check").toBe(true);
+    expect(await w.engine.accept(offer.id, c)).toEqual({ ok: true, requestId: made, duplicate: false });
     await persister.drainAll();
     await expectConsistent({ prisma: db.prisma, store, now: w.clock.now() });
   });

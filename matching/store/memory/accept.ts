@@ -18,7 +18,7 @@ export function acceptOffer(advisors: AdvisorBook, requests: RequestBook, input:
   }
 
   const slot = advisors.takeAssignment(advisorId, checked.request.facts, offerId, now, presenceTtlMs);
-  if (!slot.ok) return slot;
+  if (!slot.ok) return slot.reason === "PRESENCE" ? { ...slot, unheardSinceRestore: known.supply.heartbeatAt === 0 } : slot;
   const claim = requests.claim(requestId, offerId, advisorId, now);
   // checkClaim just passed and nothing ran since: the claim wins.
   if (!claim.ok || claim.duplicate) throw new Error(`memory matching store: accept of ${offerId} lost its claim after checking it`);

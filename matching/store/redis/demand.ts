@@ -100,6 +100,8 @@ export function acceptSteps(ctx: StoreContext): Pick<MatchingStore, "acceptOffer
       );
       if (!outcome.ok) {
         if (outcome.reason === "UNKNOWN_ADVISOR") return { ok: false, reason: outcome.reason, detail: `advisor ${advisorId} is not registered` };
+        if (outcome.reason === "PRESENCE")
+          return { ok: false, reason: "PRESENCE", detail: String(outcome.payload[0]), unheardSinceRestore: Number(outcome.payload[1]) === 1 };
         if (CAPACITY_REASONS.has(outcome.reason))
           return { ok: false, reason: outcome.reason as Exclude<typeof outcome.reason, "UNKNOWN_ADVISOR">, detail: String(outcome.payload[0]) } as AcceptResult;
         return { ok: false, reason: outcome.reason } as AcceptResult;

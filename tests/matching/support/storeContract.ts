@@ -1321,13 +1321,22 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         const [toAway] = await offerTo(id, [away.profile.id], { kind: "broadcast" });
         ok(await store.setPresence(away.profile.id, "away", T0 + SEC));
         const awayBefore = await advisorOf(away.profile.id);
-        expectRefused(await accept(id, toAway!.id, away.profile.id, T0 + 2 * SEC), "PRESENCE");
+        expect(await accept(id, toAway!.id, away.profile.id, T0 + 2 * SEC)).toMatchObject({ ok: false, reason: "PRESENCE", unheardSinceRestore: false });
+        // Restored by a rebuild and not heard from since (heartbeatAt 0): the refusal says so.
+        const restored = await online();
+        const [toRestored] = await offerTo(id, [restored.profile.id], { kind: "broadcast" });
+        await store.restoreAdvisor({ ...restored, supply: { ...restored.supply, presence: "offline", heartbeatAt: 0 } });
+        expect(await accept(id, toRestored!.id, restored.profile.id, T0 + 2 * SEC)).toMatchObject({
+          ok: false,
+          reason: "PRESENCE",
+          unheardSinceRestore: true,
+        });
 
         expect(await advisorOf(full.profile.id)).toEqual(before);
         expect(await advisorOf(away.profile.id)).toEqual(awayBefore);
         const after = await requestOf(id);
         expect(after.status).toBe("offered");
-        expect(after.offers.filter((x) => x.outcome === null).map((x) => x.id)).toEqual([...open.offers.map((x) => x.id), toAway!.id]);
+        expect(after.offers.filter((x) => x.outcome === null).map((x) => x.id)).toEqual([...open.offers.map((x) => x.id), toAway!.id, toRestored!.id]);
         expect(await store.getDeadline(id)).toBe(T0 + MIN);
       });
 
