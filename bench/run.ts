@@ -26,8 +26,9 @@ import { decisionTimeSuite } from "./suites/decisionTime.ts";
 import { socketMemorySuite } from "./suites/socketMemory.ts";
 import { kpisSuite } from "./suites/kpis.ts";
 import { simulationSuite } from "./suites/simulation.ts";
+import { redisWorkSuite } from "./suites/redisWork.ts";
 
-const SUITES: BenchSuite[] = [matchingCoreSuite, endToEndSuite, latencySuite, decisionTimeSuite, socketMemorySuite, kpisSuite, simulationSuite];
+const SUITES: BenchSuite[] = [matchingCoreSuite, redisWorkSuite, endToEndSuite, latencySuite, decisionTimeSuite, socketMemorySuite, kpisSuite, simulationSuite];
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");

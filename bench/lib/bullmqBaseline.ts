@@ -18,6 +18,8 @@ export interface BullmqRun {
   jobs: number;
   inFlight: number;
   log(line: string): void;
+  /** Called right before and right after the timed jobs (after the warm-up): e.g. to count Redis's work in between. */
+  around?: { before(): Promise<void>; after(): Promise<void> };
 }
 
 export interface BullmqResult {
@@ -74,7 +76,9 @@ export async function measureBullmq(run: BullmqRun): Promise<BullmqResult> {
     };
     await addAndProcess(WARMUP_JOBS);
     run.log(`BullMQ: adding and processing ${run.jobs} jobs, ${run.inFlight} in flight`);
+    await run.around?.before();
     const elapsedMs = await addAndProcess(run.jobs, "BullMQ jobs added");
+    await run.around?.after();
     return { jobsPerSecond: (run.jobs * 1000) / elapsedMs, jobs: run.jobs, elapsedMs };
   } finally {
     // Every step runs even when an earlier one fails; the prefix deletion catches whatever obliterate missed.

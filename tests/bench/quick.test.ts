@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { expect, it } from "vitest";
+import { callgrindAvailable } from "../../bench/lib/callgrindRedis.ts";
 import { describeWithServices, probePostgres, probeRedis } from "../support/services.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -24,7 +25,7 @@ function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr:
 }
 
 describeWithServices("npm run bench -- --quick", [await probePostgres(), await probeRedis()], () => {
-  it("runs every suite and prints the table with all seven suites and a results file", { timeout: 300_000 }, async () => {
+  it("runs every suite and prints the table with all eight suites and a results file", { timeout: 300_000 }, async () => {
     const { code, stdout, stderr } = await runQuickBench();
     expect(code, `${stdout}\n${stderr.slice(-4000)}`).toBe(0);
     for (const measure of [
@@ -41,6 +42,13 @@ describeWithServices("npm run bench -- --quick", [await probePostgres(), await p
     ]) {
       expect(stdout).toContain(measure);
     }
+    // Counted under valgrind when it is installed (it is on CI), else skipped with a line saying why.
+    if (callgrindAvailable()) {
+      expect(stdout).toContain("Redis instructions per decision (callgrind)");
+      expect(stdout).toContain("Redis instructions per grab (callgrind)");
+    } else {
+      expect(stderr).toContain("redisWork: skipped");
+    }
     expect(stdout).toMatch(/measure\s+figure\s+baseline\s+ratio\s+target/);
     const file = stdout.match(/results written to (\S+\.json)/)?.[1];
     expect(file).toBeDefined();
@@ -48,6 +56,7 @@ describeWithServices("npm run bench -- --quick", [await probePostgres(), await p
     expect(results.quick).toBe(true);
     expect(results.suites.map((s: { suite: string }) => s.suite)).toEqual([
       "matchingCore",
+      "redisWork",
       "endToEnd",
       "latency",
       "decisionTime",
