@@ -15,11 +15,7 @@ export abstract class ActionEngine extends FunnelEngine {
     // order: backpressure (new work waits while the record trails; accepts, declines and completes
     // go on); the live state, whose loss refuses before the row is written (a rebuild would restore
     // it, but the caller is told to retry); then the client.
-    const [overloaded, stateIsLive, client] = await Promise.all([
-      this.recorder.overloaded(),
-      this.store.isLive(),
-      this.records.clientContext(input.clientId),
-    ]);
+    const [overloaded, stateIsLive, client] = await Promise.all([this.recorder.overloaded(), this.store.isLive(), this.records.clientContext(input.clientId)]);
     if (overloaded) return { ok: false, reason: "OVERLOADED" };
     if (!stateIsLive) throw new LiveStateUnavailableError("createRequest");
     if (!client) return { ok: false, reason: "UNKNOWN_CLIENT" };
