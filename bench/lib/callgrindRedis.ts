@@ -11,10 +11,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "redis";
+import { freePort } from "./serverProcess.ts";
 
 export interface CallgrindRedis {
   url: string;
@@ -33,17 +33,6 @@ const START_TIMEOUT_MS = 60_000;
 /** valgrind, callgrind_control and redis-server are all on the PATH. */
 export function callgrindAvailable(): boolean {
   return ["valgrind", "callgrind_control", "redis-server"].every((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 function control(pid: number, args: string[]): void {

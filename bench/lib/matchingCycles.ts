@@ -1,5 +1,5 @@
 /**
- * The two units of work the matchingCore suite counts, each a request's whole life in the live
+ * The two units of work the matchingCore and redisWork suites count, each a request's whole life in the live
  * store, built from the engine's store steps (engineSteps.ts):
  *
  * - a decision (dispatch): create the request at the branch stage; select candidates, hold the
@@ -15,6 +15,11 @@
 import type { RequestFacts } from "../../matching/domain/types.ts";
 import { acceptOffer, finishRequest, offerStep, openRequest, type StepContext } from "./engineSteps.ts";
 import type { MatchingInvariants } from "./matchingInvariants.ts";
+
+/** Cycles run at once, ours and the BullMQ baseline's alike. */
+export const CYCLES_IN_FLIGHT = 32;
+/** The runs send no heartbeats: presence registered at the start must outlast them. */
+export const CYCLES_PRESENCE_TTL_MS = 3_600_000;
 
 export interface CycleContext extends StepContext {
   invariants: MatchingInvariants;

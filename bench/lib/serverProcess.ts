@@ -32,7 +32,8 @@ export interface ServerProcessOptions {
   nodeArgs?: string[];
 }
 
-async function freePort(): Promise<number> {
+/** A port nobody listens on now (the OS picks it; another process could take it before it is used). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.listen(0, "127.0.0.1", () => {

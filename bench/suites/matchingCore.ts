@@ -30,13 +30,15 @@ import type { BenchContext, BenchSuite, Comparison } from "../lib/harness.ts";
 import { openBenchStore, type StoreKind } from "../lib/benchStore.ts";
 import { measureBullmq, type BullmqResult } from "../lib/bullmqBaseline.ts";
 import { runInFlight } from "../lib/inFlight.ts";
-import { dispatchCycle, grabCycle, type CycleContext } from "../lib/matchingCycles.ts";
+import {
+  CYCLES_IN_FLIGHT as IN_FLIGHT,
+  CYCLES_PRESENCE_TTL_MS as PRESENCE_TTL_MS,
+  dispatchCycle,
+  grabCycle,
+  type CycleContext,
+} from "../lib/matchingCycles.ts";
 import { MatchingInvariants } from "../lib/matchingInvariants.ts";
 import { benchAdvisorId, benchRequest, populate } from "../lib/population.ts";
-
-const IN_FLIGHT = 32;
-/** The run sends no heartbeats: presence registered at the start must outlast it. */
-const PRESENCE_TTL_MS = 3_600_000;
 
 interface Sizes {
   advisors: number;

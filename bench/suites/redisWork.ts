@@ -20,13 +20,17 @@ import { callgrindAvailable, startCallgrindRedis, type CallgrindRedis } from "..
 import type { BenchContext, BenchSuite, Comparison } from "../lib/harness.ts";
 import { openBenchStore } from "../lib/benchStore.ts";
 import { runInFlight } from "../lib/inFlight.ts";
-import { dispatchCycle, grabCycle, type CycleContext } from "../lib/matchingCycles.ts";
+import {
+  CYCLES_IN_FLIGHT as IN_FLIGHT,
+  CYCLES_PRESENCE_TTL_MS as PRESENCE_TTL_MS,
+  dispatchCycle,
+  grabCycle,
+  type CycleContext,
+} from "../lib/matchingCycles.ts";
 import { MatchingInvariants } from "../lib/matchingInvariants.ts";
 import { benchAdvisorId, benchRequest, populate } from "../lib/population.ts";
 
 const ADVISORS = 1_000;
-const IN_FLIGHT = 32;
-const PRESENCE_TTL_MS = 3_600_000;
 const WARMUP = 50;
 
 interface Counts {
