@@ -93,7 +93,15 @@ local new_raw = save_request(KEYS[1], doc, nil)
 redis.call('ZADD', KEYS[2], expires_at, doc.facts.id)
 
 local offers_json = json_encode(offers)
-local snapshots_json = json_encode(snapshots)
+-- A push's snapshot was just written with its hold: its text is reused, not encoded again.
+local snapshots_json
+if kind == 'push' then
+  local parts = {}
+  for i = 1, #snapshots do parts[i] = snapshot_text(snapshots[i]) end
+  snapshots_json = '[' .. table.concat(parts, ',') .. ']'
+else
+  snapshots_json = json_encode(snapshots)
+end
 local journal_id = false
 if ARGV[9] ~= '' then
   journal_id = redis.call('XADD', KEYS[3], '*', 'r', doc.facts.id, 'k', 'offer', 'd', new_raw, 'o', offers_json, 'g', snapshots_json, 'x', ARGV[9])

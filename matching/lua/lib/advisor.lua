@@ -19,6 +19,9 @@
 
 -- The pending writes of each snapshot view, by view.
 local SNAP_WRITES = {}
+-- The text each snapshot was written with (flush_snaps), by snapshot: a script that also answers
+-- it (makeOffers' push) uses it rather than encoding the snapshot a second time.
+local SNAP_TEXT = {}
 
 local function snaps_view(key)
   local writes = {}
@@ -44,12 +47,19 @@ local function flush_snaps(key, view)
   if not writes then return end
   for field, value in pairs(writes) do
     if value then
-      redis.call('HSET', key .. ':snaps', field, json_encode(value))
+      local text = json_encode(value)
+      SNAP_TEXT[value] = text
+      redis.call('HSET', key .. ':snaps', field, text)
     else
       redis.call('HDEL', key .. ':snaps', field)
     end
     writes[field] = nil
   end
+end
+
+-- A snapshot's JSON: the text it was written with when this script wrote it, else encoded now.
+local function snapshot_text(snapshot)
+  return SNAP_TEXT[snapshot] or json_encode(snapshot)
 end
 
 local function load_advisor(key)
