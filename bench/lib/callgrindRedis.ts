@@ -1,6 +1,6 @@
 /**
  * A private redis-server run under valgrind's callgrind, which counts the instructions it executes.
- * A count is the same from run to run whatever else the machine is doing (0.2% apart here), where
+ * A count barely moves from run to run, whatever else the machine is doing (within 0.7% over four runs here), where
  * seconds and even CPU time per decision moved by 30% between runs on the same 2-core machine: the
  * measure to compare two versions of a script with.
  *

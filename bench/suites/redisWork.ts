@@ -4,7 +4,7 @@
  *
  * Why beside matchingCore: on this 2-core machine the Redis store's decisions/s are bound by Redis
  * (one thread, 75% busy, with the bench's Node process 50% idle), and both seconds and CPU time per
- * decision moved by 30% between runs. Instruction counts repeat to 0.2%, so a change to a script
+ * decision moved by 30% between runs. Instruction counts repeat to within 0.7%, so a change to a script
  * shows here even when it is too small for matchingCore's noise. The ratio is the Redis side of
  * matchingCore's targets: decisions/s >= 0.5x BullMQ needs at most 2x BullMQ's instructions per
  * job, grabs/s >= 0.3x at most 3.3x (what Node spends beside is matchingCore's to show).
