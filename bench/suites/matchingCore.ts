@@ -24,21 +24,12 @@
  * request assigned at most once, no advisor ever over capacity, every slot given back. A broken
  * invariant throws: a throughput figure from a run that double-assigned is worthless.
  */
-import { seededRandom } from "../../core/random.ts";
-import { DEFAULT_DISPATCH_POLICY } from "../../matching/domain/policy.ts";
 import type { BenchContext, BenchSuite, Comparison } from "../lib/harness.ts";
 import { openBenchStore, type StoreKind } from "../lib/benchStore.ts";
 import { measureBullmq, type BullmqResult } from "../lib/bullmqBaseline.ts";
+import { populateCycleWorld } from "../lib/cycleWorld.ts";
 import { runInFlight } from "../lib/inFlight.ts";
-import {
-  CYCLES_IN_FLIGHT as IN_FLIGHT,
-  CYCLES_PRESENCE_TTL_MS as PRESENCE_TTL_MS,
-  dispatchCycle,
-  grabCycle,
-  type CycleContext,
-} from "../lib/matchingCycles.ts";
-import { MatchingInvariants } from "../lib/matchingInvariants.ts";
-import { benchAdvisorId, benchRequest, populate } from "../lib/population.ts";
+import { CYCLES_IN_FLIGHT as IN_FLIGHT, dispatchCycle, grabCycle } from "../lib/matchingCycles.ts";
 
 interface Sizes {
   advisors: number;
@@ -93,12 +84,7 @@ async function measureStore(context: BenchContext, kind: StoreKind, sizes: Sizes
   const { store, close } = await openBenchStore(kind, context.redisUrl, "matchingCore");
   try {
     context.log(`${kind} store: registering ${sizes.advisors.toLocaleString("en")} available advisors`);
-    await populate(store, sizes.advisors, Date.now(), context.log, { allAvailable: true });
-    const invariants = new MatchingInvariants();
-    const ctx: CycleContext = { store, policy: DEFAULT_DISPATCH_POLICY, presenceTtlMs: PRESENCE_TTL_MS, now: Date.now, invariants };
-    const random = seededRandom(sizes.advisors);
-    let sequence = 0;
-    const nextRequest = () => benchRequest(sequence++, sizes.advisors, Date.now(), random);
+    const { ctx, nextRequest, verify } = await populateCycleWorld(store, sizes.advisors, context.log);
 
     const decisions = await measurePhase(context, `${kind} store decisions`, sizes.decisions, sizes.warmup, async () => ({
       settled: await dispatchCycle(ctx, nextRequest()),
@@ -108,8 +94,7 @@ async function measureStore(context: BenchContext, kind: StoreKind, sizes: Sizes
       return { settled: won, offers: attempts };
     });
     context.log(`${kind} store: checking invariants`);
-    const advisorIds = Array.from({ length: sizes.advisors }, (_, i) => benchAdvisorId(i));
-    return { kind, decisions, grabs, invariants: await invariants.verify(store, advisorIds) };
+    return { kind, decisions, grabs, invariants: await verify() };
   } finally {
     await close();
   }

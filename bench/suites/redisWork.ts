@@ -13,22 +13,13 @@
  * private Redis is fresh, so key counts are small (1,000 advisors); a decision's cost grows little
  * with them (sorted-set updates are logarithmic). Skipped, with a line saying so, without valgrind.
  */
-import { seededRandom } from "../../core/random.ts";
-import { DEFAULT_DISPATCH_POLICY } from "../../matching/domain/policy.ts";
 import { measureBullmq } from "../lib/bullmqBaseline.ts";
 import { callgrindAvailable, startCallgrindRedis, type CallgrindRedis } from "../lib/callgrindRedis.ts";
 import type { BenchContext, BenchSuite, Comparison } from "../lib/harness.ts";
 import { openBenchStore } from "../lib/benchStore.ts";
+import { populateCycleWorld } from "../lib/cycleWorld.ts";
 import { runInFlight } from "../lib/inFlight.ts";
-import {
-  CYCLES_IN_FLIGHT as IN_FLIGHT,
-  CYCLES_PRESENCE_TTL_MS as PRESENCE_TTL_MS,
-  dispatchCycle,
-  grabCycle,
-  type CycleContext,
-} from "../lib/matchingCycles.ts";
-import { MatchingInvariants } from "../lib/matchingInvariants.ts";
-import { benchAdvisorId, benchRequest, populate } from "../lib/population.ts";
+import { CYCLES_IN_FLIGHT as IN_FLIGHT, dispatchCycle, grabCycle } from "../lib/matchingCycles.ts";
 
 const ADVISORS = 1_000;
 const WARMUP = 50;
@@ -43,21 +34,13 @@ async function countOurs(redis: CallgrindRedis, context: BenchContext, sizes: Co
   const { store, close } = await openBenchStore("redis", redis.url, "redisWork");
   try {
     context.log(`redisWork: registering ${ADVISORS.toLocaleString("en")} advisors (Redis runs about 50x slower under callgrind)`);
-    await populate(store, ADVISORS, Date.now(), context.log, { allAvailable: true });
-    const invariants = new MatchingInvariants();
-    const ctx: CycleContext = { store, policy: DEFAULT_DISPATCH_POLICY, presenceTtlMs: PRESENCE_TTL_MS, now: Date.now, invariants };
-    const random = seededRandom(ADVISORS);
-    let sequence = 0;
-    const next = () => benchRequest(sequence++, ADVISORS, Date.now(), random);
+    const { ctx, nextRequest: next, verify } = await populateCycleWorld(store, ADVISORS, context.log);
     await runInFlight(WARMUP, IN_FLIGHT, async () => void (await dispatchCycle(ctx, next())));
     context.log(`redisWork: ${sizes.decisions} decisions`);
     const decisions = await redis.measure("decisions", () => runInFlight(sizes.decisions, IN_FLIGHT, async () => void (await dispatchCycle(ctx, next()))));
     context.log(`redisWork: ${sizes.grabs} grabs`);
     const grabs = await redis.measure("grabs", () => runInFlight(sizes.grabs, IN_FLIGHT, async () => void (await grabCycle(ctx, next()))));
-    const checked = await invariants.verify(
-      store,
-      Array.from({ length: ADVISORS }, (_, i) => benchAdvisorId(i)),
-    );
+    const checked = await verify();
     return { perDecision: decisions / sizes.decisions / 1000, perGrab: grabs / sizes.grabs / 1000, won: checked.won };
   } finally {
     await close();
