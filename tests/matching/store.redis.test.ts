@@ -492,6 +492,58 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       await store.restoreAdvisor(rounded);
       expect(await store.getAdvisor(rounded.profile.id)).toEqual(rounded);
     });
+    it("an advisor's text starts with its profile, whose text a write reuses until upsertAdvisor replaces the profile", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = await openStore(client, prefix);
+      const keys = keySpace(prefix);
+      // Characters that a cut at the wrong place or a stale text would show: quotes, a backslash,
+      // commas and braces, the encoder's mark character, non-ASCII; and numbers cjson would round.
+      const tricky = licence({ number: 'a,"b"}{\\\u0001é', validFrom: -8.64e15, validUntil: Number.MAX_SAFE_INTEGER });
+      const first = profile({ languages: ["en", "fr"], licences: [tricky, licence()] });
+      /** The stored profile, after checking that the text's cut where pl says (in bytes) parses to it. */
+      const stored = async (id: string) => {
+        const raw = Buffer.from((await client.get(keys.advisor(id)))!);
+        const doc = JSON.parse(raw.toString());
+        expect(raw.subarray(0, 11).toString()).toBe('{"profile":');
+        expect(raw.subarray(11 + doc.pl, 12 + doc.pl).toString()).toBe(",");
+        expect(JSON.parse(raw.subarray(11, 11 + doc.pl).toString())).toEqual(doc.profile);
+        return doc.profile as AdvisorProfile;
+      };
+
+      await store.upsertAdvisor(first, T0);
+      expect(await stored(first.id)).toEqual(first);
+      expect((await store.setPresence(first.id, "available", T0)).ok).toBe(true);
+      expect((await store.holdPushSlot(first.id, facts({ language: "fr" }), "off_1", T0 + SEC, TTL)).ok).toBe(true);
+      expect(await store.releasePushHold(first.id, "off_1")).toMatchObject({ profile: first, pushHolds: [] });
+      expect(await stored(first.id)).toEqual(first);
+
+      // A new profile (other languages, one licence fewer) replaces the reused text at once.
+      const second = { ...first, languages: ["de"], licences: [tricky], maxConcurrent: 1 };
+      await store.upsertAdvisor(second, T0 + 2 * SEC);
+      expect(await stored(first.id)).toEqual(second);
+      const held = await store.holdPushSlot(first.id, facts({ language: "de" }), "off_2", T0 + 3 * SEC, TTL);
+      expect(held).toMatchObject({ ok: true, advisor: { profile: second } });
+      await store.recordRating(first.id, 4);
+      expect(await stored(first.id)).toEqual(second);
+      expect((await store.getAdvisor(first.id))?.profile).toEqual(second);
+
+      // Reused, not re-encoded: a profile text spaced as no encoder writes it survives a write verbatim.
+      const { pl: _pl, profile: current, ...rest } = JSON.parse((await client.get(keys.advisor(first.id)))!);
+      const spaced = JSON.stringify(current, null, 1);
+      const handWritten = `{"profile":${spaced},"pl":${Buffer.byteLength(spaced)},${JSON.stringify(rest).slice(1)}`;
+      await client.set(keys.advisor(first.id), handWritten);
+      await store.recordRating(first.id, 3);
+      expect((await client.get(keys.advisor(first.id)))!.startsWith(`{"profile":${spaced},`)).toBe(true);
+      expect(await stored(first.id)).toEqual(second);
+
+      // A restored text has no pl: its next write encodes the profile and adds it.
+      const restored: AdvisorState = { ...(await store.getAdvisor(first.id))!, profile: { ...second, region: "south" } };
+      await store.restoreAdvisor(restored);
+      expect(JSON.parse((await client.get(keys.advisor(first.id)))!).pl).toBeUndefined();
+      await store.recordRating(first.id, 5);
+      expect(await stored(first.id)).toEqual(restored.profile);
+      expect((await store.getAdvisor(first.id))?.profile).toEqual(restored.profile);
+    });
   });
 
   describe("keys", () => {

@@ -1,7 +1,7 @@
 /**
  * Decoding what the Redis matching store's scripts answer. Documents are JSON written by the
  * scripts; Node normalises arrays on the way in (a `{}` where an array belongs becomes []) and strips
- * the store's bookkeeping fields (rev, langs, snaps). Also the small helpers the store's steps share.
+ * the store's bookkeeping fields (rev, langs, snaps, pl). Also the small helpers the store's steps share.
  */
 import { AdvisorDocument, AdvisorProfileDocument, OfferDocument, RequestDocument, SnapshotDocument } from "./documents.ts";
 import type { EligibilitySnapshot } from "../../domain/eligibility.ts";
@@ -32,7 +32,7 @@ export function decodeProfile(value: unknown): AdvisorProfile {
 
 export function decodeAdvisor(raw: unknown): Doc<AdvisorState> | null {
   if (raw === null || raw === undefined) return null;
-  const { rev, langs: _langs, snaps: _snaps, ...doc } = parse(raw, "advisor");
+  const { rev, langs: _langs, snaps: _snaps, pl: _pl, ...doc } = parse(raw, "advisor");
   return { value: AdvisorDocument.parse(doc) as AdvisorState, rev: typeof rev === "number" ? rev : 0 };
 }
 

@@ -14,7 +14,7 @@
  * which decide one engine action whole: the request, its advisors, the deadlines, the queue and the
  * journal in one step. Those need one Redis primary:
  *
- *   ${prefix}adv:{<advisorId>}   AdvisorState + rev, langs (see lua/lib/advisor.lua)
+ *   ${prefix}adv:{<advisorId>}   AdvisorState + rev, langs, pl (see lua/lib/advisor.lua)
  *   ${prefix}adv:{<advisorId>}:snaps
  *                                hash, the eligibility snapshot each hold and assignment was granted
  *                                with (lua/lib/advisor.lua), so a repeated grant answers the same
