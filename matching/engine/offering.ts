@@ -10,7 +10,7 @@ import type { DispatchPolicy } from "../domain/policy.ts";
 import { rankCandidates, type RankedCandidate } from "../domain/ranking.ts";
 import type { OfferKind, Pool } from "../domain/types.ts";
 import type { OfferContext } from "../journal/draft.ts";
-import type { AdvisorState, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
+import type { AdvisorState, JudgedCandidate, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
 
 export interface OfferPlan {
   pool: Pool | "queue";
@@ -71,6 +71,8 @@ async function lookUp(store: MatchingStore, request: LiveRequest, plan: OfferPla
 export interface Selection {
   ranked: RankedCandidate[];
   verdicts: Array<{ advisorId: string; result: EligibilityResult }>;
+  /** Each eligible candidate's state as read and its snapshot, by advisor id (OfferRoundInput's judged). */
+  judged: Map<string, JudgedCandidate>;
 }
 
 /**
@@ -112,9 +114,11 @@ export async function selectCandidates(
     candidates = await lookUp(store, request, plan, limit);
     verdicts = judge(candidates);
   }
+  const judged = new Map<string, JudgedCandidate>();
+  for (const v of verdicts) if (v.result.eligible) judged.set(v.advisorId, { state: v.state, eligibility: v.result.snapshot });
   const eligible = verdicts.filter((v) => v.result.eligible).map((v) => ({ advisor: v.state.profile, supply: v.state.supply, stats: v.state.stats }));
   const ranked = rankCandidates(eligible, { weights: policy.weights, ratingPrior: policy.ratingPrior, now, dedicatedAdvisorId: facts.dedicatedAdvisorId });
-  return { ranked, verdicts: verdicts.map((v) => ({ advisorId: v.advisorId, result: v.result })) };
+  return { ranked, verdicts: verdicts.map((v) => ({ advisorId: v.advisorId, result: v.result })), judged };
 }
 
 /**
@@ -132,7 +136,7 @@ export async function makeOffers(
   context: Omit<OfferContext, "excluded"> | null = null,
 ): Promise<OfferAttempt> {
   const { facts } = request;
-  const { ranked, verdicts } = await selectCandidates(store, request, plan, policy, now, presenceTtlMs);
+  const { ranked, verdicts, judged } = await selectCandidates(store, request, plan, policy, now, presenceTtlMs);
   const excluded = explainExclusions(verdicts);
   // A push walks down the whole ranking (the index may be a moment stale); a broadcast goes to the top.
   const considered = plan.offerKind === "push" ? ranked : ranked.slice(0, plan.count);
@@ -143,7 +147,8 @@ export async function makeOffers(
       requestId: facts.id,
       stageIndex: request.stageIndex,
       kind: plan.offerKind,
-      candidates: considered.map((c) => ({ advisorId: c.advisor.id, offerId: newOfferId(facts.id, now) })),
+      // What each was judged on: the store may take the snapshot while the advisor is unchanged.
+      candidates: considered.map((c) => ({ advisorId: c.advisor.id, offerId: newOfferId(facts.id, now), judged: judged.get(c.advisor.id) })),
       count: plan.count,
       now,
       expiresAt: plan.expiresAt,

@@ -24,9 +24,17 @@
   ARGV[7]  the offers' expiry (epoch ms), also the request's new deadline
   ARGV[8]  key prefix
   ARGV[9]  journal context (JSON, see matching/journal/draft.ts), or "" for no journal entry
-  ARGV[10 .. 9 + 2n]  the candidates, best first: advisor id, then the offer id it would get
-           (flat rather than JSON: decoding 32 candidates cost about 15 us of every push step)
+  ARGV[10 .. 9 + 4n]  the candidates, best first, four arguments each (flat rather than JSON:
+           decoding 32 candidates cost about 15 us of every push step):
+             advisor id, the offer id it would get,
+             the advisor's stored text the caller judged it on, and the snapshot (JSON) it judged
+             eligible, or "" and "" (a push always checks; see below)
   Result   {OK, document, offers (JSON OfferState[]), snapshots (JSON, one per offer), journalId or false}
+
+  A broadcast candidate whose stored text is still the judged one is eligible with the judged
+  snapshot, without being decoded or checked again: the same text gives the same verdict (the Lua
+  and JS checks agree, tests/matching/store.redis.test.ts), and decoding and checking 20 advisors
+  was most of a broadcast's work. Any other is checked here, as a push always is.
            {NOT_FOUND | NOT_LIVE | STAGE_CHANGED}
            {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
@@ -60,26 +68,36 @@ end
 local offers, snapshots = {}, {}
 for i = 1, candidate_count do
   if #offers >= wanted then break end
-  local advisor_id, offer_id = ARGV[8 + 2 * i], ARGV[9 + 2 * i]
+  local at = 6 + 4 * i
+  local advisor_id, offer_id, judged_text, judged_snapshot = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
   if not skip[advisor_id] then
     skip[advisor_id] = true
     local key = ARGV[8] .. 'adv:{' .. advisor_id .. '}'
-    local advisor = load_advisor(key)
-    if advisor then
-      local ok, snapshot = check_advisor(advisor, advisor.supply, doc.facts, ctx, rule)
-      if ok then
-        if kind == 'push' then
-          advisor.pushHolds[#advisor.pushHolds + 1] = offer_id
-          advisor.snaps['h:' .. offer_id] = snapshot
-          -- Holds do not change candidate-index membership (it counts assignments): rev stays.
-          save_advisor(key, advisor, false)
+    local snapshot_json = nil
+    if kind ~= 'push' and judged_text ~= '' and redis.call('GET', key) == judged_text then
+      snapshot_json = judged_snapshot
+    else
+      local advisor = load_advisor(key)
+      if advisor then
+        local ok, snapshot = check_advisor(advisor, advisor.supply, doc.facts, ctx, rule)
+        if ok then
+          if kind == 'push' then
+            advisor.pushHolds[#advisor.pushHolds + 1] = offer_id
+            advisor.snaps['h:' .. offer_id] = snapshot
+            -- Holds do not change candidate-index membership (it counts assignments): rev stays.
+            save_advisor(key, advisor, false)
+          end
+          -- A push's snapshot was just written with its hold: its text is reused, not encoded again.
+          snapshot_json = snapshot_text(snapshot)
         end
-        offers[#offers + 1] = {
-          id = offer_id, requestId = doc.facts.id, advisorId = advisor_id, kind = kind,
-          stageIndex = doc.stageIndex, sentAt = now, expiresAt = expires_at, outcome = cjson.null, respondedAt = cjson.null,
-        }
-        snapshots[#snapshots + 1] = snapshot
       end
+    end
+    if snapshot_json then
+      offers[#offers + 1] = {
+        id = offer_id, requestId = doc.facts.id, advisorId = advisor_id, kind = kind,
+        stageIndex = doc.stageIndex, sentAt = now, expiresAt = expires_at, outcome = cjson.null, respondedAt = cjson.null,
+      }
+      snapshots[#snapshots + 1] = snapshot_json
     end
   end
 end
@@ -93,15 +111,7 @@ local new_raw = save_request(KEYS[1], doc, nil)
 redis.call('ZADD', KEYS[2], expires_at, doc.facts.id)
 
 local offers_json = json_encode(offers)
--- A push's snapshot was just written with its hold: its text is reused, not encoded again.
-local snapshots_json
-if kind == 'push' then
-  local parts = {}
-  for i = 1, #snapshots do parts[i] = snapshot_text(snapshots[i]) end
-  snapshots_json = '[' .. table.concat(parts, ',') .. ']'
-else
-  snapshots_json = json_encode(snapshots)
-end
+local snapshots_json = '[' .. table.concat(snapshots, ',') .. ']'
 local journal_id = false
 if ARGV[9] ~= '' then
   journal_id = redis.call('XADD', KEYS[3], '*', 'r', doc.facts.id, 'k', 'offer', 'd', new_raw, 'o', offers_json, 'g', snapshots_json, 'x', ARGV[9])

@@ -193,13 +193,25 @@ export type ResolveResult =
     }
   | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" | "ALREADY_CLOSED" | "NOT_DUE"; offer?: OfferState };
 
+/**
+ * What the caller judged a candidate on: the advisor's state as it read it, and the snapshot
+ * checkEligibility gave on that state for this round's request, capacity rule and `now`. A store
+ * may take that snapshot instead of checking again while the advisor's stored state is still
+ * exactly the one read (the Redis store compares the stored text with the text the state was
+ * decoded from, in the round's own step); any other state is checked as usual.
+ */
+export interface JudgedCandidate {
+  state: AdvisorState;
+  eligibility: EligibilitySnapshot;
+}
+
 export interface OfferRoundInput {
   requestId: string;
   /** The stage the round is for: refused (STAGE_CHANGED) if the request moved. */
   stageIndex: number;
   kind: OfferKind;
-  /** Ranked candidates, best first, each with the id its offer gets. */
-  candidates: Array<{ advisorId: string; offerId: string }>;
+  /** Ranked candidates, best first, each with the id its offer gets and, when known, what it was judged on. */
+  candidates: Array<{ advisorId: string; offerId: string; judged?: JudgedCandidate }>;
   /** Broadcast: at most this many offers (the top eligible); push makes one. */
   count: number;
   now: number;

@@ -755,6 +755,75 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
   });
 
+  describe("a broadcast's judged candidates", () => {
+    it("an advisor whose stored text is the judged one is offered with the judged snapshot, unchecked; any other is checked in Lua", async () => {
+      const store = await openStore(client);
+      const [unchanged, rated, pushed] = [await online(store), await online(store), await online(store)];
+      const request = (await store.createRequest(facts(), { stageIndex: 0, now: T0, deadline: T0 + 60 * SEC })).request;
+      const now = T0 + SEC;
+      const read = await store.findCandidates({ pool: "branch", poolId: "brn_1", licence: "fund_sales", language: "en", minRisk: 3, limit: 50 });
+      // A snapshot no check would give (checkedAt 1): it shows whether the script took it or checked.
+      const marked = (state: AdvisorState | null) => {
+        const result = checkEligibility({
+          advisor: state!.profile,
+          supply: state!.supply,
+          request: request.facts,
+          now,
+          presenceTtlMs: TTL,
+          capacityRule: "broadcast",
+        });
+        if (!result.eligible) throw new Error("fixture not eligible");
+        return { state: state!, eligibility: { ...result.snapshot, checkedAt: 1 } };
+      };
+      const judgedOn = (advisorId: string) => marked(read.find((state) => state.profile.id === advisorId) ?? null);
+      await store.recordRating(rated.profile.id, 5); // still eligible, but no longer the text judged
+      const round = (kind: "push" | "broadcast", candidates: Array<{ advisorId: string; judged: ReturnType<typeof marked> }>) =>
+        store.makeOffers(
+          {
+            requestId: request.facts.id,
+            stageIndex: 0,
+            kind,
+            candidates: candidates.map((c) => ({ ...c, offerId: `off_${uniqueTag()}` })),
+            count: 5,
+            now,
+            expiresAt: now + 30 * SEC,
+            presenceTtlMs: TTL,
+            language: "en",
+          },
+          null,
+        );
+
+      const broadcast = await round("broadcast", [
+        { advisorId: unchanged.profile.id, judged: judgedOn(unchanged.profile.id) },
+        { advisorId: rated.profile.id, judged: judgedOn(rated.profile.id) },
+      ]);
+      if (!broadcast.ok) throw new Error(broadcast.reason);
+      expect(broadcast.offers.map((o) => [o.offer.advisorId, o.eligibility.checkedAt])).toEqual([
+        [unchanged.profile.id, 1],
+        [rated.profile.id, now],
+      ]);
+      // A state this store did not decode from a stored text (getAdvisor's), and any push: checked.
+      const fresh = await round("broadcast", [{ advisorId: pushed.profile.id, judged: marked(await store.getAdvisor(pushed.profile.id)) }]);
+      expect(fresh.ok && fresh.offers.map((o) => o.eligibility.checkedAt)).toEqual([now]);
+      const other = (await store.createRequest(facts(), { stageIndex: 0, now: T0, deadline: T0 + 60 * SEC })).request;
+      const pushOther = await store.makeOffers(
+        {
+          requestId: other.facts.id,
+          stageIndex: 0,
+          kind: "push",
+          candidates: [{ advisorId: pushed.profile.id, offerId: `off_${uniqueTag()}`, judged: judgedOn(pushed.profile.id) }],
+          count: 1,
+          now,
+          expiresAt: now + 30 * SEC,
+          presenceTtlMs: TTL,
+          language: "en",
+        },
+        null,
+      );
+      expect(pushOther.ok && pushOther.offers.map((o) => o.eligibility.checkedAt)).toEqual([now]);
+    });
+  });
+
   describe("candidate index", () => {
     it("reads scope sets minRisk..5 and skips stale index entries without losing later candidates", async () => {
       const prefix = `test:${uniqueTag()}:`;

@@ -140,7 +140,9 @@ function demandSteps({
       return copy(requests.addOffers(requestId, stageIndex, copy(offers), now));
     },
     async makeOffers(input) {
-      return copy(makeOffers(advisors, requests, copy(input)));
+      // The judged states are not this store's business (it checks in the same synchronous step): not copied.
+      const candidates = input.candidates.map(({ advisorId, offerId }) => ({ advisorId, offerId }));
+      return copy(makeOffers(advisors, requests, copy({ ...input, candidates })));
     },
     async claimOffer(requestId, offerId, advisorId, now) {
       return copy(requests.claim(requestId, offerId, advisorId, now));

@@ -20,11 +20,19 @@ export const CANDIDATE_CACHE_ENTRIES = 10_000;
 export interface CandidateCache {
   /** The decoded document of `advisorId` as `raw` holds it (null for a missing one). */
   decode(advisorId: string, raw: string | null): Doc<AdvisorState> | null;
+  /**
+   * The stored text a state this cache handed out was decoded from (undefined for any other
+   * object), for as long as the state is referenced: makeOffers sends it so that the script can
+   * tell whether the advisor is still exactly as judged (OfferRoundInput's judged).
+   */
+  textOf(state: AdvisorState): string | undefined;
   readonly size: number;
 }
 
 export function createCandidateCache(capacity = CANDIDATE_CACHE_ENTRIES): CandidateCache {
   const entries = new Map<string, { raw: string; doc: Doc<AdvisorState> }>();
+  // Beside the entries, not in them: a state outlives its entry while a caller still holds it.
+  const texts = new WeakMap<AdvisorState, string>();
   return {
     decode(advisorId, raw) {
       const hit = entries.get(advisorId);
@@ -37,9 +45,13 @@ export function createCandidateCache(capacity = CANDIDATE_CACHE_ENTRIES): Candid
       const doc = decodeAdvisor(raw);
       if (!doc) return null;
       deepFreeze(doc.value);
+      texts.set(doc.value, raw);
       entries.set(advisorId, { raw, doc });
       if (entries.size > capacity) entries.delete(entries.keys().next().value as string);
       return doc;
+    },
+    textOf(state) {
+      return texts.get(state);
     },
     get size() {
       return entries.size;

@@ -40,6 +40,8 @@ export interface StoreContext {
   loadAdvisors(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>>;
   /** loadAdvisors for the candidate lookup: shared, frozen states, decoded once per stored text (candidateCache.ts). */
   loadCandidates(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>>;
+  /** The stored text a state from loadCandidates was decoded from (candidateCache.ts, textOf). */
+  candidateText(state: AdvisorState): string | undefined;
   loadMany<T>(ids: string[], load: (id: string) => Promise<T>): Promise<T[]>;
 }
 
@@ -104,5 +106,7 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
     return out;
   }
 
-  return { client, keys, options, run, loadAdvisor, loadRequest, writeAdvisor, capacityResult, loadAdvisors, loadCandidates, loadMany };
+  const candidateText = (state: AdvisorState) => candidates.textOf(state);
+
+  return { client, keys, options, run, loadAdvisor, loadRequest, writeAdvisor, capacityResult, loadAdvisors, loadCandidates, candidateText, loadMany };
 }

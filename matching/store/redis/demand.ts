@@ -1,14 +1,24 @@
 /** Demand on Redis: requests, offers and the actions that decide across advisors and requests (accept, resolve, end, reopen), each one script. */
 import type { RequestStatus } from "../../domain/types.ts";
-import type { AcceptResult, AdvisorState, MatchingStore } from "../port.ts";
+import type { AcceptResult, AdvisorState, JudgedCandidate, MatchingStore, OfferRoundInput } from "../port.ts";
 import { asArray, CAPACITY_REASONS, decodeAdvisor, decodeOffer, decodeOffers, decodeRequest, decodeSnapshot, eligibilityContext, must } from "./decode.ts";
 import { RESPONSIVENESS_ALPHA, TERMINAL_RETENTION_SECONDS, type StoreContext } from "./context.ts";
+
+/**
+ * A broadcast candidate's judged text and snapshot for makeOffers.lua, or two empty strings: for a
+ * state this store did not decode from a stored text, and for a push, which writes the advisor
+ * (decoding it) anyway and would send a text per candidate down the whole ranking.
+ */
+function judgedArgs(textOf: StoreContext["candidateText"], kind: OfferRoundInput["kind"], judged: JudgedCandidate | undefined): [string, string] {
+  const text = kind === "broadcast" && judged ? textOf(judged.state) : undefined;
+  return text === undefined || !judged ? ["", ""] : [text, JSON.stringify(judged.eligibility)];
+}
 
 /** Creating and reading requests, and recording offers. */
 export function requestSteps(
   ctx: StoreContext,
 ): Pick<MatchingStore, "createRequest" | "getRequest" | "addOffers" | "makeOffers" | "claimOffer" | "closeOffer"> {
-  const { keys, options, run, loadRequest } = ctx;
+  const { keys, options, run, loadRequest, candidateText } = ctx;
   return {
     async createRequest(facts, init) {
       const outcome = await run(
@@ -44,7 +54,7 @@ export function requestSteps(
           String(expiresAt),
           keys.prefix,
           options.journal && journal ? JSON.stringify(journal) : "",
-          ...input.candidates.flatMap((candidate) => [candidate.advisorId, candidate.offerId]),
+          ...input.candidates.flatMap((candidate) => [candidate.advisorId, candidate.offerId, ...judgedArgs(candidateText, input.kind, candidate.judged)]),
         ],
       );
       if (!outcome.ok) return { ok: false, reason: outcome.reason };

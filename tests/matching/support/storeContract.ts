@@ -1590,6 +1590,36 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
         expect(two.offers.map((o) => o.offer.advisorId)).toEqual([d.profile.id]);
       });
 
+      it("a broadcast takes the judged snapshots only while the advisors are unchanged: one gone away and one full since the read get no offer", async () => {
+        const [same, gone] = [await online(), await online()];
+        const full = await online({ maxConcurrent: 1 });
+        const request = await newRequest();
+        const now = T0 + SEC;
+        // Judged as the engine does: on the states the candidate lookup read.
+        const read = await store.findCandidates(query({ language: "en", minRisk: request.facts.riskLevel }));
+        const judged = (advisorId: string) => {
+          const state = read.find((candidate) => candidate.profile.id === advisorId)!;
+          return { state, eligibility: expectedSnapshot(state, request.facts, now, "broadcast") };
+        };
+        const candidates = [same, gone, full].map((a) => ({ advisorId: a.profile.id, offerId: uid("off"), judged: judged(a.profile.id) }));
+        ok(await store.setPresence(gone.profile.id, "away", T0 + 1));
+        await assignedTo(full.profile.id);
+
+        const input = {
+          requestId: request.facts.id,
+          stageIndex: 0,
+          kind: "broadcast" as const,
+          count: 3,
+          now,
+          expiresAt: now + OFFER_TTL,
+          presenceTtlMs: TTL,
+          language: "en",
+        };
+        const result = ok(await store.makeOffers({ ...input, candidates }, null));
+        expect(result.offers.map((o) => o.offer.advisorId)).toEqual([same.profile.id]);
+        expect(result.offers[0]!.eligibility).toEqual(candidates[0]!.judged.eligibility);
+      });
+
       it("nobody eligible changes nothing; a moved, ended or unknown request is refused", async () => {
         const away = await online();
         ok(await store.setPresence(away.profile.id, "away", T0));
