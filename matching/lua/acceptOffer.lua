@@ -153,8 +153,8 @@ for i = 1, #superseded do
   end
 end
 
-local offer_json = json_encode(offer)
-local superseded_json = json_encode(superseded)
+local offer_json = offer_text(offer)
+local superseded_json = offer_list_text(superseded)
 local journal_id = false
 if ARGV[6] ~= '' then
   journal_id = redis.call('XADD', KEYS[5], '*', 'r', request_id, 'k', 'accept', 'd', new_raw, 'o', offer_json, 's', superseded_json, 'x', ARGV[6])

@@ -59,4 +59,4 @@ doc.queueScore = cjson.null
 doc.updatedAt = now
 local new_raw = save_request(KEYS[1], doc, nil)
 sync_request_sets(KEYS[1], doc)
-return { C.OK, new_raw, json_encode(offer), json_encode(superseded) }
+return { C.OK, new_raw, offer_text(offer), offer_list_text(superseded) }

@@ -33,4 +33,4 @@ if outcome == 'timed_out' and offer.expiresAt > now then return { C.NOT_DUE, jso
 
 close_offer(doc, offer, outcome, now)
 local raw = save_request(KEYS[1], doc, nil)
-return { C.OK, raw, json_encode(offer) }
+return { C.OK, raw, offer_text(offer) }

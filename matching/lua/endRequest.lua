@@ -98,7 +98,7 @@ for i = 1, #withdrawn do
   end
 end
 
-local withdrawn_json = json_encode(withdrawn)
+local withdrawn_json = offer_list_text(withdrawn)
 local journal_id = false
 if ARGV[7] ~= '' then
   journal_id = redis.call('XADD', KEYS[5], '*', 'r', request_id, 'k', 'end', 'd', new_raw, 'w', withdrawn_json, 'x', ARGV[7])

@@ -51,4 +51,4 @@ if not is_null(callback) then doc.callbackRequested = callback end
 doc.updatedAt = now
 local new_raw = save_request(KEYS[1], doc, tonumber(ARGV[4]))
 sync_request_sets(KEYS[1], doc)
-return { C.OK, new_raw, json_encode(withdrawn) }
+return { C.OK, new_raw, offer_list_text(withdrawn) }

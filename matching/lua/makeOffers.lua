@@ -110,7 +110,7 @@ doc.updatedAt = now
 local new_raw = save_request(KEYS[1], doc, nil)
 redis.call('ZADD', KEYS[2], expires_at, doc.facts.id)
 
-local offers_json = json_encode(offers)
+local offers_json = offer_list_text(offers)
 local snapshots_json = '[' .. table.concat(snapshots, ',') .. ']'
 local journal_id = false
 if ARGV[9] ~= '' then

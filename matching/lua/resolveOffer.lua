@@ -65,7 +65,7 @@ if advisor then
   if changed then save_advisor(key, advisor, false) end
 end
 
-local offer_json = json_encode(offer)
+local offer_json = offer_text(offer)
 local journal_id = false
 if ARGV[8] ~= '' then
   journal_id = redis.call('XADD', KEYS[3], '*', 'r', doc.facts.id, 'k', 'close', 'd', raw, 'o', offer_json, 'x', ARGV[8])

@@ -544,6 +544,58 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(await stored(first.id)).toEqual(restored.profile);
       expect((await store.getAdvisor(first.id))?.profile).toEqual(restored.profile);
     });
+
+    it("a request's text starts with its offers, whose text a write reuses while they are as read, and extends when offers are added", async () => {
+      const prefix = `test:${uniqueTag()}:`;
+      const store = await openStore(client, prefix);
+      const keys = keySpace(prefix);
+      const [a, b, c] = [await online(store), await online(store), await online(store)];
+      const f = facts();
+      const ok = <R extends { ok: boolean }>(result: R): Extract<R, { ok: true }> => {
+        if (!result.ok) throw new Error(`refused: ${JSON.stringify(result)}`);
+        return result as Extract<R, { ok: true }>;
+      };
+      /** The stored offers, after checking that the text's cut where ol says (in bytes) parses to them. */
+      const stored = async () => {
+        const raw = Buffer.from((await client.get(keys.request(f.id)))!);
+        const doc = JSON.parse(raw.toString());
+        expect(raw.subarray(0, 10).toString()).toBe('{"offers":');
+        expect(raw.subarray(10 + doc.ol, 11 + doc.ol).toString()).toBe(",");
+        expect(JSON.parse(raw.subarray(10, 10 + doc.ol).toString())).toEqual(doc.offers);
+        expect((await store.getRequest(f.id))?.offers).toEqual(doc.offers);
+        return doc.offers as OfferState[];
+      };
+      await store.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + 60 * SEC });
+      expect(await stored()).toEqual([]);
+      // Strings that a wrong cut or a stale text would show.
+      const toA = offer(f.id, a.profile.id, { id: `off_${uniqueTag()}_"],{é\u0001`, sentAt: T0 + 0.5 });
+      ok(await store.addOffers(f.id, 0, [toA], T0));
+      expect(await stored()).toEqual([toA]);
+
+      // Reused, not re-encoded: offers spaced as no encoder writes them survive a write verbatim,
+      // and an added offer extends them.
+      const { ol: _ol, offers: current, ...rest } = JSON.parse((await client.get(keys.request(f.id)))!);
+      const spaced = JSON.stringify(current, null, 1);
+      await client.set(keys.request(f.id), `{"offers":${spaced},"ol":${Buffer.byteLength(spaced)},${JSON.stringify(rest).slice(1)}`);
+      const toB = offer(f.id, b.profile.id);
+      ok(await store.addOffers(f.id, 0, [toB], T0 + SEC));
+      expect((await client.get(keys.request(f.id)))!.startsWith(`{"offers":${spaced.slice(0, -2)}`)).toBe(true);
+      expect(await stored()).toEqual([toA, toB]);
+
+      // A changed offer is written afresh, and so are the others.
+      const declined = ok(await store.closeOffer(f.id, toB.id, "declined", T0 + 2 * SEC, b.profile.id)).offer;
+      expect(await stored()).toEqual([toA, declined]);
+      const toC = offer(f.id, c.profile.id, { kind: "push" });
+      ok(await store.addOffers(f.id, 0, [toC], T0 + 2 * SEC));
+      const accepted = ok(
+        await store.acceptOffer({ requestId: f.id, language: "en", offerId: toA.id, advisorId: a.profile.id, now: T0 + 3 * SEC, presenceTtlMs: TTL }, null),
+      );
+      expect(await stored()).toEqual(accepted.request.offers);
+      expect(accepted.request.offers.map((o) => o.outcome)).toEqual(["accepted", "declined", "withdrawn"]);
+      const finished = ok(await store.finishRequest(f.id, { to: "completed", now: T0 + 4 * SEC }));
+      expect(await stored()).toEqual(finished.request.offers);
+      expect(finished.request.offers).toEqual(accepted.request.offers);
+    });
   });
 
   describe("keys", () => {

@@ -14,13 +14,103 @@
   written from the record is the truth, whatever the hash said.
 ]]
 
+--[[
+  The offers' text. Most of a grab's request is its offers (20 of them: about 5 KB), and encoding
+  them was most of each write. So the text starts with the offers and "ol" (anywhere in the rest)
+  gives their text's length: '{"offers":[...],...,"ol":<#text>,...}'. A write whose offers are
+  still as loaded reuses that text; one that only appended offers (an offer round) reuses it and
+  adds theirs; any other encodes every offer. Each offer's text is kept for the script's answer and
+  journal entry (offer_text), which say the same offers again.
+  Once recorded, an offer changes only when it is closed: its outcome leaves null, and respondedAt
+  is set with it (close_offer, the accepts, the endings). So each offer's table and outcome are
+  what is compared. A script that changed another field of a recorded offer in place, or an
+  outcome without, would need to say so here.
+  A text without ol is simply encoded in full on its next write. Node strips ol (decode.ts).
+]]
+local OFFERS_OPENING = '{"offers":'
+local OFFERS_COMMA = string.byte(',')
+-- Per document: the text it was read from, the offers' length there, and each offer as loaded.
+local LOADED_OFFERS = {}
+-- Per offer table: its text once encoded, and the outcome it was encoded with (a script could close
+-- an offer after writing it once).
+local OFFER_TEXT, OFFER_OUTCOME = {}, {}
+
+local function offer_text(offer)
+  local text = OFFER_TEXT[offer]
+  if text and OFFER_OUTCOME[offer] == offer.outcome then return text end
+  -- An offer is flat: without a table or a number cjson would round, cjson's own text is exact.
+  local flat = true
+  for _, value in pairs(offer) do
+    local kind = type(value)
+    if kind == 'table' or (kind == 'number' and not (value == math.floor(value) and value > -1e14 and value < 1e14)) then
+      flat = false
+      break
+    end
+  end
+  text = flat and cjson.encode(offer) or json_encode(offer)
+  OFFER_TEXT[offer], OFFER_OUTCOME[offer] = text, offer.outcome
+  return text
+end
+
+local function offer_list_text(offers)
+  local parts = {}
+  for i = 1, #offers do parts[i] = offer_text(offers[i]) end
+  return '[' .. table.concat(parts, ',') .. ']'
+end
+
 local function load_request(key)
   local raw = redis.call('GET', key)
   if not raw then return nil, nil end
   local doc = cjson.decode(raw)
+  local offers = doc.offers
+  if type(doc.ol) == 'number' and type(offers) == 'table' then
+    -- raw, the offers' length, the list, its length, then each offer's outcome (one flat table:
+    -- this runs on every load, written back or not).
+    local loaded = { raw, doc.ol, offers, #offers }
+    for i = 1, #offers do loaded[4 + i] = offers[i].outcome end
+    LOADED_OFFERS[doc] = loaded
+  end
   doc.excluded = as_array(doc.excluded)
-  doc.offers = as_array(doc.offers)
+  doc.offers = as_array(offers)
   return doc, raw
+end
+
+-- The loaded offers' text when every loaded offer is as it was loaded (more may follow), else nil.
+local function loaded_offers_text(doc)
+  local loaded = LOADED_OFFERS[doc]
+  local offers = doc.offers
+  if not loaded or loaded[3] ~= offers then return nil end
+  local count = loaded[4]
+  for i = 1, count do
+    local offer = offers[i]
+    if type(offer) ~= 'table' or offer.outcome ~= loaded[4 + i] then return nil end
+  end
+  local raw, length = loaded[1], loaded[2]
+  if string.sub(raw, 1, #OFFERS_OPENING) ~= OFFERS_OPENING or string.byte(raw, #OFFERS_OPENING + length + 1) ~= OFFERS_COMMA then return nil end
+  return string.sub(raw, #OFFERS_OPENING + 1, #OFFERS_OPENING + length), count
+end
+
+local function encode_offers(doc)
+  local offers = doc.offers
+  local text, kept = loaded_offers_text(doc)
+  if not text then return offer_list_text(offers) end
+  if kept == #offers then return text end
+  local parts = {}
+  for i = kept + 1, #offers do parts[#parts + 1] = offer_text(offers[i]) end
+  if kept == 0 then return '[' .. table.concat(parts, ',') .. ']' end
+  return string.sub(text, 1, #text - 1) .. ',' .. table.concat(parts, ',') .. ']'
+end
+
+-- The document's text, offers first.
+local function encode_request(doc)
+  local offers = doc.offers
+  local text = encode_offers(doc)
+  doc.offers = nil
+  doc.ol = #text
+  local ok, rest = pcall(json_encode, doc)
+  doc.offers = offers
+  if not ok then error(rest) end
+  return OFFERS_OPENING .. text .. ',' .. string.sub(rest, 2)
 end
 
 local function is_open(status) return status == 'pending' or status == 'offered' end
@@ -60,7 +150,7 @@ end
 -- ttl_seconds: set a fresh TTL (terminal); nil: keep whatever TTL the key has.
 local function save_request(key, doc, ttl_seconds)
   doc.rev = (tonumber(doc.rev) or 0) + 1
-  local raw = json_encode(doc)
+  local raw = encode_request(doc)
   if ttl_seconds then
     redis.call('SET', key, raw, 'EX', ttl_seconds)
     redis.call('EXPIRE', lost_offers_key(key), ttl_seconds)

@@ -1,7 +1,7 @@
 /**
  * Decoding what the Redis matching store's scripts answer. Documents are JSON written by the
  * scripts; Node normalises arrays on the way in (a `{}` where an array belongs becomes []) and strips
- * the store's bookkeeping fields (rev, langs, snaps, pl). Also the small helpers the store's steps share.
+ * the store's bookkeeping fields (rev, langs, snaps, pl, ol). Also the small helpers the store's steps share.
  */
 import { AdvisorDocument, AdvisorProfileDocument, OfferDocument, RequestDocument, SnapshotDocument } from "./documents.ts";
 import type { EligibilitySnapshot } from "../../domain/eligibility.ts";
@@ -44,7 +44,7 @@ export const decodeOffers = (raw: unknown): OfferState[] => asArray(JSON.parse(S
 
 export function decodeRequest(raw: unknown): Doc<LiveRequest> | null {
   if (raw === null || raw === undefined) return null;
-  const { rev, ...doc } = parse(raw, "request");
+  const { rev, ol: _ol, ...doc } = parse(raw, "request");
   const revision = typeof rev === "number" ? rev : 0;
   return { value: { ...(RequestDocument.parse(doc) as Omit<LiveRequest, "rev">), rev: revision }, rev: revision };
 }
