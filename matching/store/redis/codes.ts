@@ -2,8 +2,9 @@
  * Script result codes. Every Lua script answers with an integer code (the first element of its
  * reply array, or the reply itself); this file is the one place that gives those codes meaning.
  *
- * CODES is also the Lua side's source: scripts.ts turns it into the `C` table that each script gets
- * through its `--@include codes` line, so the two sides cannot disagree on a number.
+ * CODES is also the Lua side's source: scripts.ts writes each `C.NAME` of a script as its number,
+ * and gives `C[name]` lookups through the script's `--@include codes` line, so the two sides cannot
+ * disagree on a number.
  */
 import type { IneligibleReason } from "../../domain/eligibility.ts";
 import { LiveStateUnavailableError } from "../port.ts";
