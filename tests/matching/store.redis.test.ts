@@ -807,6 +807,20 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
   });
 
+  it("getRequest answers the current document, decoded once per stored text and shared frozen", async () => {
+    const store = await openStore(client);
+    const f = facts();
+    await store.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + 60 * SEC });
+    const first = await store.getRequest(f.id);
+    expect(await store.getRequest(f.id)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    await store.addOffers(f.id, 0, [offer(f.id, "adv_1")], T0 + SEC);
+    const second = await store.getRequest(f.id);
+    expect(second).not.toBe(first);
+    expect(second).toMatchObject({ status: "offered", rev: first!.rev + 1 });
+    expect(first).toMatchObject({ status: "pending", offers: [] });
+  });
+
   describe("a broadcast's judged candidates", () => {
     it("an advisor whose stored text is the judged one is offered with the judged snapshot, unchecked; any other is checked in Lua", async () => {
       const store = await openStore(client);

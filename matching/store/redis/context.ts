@@ -8,8 +8,8 @@ import type { AdvisorState, CapacityResult, LiveRequest } from "../port.ts";
 import { FENCED_SCRIPTS, outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
 import { DEFAULT_PREFIX, keySpace } from "./keys.ts";
 import { runScript } from "./scripts.ts";
-import { decodeAdvisor, decodeRequest, decodeSnapshot, type Doc, must } from "./decode.ts";
-import { createCandidateCache } from "./candidateCache.ts";
+import { decodeAdvisor, decodeSnapshot, type Doc, must } from "./decode.ts";
+import { createCandidateCache, createRequestCache } from "./decodedCache.ts";
 
 /** updateResponsiveness's weight for a new observation (the port fixes it at 0.2). */
 export const RESPONSIVENESS_ALPHA = 0.2;
@@ -34,13 +34,14 @@ export interface StoreContext {
   options: RedisMatchingStoreOptions;
   run: <S extends ScriptName>(name: S, scriptKeys: string[], args: string[]) => Promise<ScriptOutcome<S>>;
   loadAdvisor(advisorId: string): Promise<Doc<AdvisorState> | null>;
+  /** A request document: shared and frozen, decoded once per stored text (decodedCache.ts). */
   loadRequest(requestId: string): Promise<Doc<LiveRequest> | null>;
   writeAdvisor(name: "upsertAdvisor" | "setPresence" | "releaseAssignment" | "restoreAdvisor", advisorId: string, args: string[]): Promise<AdvisorState | null>;
   capacityResult(advisorId: string, outcome: ScriptOutcome<"holdPushSlot" | "checkBroadcastEligibility" | "takeAssignment">): CapacityResult;
   loadAdvisors(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>>;
-  /** loadAdvisors for the candidate lookup: shared, frozen states, decoded once per stored text (candidateCache.ts). */
+  /** loadAdvisors for the candidate lookup: shared, frozen states, decoded once per stored text (decodedCache.ts). */
   loadCandidates(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>>;
-  /** The stored text a state from loadCandidates was decoded from (candidateCache.ts, textOf). */
+  /** The stored text a state from loadCandidates was decoded from (decodedCache.ts, textOf). */
   candidateText(state: AdvisorState): string | undefined;
   loadMany<T>(ids: string[], load: (id: string) => Promise<T>): Promise<T[]>;
 }
@@ -53,7 +54,9 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
     outcomeOf(name, await runScript(client, name, FENCED_SCRIPTS.has(name) ? [...scriptKeys, keys.generation] : scriptKeys, args));
 
   const loadAdvisor = async (advisorId: string) => decodeAdvisor(await client.get(keys.advisor(advisorId)));
-  const loadRequest = async (requestId: string) => decodeRequest(await client.get(keys.request(requestId)));
+  // Shared and frozen, decoded once per stored text (decodedCache.ts): a grab's accepts all read it.
+  const requests = createRequestCache();
+  const loadRequest = async (requestId: string) => requests.decode(requestId, await client.get(keys.request(requestId)));
 
   /** Runs an advisor script that answers {code, newDocument, oldDocument} (the script moved its index entries). */
   async function writeAdvisor(

@@ -1,7 +1,7 @@
-/** The candidate lookup's decode cache (matching/store/redis/candidateCache.ts). */
+/** The decode caches of the candidate lookup and of request reads (matching/store/redis/decodedCache.ts). */
 import { describe, expect, it } from "vitest";
 import { EMPTY_STATS } from "../../matching/domain/ranking.ts";
-import { createCandidateCache } from "../../matching/store/redis/candidateCache.ts";
+import { createCandidateCache, createRequestCache } from "../../matching/store/redis/decodedCache.ts";
 
 const advisorText = (id: string, ratingSum = 0) =>
   JSON.stringify({
@@ -46,5 +46,51 @@ describe("candidate decode cache", () => {
     expect(cache.decode("adv_a", advisorText("adv_a"))).toBe(a);
     const b = cache.decode("adv_b", advisorText("adv_b"));
     expect(b?.value.profile.id).toBe("adv_b");
+  });
+
+  it("requests too: one frozen request per text (a grab's accepts share it), its text known; a changed request is decoded afresh", () => {
+    const cache = createRequestCache();
+    const request = (status: string) =>
+      JSON.stringify({
+        offers: [
+          { id: "off_1", requestId: "req_a", advisorId: "adv_a", kind: "broadcast", stageIndex: 1, sentAt: 5, expiresAt: 9, outcome: null, respondedAt: null },
+        ],
+        ol: 0,
+        facts: {
+          id: "req_a",
+          clientId: "cli_a",
+          branchId: "brn_1",
+          region: "r1",
+          requiredLicence: "fund_sales",
+          riskLevel: 2,
+          language: null,
+          priority: 0,
+          dedicatedAdvisorId: null,
+          mode: "grab",
+          createdAt: 1,
+        },
+        status,
+        stageIndex: 1,
+        stageStartedAt: 1,
+        offersInStage: 1,
+        assignedAdvisorId: null,
+        excluded: [],
+        queueScore: 1,
+        callbackRequested: false,
+        updatedAt: 5,
+        rev: 4,
+      });
+    const offered = cache.decode("req_a", request("offered"));
+    expect(offered?.value).toMatchObject({ status: "offered", rev: 4 });
+    expect(offered?.value).not.toHaveProperty("ol");
+    expect(cache.decode("req_a", request("offered"))).toBe(offered);
+    expect(cache.textOf(offered!.value)).toBe(request("offered"));
+    expect(Object.isFrozen(offered!.value.offers[0])).toBe(true);
+    expect(() => {
+      (offered!.value.offers as unknown[]).push({});
+    }).toThrow(TypeError);
+    const assigned = cache.decode("req_a", request("assigned"));
+    expect(assigned).not.toBe(offered);
+    expect(assigned?.value.status).toBe("assigned");
   });
 });
