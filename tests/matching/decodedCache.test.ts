@@ -48,7 +48,7 @@ describe("candidate decode cache", () => {
     expect(b?.value.profile.id).toBe("adv_b");
   });
 
-  it("requests too: one frozen request per text (a grab's accepts share it), its text known; a changed request is decoded afresh", () => {
+  it("requests too, from a text's second read on: then one frozen request per text (a grab's accepts share it); a changed request is decoded afresh", () => {
     const cache = createRequestCache();
     const request = (status: string) =>
       JSON.stringify({
@@ -80,9 +80,15 @@ describe("candidate decode cache", () => {
         updatedAt: 5,
         rev: 4,
       });
+    // The first read of a text is decoded and not kept (each step of a dispatch changes the text).
+    const once = cache.decode("req_a", request("offered"));
+    expect(once?.value).toMatchObject({ status: "offered", rev: 4 });
+    expect(once?.value).not.toHaveProperty("ol");
+    expect(Object.isFrozen(once!.value)).toBe(false);
+    expect(cache.textOf(once!.value)).toBeUndefined();
     const offered = cache.decode("req_a", request("offered"));
-    expect(offered?.value).toMatchObject({ status: "offered", rev: 4 });
-    expect(offered?.value).not.toHaveProperty("ol");
+    expect(offered).not.toBe(once);
+    expect(offered).toEqual(once);
     expect(cache.decode("req_a", request("offered"))).toBe(offered);
     expect(cache.textOf(offered!.value)).toBe(request("offered"));
     expect(Object.isFrozen(offered!.value.offers[0])).toBe(true);
@@ -92,5 +98,6 @@ describe("candidate decode cache", () => {
     const assigned = cache.decode("req_a", request("assigned"));
     expect(assigned).not.toBe(offered);
     expect(assigned?.value.status).toBe("assigned");
+    expect(cache.decode("req_a", request("assigned"))).not.toBe(assigned);
   });
 });

@@ -807,11 +807,13 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
   });
 
-  it("getRequest answers the current document, decoded once per stored text and shared frozen", async () => {
+  it("getRequest answers the current document, shared frozen from a stored text's second read on", async () => {
     const store = await openStore(client);
     const f = facts();
     await store.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + 60 * SEC });
+    const once = await store.getRequest(f.id);
     const first = await store.getRequest(f.id);
+    expect(first).toEqual(once);
     expect(await store.getRequest(f.id)).toBe(first);
     expect(Object.isFrozen(first)).toBe(true);
     await store.addOffers(f.id, 0, [offer(f.id, "adv_1")], T0 + SEC);

@@ -12,7 +12,8 @@
  * bound.
  *
  * The cached documents are deeply frozen: readers share them, so a caller that tried to change one
- * would throw (ES modules run in strict mode) rather than corrupt the others' view.
+ * would throw (ES modules run in strict mode) rather than corrupt the others' view. Requests are
+ * kept only from a text's second read on (DecodedCacheOptions).
  */
 import type { AdvisorState, LiveRequest } from "../port.ts";
 import { decodeAdvisor, decodeRequest, type Doc } from "./decode.ts";
@@ -23,7 +24,7 @@ import { decodeAdvisor, decodeRequest, type Doc } from "./decode.ts";
  */
 export const CANDIDATE_CACHE_ENTRIES = 10_000;
 /**
- * Requests kept: up to about 20 KB each with 20 offers (text and decoded), so about 20 MB at most;
+ * Requests noted: up to about 20 KB each with 20 offers (text and decoded), so about 20 MB at most;
  * an accept reads a request that was just offered, so recent ones are what matter.
  */
 export const REQUEST_CACHE_ENTRIES = 1_000;
@@ -40,8 +41,23 @@ export interface DecodedCache<T extends object> {
   readonly size: number;
 }
 
-export function createDecodedCache<T extends object>(decodeText: (raw: string) => Doc<T> | null, capacity: number): DecodedCache<T> {
-  const entries = new Map<string, { raw: string; doc: Doc<T> }>();
+export interface DecodedCacheOptions {
+  /**
+   * Keep a decoded document only from the second read of the same text on; the first read only
+   * notes the text. For requests: each step of a dispatched request changes its text, so keeping
+   * every decoded request would hold objects that are never read again (and that the garbage
+   * collector then has to promote), while a grab's accepts read one text twenty times.
+   */
+  keepOnRepeat?: boolean;
+}
+
+export function createDecodedCache<T extends object>(
+  decodeText: (raw: string) => Doc<T> | null,
+  capacity: number,
+  options: DecodedCacheOptions = {},
+): DecodedCache<T> {
+  // doc null: the text was read once and not kept (keepOnRepeat).
+  const entries = new Map<string, { raw: string; doc: Doc<T> | null }>();
   // Beside the entries, not in them: a document outlives its entry while a caller still holds it.
   const texts = new WeakMap<T, string>();
   return {
@@ -49,15 +65,18 @@ export function createDecodedCache<T extends object>(decodeText: (raw: string) =
       const hit = entries.get(id);
       if (hit) entries.delete(id);
       if (raw === null) return null;
-      if (hit?.raw === raw) {
+      if (hit?.raw === raw && hit.doc) {
         entries.set(id, hit);
         return hit.doc;
       }
       const doc = decodeText(raw);
       if (!doc) return null;
-      deepFreeze(doc.value);
-      texts.set(doc.value, raw);
-      entries.set(id, { raw, doc });
+      const keep = !options.keepOnRepeat || hit?.raw === raw;
+      if (keep) {
+        deepFreeze(doc.value);
+        texts.set(doc.value, raw);
+      }
+      entries.set(id, { raw, doc: keep ? doc : null });
       if (entries.size > capacity) entries.delete(entries.keys().next().value as string);
       return doc;
     },
@@ -71,7 +90,8 @@ export function createDecodedCache<T extends object>(decodeText: (raw: string) =
 }
 
 export const createCandidateCache = (capacity = CANDIDATE_CACHE_ENTRIES): DecodedCache<AdvisorState> => createDecodedCache(decodeAdvisor, capacity);
-export const createRequestCache = (capacity = REQUEST_CACHE_ENTRIES): DecodedCache<LiveRequest> => createDecodedCache(decodeRequest, capacity);
+export const createRequestCache = (capacity = REQUEST_CACHE_ENTRIES): DecodedCache<LiveRequest> =>
+  createDecodedCache(decodeRequest, capacity, { keepOnRepeat: true });
 
 function deepFreeze(value: unknown): void {
   if (value === null || typeof value !== "object" || Object.isFrozen(value)) return;
