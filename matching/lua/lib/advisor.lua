@@ -74,8 +74,6 @@ end
   The same for a request's facts was tried and dropped: redisWork's grabs rose 2.4% (the copies of
   a 20-offer text cost more than encoding the facts), decisions did not move.
 ]]
-local PROFILE_OPENING = '{"profile":'
-local COMMA = string.byte(',')
 -- Per profile table: the text it was read from and its length there, then (once a write has cut
 -- it out) the text itself. Cut lazily: most loads are never written back (a broadcast re-checks 20
 -- advisors and writes none).
@@ -85,25 +83,14 @@ local function profile_text(profile)
   local text = PROFILE_TEXT[profile]
   if text then return text end
   local raw, length = PROFILE_RAW[profile], PROFILE_LENGTH[profile]
-  if raw and string.sub(raw, 1, #PROFILE_OPENING) == PROFILE_OPENING and string.byte(raw, #PROFILE_OPENING + length + 1) == COMMA then
-    text = string.sub(raw, #PROFILE_OPENING + 1, #PROFILE_OPENING + length)
-  else
-    text = json_encode(profile)
-  end
+  text = raw and cut_head(raw, 'profile', length) or json_encode(profile)
   PROFILE_TEXT[profile] = text
   return text
 end
 
 -- The document's text, profile first (doc.snaps already taken off).
 local function encode_advisor(doc)
-  local profile = doc.profile
-  local text = profile_text(profile)
-  doc.profile = nil
-  doc.pl = #text
-  local ok, rest = pcall(json_encode, doc)
-  doc.profile = profile
-  if not ok then error(rest) end
-  return PROFILE_OPENING .. text .. ',' .. string.sub(rest, 2)
+  return encode_with_head(doc, 'profile', 'pl', profile_text(doc.profile))
 end
 
 local function load_advisor(key)

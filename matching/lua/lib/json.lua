@@ -123,6 +123,31 @@ local function json_encode(value)
   return unmark(text, marks) or json_encode_walk(value)
 end
 
+--[[
+  A document whose first field is written as text it already has (an advisor's profile, a
+  request's offers: lib/advisor.lua, lib/request.lua), so that a write reuses what it did not change.
+  The text is '{"<field>":<text>,...}' with the text's length in `length_field`, anywhere in the rest;
+  a load cuts it out again by that length.
+]]
+local HEAD_COMMA = string.byte(',')
+
+local function encode_with_head(doc, field, length_field, text)
+  local head = doc[field]
+  doc[field] = nil
+  doc[length_field] = #text
+  local ok, rest = pcall(json_encode, doc)
+  doc[field] = head
+  if not ok then error(rest) end
+  return '{"' .. field .. '":' .. text .. ',' .. string.sub(rest, 2)
+end
+
+-- The head's text in `raw` when raw was written by encode_with_head with this length, else nil.
+local function cut_head(raw, field, length)
+  local opening = '{"' .. field .. '":'
+  if string.sub(raw, 1, #opening) ~= opening or string.byte(raw, #opening + length + 1) ~= HEAD_COMMA then return nil end
+  return string.sub(raw, #opening + 1, #opening + length)
+end
+
 local function is_null(value)
   return value == nil or value == cjson.null
 end

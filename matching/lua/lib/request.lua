@@ -27,8 +27,6 @@
   outcome without, would need to say so here.
   A text without ol is simply encoded in full on its next write. Node strips ol (decode.ts).
 ]]
-local OFFERS_OPENING = '{"offers":'
-local OFFERS_COMMA = string.byte(',')
 -- Per document: the text it was read from, the offers' length there, and each offer as loaded.
 local LOADED_OFFERS = {}
 -- Per offer table: its text once encoded, and the outcome it was encoded with (a script could close
@@ -85,9 +83,9 @@ local function loaded_offers_text(doc)
     local offer = offers[i]
     if type(offer) ~= 'table' or offer.outcome ~= loaded[4 + i] then return nil end
   end
-  local raw, length = loaded[1], loaded[2]
-  if string.sub(raw, 1, #OFFERS_OPENING) ~= OFFERS_OPENING or string.byte(raw, #OFFERS_OPENING + length + 1) ~= OFFERS_COMMA then return nil end
-  return string.sub(raw, #OFFERS_OPENING + 1, #OFFERS_OPENING + length), count
+  local text = cut_head(loaded[1], 'offers', loaded[2])
+  if not text then return nil end
+  return text, count
 end
 
 local function encode_offers(doc)
@@ -103,14 +101,7 @@ end
 
 -- The document's text, offers first.
 local function encode_request(doc)
-  local offers = doc.offers
-  local text = encode_offers(doc)
-  doc.offers = nil
-  doc.ol = #text
-  local ok, rest = pcall(json_encode, doc)
-  doc.offers = offers
-  if not ok then error(rest) end
-  return OFFERS_OPENING .. text .. ',' .. string.sub(rest, 2)
+  return encode_with_head(doc, 'offers', 'ol', encode_offers(doc))
 end
 
 local function is_open(status) return status == 'pending' or status == 'offered' end
