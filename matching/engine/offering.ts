@@ -7,7 +7,7 @@
 import { newOfferId } from "../../core/ids.ts";
 import { checkEligibility, explainExclusions, type EligibilityResult, type EligibilitySnapshot, type IneligibleReason } from "../domain/eligibility.ts";
 import type { DispatchPolicy } from "../domain/policy.ts";
-import { rankCandidates, type RankedCandidate } from "../domain/ranking.ts";
+import { type Candidate, rankCandidates, type RankedCandidate } from "../domain/ranking.ts";
 import type { OfferKind, Pool } from "../domain/types.ts";
 import type { OfferContext } from "../journal/draft.ts";
 import type { AdvisorState, JudgedCandidate, LiveRequest, MatchingStore, OfferState } from "../store/port.ts";
@@ -115,8 +115,12 @@ export async function selectCandidates(
     verdicts = judge(candidates);
   }
   const judged = new Map<string, JudgedCandidate>();
-  for (const v of verdicts) if (v.result.eligible) judged.set(v.advisorId, { state: v.state, eligibility: v.result.snapshot });
-  const eligible = verdicts.filter((v) => v.result.eligible).map((v) => ({ advisor: v.state.profile, supply: v.state.supply, stats: v.state.stats }));
+  const eligible: Candidate[] = [];
+  for (const { advisorId, state, result } of verdicts) {
+    if (!result.eligible) continue;
+    judged.set(advisorId, { state, eligibility: result.snapshot });
+    eligible.push({ advisor: state.profile, supply: state.supply, stats: state.stats });
+  }
   const ranked = rankCandidates(eligible, { weights: policy.weights, ratingPrior: policy.ratingPrior, now, dedicatedAdvisorId: facts.dedicatedAdvisorId });
   return { ranked, verdicts: verdicts.map((v) => ({ advisorId: v.advisorId, result: v.result })), judged };
 }

@@ -30,13 +30,13 @@
              the advisor's stored text the caller judged it on, and the snapshot (JSON) it judged
              eligible, or "" and "" (a push always checks; see below)
   Result   {OK, document, offers (JSON OfferState[]), snapshots (JSON, one per offer), journalId or false}
+           {NOT_FOUND | NOT_LIVE | STAGE_CHANGED}
+           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 
   A broadcast candidate whose stored text is still the judged one is eligible with the judged
   snapshot, without being decoded or checked again: the same text gives the same verdict (the Lua
   and JS checks agree, tests/matching/store.redis.test.ts), and decoding and checking 20 advisors
   was most of a broadcast's work. Any other is checked here, as a push always is.
-           {NOT_FOUND | NOT_LIVE | STAGE_CHANGED}
-           {REBUILDING}  the generation key is missing (lib/fence.lua): nothing was done
 ]]
 --@include codes
 --@include fence

@@ -34,7 +34,7 @@ export interface StoreContext {
   options: RedisMatchingStoreOptions;
   run: <S extends ScriptName>(name: S, scriptKeys: string[], args: string[]) => Promise<ScriptOutcome<S>>;
   loadAdvisor(advisorId: string): Promise<Doc<AdvisorState> | null>;
-  /** A request document: shared and frozen, decoded once per stored text (decodedCache.ts). */
+  /** A request document: from a stored text's second read on, shared and frozen (decodedCache.ts). */
   loadRequest(requestId: string): Promise<Doc<LiveRequest> | null>;
   writeAdvisor(name: "upsertAdvisor" | "setPresence" | "releaseAssignment" | "restoreAdvisor", advisorId: string, args: string[]): Promise<AdvisorState | null>;
   capacityResult(advisorId: string, outcome: ScriptOutcome<"holdPushSlot" | "checkBroadcastEligibility" | "takeAssignment">): CapacityResult;
@@ -54,7 +54,7 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
     outcomeOf(name, await runScript(client, name, FENCED_SCRIPTS.has(name) ? [...scriptKeys, keys.generation] : scriptKeys, args));
 
   const loadAdvisor = async (advisorId: string) => decodeAdvisor(await client.get(keys.advisor(advisorId)));
-  // Shared and frozen, decoded once per stored text (decodedCache.ts): a grab's accepts all read it.
+  // Shared from a text's second read on (decodedCache.ts): a grab's accepts all read one text.
   const requests = createRequestCache();
   const loadRequest = async (requestId: string) => requests.decode(requestId, await client.get(keys.request(requestId)));
 
