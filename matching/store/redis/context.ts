@@ -8,6 +8,7 @@ import type { AdvisorState, CapacityResult, LiveRequest } from "../port.ts";
 import { FENCED_SCRIPTS, outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
 import { DEFAULT_PREFIX, keySpace } from "./keys.ts";
 import { runScript } from "./scripts.ts";
+import { readStrings } from "./rawReads.ts";
 import { decodeAdvisor, decodeSnapshot, type Doc, must } from "./decode.ts";
 import { createCandidateCache, createRequestCache } from "./decodedCache.ts";
 
@@ -93,8 +94,11 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
     // reply, not Redis's, dominated the candidate lookup (80 GETs cost about 2.5x one MGET).
     for (let start = 0; start < advisorIds.length; start += LOAD_BATCH) {
       const ids = advisorIds.slice(start, start + LOAD_BATCH);
-      const raws = await client.mGet(ids.map((id) => keys.advisor(id)));
-      for (const [i, raw] of raws.entries()) out.push(decode(ids[i]!, raw === null ? null : String(raw)));
+      const raws = await readStrings(
+        client,
+        ids.map((id) => keys.advisor(id)),
+      );
+      for (const [i, raw] of raws.entries()) out.push(decode(ids[i]!, raw));
     }
     return out;
   }

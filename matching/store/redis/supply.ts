@@ -1,10 +1,10 @@
 /** Supply on Redis: advisors, presence, the candidate lookup, capacity and answers. */
 import { EMPTY_STATS, type OfferAnswer } from "../../domain/ranking.ts";
-import type { AdvisorState, CandidateQuery, MatchingStore } from "../port.ts";
-import { matchesCandidateQuery } from "../candidateMembership.ts";
+import type { CandidateQuery, MatchingStore } from "../port.ts";
 import { candidateKeys, candidateQueryKeys } from "./keys.ts";
 import { clamp01, decodeAdvisor, eligibilityContext, foldedLanguages, must } from "./decode.ts";
 import { RESPONSIVENESS_ALPHA, type StoreContext } from "./context.ts";
+import { createCandidateLookup } from "./candidateLookup.ts";
 
 /** Registration, presence and reads of advisors. */
 export function advisorSteps(
@@ -63,71 +63,15 @@ export function advisorSteps(
   };
 }
 
-/** The candidate lookup through the index. */
+/** The candidate lookup through the index (candidateLookup.ts). */
 export function candidateSteps(ctx: StoreContext): Pick<MatchingStore, "findCandidates"> {
-  const { client, keys, loadCandidates } = ctx;
+  const lookup = createCandidateLookup(ctx.client, ctx.loadCandidates);
   return {
     async findCandidates(query: CandidateQuery) {
       if (!(query.limit > 0)) return [];
-      const scopeKeys = candidateQueryKeys(keys, query);
+      const scopeKeys = candidateQueryKeys(ctx.keys, query);
       if (scopeKeys.length === 0) return [];
-      // Each scope list is read a share at a time (twice the even split): the merge needs only `limit`
-      // heads in all, and every entry node-redis parses costs more than a rare second round trip.
-      const chunk = Math.min(Math.max(16, Math.ceil((2 * query.limit) / scopeKeys.length)), Math.ceil(query.limit), 1000);
-      const cursors = scopeKeys.map((key) => ({ key, offset: 0, done: false, buffer: [] as Array<{ value: string; score: number }> }));
-      const seen = new Set<string>();
-      const result: AdvisorState[] = [];
-
-      const dry = (cursor: (typeof cursors)[number]) => !cursor.done && cursor.buffer.length === 0;
-      const readHeads = async (cursor: (typeof cursors)[number]) => {
-        const rows = await client.zRangeWithScores(cursor.key, cursor.offset, cursor.offset + chunk - 1);
-        cursor.offset += rows.length;
-        cursor.buffer.push(...rows.map((row) => ({ value: String(row.value), score: Number(row.score) })));
-        if (rows.length < chunk) cursor.done = true;
-      };
-      // The merged advisors whose documents are still to be read.
-      let batch: string[] = [];
-      // Whether the merge stopped at a list that ran dry, and so needs that list's next heads.
-      let blocked = true;
-      for (;;) {
-        // One round trip (one slot, pipelined): the documents of the last batch, and the next heads of
-        // the lists that ran dry when the merge needs them. A list that runs dry before the merge has
-        // enough (one big list among small ones) costs no round trip of its own.
-        const [docs] = await Promise.all([loadCandidates(batch), ...(blocked ? cursors.filter(dry).map(readHeads) : [])]);
-        // The index is a hint: keep only advisors whose current document still belongs in a queried set.
-        for (const doc of docs) {
-          if (!doc || result.length >= query.limit) continue;
-          const state = doc.value;
-          if (matchesCandidateQuery(state, query) && state.profile.suitabilityMaxRisk >= query.minRisk) result.push(state);
-        }
-        if (result.length >= query.limit) break;
-        // Merge by (lastAssignedAt, id) until we have enough or a list needs reading again.
-        batch = [];
-        blocked = false;
-        for (;;) {
-          if (batch.length >= query.limit - result.length) break;
-          if (cursors.some(dry)) {
-            blocked = true;
-            break;
-          }
-          let best: (typeof cursors)[number] | undefined;
-          for (const cursor of cursors) {
-            const head = cursor.buffer[0];
-            if (!head) continue;
-            const top = best?.buffer[0];
-            if (!top || head.score < top.score || (head.score === top.score && head.value < top.value)) best = cursor;
-          }
-          if (!best) break;
-          const { value } = best.buffer.shift()!;
-          if (!seen.has(value)) {
-            seen.add(value);
-            batch.push(value);
-          }
-        }
-        // Nothing merged and no list to read again: every list was read to its end.
-        if (batch.length === 0 && !blocked) break;
-      }
-      return result;
+      return await lookup.find(query, scopeKeys);
     },
   };
 }

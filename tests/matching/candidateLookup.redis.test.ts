@@ -1,0 +1,137 @@
+/**
+ * The Redis candidate lookup's memory of its last merge (matching/store/redis/candidateLookup.ts):
+ * a repeated lookup reads the documents it foresees in the heads' own round trip, and still answers
+ * exactly what a lookup without that memory answers after the index has changed.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { RedisClient } from "../../platform/redis.ts";
+import type { AdvisorProfile, RequestFacts } from "../../matching/domain/types.ts";
+import type { CandidateQuery, MatchingStore } from "../../matching/store/port.ts";
+import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
+import { describeWithServices, probeRedis, uniqueTag } from "../support/services.ts";
+import { connectTestRedis } from "./support/redisStores.ts";
+
+const T0 = Date.UTC(2026, 0, 5, 9);
+const DAY = 86_400_000;
+const TTL = 45_000;
+const BRANCH = "brn_lookup";
+
+function advisor(i: number): AdvisorProfile {
+  return {
+    id: `adv_lookup_${String(i).padStart(2, "0")}`,
+    branchId: BRANCH,
+    region: "north",
+    status: "active",
+    maxConcurrent: 3,
+    languages: ["en"],
+    // Spread over the five scope lists, so the merge reads several lists.
+    suitabilityMaxRisk: 1 + (i % 5),
+    licences: [{ id: `lic_lookup_${i}`, kind: "fund_sales", number: `FS-${i}`, issuer: "FSA", validFrom: T0 - DAY, validUntil: T0 + DAY, status: "active" }],
+  };
+}
+
+const facts: RequestFacts = {
+  id: "req_lookup",
+  clientId: "cli_lookup",
+  branchId: BRANCH,
+  region: "north",
+  requiredLicence: "fund_sales",
+  riskLevel: 1,
+  language: "en",
+  priority: 0,
+  dedicatedAdvisorId: null,
+  mode: "auto",
+  createdAt: T0,
+};
+
+const query: CandidateQuery = { pool: "branch", poolId: BRANCH, licence: "fund_sales", language: "en", minRisk: 1, limit: 8 };
+
+/**
+ * The client the store reads through, with every command noted with the event-loop turn it was sent
+ * in. A round trip ends in a reply, which is read in a later turn than the one that sent the
+ * command, so the number of distinct turns of one lookup is its number of round trips.
+ */
+function countingClient(client: RedisClient) {
+  let turn = 0;
+  let closing = false;
+  const turns: number[] = [];
+  const counted = Object.create(client) as RedisClient;
+  counted.sendCommand = ((...args: Parameters<RedisClient["sendCommand"]>) => {
+    if (!closing) {
+      closing = true;
+      setImmediate(() => {
+        turn += 1;
+        closing = false;
+      });
+    }
+    turns.push(turn);
+    return client.sendCommand(...args);
+  }) as RedisClient["sendCommand"];
+  return {
+    client: counted,
+    /** Round trips of `run`'s commands sent through sendCommand. */
+    async roundTrips<T>(run: () => Promise<T>): Promise<{ value: T; trips: number }> {
+      turns.length = 0;
+      const value = await run();
+      return { value, trips: new Set(turns).size };
+    },
+  };
+}
+
+describeWithServices("candidate lookup on Redis: the last merge foreseen", [await probeRedis()], () => {
+  const prefix = `test:${uniqueTag()}:`;
+  let client: RedisClient;
+  let store: MatchingStore;
+  let counting: ReturnType<typeof countingClient>;
+  const ids = (states: Array<{ profile: { id: string } }>) => states.map((s) => s.profile.id);
+  /** The same query through a store that has never looked anything up. */
+  const fresh = () => createRedisMatchingStore(client, { prefix }).findCandidates(query);
+
+  beforeAll(async () => {
+    client = await connectTestRedis();
+    counting = countingClient(client);
+    store = createRedisMatchingStore(counting.client, { prefix });
+    await store.setGeneration("test");
+    for (let i = 0; i < 30; i++) {
+      await store.upsertAdvisor(advisor(i), T0);
+      await store.setPresence(advisor(i).id, "available", T0);
+    }
+  });
+
+  afterAll(async () => {
+    await store?.reset();
+    await client?.quit();
+  });
+
+  it("a repeated lookup of an unchanged index takes one round trip instead of two, with the same answer", async () => {
+    const first = await counting.roundTrips(() => store.findCandidates(query));
+    expect(ids(first.value)).toEqual(Array.from({ length: 8 }, (_, i) => advisor(i).id));
+    expect(first.trips).toBe(2);
+    const again = await counting.roundTrips(() => store.findCandidates(query));
+    expect(ids(again.value)).toEqual(ids(first.value));
+    expect(again.trips).toBe(1);
+  });
+
+  it("after the heads change, it answers what a lookup without memory answers: reordered, dropped and new advisors", async () => {
+    const before = ids(await store.findCandidates(query));
+    // The first two are assigned (their lastAssignedAt moves them behind everyone), the third goes
+    // away (out of the index), the fourth stops speaking English (out of this list).
+    await store.takeAssignment(before[0]!, facts, "off_lookup_1", T0 + 1_000, TTL);
+    await store.takeAssignment(before[1]!, { ...facts, id: "req_lookup_2" }, "off_lookup_2", T0 + 2_000, TTL);
+    await store.setPresence(before[2]!, "away", T0 + 3_000);
+    await store.upsertAdvisor({ ...advisor(3), languages: ["fr"] }, T0 + 3_000);
+
+    const after = await counting.roundTrips(() => store.findCandidates(query));
+    const expected = Array.from({ length: 8 }, (_, i) => advisor(i + 4).id);
+    expect(ids(after.value)).toEqual(expected);
+    expect(ids(await fresh())).toEqual(expected);
+    // Foreseen: advisors 4 to 7. Not foreseen (a second trip): 8 to 11.
+    expect(after.trips).toBe(2);
+
+    // With a limit past the unassigned ones, the assigned two come last, in order of assignment.
+    const wide = { ...query, limit: 40 };
+    const all = ids(await store.findCandidates(wide));
+    expect(all.slice(-2)).toEqual([before[0], before[1]]);
+    expect(all).toEqual(ids(await createRedisMatchingStore(client, { prefix }).findCandidates(wide)));
+  });
+});
