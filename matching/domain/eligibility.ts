@@ -150,12 +150,16 @@ const latestFirst = (a: LicenceFact, b: LicenceFact): number => b.validUntil - a
  * that came closest (latest validUntil), because that is the one a supervisor will look for.
  */
 function findValidLicence(licences: readonly LicenceFact[], kind: LicenceFact["kind"], now: number): LicenceLookup {
-  const ofKind = licences.filter((licence) => licence.kind === kind);
-
-  const valid = ofKind.filter((licence) => isValidAt(licence, now)).sort(latestFirst)[0];
+  // Loops rather than filter and sort: this runs per candidate, and each callback would be a closure
+  // made per call. The first of equals wins, as a stable sort's first element would.
+  let valid: LicenceFact | undefined;
+  let closest: LicenceFact | undefined;
+  for (const licence of licences) {
+    if (licence.kind !== kind) continue;
+    if (!closest || latestFirst(licence, closest) < 0) closest = licence;
+    if (isValidAt(licence, now) && (!valid || latestFirst(licence, valid) < 0)) valid = licence;
+  }
   if (valid) return { ok: true, licence: valid };
-
-  const closest = [...ofKind].sort(latestFirst)[0];
   if (!closest) return { ok: false, failure: fail("LICENCE", `no ${kind} licence`) };
   return { ok: false, failure: fail("LICENCE", describeInvalidLicence(closest, now)) };
 }
@@ -170,7 +174,8 @@ function describeInvalidLicence(licence: LicenceFact, now: number): string {
 function speaksLanguage(advisorLanguages: readonly string[], requested: string | null): boolean {
   if (requested === null) return true;
   const wanted = requested.toLowerCase();
-  return advisorLanguages.some((language) => language.toLowerCase() === wanted);
+  for (const language of advisorLanguages) if (language.toLowerCase() === wanted) return true;
+  return false;
 }
 
 /**

@@ -46,9 +46,15 @@ export function matchesCandidateQuery(state: AdvisorState, query: CandidateQuery
   if (scope === null || !(scope >= queryScopeOf(query.minRisk))) return false;
   if (query.pool === "branch" && profile.branchId !== query.poolId) return false;
   if (query.pool === "region" && profile.region !== query.poolId) return false;
-  if (!profile.licences.some((licence) => licence.status === "active" && licence.kind === query.licence)) return false;
+  // Loops rather than some(): a reader runs this per candidate, and each callback would be a closure
+  // made per call.
+  let licensed = false;
+  for (const licence of profile.licences) if (licence.status === "active" && licence.kind === query.licence) licensed = true;
+  if (!licensed) return false;
   if (query.language === null) return true;
   // Every indexed advisor is listed under "*", and a language "*" folds into that slot.
   const wanted = query.language.toLowerCase();
-  return wanted === ANY || profile.languages.some((language) => language.toLowerCase() === wanted);
+  if (wanted === ANY) return true;
+  for (const language of profile.languages) if (language.toLowerCase() === wanted) return true;
+  return false;
 }

@@ -47,29 +47,36 @@ interface Cursor {
   key: string;
   /** Entries to ask for at the next read. */
   chunk: number;
+  /** Entries read so far, and how many of those the merge has taken. */
   offset: number;
+  taken: number;
   done: boolean;
-  buffer: ScoredMember[];
+  /** The entries read and not yet taken are rows[next..]. */
+  rows: ScoredMember[];
+  next: number;
 }
+
+/** A list whose read entries are all taken and that may hold more. */
+const isDry = (cursor: Cursor) => !cursor.done && cursor.next === cursor.rows.length;
 
 /**
  * The k-way merge over the scope lists' heads. A list's first read asks for `firstChunks[i]`
  * entries, later reads for `chunk`.
  */
 function scopeMerge(client: RedisClient, scopeKeys: string[], firstChunks: number[], chunk: number) {
-  const cursors: Cursor[] = scopeKeys.map((key, i) => ({ key, chunk: firstChunks[i]!, offset: 0, done: false, buffer: [] }));
+  const cursors: Cursor[] = scopeKeys.map((key, i) => ({ key, chunk: firstChunks[i]!, offset: 0, taken: 0, done: false, rows: [], next: 0 }));
   const seen = new Set<string>();
-  const dry = (cursor: Cursor) => !cursor.done && cursor.buffer.length === 0;
   return {
     /** Reads the next heads of every list that ran dry (none when none did). */
     refill: () =>
       Promise.all(
-        cursors.filter(dry).map(async (cursor) => {
+        cursors.filter(isDry).map(async (cursor) => {
           const rows = await readScoredRange(client, cursor.key, cursor.offset, cursor.offset + cursor.chunk - 1);
           if (rows.length < cursor.chunk) cursor.done = true;
           cursor.offset += rows.length;
           cursor.chunk = chunk;
-          cursor.buffer.push(...rows);
+          cursor.rows = rows;
+          cursor.next = 0;
         }),
       ),
     /**
@@ -78,26 +85,32 @@ function scopeMerge(client: RedisClient, scopeKeys: string[], firstChunks: numbe
      */
     next(wanted: number): { ids: string[]; blocked: boolean } {
       const ids: string[] = [];
+      // Only the list just taken from can run dry in the loop, so the others are checked once here.
+      if (cursors.some(isDry)) return { ids, blocked: true };
       while (ids.length < wanted) {
-        if (cursors.some(dry)) return { ids, blocked: true };
         let best: Cursor | undefined;
+        let top: ScoredMember | undefined;
         for (const cursor of cursors) {
-          const head = cursor.buffer[0];
+          const head = cursor.rows[cursor.next];
           if (!head) continue;
-          const top = best?.buffer[0];
-          if (!top || head.score < top.score || (head.score === top.score && head.value < top.value)) best = cursor;
+          if (!top || head.score < top.score || (head.score === top.score && head.value < top.value)) {
+            best = cursor;
+            top = head;
+          }
         }
-        if (!best) break;
-        const { value } = best.buffer.shift()!;
-        if (!seen.has(value)) {
-          seen.add(value);
-          ids.push(value);
+        if (!best || !top) break;
+        best.next += 1;
+        best.taken += 1;
+        if (!seen.has(top.value)) {
+          seen.add(top.value);
+          ids.push(top.value);
         }
+        if (isDry(best)) return { ids, blocked: ids.length < wanted };
       }
       return { ids, blocked: false };
     },
     /** How many entries the merge took from each list. */
-    taken: () => cursors.map((cursor) => cursor.offset - cursor.buffer.length),
+    taken: () => cursors.map((cursor) => cursor.taken),
   };
 }
 
@@ -147,7 +160,8 @@ export function createCandidateLookup(client: RedisClient, loadCandidates: LoadC
         pending = next.ids;
         blocked = next.blocked;
         merged.push(...pending);
-        toRead = pending.filter((id) => !read.has(id));
+        toRead = [];
+        for (const id of pending) if (!read.has(id)) toRead.push(id);
         // Nothing merged and no list to read again: every list was read to its end.
         if (pending.length === 0 && !blocked) break;
       }
