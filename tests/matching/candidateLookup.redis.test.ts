@@ -134,4 +134,13 @@ describeWithServices("candidate lookup on Redis: the last merge foreseen", [awai
     expect(all.slice(-2)).toEqual([before[0], before[1]]);
     expect(all).toEqual(ids(await createRedisMatchingStore(client, { prefix }).findCandidates(wide)));
   });
+
+  it("when one advisor leaves the top, the newcomer was foreseen too: still one round trip", async () => {
+    const before = ids(await store.findCandidates(query));
+    await store.takeAssignment(before[0]!, { ...facts, id: "req_lookup_3" }, "off_lookup_3", T0 + 4_000, TTL);
+    const after = await counting.roundTrips(() => store.findCandidates(query));
+    expect(ids(after.value)).toEqual(ids(await fresh()));
+    expect(ids(after.value)).toEqual([...before.slice(1), advisor(12).id]);
+    expect(after.trips).toBe(1);
+  });
 });

@@ -35,6 +35,9 @@ export const MAX_REMEMBERED_LIMIT = 320;
 /** A list's first read after a lookup of the same query: what the merge took from it then, plus a quarter. */
 const FIRST_READ_MARGIN = 1.25;
 
+/** The heads past the merge that a lookup also remembers: an eighth of the limit. */
+const SPARE_DIVISOR = 8;
+
 /** What the last lookup of a query did: whom it merged, in order, and how many entries it took from each list. */
 interface LastLookup {
   merged: string[];
@@ -165,8 +168,14 @@ export function createCandidateLookup(client: RedisClient, loadCandidates: LoadC
         // Nothing merged and no list to read again: every list was read to its end.
         if (pending.length === 0 && !blocked) break;
       }
-      // Beyond the limit only stale entries were merged: a quarter more covers a few of those.
-      if (limit <= MAX_REMEMBERED_LIMIT) remember(memo, { merged: merged.slice(0, Math.ceil(limit * FIRST_READ_MARGIN) + 16), taken: merge.taken() });
+      if (limit <= MAX_REMEMBERED_LIMIT) {
+        const taken = merge.taken();
+        // The next few heads already read, in merge order: when an advisor leaves the top (assigned,
+        // gone away, full), the next lookup's newcomer is among them and costs no second trip.
+        const spare = merge.next(Math.ceil(limit / SPARE_DIVISOR)).ids;
+        // Beyond the limit only stale entries were merged: a quarter more covers a few of those.
+        remember(memo, { merged: [...merged.slice(0, Math.ceil(limit * FIRST_READ_MARGIN) + 16), ...spare], taken });
+      }
       return result;
     },
   };
