@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RedisClient } from "../../platform/redis.ts";
 import type { AdvisorProfile, RequestFacts } from "../../matching/domain/types.ts";
 import type { CandidateQuery, MatchingStore } from "../../matching/store/port.ts";
+import { candidateQueryKeys, keySpace } from "../../matching/store/redis/keys.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { describeWithServices, probeRedis, uniqueTag } from "../support/services.ts";
 import { connectTestRedis } from "./support/redisStores.ts";
@@ -78,6 +79,34 @@ function countingClient(client: RedisClient) {
   };
 }
 
+/**
+ * A client that logs the commands sent through sendCommand and, once armed, runs `after` once, when
+ * the reply to the next MGET that names `key` has come back and before it is handed on: a write
+ * another process makes between two of a lookup's round trips.
+ */
+function interleavingClient(client: RedisClient, key: string, after: () => Promise<void>) {
+  const sent: string[] = [];
+  let armed = false;
+  const wrapped = Object.create(client) as RedisClient;
+  wrapped.sendCommand = (async (...args: Parameters<RedisClient["sendCommand"]>) => {
+    const command = args[0] as string[];
+    sent.push(String(command[0]));
+    const reply = await client.sendCommand(...args);
+    if (armed && command[0] === "MGET" && command.includes(key)) {
+      armed = false;
+      await after();
+    }
+    return reply;
+  }) as RedisClient["sendCommand"];
+  return {
+    client: wrapped,
+    sent,
+    arm: () => {
+      armed = true;
+    },
+  };
+}
+
 describeWithServices("candidate lookup on Redis: the last merge foreseen", [await probeRedis()], () => {
   const prefix = `test:${uniqueTag()}:`;
   let client: RedisClient;
@@ -103,6 +132,45 @@ describeWithServices("candidate lookup on Redis: the last merge foreseen", [awai
     await client?.quit();
   });
 
+  it("reads the heads before the foreseen documents, and reads again a foreseen document whose head came in a later trip", async () => {
+    const ownPrefix = `test:${uniqueTag()}:`;
+    const branchId = `brn_${uniqueTag()}`;
+    const plain = createRedisMatchingStore(client, { prefix: ownPrefix });
+    await plain.setGeneration("test");
+    const one = (id: string): AdvisorProfile => ({ ...advisor(0), id, branchId, suitabilityMaxRisk: 5 });
+    const q: CandidateQuery = { ...query, poolId: branchId, minRisk: 5, limit: 4 };
+    for (const id of ["adv_q_50", "adv_q_60", "adv_q_70", "adv_q_80"]) {
+      await plain.upsertAdvisor(one(id), T0);
+      await plain.setPresence(id, "available", T0);
+    }
+    try {
+      const x = "adv_q_80";
+      const logged = interleavingClient(client, keySpace(ownPrefix).advisor(x), async () => {
+        await plain.setPresence(x, "available", T0 + 2_000);
+      });
+      const store = createRedisMatchingStore(logged.client, { prefix: ownPrefix });
+      expect(ids(await store.findCandidates(q))).toEqual(["adv_q_50", "adv_q_60", "adv_q_70", "adv_q_80"]);
+      // x goes away (out of the list), and ten entries without documents come first in the list, so
+      // x's head is read only after a few trips; x is back right after the first trip.
+      await plain.setPresence(x, "away", T0 + 1_000);
+      const list = candidateQueryKeys(keySpace(ownPrefix), q)[0]!;
+      await client.zAdd(
+        list,
+        Array.from({ length: 10 }, (_, i) => ({ score: 0, value: `adv_q_0${i}` })),
+      );
+      logged.sent.length = 0;
+      logged.arm();
+      const found = ids(await store.findCandidates(q));
+      // Its first trip: the heads, then the foreseen documents (Redis runs them in that order).
+      expect(logged.sent.slice(0, 2)).toEqual(["ZRANGE", "MGET"]);
+      // x's document as the first trip read it said away; its head came later, so it was read again.
+      expect(found).toEqual(["adv_q_50", "adv_q_60", "adv_q_70", "adv_q_80"]);
+      expect(found).toEqual(ids(await createRedisMatchingStore(client, { prefix: ownPrefix }).findCandidates(q)));
+    } finally {
+      await plain.reset();
+    }
+  });
+
   it("a repeated lookup of an unchanged index takes one round trip instead of two, with the same answer", async () => {
     const first = await counting.roundTrips(() => store.findCandidates(query));
     expect(ids(first.value)).toEqual(Array.from({ length: 8 }, (_, i) => advisor(i).id));
@@ -125,7 +193,7 @@ describeWithServices("candidate lookup on Redis: the last merge foreseen", [awai
     const expected = Array.from({ length: 8 }, (_, i) => advisor(i + 4).id);
     expect(ids(after.value)).toEqual(expected);
     expect(ids(await fresh())).toEqual(expected);
-    // Foreseen: advisors 4 to 7. Not foreseen (a second trip): 8 to 11.
+    // Foreseen: advisors 4 to 8 (8 as the spare head). Not foreseen (a second trip): 9 to 11.
     expect(after.trips).toBe(2);
 
     // With a limit past the unassigned ones, the assigned two come last, in order of assignment.

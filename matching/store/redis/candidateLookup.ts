@@ -11,7 +11,8 @@
  * far into each list, and the next lookup of that query reads those documents in the heads' own
  * round trip, asking each list for about as many heads as it took then; only advisors it did not
  * foresee cost a second trip. A guess decides nothing: the merge order comes from the heads read
- * now, and every document used was read in this lookup, in the heads' round trip or after it.
+ * now, and every document used was read after the head it serves, as without the guess (in the
+ * head's round trip, sent after it, or in a later one).
  * Measured at 100k advisors (national pool, 80 candidates): 1 round trip instead of 2, and the
  * selection's median about two thirds of what it was.
  */
@@ -54,9 +55,10 @@ interface Cursor {
   offset: number;
   taken: number;
   done: boolean;
-  /** The entries read and not yet taken are rows[next..]. */
+  /** The entries read and not yet taken are rows[next..], read in round trip `trip`. */
   rows: ScoredMember[];
   next: number;
+  trip: number;
 }
 
 /** A list whose read entries are all taken and that may hold more. */
@@ -67,11 +69,14 @@ const isDry = (cursor: Cursor) => !cursor.done && cursor.next === cursor.rows.le
  * entries, later reads for `chunk`.
  */
 function scopeMerge(client: RedisClient, scopeKeys: string[], firstChunks: number[], chunk: number) {
-  const cursors: Cursor[] = scopeKeys.map((key, i) => ({ key, chunk: firstChunks[i]!, offset: 0, taken: 0, done: false, rows: [], next: 0 }));
+  const cursors: Cursor[] = scopeKeys.map((key, i) => ({ key, chunk: firstChunks[i]!, offset: 0, taken: 0, done: false, rows: [], next: 0, trip: 0 }));
   const seen = new Set<string>();
   return {
-    /** Reads the next heads of every list that ran dry (none when none did). */
-    refill: () =>
+    /**
+     * Reads the next heads of every list that ran dry (none when none did), in round trip `trip`. The
+     * commands are sent when this is called, before any awaited.
+     */
+    refill: (trip: number) =>
       Promise.all(
         cursors.filter(isDry).map(async (cursor) => {
           const rows = await readScoredRange(client, cursor.key, cursor.offset, cursor.offset + cursor.chunk - 1);
@@ -80,16 +85,19 @@ function scopeMerge(client: RedisClient, scopeKeys: string[], firstChunks: numbe
           cursor.chunk = chunk;
           cursor.rows = rows;
           cursor.next = 0;
+          cursor.trip = trip;
         }),
       ),
     /**
-     * Up to `wanted` advisors not merged before, in order. `blocked`: the merge stopped at a list
-     * that ran dry and needs a refill to go on; otherwise fewer than wanted means every list ended.
+     * Up to `wanted` advisors not merged before, in order, with the round trip each one's head was
+     * read in. `blocked`: the merge stopped at a list that ran dry and needs a refill to go on;
+     * otherwise fewer than wanted means every list ended.
      */
-    next(wanted: number): { ids: string[]; blocked: boolean } {
+    next(wanted: number): { ids: string[]; trips: number[]; blocked: boolean } {
       const ids: string[] = [];
+      const trips: number[] = [];
       // Only the list just taken from can run dry in the loop, so the others are checked once here.
-      if (cursors.some(isDry)) return { ids, blocked: true };
+      if (cursors.some(isDry)) return { ids, trips, blocked: true };
       while (ids.length < wanted) {
         let best: Cursor | undefined;
         let top: ScoredMember | undefined;
@@ -107,10 +115,11 @@ function scopeMerge(client: RedisClient, scopeKeys: string[], firstChunks: numbe
         if (!seen.has(top.value)) {
           seen.add(top.value);
           ids.push(top.value);
+          trips.push(best.trip);
         }
-        if (isDry(best)) return { ids, blocked: ids.length < wanted };
+        if (isDry(best)) return { ids, trips, blocked: ids.length < wanted };
       }
-      return { ids, blocked: false };
+      return { ids, trips, blocked: false };
     },
     /** How many entries the merge took from each list. */
     taken: () => cursors.map((cursor) => cursor.taken),
@@ -141,21 +150,26 @@ export function createCandidateLookup(client: RedisClient, loadCandidates: LoadC
       // then, and a margin: the heads move a little between lookups, and a short read costs a trip.
       const firstChunks = scopeKeys.map((_, i) => (last ? Math.min(chunk, Math.ceil(last.taken[i]! * FIRST_READ_MARGIN) + 4) : chunk));
       const merge = scopeMerge(client, scopeKeys, firstChunks, chunk);
-      const read = new Map<string, AdvisorState | null>();
+      // Each document read, with the round trip it was read in: it serves a head read in that trip or
+      // an earlier one, never a later one (a lookup never judges a head by an older document).
+      const read = new Map<string, { state: AdvisorState | null; trip: number }>();
       const merged: string[] = [];
       const result: AdvisorState[] = [];
       let pending: string[] = [];
       let toRead = last?.merged ?? [];
       let blocked = true;
+      let trip = 0;
       for (;;) {
-        // One round trip: the documents still to read, and the heads of the lists that ran dry.
+        // One round trip: the heads of the lists that ran dry, then the documents still to read (sent
+        // in that order, so Redis reads each document after the head it serves).
         if (toRead.length > 0 || blocked) {
-          const [docs] = await Promise.all([loadCandidates(toRead), blocked ? merge.refill() : null]);
-          for (const [i, id] of toRead.entries()) read.set(id, docs[i]?.value ?? null);
+          trip += 1;
+          const [, docs] = await Promise.all([blocked ? merge.refill(trip) : null, loadCandidates(toRead)]);
+          for (const [i, id] of toRead.entries()) read.set(id, { state: docs[i]?.value ?? null, trip });
         }
         // The index is a hint: keep only advisors whose current document still belongs in a queried set.
         for (const id of pending) {
-          const state = read.get(id);
+          const state = read.get(id)?.state;
           if (state && result.length < limit && matchesCandidateQuery(state, query) && state.profile.suitabilityMaxRisk >= query.minRisk) result.push(state);
         }
         if (result.length >= limit) break;
@@ -164,7 +178,7 @@ export function createCandidateLookup(client: RedisClient, loadCandidates: LoadC
         blocked = next.blocked;
         merged.push(...pending);
         toRead = [];
-        for (const id of pending) if (!read.has(id)) toRead.push(id);
+        for (const [i, id] of pending.entries()) if (!((read.get(id)?.trip ?? 0) >= next.trips[i]!)) toRead.push(id);
         // Nothing merged and no list to read again: every list was read to its end.
         if (pending.length === 0 && !blocked) break;
       }
