@@ -49,7 +49,12 @@ export function matchesCandidateQuery(state: AdvisorState, query: CandidateQuery
   // Loops rather than some(): a reader runs this per candidate, and each callback would be a closure
   // made per call.
   let licensed = false;
-  for (const licence of profile.licences) if (licence.status === "active" && licence.kind === query.licence) licensed = true;
+  for (const licence of profile.licences) {
+    if (licence.status === "active" && licence.kind === query.licence) {
+      licensed = true;
+      break;
+    }
+  }
   if (!licensed) return false;
   if (query.language === null) return true;
   // Every indexed advisor is listed under "*", and a language "*" folds into that slot.
