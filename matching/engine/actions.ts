@@ -72,15 +72,15 @@ export abstract class ActionEngine extends FunnelEngine {
   }
 
   async cancel(requestId: string, clientId: string): Promise<FinishOutcome> {
-    const request = await this.store.getRequest(requestId);
-    if (!request) return this.notFound("cancel");
+    const request = await this.liveRequest(requestId, "cancel");
+    if (!request) return { ok: false, reason: "NOT_FOUND" };
     if (request.facts.clientId !== clientId) return { ok: false, reason: "NOT_YOURS" };
     return this.finish(request, "cancelled");
   }
 
   async complete(requestId: string, advisorId: string): Promise<FinishOutcome> {
-    const request = await this.store.getRequest(requestId);
-    if (!request) return this.notFound("complete");
+    const request = await this.liveRequest(requestId, "complete");
+    if (!request) return { ok: false, reason: "NOT_FOUND" };
     if (request.assignedAdvisorId !== advisorId) return { ok: false, reason: "NOT_YOURS" };
     return this.finish(request, "completed", advisorId);
   }
@@ -167,8 +167,7 @@ export abstract class ActionEngine extends FunnelEngine {
   async accept(offerId: string, advisorId: string): Promise<AcceptOutcome> {
     const now = this.clock.now();
     const requestId = await this.requestOfOffer(offerId);
-    const request = requestId ? await this.store.getRequest(requestId) : null;
-    if (requestId && !request) return this.notFound("accept");
+    const request = requestId ? await this.liveRequest(requestId, "accept") : null;
     const offer = request?.offers.find((o) => o.id === offerId);
     if (!request || !offer) return { ok: false, reason: "NOT_FOUND" };
     if (offer.advisorId !== advisorId) return { ok: false, reason: "NOT_YOURS" };
@@ -257,8 +256,8 @@ export abstract class ActionEngine extends FunnelEngine {
     close: { outcome: "declined"; advisorId: string } | { outcome: "withdrawn"; reason: string },
   ): Promise<ResolveResult> {
     const now = this.clock.now();
-    const request = await this.store.getRequest(requestId);
-    if (!request) return this.notFound("close offer");
+    const request = await this.liveRequest(requestId, "close offer");
+    if (!request) return { ok: false, reason: "NOT_FOUND" };
     const closed = await this.resolve(request, offerId, close.outcome, now, {
       // The funnel moves on now rather than at the offer's expiry: under this call's lease, taken in
       // the same step, and run here.
@@ -278,8 +277,8 @@ export abstract class ActionEngine extends FunnelEngine {
    */
   async redispatch(requestId: string, advisorId: string, reason: string): Promise<{ ok: true } | { ok: false; reason: "NOT_FOUND" | "NOT_YOURS" }> {
     const now = this.clock.now();
-    const known = await this.store.getRequest(requestId);
-    if (!known) return this.notFound("redispatch");
+    const known = await this.liveRequest(requestId, "redispatch");
+    if (!known) return { ok: false, reason: "NOT_FOUND" };
     const stages = await this.stagesOf(known);
     const context: ReopenContext = { kind: "reopen", eventIds: [newId("auditEvent", now)], at: now, stages: stages.map((s) => s.pool), advisorId, reason };
     // One step: back in the funnel, the advisor's slot freed, under this call's lease, journaled.

@@ -236,15 +236,16 @@ export abstract class EngineBase {
     for (const event of events) await this.bus.publish(event);
   }
 
-  /** Throws LiveStateUnavailableError while the live state is missing (the fence is closed). */
-  protected async assertLive(operation: string): Promise<void> {
-    if (!(await this.store.isLive())) throw new LiveStateUnavailableError(operation);
-  }
-
-  /** "Not found" in the live store, unless it lost its state: then the caller must retry instead. */
-  protected async notFound(operation: string): Promise<{ ok: false; reason: "NOT_FOUND" }> {
-    await this.assertLive(operation);
-    return { ok: false, reason: "NOT_FOUND" };
+  /**
+   * The live request an action works on; null when the live store has none (the caller's "not
+   * found"). Throws LiveStateUnavailableError when the read found nothing because the state was
+   * lost: whether the state was live is read with the request, in one step, so a rebuild finishing
+   * before this answers cannot turn "retry" into "not found" for a request it restored.
+   */
+  protected async liveRequest(requestId: string, operation: string): Promise<LiveRequest | null> {
+    const { request, live } = await this.store.lookupRequest(requestId);
+    if (!request && !live) throw new LiveStateUnavailableError(operation);
+    return request;
   }
 
   // ---- presence this process was told (re-applied after a rebuild) ----

@@ -214,8 +214,9 @@ export class MatchingEngine extends ActionEngine {
   /** Puts a live request the record has into the live store, due now, queued if its funnel says so. */
   protected async restoreFromRecord(request: LiveRequest): Promise<void> {
     // Never over live state: not while it is missing (a rebuild will restore the request), and not
-    // once the request is there (a decision got to it first).
-    if (!(await this.store.isLive()) || (await this.store.getRequest(request.facts.id))) return;
+    // once the request is there (a decision got to it first). Both read in one step.
+    const present = await this.store.lookupRequest(request.facts.id);
+    if (!present.live || present.request) return;
     const policy = await this.policies.get(request.facts.branchId);
     const queued = request.stageIndex >= stagesFor(policy, request.facts.mode).length;
     await this.store.restoreRequest({ ...request, queueScore: queued ? queueScore(request.facts, policy) : null }, this.clock.now());

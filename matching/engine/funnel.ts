@@ -49,11 +49,11 @@ export abstract class FunnelEngine extends EngineBase {
    * (null: the request is gone; undefined: not known, after an ending the caller may read).
    */
   protected async progress(requestId: string, known?: LiveRequest): Promise<LiveRequest | null | undefined> {
-    let request = known ?? (await this.store.getRequest(requestId));
+    // Read with whether the state was live: a request missing from a lost state is restored by the
+    // rebuild with its deadline, which must not be cleared, even when the rebuild ends before this.
+    let request = known ?? (await this.liveRequest(requestId, "progress"));
     if (!request) {
-      // Gone for good, unless the live state was lost meanwhile: then the rebuild restores it with
-      // its deadline, which must not be cleared.
-      await this.assertLive("progress");
+      // Gone for good: its deadline goes too.
       await this.store.clearDeadline(requestId);
       return null;
     }

@@ -18,7 +18,8 @@
  * LiveStateUnavailableError: a decision taken on a half-restored state (an advisor recreated with no
  * assignments, a request missing its accepted offer) could break capacity or double-assign, and a
  * rebuild must not overwrite anything written after it read the record. Reads are not fenced (they
- * see whatever is there; callers that find nothing check the generation before saying "not found").
+ * see whatever is there; a caller that may answer "not found" reads with lookupRequest, which tells
+ * it whether the state it read from was live).
  * The restores, reset, the generation itself and the leases are not fenced: the rebuild uses them.
  * The in-memory adapter never loses its state while its process lives, so it never throws this
  * (after reset() it keeps accepting writes).
@@ -183,6 +184,14 @@ export interface MatchingStore {
   getRequest(requestId: string): Promise<LiveRequest | null>;
 
   /**
+   * getRequest and, in the same atomic read, whether the live state was live (isLive). A request
+   * absent from a live state does not exist there; absent from a lost one, it is unknown until the
+   * rebuild: the caller answers "retry", even when the rebuild has finished by the time it answers
+   * (asking isLive after a separate read could then answer "not found" for a request it restored).
+   */
+  lookupRequest(requestId: string): Promise<{ request: LiveRequest | null; live: boolean }>;
+
+  /**
    * Records open offers, all or nothing, only if the request is live and unassigned (else
    * NOT_LIVE), still at `stageIndex` (else STAGE_CHANGED), none goes to an excluded advisor (else
    * EXCLUDED) and none to an advisor with an open offer for it (else ALREADY_OFFERED). Status
@@ -308,7 +317,7 @@ export interface MatchingStore {
 
   /**
    * False while the fence is closed: the live state is lost and not rebuilt yet (Redis: the
-   * generation is missing). A caller that finds nothing asks this before answering "not found".
+   * generation is missing). A caller that finds nothing reads it with the request (lookupRequest).
    * The in-memory adapter is always live.
    */
   isLive(): Promise<boolean>;

@@ -352,6 +352,94 @@ describeWithServices("losing the live state on Redis + PostgreSQL", [await probe
     await expectConsistent({ prisma: db.prisma, store, now: w.clock.now() });
   });
 
+  it("an action or sweep whose read found nothing in the lost state answers retry (503), never NOT_FOUND, and clears no deadline, even when the rebuild ends before it answers", async () => {
+    // What runs between a request read that found nothing and the engine's answer: here, the
+    // rebuild (another process's, or this one's own sweep), as it can under load (seen once in the
+    // API's Redis-loss test as a 404 for a complete).
+    let between: (() => Promise<unknown>) | null = null;
+    let afterClaim: (() => Promise<unknown>) | null = null;
+    const afterRead = async <T>(result: T, found: boolean): Promise<T> => {
+      const run = between;
+      between = null;
+      if (run && !found) await run();
+      return result;
+    };
+    const { w, store, persister } = await lossWorld(TTL, (inner) =>
+      Object.assign(Object.create(inner) as MatchingStore, {
+        async getRequest(requestId: string) {
+          const request = await inner.getRequest(requestId);
+          return afterRead(request, request !== null);
+        },
+        async lookupRequest(requestId: string) {
+          const read = await inner.lookupRequest(requestId);
+          return afterRead(read, read.request !== null);
+        },
+        async claimDueDeadlines(...args: Parameters<MatchingStore["claimDueDeadlines"]>) {
+          const due = await inner.claimDueDeadlines(...args);
+          const lose = afterClaim;
+          afterClaim = null;
+          if (lose) await lose();
+          return due;
+        },
+      }),
+    );
+    const a = await w.addAdvisor({ maxConcurrent: 2 });
+    await w.engine.setPresence(a, "available");
+    const assigned = await create(w);
+    expect(await w.engine.accept((await openOfferOf(w, assigned)).id, a)).toMatchObject({ ok: true });
+    const offered = await create(w);
+    const offer = await openOfferOf(w, offered);
+    expect(offer.advisorId).toBe(a);
+    const clientId = (await store.getRequest(offered))!.facts.clientId;
+    await persister.drainAll();
+
+    const actions: Array<[string, () => Promise<unknown>]> = [
+      ["complete", () => w.engine.complete(assigned, a)],
+      ["cancel", () => w.engine.cancel(offered, clientId)],
+      ["accept", () => w.engine.accept(offer.id, a)],
+      ["decline", () => w.engine.decline(offer.id, a)],
+      ["withdraw", () => w.engine.withdrawOffer(offer.id, "test")],
+      ["redispatch", () => w.engine.redispatch(assigned, a, "test")],
+    ];
+    for (const [what, action] of actions) {
+      await store.reset();
+      let rebuilt = false;
+      between = async () => {
+        rebuilt = (await w.engine.ensureLiveState()) !== null;
+      };
+      const error = await failureOf(action());
+      expect(rebuilt, `${what}: the rebuild ran between the read and the answer`).toBe(true);
+      expect(error, what).toBeInstanceOf(LiveStateUnavailableError);
+    }
+    // Nothing was decided meanwhile; the retries find the restored requests and succeed.
+    expect(await store.getRequest(assigned)).toMatchObject({ status: "assigned", assignedAdvisorId: a });
+    expect(await store.getDeadline(offered)).not.toBeNull();
+    expect(await w.engine.accept(offer.id, a)).toEqual({ ok: true, requestId: offered, duplicate: false });
+    expect(await w.engine.complete(assigned, a)).toEqual({ ok: true, duplicate: false });
+
+    // The sweep: the state is lost after it claimed a due request and before its pass read it, and
+    // rebuilt before the pass answers. The pass must not clear the deadline the rebuild set.
+    const due = await create(w);
+    expect((await openOfferOf(w, due)).advisorId).toBe(a);
+    await persister.drainAll();
+    w.clock.advance(10 * 60_000);
+    let rebuilt = false;
+    afterClaim = async () => {
+      await store.reset();
+      between = async () => {
+        rebuilt = (await w.engine.ensureLiveState()) !== null;
+      };
+    };
+    expect(await w.engine.tick()).toBe(1);
+    expect(rebuilt, "the sweep's pass read the lost state, then the rebuild ran").toBe(true);
+    expect(await store.getDeadline(due), "the restored request keeps its deadline").not.toBeNull();
+    // The next sweep runs its funnel: the offer times out (and the request moves on).
+    expect(await w.engine.tick()).toBe(1);
+    expect((await store.getRequest(due))!.offers[0]!.outcome).toBe("timed_out");
+    await persister.drainAll();
+    await expectConsistent({ prisma: db.prisma, store, now: w.clock.now() });
+  });
+
   it("an advisor still unheard from a presence TTL after the rebuild is offline again: NOT_ELIGIBLE", async () => {
     const { w, store } = await lossWorld(5_000);
     const other = w.peer();

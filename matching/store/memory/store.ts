@@ -116,6 +116,7 @@ function demandSteps({
   | "acceptOffer"
   | "createRequest"
   | "getRequest"
+  | "lookupRequest"
   | "addOffers"
   | "makeOffers"
   | "claimOffer"
@@ -135,6 +136,10 @@ function demandSteps({
     },
     async getRequest(requestId) {
       return copy(requests.get(requestId));
+    },
+    // Never lost while the process lives (see isLive).
+    async lookupRequest(requestId) {
+      return { request: copy(requests.get(requestId)), live: true };
     },
     async addOffers(requestId, stageIndex, offers, now) {
       return copy(requests.addOffers(requestId, stageIndex, copy(offers), now));

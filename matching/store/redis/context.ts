@@ -37,6 +37,8 @@ export interface StoreContext {
   loadAdvisor(advisorId: string): Promise<Doc<AdvisorState> | null>;
   /** A request document: from a stored text's second read on, shared and frozen (decodedCache.ts). */
   loadRequest(requestId: string): Promise<Doc<LiveRequest> | null>;
+  /** loadRequest and, in the same MGET (one atomic read), whether the generation was set then. */
+  loadRequestIfLive(requestId: string): Promise<{ request: Doc<LiveRequest> | null; live: boolean }>;
   writeAdvisor(name: "upsertAdvisor" | "setPresence" | "releaseAssignment" | "restoreAdvisor", advisorId: string, args: string[]): Promise<AdvisorState | null>;
   capacityResult(advisorId: string, outcome: ScriptOutcome<"holdPushSlot" | "checkBroadcastEligibility" | "takeAssignment">): CapacityResult;
   loadAdvisors(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>>;
@@ -47,6 +49,18 @@ export interface StoreContext {
   loadMany<T>(ids: string[], load: (id: string) => Promise<T>): Promise<T[]>;
 }
 
+/** The request reads: documents shared from a text's second read on (decodedCache.ts), so a grab's accepts all read one text. */
+function requestReads(client: RedisClient, keys: ReturnType<typeof keySpace>): Pick<StoreContext, "loadRequest" | "loadRequestIfLive"> {
+  const requests = createRequestCache();
+  return {
+    loadRequest: async (requestId) => requests.decode(requestId, await client.get(keys.request(requestId))),
+    async loadRequestIfLive(requestId) {
+      const [text, generation] = await readStrings(client, [keys.request(requestId), keys.generation]);
+      return { request: requests.decode(requestId, text ?? null), live: generation !== null && generation !== undefined };
+    },
+  };
+}
+
 export function createStoreContext(client: RedisClient, options: RedisMatchingStoreOptions): StoreContext {
   const keys = keySpace(options.prefix ?? DEFAULT_PREFIX);
 
@@ -55,9 +69,6 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
     outcomeOf(name, await runScript(client, name, FENCED_SCRIPTS.has(name) ? [...scriptKeys, keys.generation] : scriptKeys, args));
 
   const loadAdvisor = async (advisorId: string) => decodeAdvisor(await client.get(keys.advisor(advisorId)));
-  // Shared from a text's second read on (decodedCache.ts): a grab's accepts all read one text.
-  const requests = createRequestCache();
-  const loadRequest = async (requestId: string) => requests.decode(requestId, await client.get(keys.request(requestId)));
 
   /** Runs an advisor script that answers {code, newDocument, oldDocument} (the script moved its index entries). */
   async function writeAdvisor(
@@ -115,5 +126,18 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
 
   const candidateText = (state: AdvisorState) => candidates.textOf(state);
 
-  return { client, keys, options, run, loadAdvisor, loadRequest, writeAdvisor, capacityResult, loadAdvisors, loadCandidates, candidateText, loadMany };
+  return {
+    client,
+    keys,
+    options,
+    run,
+    loadAdvisor,
+    ...requestReads(client, keys),
+    writeAdvisor,
+    capacityResult,
+    loadAdvisors,
+    loadCandidates,
+    candidateText,
+    loadMany,
+  };
 }

@@ -17,8 +17,8 @@ function judgedArgs(textOf: StoreContext["candidateText"], kind: OfferRoundInput
 /** Creating and reading requests, and recording offers. */
 export function requestSteps(
   ctx: StoreContext,
-): Pick<MatchingStore, "createRequest" | "getRequest" | "addOffers" | "makeOffers" | "claimOffer" | "closeOffer"> {
-  const { keys, options, run, loadRequest, candidateText } = ctx;
+): Pick<MatchingStore, "createRequest" | "getRequest" | "lookupRequest" | "addOffers" | "makeOffers" | "claimOffer" | "closeOffer"> {
+  const { keys, options, run, loadRequest, loadRequestIfLive, candidateText } = ctx;
   return {
     async createRequest(facts, init) {
       const outcome = await run(
@@ -32,6 +32,10 @@ export function requestSteps(
     },
     async getRequest(requestId) {
       return (await loadRequest(requestId))?.value ?? null;
+    },
+    async lookupRequest(requestId) {
+      const { request, live } = await loadRequestIfLive(requestId);
+      return { request: request?.value ?? null, live };
     },
     async addOffers(requestId, stageIndex, offers, now) {
       const outcome = await run("addOffers", [keys.request(requestId)], [String(stageIndex), JSON.stringify(offers), String(now)]);

@@ -2113,6 +2113,22 @@ export function storeContract(name: string, open: () => Promise<MatchingStore>):
       it("isLive is true while a generation is set", async () => {
         expect(await store.isLive()).toBe(true);
       });
+
+      it("lookupRequest reads a request with whether the state was live: absent from a lost state is not 'not found' (Redis)", async () => {
+        const known = (await newRequest()).facts.id;
+        const unknown = uid("req");
+        expect(await store.lookupRequest(known)).toEqual({ request: await requestOf(known), live: true });
+        expect(await store.lookupRequest(unknown)).toEqual({ request: null, live: true });
+        await store.reset();
+        // Memory: never lost while its process lives (as isLive). Redis: the fence is closed.
+        const keepsLive = store.kind === "memory";
+        expect(await store.lookupRequest(known)).toEqual({ request: null, live: keepsLive });
+        const { request } = await restoredWithoutGeneration();
+        expect(await store.lookupRequest(request.facts.id)).toEqual({ request, live: keepsLive });
+        await store.setGeneration("rebuilt");
+        expect(await store.lookupRequest(request.facts.id)).toEqual({ request, live: true });
+        expect(await store.lookupRequest(unknown)).toEqual({ request: null, live: true });
+      });
     });
 
     describe("generation and leases", () => {
