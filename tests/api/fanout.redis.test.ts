@@ -1,7 +1,8 @@
 /**
  * The Redis fan-out between server processes: every process's handlers get each envelope exactly
- * once, the publishing process's at once (before the round trip through Redis), and a handler
- * that throws stops neither the other handlers nor the publish.
+ * once, the publishing process's at once (before the round trip through Redis); envelopes published
+ * in one callback share one message; and a handler that throws stops neither the other handlers nor
+ * the publish.
  */
 import { createClient } from "redis";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -59,6 +60,28 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
       // What crossed Redis arrives as published, without the fan-out's own bookkeeping.
       expect(p.received.every((envelope) => !("origin" in envelope))).toBe(true);
     }
+  });
+
+  it("envelopes published in one callback cross Redis as one message, in order; a lone one as the envelope itself", async () => {
+    const channel = `test:${uniqueTag()}:realtime`;
+    const [a, b] = await processes(2, channel);
+    // What crosses the channel, as another subscriber sees it.
+    const crossed: string[] = [];
+    const listener = client.duplicate();
+    await listener.connect();
+    await listener.subscribe(channel, (raw) => void crossed.push(raw));
+    const turn = Array.from({ length: 5 }, (_, i) => ({ to: [`adv_${i}`], message: { type: "offer", n: i } }));
+    await Promise.all(turn.map((envelope) => a!.fanout.publish(envelope)));
+    const lone = { to: ["adv_9"], message: { type: "offer", n: 5 } };
+    await a!.fanout.publish(lone);
+    await until(() => b!.received.length === 6 && crossed.length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a duplicate would arrive by now
+    expect(b!.received).toEqual([...turn, lone]);
+    expect(a!.received).toEqual([...turn, lone]);
+    expect(crossed).toHaveLength(2);
+    expect(JSON.parse(crossed[0]!)).toEqual({ origin: expect.any(String), batch: turn });
+    expect(JSON.parse(crossed[1]!)).toEqual({ ...lone, origin: expect.any(String) });
+    await listener.quit();
   });
 
   it("a handler that throws is reported; the other handlers and the other processes still get it", async () => {
