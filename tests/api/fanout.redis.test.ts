@@ -6,7 +6,7 @@
  */
 import { createClient } from "redis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createRedisFanout, type Envelope, type Fanout } from "../../api/realtime/fanout.ts";
+import { createRedisFanout, type Envelope, type Fanout, MAX_ENVELOPES_PER_MESSAGE } from "../../api/realtime/fanout.ts";
 import type { RedisClient } from "../../platform/redis.ts";
 import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
 
@@ -82,6 +82,39 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
     expect(JSON.parse(crossed[0]!)).toEqual({ origin: expect.any(String), batch: turn });
     expect(JSON.parse(crossed[1]!)).toEqual({ ...lone, origin: expect.any(String) });
     await listener.quit();
+  });
+
+  it("an envelope that cannot be serialised fails its own publish only; a long callback's envelopes cross in several messages, in order", async () => {
+    const channel = `test:${uniqueTag()}:realtime`;
+    const [a, b] = await processes(2, channel);
+    const crossed: string[] = [];
+    const listener = client.duplicate();
+    await listener.connect();
+    await listener.subscribe(channel, (raw) => void crossed.push(raw));
+    const count = 2 * MAX_ENVELOPES_PER_MESSAGE + 5;
+    const good = Array.from({ length: count }, (_, i) => ({ to: [`adv_${i % 7}`], message: { type: "offer", n: i } }));
+    const bad = { to: ["adv_x"], message: { type: "offer", n: 10n } } as unknown as Envelope;
+    const outcomes = await Promise.allSettled([...good.slice(0, 3), bad, ...good.slice(3)].map((envelope) => a!.fanout.publish(envelope)));
+    expect(outcomes.filter((o) => o.status === "rejected").map((o) => ((o as PromiseRejectedResult).reason as Error).name)).toEqual(["TypeError"]);
+    await until(() => b!.received.length === count && crossed.length === 3);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(b!.received).toEqual(good);
+    expect(crossed.map((raw) => (JSON.parse(raw) as { batch: unknown[] }).batch.length)).toEqual([MAX_ENVELOPES_PER_MESSAGE, MAX_ENVELOPES_PER_MESSAGE, 5]);
+    await listener.quit();
+  });
+
+  it("a message on the channel that is not an envelope is reported, and nothing is delivered", async () => {
+    const channel = `test:${uniqueTag()}:realtime`;
+    const [a] = await processes(1, channel);
+    const reported = errors.length;
+    await client.publish(channel, "42");
+    await client.publish(channel, "null");
+    await until(() => errors.length >= reported + 2);
+    expect(errors.slice(reported).map((error) => (error as Error).message)).toEqual([
+      `realtime channel ${channel}: a message that is not an envelope`,
+      `realtime channel ${channel}: a message that is not an envelope`,
+    ]);
+    expect(a!.received).toEqual([]);
   });
 
   it("a handler that throws is reported; the other handlers and the other processes still get it", async () => {
