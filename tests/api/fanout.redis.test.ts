@@ -36,6 +36,15 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
     );
   }
 
+  /** What crosses the channel, as another subscriber sees it (raw messages, in order). */
+  async function watch(channel: string): Promise<{ crossed: string[]; stop: () => Promise<unknown> }> {
+    const crossed: string[] = [];
+    const listener = client.duplicate();
+    await listener.connect();
+    await listener.subscribe(channel, (raw) => void crossed.push(raw));
+    return { crossed, stop: () => listener.quit() };
+  }
+
   const until = async (check: () => boolean) => {
     for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   };
@@ -65,11 +74,7 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
   it("envelopes published in one callback cross Redis as one message, in order; a lone one as the envelope itself", async () => {
     const channel = `test:${uniqueTag()}:realtime`;
     const [a, b] = await processes(2, channel);
-    // What crosses the channel, as another subscriber sees it.
-    const crossed: string[] = [];
-    const listener = client.duplicate();
-    await listener.connect();
-    await listener.subscribe(channel, (raw) => void crossed.push(raw));
+    const { crossed, stop } = await watch(channel);
     const turn = Array.from({ length: 5 }, (_, i) => ({ to: [`adv_${i}`], message: { type: "offer", n: i } }));
     await Promise.all(turn.map((envelope) => a!.fanout.publish(envelope)));
     const lone = { to: ["adv_9"], message: { type: "offer", n: 5 } };
@@ -81,16 +86,13 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
     expect(crossed).toHaveLength(2);
     expect(JSON.parse(crossed[0]!)).toEqual({ origin: expect.any(String), batch: turn });
     expect(JSON.parse(crossed[1]!)).toEqual({ ...lone, origin: expect.any(String) });
-    await listener.quit();
+    await stop();
   });
 
   it("an envelope that cannot be serialised fails its own publish only; a long callback's envelopes cross in several messages, in order", async () => {
     const channel = `test:${uniqueTag()}:realtime`;
     const [a, b] = await processes(2, channel);
-    const crossed: string[] = [];
-    const listener = client.duplicate();
-    await listener.connect();
-    await listener.subscribe(channel, (raw) => void crossed.push(raw));
+    const { crossed, stop } = await watch(channel);
     const count = 2 * MAX_ENVELOPES_PER_MESSAGE + 5;
     const good = Array.from({ length: count }, (_, i) => ({ to: [`adv_${i % 7}`], message: { type: "offer", n: i } }));
     const bad = { to: ["adv_x"], message: { type: "offer", n: 10n } } as unknown as Envelope;
@@ -100,7 +102,7 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(b!.received).toEqual(good);
     expect(crossed.map((raw) => (JSON.parse(raw) as { batch: unknown[] }).batch.length)).toEqual([MAX_ENVELOPES_PER_MESSAGE, MAX_ENVELOPES_PER_MESSAGE, 5]);
-    await listener.quit();
+    await stop();
   });
 
   it("a message on the channel that is not an envelope is reported, and nothing is delivered", async () => {

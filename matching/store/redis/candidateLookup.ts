@@ -178,7 +178,7 @@ export function createCandidateLookup(client: RedisClient, loadCandidates: LoadC
         blocked = next.blocked;
         merged.push(...pending);
         toRead = [];
-        for (const [i, id] of pending.entries()) if (!((read.get(id)?.trip ?? 0) >= next.trips[i]!)) toRead.push(id);
+        for (const [i, id] of pending.entries()) if ((read.get(id)?.trip ?? 0) < next.trips[i]!) toRead.push(id);
         // Nothing merged and no list to read again: every list was read to its end.
         if (pending.length === 0 && !blocked) break;
       }
