@@ -14,7 +14,7 @@ import { loadConfig } from "../../core/config.ts";
 import { createLogger } from "../../core/logger.ts";
 import { ApiClient, type RecordingSocket } from "../support/apiClient.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix, uniqueTag } from "../support/services.ts";
 
 const SECRET = "branch-feed-test-secret-0123456789abcdefghij";
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -151,7 +151,7 @@ describeWithServices("live branch feed across processes (PostgreSQL + Redis)", [
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();
-    const prefix = `test:${uniqueTag()}:`;
+    const prefix = testKeyPrefix();
     for (let i = 0; i < 2; i++) {
       const config = {
         DATABASE_URL: scratch.url,

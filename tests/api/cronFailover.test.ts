@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { ApiClient } from "../support/apiClient.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { freePort, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix, uniqueTag } from "../support/services.ts";
 
 const LEASE_MS = 2_000;
 const LEADS = /took the job lease/;
@@ -16,7 +16,7 @@ describeWithServices("cron failover on PostgreSQL + Redis", [await probePostgres
   let scratch: ScratchDatabase;
   const processes: ServerProcess[] = [];
   const ports: number[] = [];
-  const prefix = `test:${uniqueTag()}:`;
+  const prefix = testKeyPrefix();
 
   beforeAll(async () => {
     scratch = await createScratchDatabase();

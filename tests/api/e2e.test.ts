@@ -13,7 +13,7 @@ import { createLogger } from "../../core/logger.ts";
 import { ApiClient } from "../support/apiClient.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { createConversationWorld } from "../support/conversationWorld.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
 
 function endToEnd(name: string, env: () => Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>) {
   describe(name, () => {
@@ -109,6 +109,6 @@ endToEnd("end to end: embedded PGlite + memory store", async () => {
 describeWithServices("end to end on PostgreSQL + Redis", [await probePostgres(), await probeRedis()], () => {
   endToEnd("end to end: PostgreSQL + Redis", async () => {
     const scratch: ScratchDatabase = await createScratchDatabase();
-    return { env: { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:` }, cleanup: () => scratch.drop() };
+    return { env: { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testKeyPrefix() }, cleanup: () => scratch.drop() };
   });
 });

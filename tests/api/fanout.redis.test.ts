@@ -8,7 +8,7 @@ import { createClient } from "redis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createRedisFanout, type Envelope, type Fanout, MAX_ENVELOPES_PER_MESSAGE } from "../../api/realtime/fanout.ts";
 import type { RedisClient } from "../../platform/redis.ts";
-import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
 
 describeWithServices("Redis fan-out", [await probeRedis()], () => {
   let client: RedisClient;
@@ -50,7 +50,7 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
   };
 
   it("delivers every envelope once on every process, on the publisher's before its round trip", async () => {
-    const [a, b, c] = await processes(3, `test:${uniqueTag()}:realtime`);
+    const [a, b, c] = await processes(3, `${testKeyPrefix()}realtime`);
     const sent = Array.from({ length: 40 }, (_, i) => ({ to: [`adv_${i % 4}`], message: { type: "offer", n: i } }));
     await Promise.all(
       sent.map(async (envelope, i) => {
@@ -72,7 +72,7 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
   });
 
   it("envelopes published in one callback cross Redis as one message, in order; a lone one as the envelope itself", async () => {
-    const channel = `test:${uniqueTag()}:realtime`;
+    const channel = `${testKeyPrefix()}realtime`;
     const [a, b] = await processes(2, channel);
     const { crossed, stop } = await watch(channel);
     const turn = Array.from({ length: 5 }, (_, i) => ({ to: [`adv_${i}`], message: { type: "offer", n: i } }));
@@ -90,7 +90,7 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
   });
 
   it("an envelope that cannot be serialised fails its own publish only; a long callback's envelopes cross in several messages, in order", async () => {
-    const channel = `test:${uniqueTag()}:realtime`;
+    const channel = `${testKeyPrefix()}realtime`;
     const [a, b] = await processes(2, channel);
     const { crossed, stop } = await watch(channel);
     const count = 2 * MAX_ENVELOPES_PER_MESSAGE + 5;
@@ -106,7 +106,7 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
   });
 
   it("a message on the channel that is not an envelope is reported, and nothing is delivered", async () => {
-    const channel = `test:${uniqueTag()}:realtime`;
+    const channel = `${testKeyPrefix()}realtime`;
     const [a] = await processes(1, channel);
     const reported = errors.length;
     await client.publish(channel, "42");
@@ -120,7 +120,7 @@ describeWithServices("Redis fan-out", [await probeRedis()], () => {
   });
 
   it("a handler that throws is reported; the other handlers and the other processes still get it", async () => {
-    const [a, b] = await processes(2, `test:${uniqueTag()}:realtime`);
+    const [a, b] = await processes(2, `${testKeyPrefix()}realtime`);
     a!.fanout.onEnvelope(() => {
       throw new Error("handler failed");
     });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { ApiClient } from "../support/apiClient.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { freePort, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix, uniqueTag } from "../support/services.ts";
 
 const RULES = {
   rules: [{ id: "fast-accept", on: "offer.accepted", when: { responseSecondsAtMost: 10 }, award: { points: 5 } }],
@@ -34,7 +34,7 @@ describeWithServices("incentives over HTTP on PostgreSQL + Redis", [await probeP
     shared = {
       DATABASE_URL: scratch.url,
       REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: `test:${uniqueTag()}:`,
+      REDIS_PREFIX: testKeyPrefix(),
       JWT_SECRET: "i".repeat(32),
       DEV_AUTH: "true",
       LOG_LEVEL: "info",

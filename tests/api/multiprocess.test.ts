@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { ApiClient } from "../support/apiClient.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { startServerProcesses, type ServerProcess } from "../support/server.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix, uniqueTag } from "../support/services.ts";
 
 describeWithServices("two server processes on PostgreSQL + Redis", [await probePostgres(), await probeRedis()], () => {
   let scratch: ScratchDatabase;
@@ -19,7 +19,7 @@ describeWithServices("two server processes on PostgreSQL + Redis", [await probeP
     const shared = {
       DATABASE_URL: scratch.url,
       REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: `test:${uniqueTag()}:`,
+      REDIS_PREFIX: testKeyPrefix(),
       JWT_SECRET: "m".repeat(32),
       DEV_AUTH: "true",
       LOG_LEVEL: "warn",

@@ -20,7 +20,7 @@ import { ApiClient, type RecordingSocket } from "../support/apiClient.ts";
 import { createConversationWorld } from "../support/conversationWorld.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { killHard, startServerProcesses, type ServerProcess } from "../support/server.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
 
 const isOfferFor = (requestId: string) => (m: any) => m.type === "offer" && m.offer.requestId === requestId;
 const offersFor = (socket: RecordingSocket, requestId: string) => socket.messages.filter((m) => isOfferFor(requestId)(m.message));
@@ -209,7 +209,7 @@ describeWithServices("open offers re-sent across processes on PostgreSQL + Redis
     const shared = {
       DATABASE_URL: scratch.url,
       REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: `test:${uniqueTag()}:`,
+      REDIS_PREFIX: testKeyPrefix(),
       JWT_SECRET: "r".repeat(32),
       DEV_AUTH: "true",
       LOG_LEVEL: "warn",

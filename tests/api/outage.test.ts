@@ -13,7 +13,7 @@ import { createLogger } from "../../core/logger.ts";
 import { ApiClient, type ApiResponse } from "../support/apiClient.ts";
 import { createConversationWorld, type ConversationWorld } from "../support/conversationWorld.ts";
 import { createScratchDatabase } from "../support/scratchDatabase.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts";
 import { openPostgres } from "../../platform/database.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
@@ -34,7 +34,7 @@ interface BehindProxies {
 
 async function startBehindProxies(): Promise<BehindProxies> {
   const scratch = await createScratchDatabase();
-  const prefix = `test:${uniqueTag()}:`;
+  const prefix = testKeyPrefix();
   const pgUrl = new URL(scratch.url);
   const redisUrl = new URL(TEST_REDIS_URL);
   const pgProxy = await startTcpProxy(pgUrl.hostname, Number(pgUrl.port || 5432));

@@ -20,7 +20,7 @@ import { createBranchCrowd } from "../support/branchCrowd.ts";
 import { expectSettlesConsistent } from "../support/consistency.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { freePort, killHard, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
 import { connectTestRedis } from "../matching/support/redisStores.ts";
 
 const KILLS = 5;
@@ -35,7 +35,7 @@ describeWithServices("a server process killed with SIGKILL under load", [await p
   let database: Database;
   let redis: RedisClient;
   let store: MatchingStore;
-  const prefix = `test:${uniqueTag()}:`;
+  const prefix = testKeyPrefix();
   const env = {
     REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: prefix,

@@ -24,7 +24,7 @@ import { ApiClient } from "../support/apiClient.ts";
 import { expectSettlesConsistent } from "../support/consistency.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { startServerProcesses, type ServerProcess } from "../support/server.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix, uniqueTag } from "../support/services.ts";
 
 /** Advisors (capacity 1) for the load, and more clients than advisors, so requests also wait in the queue. */
 const ADVISORS = 8;
@@ -53,7 +53,7 @@ describeWithServices("Redis loses its data three times under load, two server pr
   let scratch: ScratchDatabase;
   let database: Database;
   let redis: RedisClient;
-  const prefix = `test:${uniqueTag()}:`;
+  const prefix = testKeyPrefix();
   const servers: ServerProcess[] = [];
   const api: ApiClient[] = [];
 

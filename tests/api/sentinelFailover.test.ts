@@ -30,7 +30,7 @@ import { expectSettlesConsistent } from "../support/consistency.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { probeRedisServer, startSentinelCluster, type SentinelCluster } from "../support/sentinelCluster.ts";
 import { freePort, killHard, startServer, waitFor200, type ServerProcess } from "../support/server.ts";
-import { describeWithServices, probePostgres, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, testKeyPrefix } from "../support/services.ts";
 
 const WARMUP_MS = 6_000;
 const AFTER_KILL_MS = 14_000;
@@ -59,7 +59,7 @@ describeWithServices("a Redis primary killed under load, with Sentinel", [await 
   let database: Database;
   let redis: RedisHandle;
   let store: MatchingStore;
-  const prefix = `test:${uniqueTag()}:`;
+  const prefix = testKeyPrefix();
   const ports: number[] = [];
   const servers: ServerProcess[] = [];
 

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createScratchDatabase } from "../support/scratchDatabase.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
 import { freePort, startServer, waitFor200 } from "../support/server.ts";
 
 describe("npm start: embedded default", () => {
@@ -57,7 +57,7 @@ describeWithServices("npm start: PostgreSQL + Redis", [await probePostgres(), aw
       PORT: String(port),
       DATABASE_URL: scratch.url,
       REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: `test:${uniqueTag()}:`,
+      REDIS_PREFIX: testKeyPrefix(),
       JWT_SECRET: "t".repeat(32),
     });
     try {
@@ -79,7 +79,7 @@ describeWithServices("npm start: PostgreSQL + Redis", [await probePostgres(), aw
         PORT: String(await freePort()),
         DATABASE_URL: scratch.url,
         REDIS_URL: TEST_REDIS_URL,
-        REDIS_PREFIX: `test:${uniqueTag()}:`,
+        REDIS_PREFIX: testKeyPrefix(),
       });
       expect(await server.exited).toBe(1);
       expect(server.output()).toMatch(/pending migration\(s\).*npm run db:migrate/);

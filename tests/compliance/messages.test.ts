@@ -21,7 +21,7 @@ import type { MessageView } from "../../compliance/messages/store.ts";
 import { openMigratedPglite } from "../support/databases.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { createConversationWorld } from "../support/conversationWorld.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
 import { createWorld } from "../matching/support/world.ts";
 
 /** A message as the API returns it. */
@@ -329,7 +329,7 @@ describeWithServices("recorded conversation on PostgreSQL + Redis", [await probe
     "recorded conversation: PostgreSQL + Redis (private database)",
     async () => {
       const scratch: ScratchDatabase = await createScratchDatabase();
-      return { env: { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: `test:${uniqueTag()}:` }, cleanup: () => scratch.drop() };
+      return { env: { DATABASE_URL: scratch.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: testKeyPrefix() }, cleanup: () => scratch.drop() };
     },
     { concurrencyOnly: true },
   );

@@ -9,7 +9,7 @@ import { openPostgres, type Database } from "../../platform/database.ts";
 import { connectRedis, RedisCommandTimeoutError, RedisUnresponsiveError, type RedisHandle } from "../../platform/redis.ts";
 import { classifyUnavailable } from "../../platform/unavailable.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
-import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.ts";
 
 const PG_TIMEOUT_MS = 500;
@@ -136,7 +136,7 @@ describeWithServices("Redis bounds through a stalling proxy", [await probeRedis(
   let proxy: TcpProxy;
   let redis: RedisHandle;
   const errors: Error[] = [];
-  const key = `test:${uniqueTag()}:bounds`;
+  const key = `${testKeyPrefix()}bounds`;
 
   beforeAll(async () => {
     const url = new URL(TEST_REDIS_URL);

@@ -17,7 +17,7 @@ import type { MatchingStore } from "../../matching/store/port.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { openMigratedPglite } from "../support/databases.ts";
 import { openScratchPostgres } from "../support/scratchDatabase.ts";
-import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, testKeyPrefix } from "../support/services.ts";
 import { connectTestRedis } from "../matching/support/redisStores.ts";
 import { createWorld, type World } from "../matching/support/world.ts";
 
@@ -95,7 +95,7 @@ describeWithServices("job leader election on one Redis namespace", [await probeR
 
   /** Two "processes": each its own Redis connection and engine, one shared key prefix. */
   async function twoSchedulers(): Promise<{ a: Jobs; b: Jobs; storeA: ReturnType<typeof freezable> }> {
-    prefix = `test:${uniqueTag()}:`;
+    prefix = testKeyPrefix();
     clients = [await connectTestRedis(), await connectTestRedis()];
     const storeA = freezable(createRedisMatchingStore(clients[0]!, { prefix }));
     const storeB = createRedisMatchingStore(clients[1]!, { prefix });

@@ -10,7 +10,7 @@ import { createMemoryRateLimiter } from "../../platform/rateLimit/memory.ts";
 import { createRedisRateLimiter, rateLimitKey } from "../../app/rateLimit/redis.ts";
 import { hashTagOf } from "../../matching/store/redis/keys.ts";
 import { connectTestRedis } from "../matching/support/redisStores.ts";
-import { describeWithServices, probeRedis, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probeRedis, testKeyPrefix, uniqueTag } from "../support/services.ts";
 
 const rule = (overrides: Partial<RateRule> = {}): RateRule => ({ action: `act.${uniqueTag()}`, limit: 3, windowMs: 60_000, ...overrides });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -128,7 +128,7 @@ describeWithServices("rate limiter: redis", [redisProblem], () => {
     return client;
   };
   const newPrefix = () => {
-    const prefix = `test:${uniqueTag()}:`;
+    const prefix = testKeyPrefix();
     prefixes.push(prefix);
     return prefix;
   };

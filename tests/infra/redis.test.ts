@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { connectRedis } from "../../platform/redis.ts";
-import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
 
 describeWithServices("redis connection", [await probeRedis()], () => {
   it("connects, answers and closes", async () => {
     const redis = await connectRedis(TEST_REDIS_URL, () => {});
-    const key = `test:${uniqueTag()}:k`;
+    const key = `${testKeyPrefix()}k`;
     await redis.client.set(key, "v", { EX: 10 });
     expect(await redis.client.get(key)).toBe("v");
     await redis.ping();

@@ -9,7 +9,7 @@ import type { AdvisorProfile, RequestFacts } from "../../matching/domain/types.t
 import type { CandidateQuery, MatchingStore } from "../../matching/store/port.ts";
 import { candidateQueryKeys, keySpace } from "../../matching/store/redis/keys.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
-import { describeWithServices, probeRedis, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probeRedis, testKeyPrefix, uniqueTag } from "../support/services.ts";
 import { connectTestRedis } from "./support/redisStores.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 9);
@@ -108,7 +108,7 @@ function interleavingClient(client: RedisClient, key: string, after: () => Promi
 }
 
 describeWithServices("candidate lookup on Redis: the last merge foreseen", [await probeRedis()], () => {
-  const prefix = `test:${uniqueTag()}:`;
+  const prefix = testKeyPrefix();
   let client: RedisClient;
   let store: MatchingStore;
   let counting: ReturnType<typeof countingClient>;
@@ -133,7 +133,7 @@ describeWithServices("candidate lookup on Redis: the last merge foreseen", [awai
   });
 
   it("reads the heads before the foreseen documents, and reads again a foreseen document whose head came in a later trip", async () => {
-    const ownPrefix = `test:${uniqueTag()}:`;
+    const ownPrefix = testKeyPrefix();
     const branchId = `brn_${uniqueTag()}`;
     const plain = createRedisMatchingStore(client, { prefix: ownPrefix });
     await plain.setGeneration("test");

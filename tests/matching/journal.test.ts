@@ -23,7 +23,7 @@ import { checkConsistency } from "../../matching/records/consistency.ts";
 import { expectConsistent } from "../support/consistency.ts";
 import { openMigratedPglite } from "../support/databases.ts";
 import { openScratchPostgres } from "../support/scratchDatabase.ts";
-import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, testKeyPrefix, uniqueTag } from "../support/services.ts";
 import { connectTestRedis, openTestRedisStore } from "./support/redisStores.ts";
 import { createWorld, type World, requestInput } from "./support/world.ts";
 
@@ -83,7 +83,7 @@ journalContract("memory", async () => ({ journal: createMemoryJournal(), close: 
 describeWithServices("redis journal", [await probeRedis()], () => {
   journalContract("redis", async () => {
     const client = await connectTestRedis();
-    const journal = await createRedisJournal(client, { prefix: `test:${uniqueTag()}:` });
+    const journal = await createRedisJournal(client, { prefix: testKeyPrefix() });
     return {
       journal,
       async close() {
@@ -95,7 +95,7 @@ describeWithServices("redis journal", [await probeRedis()], () => {
 
   it("recovers when Redis lost the stream and its group", async () => {
     const client = await connectTestRedis();
-    const prefix = `test:${uniqueTag()}:`;
+    const prefix = testKeyPrefix();
     const journal = await createRedisJournal(client, { prefix });
     try {
       await journal.append(entry("req_x", 1));
@@ -418,7 +418,7 @@ faultSuite("PGlite + memory", openMigratedPglite, async () => ({ store: createMe
 
 describeWithServices("journal under faults on PostgreSQL + Redis", [await probePostgres(), await probeRedis()], () => {
   faultSuite("PostgreSQL + Redis", openScratchPostgres, async () => {
-    const prefix = `test:${uniqueTag()}:`;
+    const prefix = testKeyPrefix();
     const store = await openTestRedisStore(prefix);
     // A live state that exists (as after a start's rebuild), so fenced decisions run.
     await store.setGeneration("test");

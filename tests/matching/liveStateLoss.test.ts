@@ -22,7 +22,7 @@ import { createPrismaMatchingRecords } from "../../matching/records/prisma.ts";
 import { LiveStateUnavailableError, type MatchingStore } from "../../matching/store/port.ts";
 import { expectConsistent } from "../support/consistency.ts";
 import { openScratchPostgres } from "../support/scratchDatabase.ts";
-import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, testKeyPrefix, uniqueTag } from "../support/services.ts";
 import { connectTestRedis, openTestRedisStore } from "./support/redisStores.ts";
 import { createWorld, type World, requestInput } from "./support/world.ts";
 
@@ -121,7 +121,7 @@ journalTakeover("memory journal", async () => {
 describeWithServices("redis journal: the rebuild's takeover", [await probeRedis()], () => {
   journalTakeover("redis journal", async () => {
     const client: RedisClient = await connectTestRedis();
-    const prefix = `test:${uniqueTag()}:`;
+    const prefix = testKeyPrefix();
     const journal = await createRedisJournal(client, { prefix });
     return {
       journal,

@@ -7,7 +7,7 @@ import type { Database } from "../../platform/database.ts";
 import type { MatchingEngine } from "../../matching/engine/engine.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import { openTestPostgres } from "../support/databases.ts";
-import { describeWithServices, probePostgres, probeRedis, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probePostgres, probeRedis, testKeyPrefix } from "../support/services.ts";
 import { openTestRedisStore } from "./support/redisStores.ts";
 import { createWorld, type World, requestInput } from "./support/world.ts";
 
@@ -25,7 +25,7 @@ describeWithServices("races on Redis + PostgreSQL", [await probePostgres(), awai
   });
 
   async function cluster(): Promise<{ w: World; engines: MatchingEngine[] }> {
-    const prefix = `test:${uniqueTag()}:`;
+    const prefix = testKeyPrefix();
     const own = await Promise.all(Array.from({ length: PROCESSES }, () => openTestRedisStore(prefix)));
     stores.push(...own);
     const w = await createWorld(db, own[0]!);

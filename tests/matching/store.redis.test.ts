@@ -17,7 +17,7 @@ import { candidateEntries, hashTagOf, keySlot, keySpace, presenceEntries } from 
 import { scripts } from "../../matching/store/redis/scripts.ts";
 import { asArray } from "../../matching/store/redis/decode.ts";
 import { checkEligibilityInLua, createRedisMatchingStore } from "../../matching/store/redis/store.ts";
-import { describeWithServices, probeRedis, TEST_REDIS_URL, uniqueTag } from "../support/services.ts";
+import { describeWithServices, probeRedis, TEST_REDIS_URL, testKeyPrefix, uniqueTag } from "../support/services.ts";
 import { storeContract } from "./support/storeContract.ts";
 import { materialize, type AcceptContext } from "../../matching/journal/draft.ts";
 import { createRedisJournal } from "../../matching/journal/redis.ts";
@@ -42,7 +42,7 @@ async function connect(): Promise<RedisClient> {
  * scripts run); every namespace opened here is wiped after the file.
  */
 const opened: MatchingStore[] = [];
-async function openStore(client: RedisClient, prefix = `test:${uniqueTag()}:`): Promise<MatchingStore> {
+async function openStore(client: RedisClient, prefix = testKeyPrefix()): Promise<MatchingStore> {
   const store = createRedisMatchingStore(client, { prefix });
   opened.push(store);
   await store.setGeneration("test");
@@ -211,7 +211,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     for (const c of clients) if (c.isOpen) await c.quit().catch(() => {});
   });
 
-  storeContract("matching store contract: redis", async () => createRedisMatchingStore(client, { prefix: `test:${uniqueTag()}:` }));
+  storeContract("matching store contract: redis", async () => createRedisMatchingStore(client, { prefix: testKeyPrefix() }));
 
   describe("scripts", () => {
     it("every operation is one Lua file whose header documents KEYS, ARGV and the result", () => {
@@ -392,7 +392,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("empty arrays come back as arrays, in Redis and in Node", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const p = profile({ languages: [], licences: [] });
@@ -416,7 +416,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("documents written with {} for empty arrays (plain cjson.encode) still read and update correctly", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const p = profile({ languages: [] });
@@ -493,7 +493,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       expect(await store.getAdvisor(rounded.profile.id)).toEqual(rounded);
     });
     it("an advisor's text starts with its profile, whose text a write reuses until upsertAdvisor replaces the profile", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       // Characters that a cut at the wrong place or a stale text would show: quotes, a backslash,
@@ -546,7 +546,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("a request's text starts with its offers, whose text a write reuses while they are as read, and extends when offers are added", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const [a, b, c] = [await online(store), await online(store), await online(store)];
@@ -624,7 +624,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
         const name = method === "evalSha" ? shaToName.get(String(args[0])) : Object.values(scripts()).find((s) => s.source === args[0])?.name;
         calls.push({ name: name ?? "?", keys: (args[1] as { keys?: string[] })?.keys ?? [] });
       });
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(watched, prefix);
       await exerciseEveryOperation(store, watched);
 
@@ -670,8 +670,8 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("keeps every key under the prefix, and reset removes exactly that namespace (glob characters included)", async () => {
-      const prefix = `test:${uniqueTag()}:[*?]\\:`;
-      const neighbour = `test:${uniqueTag()}:`;
+      const prefix = `${testKeyPrefix()}[*?]\\:`;
+      const neighbour = testKeyPrefix();
       const store = await openStore(client, prefix);
       const other = await openStore(client, neighbour);
       await exerciseEveryOperation(store, client);
@@ -686,7 +686,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("keeps a terminal request for an hour (EXPIRE) and a live one without TTL", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const f = facts();
@@ -711,7 +711,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
   describe("the journal in the action's own step", () => {
     it("a journaling store appends the accept's draft in the accept's script: the entry is the accept's materialization", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = createRedisMatchingStore(client, { prefix, journal: true });
       opened.push(store);
       await store.setGeneration("test");
@@ -769,7 +769,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
       store.acceptOffer({ requestId: f.id, language: f.language, offerId, advisorId, now, presenceTtlMs: TTL }, null);
 
     it("are answered from the request's lost offers, in the full path's order, which expire with the request; a restore drops them", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const [a, b, c] = [await online(store), await online(store), await online(store)];
@@ -894,7 +894,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
   describe("candidate index", () => {
     it("reads scope sets minRisk..5 and skips stale index entries without losing later candidates", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const branchId = `brn_${uniqueTag()}`;
@@ -918,7 +918,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("merges the scope lists in (lastAssignedAt, id) byte order, however unevenly filled and tied", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(client, prefix);
       const keys = keySpace(prefix);
       const branchId = `brn_${uniqueTag()}`;
@@ -945,7 +945,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("reads a list that runs dry again in the round trip that reads the documents merged so far", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       // The store's client, logging each command it sends and each reply, in order.
       const log: string[] = [];
       const logged = new Proxy(client, {
@@ -977,7 +977,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("a lookup answers each advisor's current document, never one decoded for an earlier lookup, and shares it frozen", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const store = await openStore(client, prefix);
       const branchId = `brn_${uniqueTag()}`;
       const a = await online(store, { branchId });
@@ -1000,7 +1000,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("converges to exactly the advisors' current states after concurrent writes over many connections", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const connections = await Promise.all(Array.from({ length: 8 }, () => connect()));
       const stores = await Promise.all(connections.map((c) => openStore(c, prefix)));
       const keys = keySpace(prefix);
@@ -1049,7 +1049,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
 
   describe("races between separate connections", () => {
     it("200 concurrent claims of 200 advisors' broadcast offers on one request over 10 connections: exactly one wins", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const stores = await Promise.all((await Promise.all(Array.from({ length: 10 }, () => connect()))).map((c) => openStore(c, prefix)));
       const f = facts();
       await stores[0]!.createRequest(f, { stageIndex: 0, now: T0, deadline: T0 + 60 * SEC });
@@ -1068,7 +1068,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("50 concurrent takeAssignment calls for one advisor (maxConcurrent 3) over 8 connections: exactly 3 succeed", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const stores = await Promise.all((await Promise.all(Array.from({ length: 8 }, () => connect()))).map((c) => openStore(c, prefix)));
       const a = await online(stores[0]!, { maxConcurrent: 3 });
       const requests = Array.from({ length: 50 }, () => facts());
@@ -1085,7 +1085,7 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
     });
 
     it("concurrent sweepers over 8 connections never lease the same deadline twice", async () => {
-      const prefix = `test:${uniqueTag()}:`;
+      const prefix = testKeyPrefix();
       const stores = await Promise.all((await Promise.all(Array.from({ length: 8 }, () => connect()))).map((c) => openStore(c, prefix)));
       const ids = Array.from({ length: 100 }, (_, i) => `req_${String(i).padStart(3, "0")}`);
       for (const id of ids) await stores[0]!.setDeadline(id, T0 - 1);

@@ -10,7 +10,7 @@ import { createLogger } from "../../core/logger.ts";
 import { openPostgres, type Database } from "../../platform/database.ts";
 import { ApiClient, type RecordingSocket } from "./apiClient.ts";
 import { createScratchDatabase } from "./scratchDatabase.ts";
-import { TEST_REDIS_URL, uniqueTag } from "./services.ts";
+import { TEST_REDIS_URL, testKeyPrefix, uniqueTag } from "./services.ts";
 
 export interface ScratchServer {
   api: ApiClient;
@@ -35,7 +35,7 @@ export async function startScratchServer(adminSubject: string, env: Record<strin
       JWT_SECRET: `scratch-${uniqueTag()}`.padEnd(32, "x"),
       DATABASE_URL: scratch.url,
       REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: `test:${uniqueTag()}:`,
+      REDIS_PREFIX: testKeyPrefix(),
       ...env,
     }),
     createLogger("silent"),

@@ -4,7 +4,14 @@
  */
 import pg from "pg";
 import { createClient } from "redis";
-import { describe, it } from "vitest";
+import { describe, inject, it } from "vitest";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** This run's Redis namespace (testKeyPrefix), given by the global setup. */
+    testRunTag: string;
+  }
+}
 
 export const TEST_DATABASE_URL = process.env.DATABASE_URL || "postgresql://postgres@127.0.0.1:5432/test";
 export const TEST_REDIS_URL = process.env.REDIS_URL || "redis://127.0.0.1:6379";
@@ -64,4 +71,27 @@ export function describeWithServices(name: string, problems: Array<string | null
 /** A short random tag for ids and key prefixes, so concurrent tests never share rows or keys. */
 export function uniqueTag(): string {
   return Math.random().toString(36).slice(2, 10);
+}
+
+/**
+ * A fresh Redis key prefix in this run's own namespace, `test:<run>:<tag>:`. The global setup's
+ * teardown removes the run's keys (removeRunKeys), so a suite whose servers stop without resetting
+ * their store leaves nothing behind, and a run never touches the keys of another run on the same
+ * Redis. Outside vitest's workers (a script importing this) the run is "adhoc" and nothing sweeps it.
+ */
+export function testKeyPrefix(): string {
+  return `${runKeyPattern(runTag())}${uniqueTag()}:`;
+}
+
+/** The prefix every key of run `run` starts with. */
+export function runKeyPattern(run: string): string {
+  return `test:${run}:`;
+}
+
+function runTag(): string {
+  try {
+    return inject("testRunTag");
+  } catch {
+    return "adhoc";
+  }
 }

@@ -3,7 +3,7 @@ import { createClient } from "redis";
 import type { RedisClient } from "../../../platform/redis.ts";
 import type { MatchingStore } from "../../../matching/store/port.ts";
 import { createRedisMatchingStore } from "../../../matching/store/redis/store.ts";
-import { TEST_REDIS_URL, uniqueTag } from "../../support/services.ts";
+import { TEST_REDIS_URL, testKeyPrefix, uniqueTag } from "../../support/services.ts";
 
 export async function connectTestRedis(): Promise<RedisClient> {
   const client = createClient({ url: TEST_REDIS_URL });
@@ -17,7 +17,7 @@ export async function connectTestRedis(): Promise<RedisClient> {
  * live (a generation set, as after a server's start-up rebuild), so fenced decisions run; pass
  * `{ live: false }` for a store whose live state is still to be built (rebuild tests).
  */
-export async function openTestRedisStore(prefix = `test:${uniqueTag()}:`, options: { live?: boolean } = {}): Promise<MatchingStore> {
+export async function openTestRedisStore(prefix = testKeyPrefix(), options: { live?: boolean } = {}): Promise<MatchingStore> {
   const client = await connectTestRedis();
   const store = createRedisMatchingStore(client, { prefix });
   if (options.live !== false) await store.setGeneration(`test:${uniqueTag()}`);
