@@ -7,7 +7,8 @@
  * The same measured phase also gives the PostgreSQL statements and Redis calls per completed flow,
  * counted inside the server process (bench/lib/countCallsPreload.ts): everything the process sent
  * during the phase, background jobs included, divided by the flows completed. The servers' own
- * counters (pg_stat_database, INFO commandstats) go into the details as a cross-check.
+ * counters (pg_stat_database, INFO commandstats) go into the details as a cross-check. And the
+ * server process's CPU time per flow (/proc), which the machine's noise moves less than flows/s.
  */
 import { createCallCounter, describePerFlow, perFlow, redisCallsByName } from "../lib/callCounts.ts";
 import { runClosedLoop } from "../lib/closedLoop.ts";
@@ -15,6 +16,7 @@ import { runDispatchFlow } from "../lib/dispatchFlow.ts";
 import { withDispatchWorld } from "../lib/dispatchWorld.ts";
 import type { BenchContext, BenchRow, BenchSuite } from "../lib/harness.ts";
 import { measurePgEnqueueClaim } from "../lib/pgQueueBaseline.ts";
+import { cpuMs } from "../lib/processCpu.ts";
 import { readPgDatabaseCounters, readRedisCommandstats } from "../lib/serverCounters.ts";
 
 const CONCURRENCY = 16;
@@ -44,6 +46,7 @@ export const endToEndSuite: BenchSuite = {
       // Readings right at both ends of the phase: the closed loop has no flow in flight at either.
       const read = async () => ({
         own: await counter.read(api.process.child),
+        cpuMs: await cpuMs(api.process.child.pid),
         pg: await readPgDatabaseCounters(api.databaseUrl),
         redis: await readRedisCommandstats(context.redisUrl),
       });
@@ -59,6 +62,8 @@ export const endToEndSuite: BenchSuite = {
     const redis = perFlow(redisCallsByName(calls.before.own), redisCallsByName(calls.after.own), flows);
     context.log(`endToEnd: per completed flow, PostgreSQL statements ${describePerFlow(statements)}`);
     context.log(`endToEnd: per completed flow, Redis calls ${describePerFlow(redis)}`);
+    const serverCpuMs = calls.before.cpuMs === null || calls.after.cpuMs === null ? null : (calls.after.cpuMs - calls.before.cpuMs) / flows;
+    if (serverCpuMs !== null) context.log(`endToEnd: per completed flow, the server process's CPU ${serverCpuMs.toFixed(2)} ms`);
     const counted = { flows: ours.completed, failures: ours.failures, seconds: ours.seconds };
     return [
       {
@@ -69,7 +74,15 @@ export const endToEndSuite: BenchSuite = {
         unit: "/s",
         better: "higher",
         targetRatio: 1.0,
-        details: { concurrency: CONCURRENCY, advisors: ADVISORS, maxConcurrent: MAX_CONCURRENT, flowIncludesComplete: true, ours, baseline },
+        details: {
+          concurrency: CONCURRENCY,
+          advisors: ADVISORS,
+          maxConcurrent: MAX_CONCURRENT,
+          flowIncludesComplete: true,
+          ours,
+          baseline,
+          serverCpuMsPerFlow: serverCpuMs,
+        },
       },
       {
         kind: "figure",
