@@ -45,7 +45,7 @@ export async function createMatchingRuntime(
   const clock = options.clock ?? systemClock;
   const store = backends.redis ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix, journal: true }) : createMemoryMatchingStore();
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
-  const records = createPrismaMatchingRecords(backends.database.prisma);
+  const records = createPrismaMatchingRecords(backends.database);
   const journal = backends.redis ? await createRedisJournal(backends.redis.client, { prefix: options.redisPrefix ?? "adx:" }) : createMemoryJournal();
   const persister = journalPersister(journal, records, logger);
   await persister.start();

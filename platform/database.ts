@@ -9,6 +9,7 @@ import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { DEFAULT_DATABASE_POOL_SIZE, DEFAULT_DATABASE_TIMEOUT_MS, redactUrl } from "../core/config.ts";
 import { statementNames } from "./preparedStatements.ts";
+import { pgliteSqlRunner, poolSqlRunner, type SqlRunner } from "./sql.ts";
 
 export type { PrismaClient };
 
@@ -17,6 +18,8 @@ export interface Database {
   /** A log-safe description: the URL without its password, or the PGlite directory. */
   location: string;
   prisma: PrismaClient;
+  /** The same connections, without Prisma: the hot path's few statements (platform/sql.ts). */
+  sql: SqlRunner;
   /** The adapter factory migrations run through (same connection target as prisma). */
   migrationAdapter: SqlMigrationAwareDriverAdapterFactory;
   ping(): Promise<void>;
@@ -107,11 +110,16 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   const timeoutMs = options.timeoutMs ?? DEFAULT_DATABASE_TIMEOUT_MS;
   // adapter-pg ships its own copy of pg's typings; the runtime pg module is the same one.
   const naming = options.preparedStatements === false ? undefined : statementNames();
-  const adapter = new PrismaPg(
-    postgresPoolConfig(url, options) as ConstructorParameters<typeof PrismaPg>[0],
+  // One pool for Prisma and the plain statements (sql), so DATABASE_POOL_SIZE bounds both; ended
+  // with Prisma's disconnect (disposeExternalPool).
+  const pool = new pg.Pool(postgresPoolConfig(url, options));
+  // A connection that fails while idle must not crash the process before Prisma listens on the pool.
+  pool.on("error", () => {});
+  const adapter = new PrismaPg(pool as unknown as ConstructorParameters<typeof PrismaPg>[0], {
     // adapter-pg types the generator as always naming; undefined runs a statement unnamed, as pg does.
-    naming ? { statementNameGenerator: naming as (query: { sql: string }) => string } : undefined,
-  );
+    ...(naming ? { statementNameGenerator: naming as (query: { sql: string }) => string } : {}),
+    disposeExternalPool: true,
+  });
   const prisma = new PrismaClient({
     adapter,
     // Defaults for every $transaction that does not pass its own (long jobs do): wait for a connection
@@ -126,11 +134,16 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     kind: "postgres",
     location: redactUrl(url),
     prisma,
+    sql: poolSqlRunner(pool, naming),
     migrationAdapter: migrationAdapter as unknown as SqlMigrationAwareDriverAdapterFactory,
     ping: async () => {
       await prisma.$queryRawUnsafe("SELECT 1");
     },
-    close: () => prisma.$disconnect(),
+    close: async () => {
+      await prisma.$disconnect();
+      // Prisma ends the pool only when it had connected; sql may have used it without.
+      if (!pool.ended) await pool.end();
+    },
   };
 }
 
@@ -155,6 +168,7 @@ export async function openPglite(dir?: string): Promise<Database> {
       kind: "pglite",
       location: dir ? path.resolve(dir, "pglite") : "memory",
       prisma,
+      sql: pgliteSqlRunner(pg),
       migrationAdapter: adapter as unknown as SqlMigrationAwareDriverAdapterFactory,
       ping: async () => {
         await pg.query("SELECT 1");

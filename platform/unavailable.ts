@@ -78,8 +78,9 @@ export class UnavailableError extends Error {
     readonly dependency: Dependency,
     readonly reason: UnavailableReason,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

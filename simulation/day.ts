@@ -22,6 +22,7 @@ import { MatchingEngine } from "../matching/engine/engine.ts";
 import { EventBus, type DomainEvent } from "../matching/events.ts";
 import type { PresenceHistory } from "../matching/presenceHistory.ts";
 import { createPrismaMatchingRecords } from "../matching/records/prisma.ts";
+import { prismaSqlRunner } from "../platform/sql.ts";
 import { createMemoryMatchingStore } from "../matching/store/memory/store.ts";
 import { createPrismaPresenceHistory } from "../reporting/presenceHistory.ts";
 import { Agenda } from "./agenda.ts";
@@ -120,7 +121,7 @@ async function runDay<H extends { kind: string }>(
   });
   const { history, flush } = trackedHistory(prisma);
   const faults: unknown[] = [];
-  const fast = fastRecords(createPrismaMatchingRecords(prisma), population);
+  const fast = fastRecords(createPrismaMatchingRecords({ prisma, sql: prismaSqlRunner(prisma) }), population);
   const records = fast.records;
   const recorder = batchRecorder((entries) => records.applyJournal(entries));
   const engine = new MatchingEngine({

@@ -4,6 +4,8 @@
  */
 import { isUniqueViolation } from "../../platform/databaseErrors.ts";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
+import type { Database } from "../../platform/database.ts";
+import type { SqlRunner } from "../../platform/sql.ts";
 import type { Prisma } from "../../generated/prisma/client.ts";
 import { DEFAULT_DISPATCH_POLICY, DispatchPolicySchema, type DispatchPolicy } from "../domain/policy.ts";
 import { EMPTY_STATS, updateResponsiveness } from "../domain/ranking.ts";
@@ -13,6 +15,42 @@ import type { DomainEvent } from "../events.ts";
 import { failpoint } from "../../core/failpoints.ts";
 import { applyJournal } from "./applyJournal.ts";
 import type { ClientContext, InsertRequestResult, MatchingRecords, NewRequestRecord, RecordedDecision } from "./port.ts";
+
+// The statements on every request's path, sent without Prisma (platform/sql.ts).
+
+/** A client's context for a new request: one joined statement. */
+const CLIENT_CONTEXT = `
+  SELECT c.id AS "clientId", c."branchId", b.region, c."riskLevel", c.language, c."dedicatedAdvisorId"
+  FROM "Client" c JOIN "Branch" b ON b.id = c."branchId"
+  WHERE c.id = $1`;
+
+/** Requests waiting for an advisor with the licence in the branch (queue depth, surge). */
+const WAITING_COUNT = `
+  SELECT count(*)::int AS waiting FROM "ServiceRequest"
+  WHERE "branchId" = $1 AND "requiredLicence" = $2::"LicenceKind" AND status IN ('pending', 'offered')`;
+
+/**
+ * The request row and its creation events, atomically, in one statement. A key this client used
+ * before inserts nothing (id null), and the caller reads the existing request instead.
+ */
+const INSERT_REQUEST = `
+  WITH created AS (
+    INSERT INTO "ServiceRequest" (id, "clientId", "branchId", region, "riskLevel", topic, "requiredLicence", channel, mode, language,
+      priority, "stageIndex", stage, "stageStartedAt", status, "idempotencyKey", "requestHash", "createdAt")
+    VALUES ($1, $2, $3, $4, $5, $6, $7::"LicenceKind", $8::"Channel", $9::"RequestMode", $10,
+      $11, $12, $13::"FunnelPool", $14::timestamp(3), 'pending', $15, $16, $14::timestamp(3))
+    ON CONFLICT ("clientId", "idempotencyKey") DO NOTHING
+    RETURNING id
+  ),
+  logged AS (
+    INSERT INTO "EventLog" (id, type, at, "requestId", "branchId", data)
+    SELECT e.v->>'id', e.v->>'type', (e.v->>'at')::timestamp(3), e.v->>'requestId', e.v->>'branchId', e.v->'data'
+    FROM jsonb_array_elements($17::jsonb) WITH ORDINALITY AS e(v, n)
+    WHERE EXISTS (SELECT 1 FROM created)
+    ORDER BY e.n
+    ON CONFLICT (id) DO NOTHING
+  )
+  SELECT (SELECT id FROM created) AS id`;
 
 const LIVE_STATUSES = ["pending", "offered", "assigned"] as const;
 /** How far back answered offers are replayed to rebuild the responsiveness EWMAs. */
@@ -109,14 +147,12 @@ function toLiveRequest(row: RequestWithOffers, now: number): LiveRequest {
 /** What the engine reads to decide: a client's context, a branch's policy, an advisor's profile, an offer's request, a request's summary, the waiting count. */
 function readRecords(
   prisma: PrismaClient,
+  sql: SqlRunner,
 ): Pick<MatchingRecords, "clientContext" | "policyFor" | "advisorProfile" | "offerRequestId" | "requestSummary" | "waitingCount"> {
   return {
     async clientContext(clientId: string): Promise<ClientContext | null> {
       // One joined statement: this is on the path of every request creation.
-      const [client] = await prisma.$queryRaw<ClientContext[]>`
-        SELECT c.id AS "clientId", c."branchId", b.region, c."riskLevel", c.language, c."dedicatedAdvisorId"
-        FROM "Client" c JOIN "Branch" b ON b.id = c."branchId"
-        WHERE c.id = ${clientId}`;
+      const [client] = await sql.query<ClientContext>(CLIENT_CONTEXT, [clientId]);
       return client ?? null;
     },
     async policyFor(branchId: string): Promise<DispatchPolicy> {
@@ -141,13 +177,14 @@ function readRecords(
       });
     },
     async waitingCount(branchId, licence) {
-      return prisma.serviceRequest.count({ where: { branchId, requiredLicence: licence, status: { in: ["pending", "offered"] } } });
+      const [row] = await sql.query<{ waiting: number }>(WAITING_COUNT, [branchId, licence]);
+      return row?.waiting ?? 0;
     },
   };
 }
 
 /** What the engine writes: a new request with its events, the journal's decisions, a rating. */
-function writeRecords(prisma: PrismaClient): Pick<MatchingRecords, "insertRequest" | "applyJournal" | "insertRating"> {
+function writeRecords(prisma: PrismaClient, sql: SqlRunner): Pick<MatchingRecords, "insertRequest" | "applyJournal" | "insertRating"> {
   return {
     async insertRequest(record: NewRequestRecord, events: DomainEvent[]): Promise<InsertRequestResult> {
       const { facts } = record;
@@ -157,26 +194,25 @@ function writeRecords(prisma: PrismaClient): Pick<MatchingRecords, "insertReques
       );
       // One statement (the row and its creation events, atomically): this is on every request's path.
       // A key this client used before inserts nothing, and the existing request is read instead.
-      const [row] = await prisma.$queryRaw<Array<{ id: string | null }>>`
-        WITH created AS (
-          INSERT INTO "ServiceRequest" (id, "clientId", "branchId", region, "riskLevel", topic, "requiredLicence", channel, mode, language,
-            priority, "stageIndex", stage, "stageStartedAt", status, "idempotencyKey", "requestHash", "createdAt")
-          VALUES (${facts.id}, ${facts.clientId}, ${facts.branchId}, ${facts.region}, ${facts.riskLevel}, ${record.topic},
-            ${facts.requiredLicence}::"LicenceKind", ${record.channel}::"Channel", ${facts.mode}::"RequestMode", ${facts.language},
-            ${facts.priority}, ${record.stageIndex}, ${record.stage}::"FunnelPool", ${at}::timestamp(3), 'pending', ${record.idempotencyKey},
-            ${record.requestHash}, ${at}::timestamp(3))
-          ON CONFLICT ("clientId", "idempotencyKey") DO NOTHING
-          RETURNING id
-        ),
-        logged AS (
-          INSERT INTO "EventLog" (id, type, at, "requestId", "branchId", data)
-          SELECT e.v->>'id', e.v->>'type', (e.v->>'at')::timestamp(3), e.v->>'requestId', e.v->>'branchId', e.v->'data'
-          FROM jsonb_array_elements(${logged}::jsonb) WITH ORDINALITY AS e(v, n)
-          WHERE EXISTS (SELECT 1 FROM created)
-          ORDER BY e.n
-          ON CONFLICT (id) DO NOTHING
-        )
-        SELECT (SELECT id FROM created) AS id`;
+      const [row] = await sql.query<{ id: string | null }>(INSERT_REQUEST, [
+        facts.id,
+        facts.clientId,
+        facts.branchId,
+        facts.region,
+        facts.riskLevel,
+        record.topic,
+        facts.requiredLicence,
+        record.channel,
+        facts.mode,
+        facts.language,
+        facts.priority,
+        record.stageIndex,
+        record.stage,
+        at,
+        record.idempotencyKey,
+        record.requestHash,
+        logged,
+      ]);
       if (row?.id) return { created: true, requestId: facts.id };
       const existing = await prisma.serviceRequest.findUniqueOrThrow({
         where: { clientId_idempotencyKey: { clientId: facts.clientId, idempotencyKey: record.idempotencyKey! } },
@@ -186,7 +222,7 @@ function writeRecords(prisma: PrismaClient): Pick<MatchingRecords, "insertReques
     },
     async applyJournal(decisions: RecordedDecision[]): Promise<void> {
       failpoint("records.apply");
-      await applyJournal(prisma, decisions);
+      await applyJournal(sql, decisions);
     },
     async insertRating(rating, events) {
       try {
@@ -294,6 +330,7 @@ function rebuildRecords(
   };
 }
 
-export function createPrismaMatchingRecords(prisma: PrismaClient): MatchingRecords {
-  return { ...readRecords(prisma), ...writeRecords(prisma), ...rebuildRecords(prisma) };
+/** On a database's Prisma client, with its plain statements (`sql`) for the few on every request's path. */
+export function createPrismaMatchingRecords({ prisma, sql }: Pick<Database, "prisma" | "sql">): MatchingRecords {
+  return { ...readRecords(prisma, sql), ...writeRecords(prisma, sql), ...rebuildRecords(prisma) };
 }

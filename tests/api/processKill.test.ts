@@ -160,7 +160,7 @@ describeWithServices("a server process killed with SIGKILL under load", [await p
     expect(await redis.xLen(`${prefix}journal`).catch(() => 0), "journal fully persisted").toBe(0);
     await pause(2_000);
     // Decisions whose entry died with a process are repaired from the live store (as the reconciler job does).
-    const records = createPrismaMatchingRecords(database.prisma);
+    const records = createPrismaMatchingRecords(database);
     const repaired = await reconcile({
       store,
       records,

@@ -210,7 +210,7 @@ describeWithServices("a Redis primary killed under load, with Sentinel", [await 
     expect(await journalLength(), "journal fully persisted").toBe(0);
     await pause(2_000);
     // Decisions the new master lost or whose entry never reached PostgreSQL are repaired from the live store.
-    const records = createPrismaMatchingRecords(database.prisma);
+    const records = createPrismaMatchingRecords(database);
     const repaired = await reconcile({
       store,
       records,

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../platform/database.ts";
+import { classifyUnavailable } from "../../platform/unavailable.ts";
 import { pendingMigrations } from "../../prisma/tools/migrations.ts";
 import { openMigratedPglite, openTestPostgres } from "../support/databases.ts";
 import { describeWithServices, probePostgres, uniqueTag } from "../support/services.ts";
@@ -107,6 +108,27 @@ function databaseContract(open: () => Promise<Database>) {
     await expect(db.prisma.serviceRequest.create({ data: { ...base, id: `req_b${tag}`, clientId: client.id } })).rejects.toThrow(/Unique constraint|unique/i);
     const other = await db.prisma.client.create({ data: { id: `cli_o${tag}`, branchId: branch.id, name: "O", riskLevel: 1, language: "en" } });
     await expect(db.prisma.serviceRequest.create({ data: { ...base, id: `req_c${tag}`, clientId: other.id } })).resolves.toBeTruthy();
+  });
+
+  it("runs plain statements beside Prisma (sql): typed rows, null and JSON parameters, the same rows Prisma sees", async () => {
+    const { client } = await seedBranch();
+    const rows = await db.sql.query<{ id: string; risk: number; dedicated: string | null; n: number; doc: unknown }>(
+      'SELECT id, "riskLevel" AS risk, $2::text AS dedicated, (count(*) OVER ())::int AS n, $3::jsonb AS doc FROM "Client" WHERE id = $1',
+      [client.id, null, JSON.stringify({ a: [1, "two"] })],
+    );
+    // int4 as a number (a bigint is cast: pg and PGlite return it differently), jsonb parsed.
+    expect(rows).toEqual([{ id: client.id, risk: 2, dedicated: null, n: 1, doc: { a: [1, "two"] } }]);
+    expect(await db.sql.query("SELECT 1 AS one WHERE false")).toEqual([]);
+    // A write through sql is what Prisma reads next, on the same database.
+    await db.sql.query('UPDATE "Client" SET name = $2 WHERE id = $1', [client.id, "Renamed"]);
+    expect((await db.prisma.client.findUniqueOrThrow({ where: { id: client.id } })).name).toBe("Renamed");
+  });
+
+  it("throws a failing plain statement's SQLSTATE, which is not mistaken for an outage", async () => {
+    const { client } = await seedBranch();
+    const error = await db.sql.query('UPDATE "Client" SET "riskLevel" = 9 WHERE id = $1', [client.id]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "23514" }); // check_violation
+    expect(classifyUnavailable(error)).toBeNull();
   });
 
   it("refuses zero ledger postings and a negative branch budget", async () => {

@@ -94,6 +94,20 @@ describe("what the libraries throw when a dependency is unreachable", () => {
     expect(isUnavailable(batch)).toBe(true);
   });
 
+  it("plain statements (Database.sql) on a refused and on a silent PostgreSQL: unavailable, within the statement bound", async () => {
+    const raw = await rejection(() => refused.sql.query("SELECT 1"));
+    expect(classifyUnavailable(raw)).toEqual({ dependency: "database", reason: "connection refused" });
+    const stalled = await openPostgres(`postgresql://postgres@127.0.0.1:${silent.port}/none`, { poolSize: 1, timeoutMs: 300 });
+    try {
+      const started = Date.now();
+      const hung = await rejection(() => stalled.sql.query("SELECT 1"));
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(classifyUnavailable(hung)?.dependency).toBe("database");
+    } finally {
+      await stalled.close();
+    }
+  });
+
   it("pg against a server that accepts and never answers: connect timeout, and a pool with no free connection", async () => {
     const pool = new pg.Pool({ host: "127.0.0.1", port: silent.port, max: 1, connectionTimeoutMillis: 200 });
     try {

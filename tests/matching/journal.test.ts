@@ -113,7 +113,7 @@ describeWithServices("redis journal", [await probeRedis()], () => {
 
 /** A world whose engine records through a journal and a running persister, as a server's does. */
 async function journaledWorld(db: Database, store: MatchingStore, journal: Journal) {
-  const records = createPrismaMatchingRecords(db.prisma);
+  const records = createPrismaMatchingRecords(db);
   const persister = new Persister({
     journal,
     apply: (d) => records.applyJournal(d),

@@ -159,7 +159,7 @@ describeWithServices("losing the live state on Redis + PostgreSQL", [await probe
     const store = wrap(await openTestRedisStore(undefined, { live: false }));
     stores.push(store);
     const journal = createMemoryJournal();
-    const records = createPrismaMatchingRecords(db.prisma);
+    const records = createPrismaMatchingRecords(db);
     const persister = new Persister({ journal, consumer: `engine-${uniqueTag()}`, apply: (entries) => records.applyJournal(entries) });
     const rebuildSaw: Array<{ generation: string | null; leaseFree: boolean }> = [];
     const recorder = journalRecorder({ journal, persister, waitMs: 10, maxLagEntries: 10_000, maxLagMs: 3_600_000 });

@@ -61,7 +61,7 @@ export async function createWorld(
   const prisma = db.prisma;
   const region = `r_${tag}`;
   const events: DomainEvent[] = [];
-  const records = createPrismaMatchingRecords(prisma);
+  const records = createPrismaMatchingRecords(db);
   const makeEngine = (s: MatchingStore, bus = new EventBus()) => {
     bus.subscribe((e) => void events.push(e));
     return new MatchingEngine({
