@@ -31,6 +31,7 @@ import { requireKnownMediaType } from "./mediaType.ts";
 import { mountWebApps } from "./static/webApps.ts";
 import { mountDocs } from "./static/docs.ts";
 import { requireUtf8Bodies } from "./utf8Bodies.ts";
+import { carriesBody } from "./requestBody.ts";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 /** Request bodies above this are refused before parsing: nothing in the API needs more. */
@@ -51,16 +52,15 @@ export function createApp(deps: AppDeps) {
   app.use("*", httpMetrics(deps.metrics));
   // Counts the bytes actually read, so a chunked body without Content-Length is cut off too.
   // The rest of an oversized body is never read, so the connection cannot be reused: close it.
-  app.use(
-    "*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => {
-        c.header("Connection", "close");
-        return errorResponse(c, "PAYLOAD_TOO_LARGE", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  // Only for a request with a body: bodyLimit's first look at it costs the rest (carriesBody).
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => {
+      c.header("Connection", "close");
+      return errorResponse(c, "PAYLOAD_TOO_LARGE", `bodies are limited to ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+  app.use("*", (c, next) => (carriesBody(c.req) ? limitBody(c, next) : next()));
 
   // Every /v1 route is authenticated; the dev token endpoints are how local users get a token.
   const auth = authenticate(tokenRules(deps.config));

@@ -7,6 +7,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { errorResponse } from "./errors.ts";
+import { carriesBody } from "./requestBody.ts";
 
 const READABLE = /^(application\/([\w.-]+\+)?json|text\/csv)$/i;
 const WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -16,15 +17,9 @@ export function mediaTypeOf(header: string | undefined): string {
   return (header ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-function hasBody(headers: { header(name: string): string | undefined }): boolean {
-  const length = headers.header("content-length");
-  if (length !== undefined) return Number(length) > 0;
-  return headers.header("transfer-encoding") !== undefined;
-}
-
 export function requireKnownMediaType(): MiddlewareHandler {
   return async (c, next) => {
-    if (!WITH_BODY.has(c.req.method) || !hasBody(c.req)) return next();
+    if (!WITH_BODY.has(c.req.method) || !carriesBody(c.req)) return next();
     const given = c.req.header("content-type");
     const mediaType = mediaTypeOf(given);
     if (READABLE.test(mediaType)) return next();

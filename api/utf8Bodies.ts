@@ -6,12 +6,13 @@
 import type { MiddlewareHandler } from "hono";
 import { invalidUtf8Line } from "../core/unicode.ts";
 import { errorResponse } from "./errors.ts";
+import { carriesBody } from "./requestBody.ts";
 
 const TEXTUAL = /^\s*(application\/([\w.-]+\+)?json|text\/)/i;
 
 export function requireUtf8Bodies(): MiddlewareHandler {
   return async (c, next) => {
-    if (!c.req.raw.body || !TEXTUAL.test(c.req.header("content-type") ?? "")) return next();
+    if (!carriesBody(c.req) || !TEXTUAL.test(c.req.header("content-type") ?? "")) return next();
     const line = invalidUtf8Line(new Uint8Array(await c.req.arrayBuffer()));
     if (line !== null) {
       return errorResponse(c, "VALIDATION_FAILED", `the body is not valid UTF-8 (line ${line})`, [{ path: "body", message: `invalid UTF-8 on line ${line}` }]);
