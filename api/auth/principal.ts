@@ -4,6 +4,7 @@
  * token must expire: `exp` is required and may lie at most JWT_MAX_TTL_SECONDS after its issue, so
  * a leaked token is worth a bounded time; `iss` and `aud` are checked when they are configured.
  */
+import { LRUCache } from "lru-cache";
 import { sign, verify } from "hono/jwt";
 import { z } from "zod";
 
@@ -79,10 +80,10 @@ export async function issueToken(
  * about 4% of the server's CPU in the dispatch benchmark's profile, and a client or advisor sends the
  * same token with every call. A hit re-checks expiry; every other check (signature, claims, lifetime,
  * issuer, audience) only depends on the token and the rules, so it held then and holds now.
- * Insertion-ordered, the oldest dropped past the cap.
+ * The least recently used are dropped past the cap.
  */
 const VERIFIED_CAP = 10_000;
-const verified = new WeakMap<TokenRules, Map<string, { principal: Principal; exp: number }>>();
+const verified = new WeakMap<TokenRules, LRUCache<string, { principal: Principal; exp: number }>>();
 
 /**
  * The principal a token proves, or null when it is malformed, forged, expired, never expires, lives
@@ -91,7 +92,7 @@ const verified = new WeakMap<TokenRules, Map<string, { principal: Principal; exp
 export async function verifyToken(token: string, rules: TokenRules): Promise<Principal | null> {
   let cache = verified.get(rules);
   if (!cache) {
-    cache = new Map();
+    cache = new LRUCache({ max: VERIFIED_CAP });
     verified.set(rules, cache);
   }
   const hit = cache.get(token);
@@ -104,7 +105,6 @@ export async function verifyToken(token: string, rules: TokenRules): Promise<Pri
   if (!checked) return null;
   const { exp, ...principal } = checked;
   cache.set(token, { principal, exp });
-  if (cache.size > VERIFIED_CAP) cache.delete(cache.keys().next().value!);
   return { ...principal };
 }
 

@@ -3,6 +3,7 @@
  * the decision (the event bus is in-process) and publishes through the fan-out, so the message
  * reaches the user's socket on whichever process it is connected to.
  */
+import { LRUCache } from "lru-cache";
 import type { PrismaClient } from "../../generated/prisma/client.ts";
 import { timeOfId } from "../../core/ids.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -84,16 +85,12 @@ const CLIENT_UPDATES = new Set<DomainEvent["type"]>([
 export const NOTIFICATION_LANES = 8;
 
 /**
- * The offer details of requests, remembered from request.created. Insertion-ordered: the oldest
- * entry goes first when full. A miss (the request was created on another process, or long ago)
- * reads the row.
+ * The offer details of requests, remembered from request.created; the least recently used go first
+ * when full. A miss (the request was created on another process, or long ago) reads the row.
  */
 function offerDetailsCache(prisma: PrismaClient) {
-  const offerDetails = new Map<string, OfferDetails>();
-  const remember = (requestId: string, details: OfferDetails) => {
-    if (offerDetails.size >= OFFER_DETAILS_CACHED) offerDetails.delete(offerDetails.keys().next().value!);
-    offerDetails.set(requestId, details);
-  };
+  const offerDetails = new LRUCache<string, OfferDetails>({ max: OFFER_DETAILS_CACHED });
+  const remember = (requestId: string, details: OfferDetails) => void offerDetails.set(requestId, details);
   const detailsOf = async (requestId: string): Promise<OfferDetails | null> => {
     const cached = offerDetails.get(requestId);
     if (cached) return cached;

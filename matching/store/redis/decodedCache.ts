@@ -15,6 +15,7 @@
  * would throw (ES modules run in strict mode) rather than corrupt the others' view. Requests are
  * kept only from a text's second read on (DecodedCacheOptions).
  */
+import { LRUCache } from "lru-cache";
 import type { AdvisorState, LiveRequest } from "../port.ts";
 import { decodeAdvisor, decodeRequest, type Doc } from "./decode.ts";
 
@@ -56,28 +57,28 @@ export function createDecodedCache<T extends object>(
   capacity: number,
   options: DecodedCacheOptions = {},
 ): DecodedCache<T> {
-  // doc null: the text was read once and not kept (keepOnRepeat).
-  const entries = new Map<string, { raw: string; doc: Doc<T> | null }>();
+  // doc null: the text was read once and not kept (keepOnRepeat). Least recently used dropped first.
+  const entries = new LRUCache<string, { raw: string; doc: Doc<T> | null }>({ max: capacity });
   // Beside the entries, not in them: a document outlives its entry while a caller still holds it.
   const texts = new WeakMap<T, string>();
+  const forget = (id: string): null => {
+    entries.delete(id);
+    return null;
+  };
   return {
     decode(id, raw) {
+      // Gone, or (below) no longer a document: nothing of it is kept.
+      if (raw === null) return forget(id);
       const hit = entries.get(id);
-      if (hit) entries.delete(id);
-      if (raw === null) return null;
-      if (hit?.raw === raw && hit.doc) {
-        entries.set(id, hit);
-        return hit.doc;
-      }
+      if (hit?.raw === raw && hit.doc) return hit.doc;
       const doc = decodeText(raw);
-      if (!doc) return null;
+      if (!doc) return forget(id);
       const keep = !options.keepOnRepeat || hit?.raw === raw;
       if (keep) {
         deepFreeze(doc.value);
         texts.set(doc.value, raw);
       }
       entries.set(id, { raw, doc: keep ? doc : null });
-      if (entries.size > capacity) entries.delete(entries.keys().next().value as string);
       return doc;
     },
     textOf(value) {
