@@ -4,11 +4,22 @@
  * own process so the load generator's CPU never counts against them, and vice versa.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const API_ENTRY = path.join(ROOT, "app", "main.ts");
+
+/**
+ * The node flags `npm start` gives the server (package.json: `node <flags> --import tsx app/main.ts`),
+ * so a benchmark measures the server as users run it. Read from package.json, the one place they are set.
+ */
+export function startScriptNodeFlags(start = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.start as string): string[] {
+  const match = /^node((?: --[^ ]+)*) --import tsx app\/main\.ts$/.exec(start);
+  if (!match) throw new Error(`package.json's start script is not "node [flags] --import tsx app/main.ts": ${start}`);
+  return match[1]!.split(" ").filter((flag) => flag !== "");
+}
 
 export interface ServerProcess {
   baseUrl: string;
@@ -28,7 +39,10 @@ export interface ServerProcessOptions {
   /** Answers 200 once the server is ready; default /readyz. */
   readyPath?: string;
   readyTimeoutMs?: number;
-  /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] to profile the server. */
+  /**
+   * Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] to profile the server. Our API
+   * also gets `npm start`'s (startScriptNodeFlags), before these, so these can override them.
+   */
   nodeArgs?: string[];
 }
 
@@ -52,7 +66,9 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   // BENCH_SERVER_NODE_ARGS adds node flags to every server a benchmark starts, for profiling it:
   // e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles" (the env is not inherited, so NODE_OPTIONS is not).
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
-  const child = spawn(process.execPath, [...extra, ...(options.nodeArgs ?? []), "--import", "tsx", options.script ?? API_ENTRY], {
+  const script = options.script ?? API_ENTRY;
+  const startFlags = script === API_ENTRY ? startScriptNodeFlags() : [];
+  const child = spawn(process.execPath, [...startFlags, ...extra, ...(options.nodeArgs ?? []), "--import", "tsx", script], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
