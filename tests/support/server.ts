@@ -1,9 +1,9 @@
 /** Starts `npm start`'s entry point as a real child process, for start-up and multi-process tests. */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { startScriptNodeFlags } from "../../bench/lib/serverProcess.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
-const TSX = path.join(ROOT, "node_modules", ".bin", "tsx");
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -15,7 +15,12 @@ export interface ServerProcess {
 export function startServer(env: Record<string, string | undefined>): ServerProcess {
   // Only what the test names: no DATABASE_URL or REDIS_URL leaks in from the developer's shell.
   const base = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: "info" };
-  const child = spawn(TSX, [path.join(ROOT, "app", "main.ts")], { cwd: ROOT, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // As package.json's start script runs it: node with its flags and tsx as the loader.
+  const child = spawn(process.execPath, [...startScriptNodeFlags(), "--import", "tsx", path.join(ROOT, "app", "main.ts")], {
+    cwd: ROOT,
+    env: { ...base, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
