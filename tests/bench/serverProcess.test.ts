@@ -12,7 +12,7 @@ describe("the server's node flags, read from npm start", () => {
     expect(() => startScriptNodeFlags("node --import tsx app/other.ts")).toThrow(/start script/);
   });
 
-  it("parse package.json's own start script, whose young generation is sized for throughput", () => {
+  it("are read from package.json's own start script, which sizes the young generation for throughput", () => {
     expect(startScriptNodeFlags()).toContain("--max-semi-space-size=64");
   });
 });
