@@ -44,6 +44,7 @@ import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { nodeFlagsOf, startScriptOf } from "../tools/startScript.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "..");
@@ -321,15 +322,6 @@ export function coresBetween(before, after, wallSeconds, windowStartTicks, hz = 
 
 // ---- processes ---------------------------------------------------------------------------------
 
-/**
- * The node flags `npm start` gives the server (package.json: `node <flags> --import tsx app/main.ts`),
- * passed to each server as NODE_OPTIONS, so the processes run as users run them.
- */
-function startScriptNodeFlags(serverDir) {
-  const start = JSON.parse(fs.readFileSync(path.join(serverDir, "package.json"), "utf8")).scripts.start;
-  return /^node((?: --[^ ]+)*) --import tsx app\/main\.ts$/.exec(start)?.[1]?.trim() ?? "";
-}
-
 const children = new Set();
 
 /** Starts a child in its own process group, so stopping it stops its own children (tsx runs node). */
@@ -495,7 +487,7 @@ async function measureRow(n, options, context) {
     const port = options.basePort + i;
     const child = start(tsx, ["app/main.ts"], {
       cwd: options.serverDir,
-      env: { ...serverEnv, PORT: String(port), NODE_OPTIONS: startScriptNodeFlags(options.serverDir) },
+      env: { ...serverEnv, PORT: String(port), NODE_OPTIONS: (nodeFlagsOf(startScriptOf(options.serverDir)) ?? []).join(" ") },
       log: path.join(dir, `server-${n}p-${port}.log`),
     });
     servers.push(child);

@@ -4,21 +4,21 @@
  * own process so the load generator's CPU never counts against them, and vice versa.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { nodeFlagsOf, startScriptOf } from "../../tools/startScript.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const API_ENTRY = path.join(ROOT, "app", "main.ts");
 
 /**
- * The node flags `npm start` gives the server (package.json: `node <flags> --import tsx app/main.ts`),
- * so a benchmark measures the server as users run it. Read from package.json, the one place they are set.
+ * The node flags `npm start` gives the server (tools/startScript.mjs), so a benchmark measures the
+ * server as users run it; a start script of another shape is refused rather than benchmarked otherwise.
  */
-export function startScriptNodeFlags(start = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts.start as string): string[] {
-  const match = /^node((?: --[^ ]+)*) --import tsx app\/main\.ts$/.exec(start);
-  if (!match) throw new Error(`package.json's start script is not "node [flags] --import tsx app/main.ts": ${start}`);
-  return match[1]!.split(" ").filter((flag) => flag !== "");
+export function startScriptNodeFlags(start = startScriptOf(ROOT)): string[] {
+  const flags = nodeFlagsOf(start);
+  if (!flags) throw new Error(`package.json's start script is not "node [flags] --import tsx app/main.ts": ${start}`);
+  return flags;
 }
 
 export interface ServerProcess {
