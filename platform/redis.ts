@@ -15,11 +15,32 @@ export interface RedisHandle {
    * for state that must be checked against what the new master may have lost.
    */
   onMasterSwitch?(listener: () => void): void;
+  /**
+   * A second connection to the same Redis that is told when a key it read changes (CLIENT TRACKING
+   * over RESP3: the invalidation arrives on this connection, ahead of any later reply), for documents
+   * a process keeps and trusts until Redis says otherwise (the candidate lookup, matching/store/redis/
+   * trackedDocs.ts). Absent through Sentinel, whose clients move between masters: readers then read
+   * every document afresh.
+   */
+  tracking?: RedisClient;
 }
 
 export interface RedisOptions {
   /** The bound (ms) on connecting and on each command (REDIS_TIMEOUT_MS). */
   timeoutMs?: number;
+}
+
+/**
+ * What makes a connection a tracking one (RedisHandle.tracking): RESP3, so invalidations arrive on
+ * the connection itself, in order with its replies, and CLIENT TRACKING ON in every handshake, with
+ * each invalidated key emitted as an `invalidate` event (null: everything, after a flush).
+ */
+export const TRACKING_CLIENT_OPTIONS = { RESP: 3, emitInvalidate: true } as const;
+
+/** openRedisClient's own options. */
+interface ClientOptions extends RedisOptions {
+  /** RESP3 with CLIENT TRACKING ON (sent again at every reconnection), emitting `invalidate` per key (null: all). */
+  trackInvalidations?: boolean;
 }
 
 /** A command Redis did not answer within the bound. */
@@ -63,26 +84,60 @@ export class RedisUnresponsiveError extends UnavailableError {
  */
 export async function connectRedis(url: string, onError: (error: Error) => void, options: RedisOptions = {}): Promise<RedisHandle> {
   const client = await openRedisClient({ url }, onError, options);
+  let tracking: RedisClient;
+  try {
+    tracking = await openRedisClient({ url }, onError, { ...options, trackInvalidations: true });
+  } catch (error) {
+    client.destroy();
+    throw error;
+  }
   return {
     location: redactUrl(url),
     client,
+    tracking,
     ping: async () => {
       await client.ping();
     },
     close: async () => {
-      if (client.isOpen) await client.quit();
+      await Promise.all([client, tracking].map((c) => closeClient(c, options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS)));
     },
   };
+}
+
+/**
+ * QUIT, bounded, else the socket destroyed. node-redis queues QUIT past the command deadline and,
+ * once quitting, stops reconnecting: a client closed while it was reconnecting (an idle connection
+ * after a stall, say) would wait for a reply that can never come.
+ */
+export async function closeClient(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (!client.isOpen) return;
+  if (!client.isReady) {
+    client.destroy();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const quit = client.quit().then(
+    () => true,
+    () => true,
+  );
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const quitted = await Promise.race([quit, late]);
+  clearTimeout(timer);
+  if (!quitted && client.isOpen) client.destroy();
 }
 
 /** Where a Redis node is: a URL, or a host and port (a node a Sentinel named) with its password. */
 export type RedisTarget = { url: string } | { host: string; port: number; password?: string };
 
 /** One bounded client connected to `target` (see connectRedis for the bounds); fails fast if it cannot connect. */
-export async function openRedisClient(target: RedisTarget, onError: (error: Error) => void, options: RedisOptions = {}): Promise<RedisClient> {
+export async function openRedisClient(target: RedisTarget, onError: (error: Error) => void, options: ClientOptions = {}): Promise<RedisClient> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
   const client = createClient({
     ...("url" in target ? { url: target.url } : { password: target.password }),
+    // The same client type either way: the tracking connection is only read through sendCommand.
+    ...((options.trackInvalidations ? TRACKING_CLIENT_OPTIONS : {}) as object),
     // While Redis is unreachable, fail commands at once (the API answers 503 with Retry-After)
     // instead of queueing them and leaving callers hanging.
     disableOfflineQueue: true,

@@ -23,8 +23,8 @@
  * to repair, as after any loss of the live state.
  */
 import { createClient } from "redis";
-import type { RedisSentinelConfig } from "../core/config.ts";
-import { openRedisClient, type RedisClient, type RedisHandle, type RedisOptions } from "./redis.ts";
+import { DEFAULT_REDIS_TIMEOUT_MS, type RedisSentinelConfig } from "../core/config.ts";
+import { closeClient, openRedisClient, type RedisClient, type RedisHandle, type RedisOptions } from "./redis.ts";
 import { UnavailableError } from "./unavailable.ts";
 
 /** How often the Sentinels are asked which node is the master, besides at once on a connection error. */
@@ -108,7 +108,7 @@ export async function connectRedisSentinel(config: RedisSentinelConfig, onError:
       clearInterval(timer);
       await following;
       sentinels.close();
-      if (current.isOpen) await current.quit();
+      await closeClient(current, options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS);
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openPostgres, type Database } from "../../platform/database.ts";
-import { connectRedis, RedisCommandTimeoutError, RedisUnresponsiveError, type RedisHandle } from "../../platform/redis.ts";
+import { closeClient, connectRedis, openRedisClient, RedisCommandTimeoutError, RedisUnresponsiveError, type RedisHandle } from "../../platform/redis.ts";
 import { classifyUnavailable } from "../../platform/unavailable.ts";
 import { createScratchDatabase, type ScratchDatabase } from "../support/scratchDatabase.ts";
 import { describeWithServices, probePostgres, probeRedis, TEST_REDIS_URL, testKeyPrefix } from "../support/services.ts";
@@ -190,5 +190,24 @@ describeWithServices("Redis bounds through a stalling proxy", [await probeRedis(
     expect(["1", "2"]).toContain(value);
     await redis.client.set(key, "3");
     expect(await redis.client.get(key)).toBe("3");
+  });
+
+  it("closing a connection that is reconnecting returns at once (a QUIT would wait for ever)", async () => {
+    const url = new URL(TEST_REDIS_URL);
+    url.host = `127.0.0.1:${proxy.port}`;
+    const own = await openRedisClient({ url: url.toString() }, () => {}, { timeoutMs: REDIS_TIMEOUT_MS });
+    // Dropped and refused: the client reconnects with backoff, as an idle one does after an outage.
+    await proxy.cut();
+    try {
+      const until = Date.now() + 20 * REDIS_TIMEOUT_MS;
+      while (own.isReady && Date.now() < until) await sleep(20);
+      expect(own.isReady).toBe(false);
+      const started = Date.now();
+      await closeClient(own, REDIS_TIMEOUT_MS);
+      expect(Date.now() - started).toBeLessThan(REDIS_TIMEOUT_MS + 700);
+      expect(own.isOpen).toBe(false);
+    } finally {
+      await proxy.restore();
+    }
   });
 });
