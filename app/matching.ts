@@ -43,7 +43,9 @@ export async function createMatchingRuntime(
   options: { redisPrefix?: string; clock?: Clock; journal?: { maxLagEntries: number; maxLagMs: number } } = {},
 ): Promise<MatchingRuntime> {
   const clock = options.clock ?? systemClock;
-  const store = backends.redis ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix, journal: true }) : createMemoryMatchingStore();
+  const store = backends.redis
+    ? createRedisMatchingStore(backends.redis.client, { prefix: options.redisPrefix, journal: true, tracking: backends.redis.tracking })
+    : createMemoryMatchingStore();
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type, requestId: event.requestId }, "event subscriber failed"));
   const records = createPrismaMatchingRecords(backends.database);
   const journal = backends.redis ? await createRedisJournal(backends.redis.client, { prefix: options.redisPrefix ?? "adx:" }) : createMemoryJournal();

@@ -19,6 +19,7 @@ import { asArray } from "../../matching/store/redis/decode.ts";
 import { checkEligibilityInLua, createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { describeWithServices, probeRedis, TEST_REDIS_URL, testKeyPrefix, uniqueTag } from "../support/services.ts";
 import { storeContract } from "./support/storeContract.ts";
+import { connectTestTracking } from "./support/redisStores.ts";
 import { materialize, type AcceptContext } from "../../matching/journal/draft.ts";
 import { createRedisJournal } from "../../matching/journal/redis.ts";
 
@@ -212,6 +213,18 @@ describeWithServices("matching store: redis", [await probeRedis()], () => {
   });
 
   storeContract("matching store contract: redis", async () => createRedisMatchingStore(client, { prefix: testKeyPrefix() }));
+
+  // As a server runs it: candidates looked up through a tracking connection that keeps their documents.
+  describe("with a tracking connection", () => {
+    let tracking: RedisClient;
+    beforeAll(async () => {
+      tracking = await connectTestTracking();
+    });
+    afterAll(async () => {
+      if (tracking.isOpen) await tracking.quit();
+    });
+    storeContract("matching store contract: redis, candidates tracked", async () => createRedisMatchingStore(client, { prefix: testKeyPrefix(), tracking }));
+  });
 
   describe("scripts", () => {
     it("every operation is one Lua file whose header documents KEYS, ARGV and the result", () => {

@@ -10,7 +10,8 @@ import { DEFAULT_PREFIX, keySpace } from "./keys.ts";
 import { runScript } from "./scripts.ts";
 import { readStrings } from "./rawReads.ts";
 import { decodeAdvisor, decodeSnapshot, type Doc, must } from "./decode.ts";
-import { createCandidateCache, createRequestCache } from "./decodedCache.ts";
+import { CANDIDATE_CACHE_ENTRIES, createCandidateCache, createRequestCache } from "./decodedCache.ts";
+import { createTrackedDocs, trackedDocsOf } from "./trackedDocs.ts";
 
 /** updateResponsiveness's weight for a new observation (the port fixes it at 0.2). */
 export const RESPONSIVENESS_ALPHA = 0.2;
@@ -27,10 +28,18 @@ export interface RedisMatchingStoreOptions {
    * `${prefix}journal`). Off: actions return journalId null and the caller records them.
    */
   journal?: boolean;
+  /**
+   * A connection with CLIENT TRACKING (RedisHandle.tracking): the candidate lookup reads through it
+   * and keeps the advisors' documents until Redis reports a change (trackedDocs.ts). Without one,
+   * every lookup reads its documents afresh.
+   */
+  tracking?: RedisClient;
 }
 
 export interface StoreContext {
   client: RedisClient;
+  /** The connection the candidate lookup reads through: options.tracking, else client. */
+  lookupClient: RedisClient;
   keys: ReturnType<typeof keySpace>;
   options: RedisMatchingStoreOptions;
   run: <S extends ScriptName>(name: S, scriptKeys: string[], args: string[]) => Promise<ScriptOutcome<S>>;
@@ -58,6 +67,51 @@ function requestReads(client: RedisClient, keys: ReturnType<typeof keySpace>): P
       const [text, generation] = await readStrings(client, [keys.request(requestId), keys.generation]);
       return { request: requests.decode(requestId, text ?? null), live: generation !== null && generation !== undefined };
     },
+  };
+}
+
+/** Advisor documents by id, in order (null when missing): one MGET per LOAD_BATCH ids. */
+async function readAdvisors(
+  client: RedisClient,
+  keys: ReturnType<typeof keySpace>,
+  advisorIds: string[],
+  decode: (advisorId: string, raw: string | null) => Doc<AdvisorState> | null,
+): Promise<Array<Doc<AdvisorState> | null>> {
+  const out: Array<Doc<AdvisorState> | null> = [];
+  // One command and one reply rather than a GET per id: node-redis's cost per command and per
+  // reply, not Redis's, dominated the candidate lookup (80 GETs cost about 2.5x one MGET).
+  for (let start = 0; start < advisorIds.length; start += LOAD_BATCH) {
+    const ids = advisorIds.slice(start, start + LOAD_BATCH);
+    const raws = await readStrings(
+      client,
+      ids.map((id) => keys.advisor(id)),
+    );
+    for (const [i, raw] of raws.entries()) out.push(decode(ids[i]!, raw));
+  }
+  return out;
+}
+
+/**
+ * The candidate lookup's reads: through the tracking connection, documents kept until Redis reports
+ * a change (trackedDocs.ts); without one, every document read afresh and decoded once per stored text.
+ */
+function candidateReads(
+  client: RedisClient,
+  keys: ReturnType<typeof keySpace>,
+  tracking: RedisClient | undefined,
+): Pick<StoreContext, "lookupClient" | "loadCandidates" | "candidateText"> {
+  const tracked = tracking ? trackedDocsOf(tracking, () => createTrackedDocs(tracking, createCandidateCache(), CANDIDATE_CACHE_ENTRIES)) : null;
+  const candidates = tracked ? tracked.decoded : createCandidateCache();
+  return {
+    lookupClient: tracking ?? client,
+    loadCandidates: tracked
+      ? (advisorIds) =>
+          tracked.read(
+            advisorIds,
+            advisorIds.map((id) => keys.advisor(id)),
+          )
+      : (advisorIds) => readAdvisors(client, keys, advisorIds, candidates.decode),
+    candidateText: (state) => candidates.textOf(state),
   };
 }
 
@@ -95,27 +149,7 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
     };
   }
 
-  /** Advisor documents by id, in order (null when missing): one MGET per LOAD_BATCH ids. */
-  async function readAdvisors(
-    advisorIds: string[],
-    decode: (advisorId: string, raw: string | null) => Doc<AdvisorState> | null,
-  ): Promise<Array<Doc<AdvisorState> | null>> {
-    const out: Array<Doc<AdvisorState> | null> = [];
-    // One command and one reply rather than a GET per id: node-redis's cost per command and per
-    // reply, not Redis's, dominated the candidate lookup (80 GETs cost about 2.5x one MGET).
-    for (let start = 0; start < advisorIds.length; start += LOAD_BATCH) {
-      const ids = advisorIds.slice(start, start + LOAD_BATCH);
-      const raws = await readStrings(
-        client,
-        ids.map((id) => keys.advisor(id)),
-      );
-      for (const [i, raw] of raws.entries()) out.push(decode(ids[i]!, raw));
-    }
-    return out;
-  }
-  const loadAdvisors = (advisorIds: string[]) => readAdvisors(advisorIds, (_id, raw) => decodeAdvisor(raw));
-  const candidates = createCandidateCache();
-  const loadCandidates = (advisorIds: string[]) => readAdvisors(advisorIds, candidates.decode);
+  const loadAdvisors = (advisorIds: string[]) => readAdvisors(client, keys, advisorIds, (_id, raw) => decodeAdvisor(raw));
 
   async function loadMany<T>(ids: string[], load: (id: string) => Promise<T>): Promise<T[]> {
     const out: T[] = [];
@@ -123,8 +157,6 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
     for (let start = 0; start < ids.length; start += LOAD_BATCH) out.push(...(await Promise.all(ids.slice(start, start + LOAD_BATCH).map(load))));
     return out;
   }
-
-  const candidateText = (state: AdvisorState) => candidates.textOf(state);
 
   return {
     client,
@@ -136,8 +168,7 @@ export function createStoreContext(client: RedisClient, options: RedisMatchingSt
     writeAdvisor,
     capacityResult,
     loadAdvisors,
-    loadCandidates,
-    candidateText,
+    ...candidateReads(client, keys, options.tracking),
     loadMany,
   };
 }

@@ -65,7 +65,7 @@ export function advisorSteps(
 
 /** The candidate lookup through the index (candidateLookup.ts). */
 export function candidateSteps(ctx: StoreContext): Pick<MatchingStore, "findCandidates"> {
-  const lookup = createCandidateLookup(ctx.client, ctx.loadCandidates);
+  const lookup = createCandidateLookup(ctx.lookupClient, ctx.loadCandidates);
   return {
     async findCandidates(query: CandidateQuery) {
       if (!(query.limit > 0)) return [];

@@ -1,0 +1,137 @@
+/**
+ * Documents this process keeps and uses without reading them again until Redis says they changed:
+ * server-assisted client-side caching. The connection (RedisHandle.tracking) runs CLIENT TRACKING
+ * over RESP3, so Redis remembers the keys it read and, when one of them is written or deleted,
+ * pushes an invalidation on that same connection. A push is written into the connection's stream
+ * when the write happens, so it arrives before the reply to any command Redis ran after that write.
+ *
+ * Hence the promise of `read(ids)`: each document returned is at least as new as Redis's state when
+ * the call was made (as a plain MGET sent then would be). The candidate lookup relies on it: it
+ * sends a list's heads and then asks for the documents, and must never judge a head by an older
+ * document. A kept document is only used once a reply sent after the call has arrived (the MGET of
+ * the documents not kept, or a PING when all are), and only if no invalidation of it came first;
+ * otherwise it is read again.
+ *
+ * A reply and an invalidation that follows it can be decoded in one go, before the code awaiting
+ * the reply runs: a document whose key is invalidated while its read is in flight is used, but not
+ * kept (`dirty`). A reconnection loses the tracking (node-redis turns it on again in the handshake)
+ * and a flush invalidates everything: both drop every kept document.
+ *
+ * Measured at 100k advisors, national pool (bench:matching): most lookups read no document at all,
+ * only the lists' heads.
+ */
+import { LRUCache } from "lru-cache";
+import type { RedisClient } from "../../../platform/redis.ts";
+import type { DecodedCache } from "./decodedCache.ts";
+import type { Doc } from "./decode.ts";
+import { readStrings } from "./rawReads.ts";
+
+export interface TrackedDocs<T extends object> {
+  /**
+   * The documents of `ids` stored under `keys`, in order (null where missing), each at least as new
+   * as Redis's state when the call was made.
+   */
+  read(ids: string[], keys: string[]): Promise<Array<Doc<T> | null>>;
+  /** How the documents were decoded: DecodedCache.textOf gives a returned document's stored text. */
+  readonly decoded: DecodedCache<T>;
+  /** Documents kept now. */
+  readonly size: number;
+}
+
+/**
+ * Kept documents by `client`: one set per connection, whatever store reads through it (keys carry
+ * the store's prefix), so that a connection has one listener per event however many stores use it.
+ */
+const byClient = new WeakMap<RedisClient, TrackedDocs<object>>();
+
+/** The tracked documents read through `client` (a RedisHandle.tracking connection), made on first use. */
+export function trackedDocsOf<T extends object>(client: RedisClient, make: () => TrackedDocs<T>): TrackedDocs<T> {
+  let docs = byClient.get(client) as TrackedDocs<T> | undefined;
+  if (!docs) {
+    docs = make();
+    byClient.set(client, docs as unknown as TrackedDocs<object>);
+  }
+  return docs;
+}
+
+export function createTrackedDocs<T extends object>(client: RedisClient, decoded: DecodedCache<T>, capacity: number): TrackedDocs<T> {
+  // By key (invalidations name keys). Least recently used dropped first; Redis may still track a
+  // dropped key, and its invalidation then finds nothing to drop.
+  const kept = new LRUCache<string, Doc<T>>({ max: capacity });
+  // Keys with a read in flight, how many; and those of them invalidated since (not to be kept).
+  const inFlight = new Map<string, number>();
+  const dirty = new Set<string>();
+
+  const invalidate = (key: string | null) => {
+    if (key === null) {
+      kept.clear();
+      for (const k of inFlight.keys()) dirty.add(k);
+      return;
+    }
+    kept.delete(key);
+    if (inFlight.has(key)) dirty.add(key);
+  };
+  client.on("invalidate", (key: unknown) => invalidate(key === null || key === undefined ? null : String(key)));
+  // Whatever happened while the connection was down went unreported: forget everything.
+  for (const event of ["connect", "ready", "end", "error", "reconnecting"]) client.on(event, () => invalidate(null));
+
+  /** One MGET; keeps what no invalidation overtook (only the last of overlapping reads of a key keeps it). */
+  async function fetch(ids: string[], keys: string[]): Promise<Array<Doc<T> | null>> {
+    for (const key of keys) inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+    let docs: Array<Doc<T> | null> | null = null;
+    try {
+      const raws = await readStrings(client, keys);
+      docs = raws.map((raw, i) => decoded.decode(ids[i]!, raw));
+      return docs;
+    } finally {
+      for (const [i, key] of keys.entries()) {
+        const left = inFlight.get(key)! - 1;
+        if (left > 0) {
+          inFlight.set(key, left);
+          continue;
+        }
+        inFlight.delete(key);
+        const doc = docs?.[i];
+        if (doc && !dirty.has(key)) kept.set(key, doc);
+        dirty.delete(key);
+      }
+    }
+  }
+
+  return {
+    async read(ids, keys) {
+      const out: Array<Doc<T> | null> = new Array(ids.length).fill(null);
+      const hits: number[] = [];
+      const misses: number[] = [];
+      for (const [i, key] of keys.entries()) {
+        const doc = kept.get(key);
+        if (doc) {
+          out[i] = doc;
+          hits.push(i);
+        } else misses.push(i);
+      }
+      // A reply to a command sent now: every invalidation of a write Redis ran before it is in by then.
+      if (misses.length > 0) {
+        const docs = await fetch(
+          misses.map((i) => ids[i]!),
+          misses.map((i) => keys[i]!),
+        );
+        for (const [j, i] of misses.entries()) out[i] = docs[j]!;
+      } else if (hits.length > 0) await client.sendCommand(["PING"]);
+      // A kept document invalidated meanwhile may be older than the call: read it again.
+      const overtaken = hits.filter((i) => kept.peek(keys[i]!) !== out[i]);
+      if (overtaken.length > 0) {
+        const docs = await fetch(
+          overtaken.map((i) => ids[i]!),
+          overtaken.map((i) => keys[i]!),
+        );
+        for (const [j, i] of overtaken.entries()) out[i] = docs[j]!;
+      }
+      return out;
+    },
+    decoded,
+    get size() {
+      return kept.size;
+    },
+  };
+}
