@@ -4,6 +4,7 @@
  * its own keys afterwards and never flushes).
  */
 import { createClient } from "redis";
+import { type RedisClient, TRACKING_CLIENT_OPTIONS } from "../../platform/redis.ts";
 import { createMemoryMatchingStore } from "../../matching/store/memory/store.ts";
 import type { MatchingStore } from "../../matching/store/port.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
@@ -22,10 +23,14 @@ export async function openBenchStore(kind: StoreKind, redisUrl: string, label: s
   const client = createClient({ url: redisUrl });
   client.on("error", () => {});
   await client.connect();
+  // The candidate lookup's own connection, told of changes to what it read, as a server has (RedisHandle.tracking).
+  const tracking = createClient({ url: redisUrl, ...TRACKING_CLIENT_OPTIONS }) as unknown as RedisClient;
+  tracking.on("error", () => {});
+  await tracking.connect();
   const prefix = uniqueRedisPrefix(label);
   // Journaling, as in a server: each action's script appends its journal entry (nobody consumes it
   // here; the prefix, stream included, is deleted after the run).
-  const store = createRedisMatchingStore(client, { prefix, journal: true });
+  const store = createRedisMatchingStore(client, { prefix, journal: true, tracking });
   // A live state (as after a start's rebuild): decisions are fenced while the generation is missing.
   await store.setGeneration("bench");
   return {
@@ -35,7 +40,7 @@ export async function openBenchStore(kind: StoreKind, redisUrl: string, label: s
         // One UNLINK per SCAN page rather than the store's per-key reset: 100k advisors' keys go in seconds.
         await deleteRedisPrefix(redisUrl, prefix);
       } finally {
-        await client.quit();
+        await Promise.all([client.quit(), tracking.quit()]);
       }
     },
   };
