@@ -139,7 +139,9 @@ describeWithServices("candidate documents kept under CLIENT TRACKING", [await pr
     logged.sent.length = 0;
     const hot = await store.findCandidates(query("branch"));
     expect(hot.length).toBe(ADVISORS);
+    // The heads' replies tell that no invalidation is on its way: no document read, no PING either.
     expect(logged.sent).not.toContain("MGET");
+    expect(logged.sent).not.toContain("PING");
     // A full advisor leaves the list; a changed but still listed one is read afresh.
     await store.upsertAdvisor(advisor(5, 7), T0);
     logged.sent.length = 0;

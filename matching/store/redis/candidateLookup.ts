@@ -46,7 +46,11 @@ interface LastLookup {
   taken: number[];
 }
 
-type LoadCandidates = (advisorIds: string[]) => Promise<Array<Doc<AdvisorState> | null>>;
+/**
+ * Reads advisors' documents (StoreContext.loadCandidates). `pin`: the replies to commands sent on the
+ * same connection just before, which a tracked read waits for instead of a PING of its own.
+ */
+type LoadCandidates = (advisorIds: string[], pin?: Promise<unknown>) => Promise<Array<Doc<AdvisorState> | null>>;
 
 interface Cursor {
   key: string;
@@ -161,7 +165,8 @@ export function createCandidateLookup(client: RedisClient, loadCandidates: LoadC
         // in that order, so Redis reads each document after the head it serves).
         if (toRead.length > 0 || blocked) {
           trip += 1;
-          const [, docs] = await Promise.all([blocked ? merge.refill(trip) : null, loadCandidates(toRead)]);
+          const heads = blocked ? merge.refill(trip) : undefined;
+          const [, docs] = await Promise.all([heads, loadCandidates(toRead, heads)]);
           for (const [i, id] of toRead.entries()) read.set(id, { state: docs[i]?.value ?? null, trip });
         }
         // The index is a hint: keep only advisors whose current document still belongs in a queried set.

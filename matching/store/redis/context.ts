@@ -52,7 +52,11 @@ export interface StoreContext {
   capacityResult(advisorId: string, outcome: ScriptOutcome<"holdPushSlot" | "checkBroadcastEligibility" | "takeAssignment">): CapacityResult;
   loadAdvisors(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>>;
   /** loadAdvisors for the candidate lookup: shared, frozen states, decoded once per stored text (decodedCache.ts). */
-  loadCandidates(advisorIds: string[]): Promise<Array<Doc<AdvisorState> | null>>;
+  /**
+   * loadAdvisors for the candidate lookup: each document at least as new as Redis's state at the
+   * call. `pin`: replies to commands sent on lookupClient just before the call (trackedDocs.ts).
+   */
+  loadCandidates(advisorIds: string[], pin?: Promise<unknown>): Promise<Array<Doc<AdvisorState> | null>>;
   /** The stored text a state from loadCandidates was decoded from (decodedCache.ts, textOf). */
   candidateText(state: AdvisorState): string | undefined;
   loadMany<T>(ids: string[], load: (id: string) => Promise<T>): Promise<T[]>;
@@ -105,10 +109,11 @@ function candidateReads(
   return {
     lookupClient: tracking ?? client,
     loadCandidates: tracked
-      ? (advisorIds) =>
+      ? (advisorIds, pin) =>
           tracked.read(
             advisorIds,
             advisorIds.map((id) => keys.advisor(id)),
+            pin,
           )
       : (advisorIds) => readAdvisors(client, keys, advisorIds, candidates.decode),
     candidateText: (state) => candidates.textOf(state),

@@ -9,7 +9,8 @@
  * the call was made (as a plain MGET sent then would be). The candidate lookup relies on it: it
  * sends a list's heads and then asks for the documents, and must never judge a head by an older
  * document. A kept document is only used once a reply sent after the call has arrived (the MGET of
- * the documents not kept, or a PING when all are), and only if no invalidation of it came first;
+ * the documents not kept or, when all are kept, the heads' replies or a PING), and only if no
+ * invalidation of it came first;
  * otherwise it is read again.
  *
  * A reply and an invalidation that follows it can be decoded in one go, before the code awaiting
@@ -29,9 +30,11 @@ import { readStrings } from "./rawReads.ts";
 export interface TrackedDocs<T extends object> {
   /**
    * The documents of `ids` stored under `keys`, in order (null where missing), each at least as new
-   * as Redis's state when the call was made.
+   * as Redis's state when the call was made. `pin`: the replies to commands sent on this connection
+   * just before the call (the lookup's heads): when every document is kept, they serve instead of a
+   * PING, and each document is then at least as new as Redis's state when those commands ran.
    */
-  read(ids: string[], keys: string[]): Promise<Array<Doc<T> | null>>;
+  read(ids: string[], keys: string[], pin?: Promise<unknown>): Promise<Array<Doc<T> | null>>;
   /** How the documents were decoded: DecodedCache.textOf gives a returned document's stored text. */
   readonly decoded: DecodedCache<T>;
   /** Documents kept now. */
@@ -99,7 +102,7 @@ export function createTrackedDocs<T extends object>(client: RedisClient, decoded
   }
 
   return {
-    async read(ids, keys) {
+    async read(ids, keys, pin) {
       const out: Array<Doc<T> | null> = new Array(ids.length).fill(null);
       const hits: number[] = [];
       const misses: number[] = [];
@@ -117,7 +120,7 @@ export function createTrackedDocs<T extends object>(client: RedisClient, decoded
           misses.map((i) => keys[i]!),
         );
         for (const [j, i] of misses.entries()) out[i] = docs[j]!;
-      } else if (hits.length > 0) await client.sendCommand(["PING"]);
+      } else if (hits.length > 0) await (pin ?? client.sendCommand(["PING"]));
       // A kept document invalidated meanwhile may be older than the call: read it again.
       const overtaken = hits.filter((i) => kept.peek(keys[i]!) !== out[i]);
       if (overtaken.length > 0) {
