@@ -9,7 +9,7 @@ import type { RedisClient } from "../../platform/redis.ts";
 import type { AdvisorProfile } from "../../matching/domain/types.ts";
 import type { AdvisorState, CandidateQuery, MatchingStore } from "../../matching/store/port.ts";
 import { createCandidateCache } from "../../matching/store/redis/decodedCache.ts";
-import { keySpace } from "../../matching/store/redis/keys.ts";
+import { keySpace, parseAdvisorKey } from "../../matching/store/redis/keys.ts";
 import { createRedisMatchingStore } from "../../matching/store/redis/store.ts";
 import { createTrackedDocs } from "../../matching/store/redis/trackedDocs.ts";
 import { describeWithServices, probeRedis, testKeyPrefix } from "../support/services.ts";
@@ -157,12 +157,12 @@ describeWithServices("candidate documents kept under CLIENT TRACKING", [await pr
     await store.setGeneration("test");
     await store.upsertAdvisor(advisor(0), T0);
     const keys = keySpace(prefix);
-    const key = keys.advisor(advisor(0).id);
     // Its own connection and cache: only this test's reads and invalidations.
     const own = await connectTestTracking();
     try {
-      const docs = createTrackedDocs(own, createCandidateCache(), 100);
-      const read = async () => (await docs.read([advisor(0).id], [key]))[0]!.value.supply.heartbeatAt;
+      const docs = createTrackedDocs(own, createCandidateCache(), parseAdvisorKey, 100);
+      const place = { prefix, keyOf: keys.advisor };
+      const read = async () => (await docs.read([advisor(0).id], place))[0]!.value.supply.heartbeatAt;
       for (let n = 1; n <= 300; n++) {
         // The read is sent first; the write may run before or after it, and its invalidation may
         // arrive in the same chunk as the read's reply.
@@ -211,5 +211,19 @@ describeWithServices("candidate documents kept under CLIENT TRACKING", [await pr
       expect((await store.findCandidates(query("branch"))).length).toBe(4);
       expect(logged.sent).toContain("MGET");
     });
+  });
+});
+
+describe("parseAdvisorKey", () => {
+  it("splits what KeySpace.advisor builds, and refuses every other key of the store", () => {
+    for (const prefix of ["adx:", "test:abc123:", "bench:selection-100000:9f0e:", ""]) {
+      const keys = keySpace(prefix);
+      expect(parseAdvisorKey(keys.advisor("adv_x1"))).toEqual({ prefix, id: "adv_x1" });
+      expect(parseAdvisorKey(`${keys.advisor("adv_x1")}:ix`)).toBeNull();
+      expect(parseAdvisorKey(`${keys.advisor("adv_x1")}:snaps`)).toBeNull();
+      expect(parseAdvisorKey(keys.request("req_x1"))).toBeNull();
+      expect(parseAdvisorKey(keys.candidates("branch", "brn_1", "fund_sales", "en", 3))).toBeNull();
+      expect(parseAdvisorKey(keys.queue)).toBeNull();
+    }
   });
 });

@@ -6,7 +6,7 @@
 import type { RedisClient } from "../../../platform/redis.ts";
 import type { AdvisorState, CapacityResult, LiveRequest } from "../port.ts";
 import { FENCED_SCRIPTS, outcomeOf, type ScriptName, type ScriptOutcome } from "./codes.ts";
-import { DEFAULT_PREFIX, keySpace } from "./keys.ts";
+import { DEFAULT_PREFIX, keySpace, parseAdvisorKey } from "./keys.ts";
 import { runScript } from "./scripts.ts";
 import { readStrings } from "./rawReads.ts";
 import { decodeAdvisor, decodeSnapshot, type Doc, must } from "./decode.ts";
@@ -104,17 +104,15 @@ function candidateReads(
   keys: ReturnType<typeof keySpace>,
   tracking: RedisClient | undefined,
 ): Pick<StoreContext, "lookupClient" | "loadCandidates" | "candidateText"> {
-  const tracked = tracking ? trackedDocsOf(tracking, () => createTrackedDocs(tracking, createCandidateCache(), CANDIDATE_CACHE_ENTRIES)) : null;
+  const tracked = tracking
+    ? trackedDocsOf(tracking, () => createTrackedDocs(tracking, createCandidateCache(), parseAdvisorKey, CANDIDATE_CACHE_ENTRIES))
+    : null;
+  const place = { prefix: keys.prefix, keyOf: keys.advisor };
   const candidates = tracked ? tracked.decoded : createCandidateCache();
   return {
     lookupClient: tracking ?? client,
     loadCandidates: tracked
-      ? (advisorIds, pin) =>
-          tracked.read(
-            advisorIds,
-            advisorIds.map((id) => keys.advisor(id)),
-            pin,
-          )
+      ? (advisorIds, pin) => tracked.read(advisorIds, place, pin)
       : (advisorIds) => readAdvisors(client, keys, advisorIds, candidates.decode),
     candidateText: (state) => candidates.textOf(state),
   };

@@ -131,6 +131,16 @@ export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
   };
 }
 
+/**
+ * An advisor document's key split into the store's prefix and the advisor id (KeySpace.advisor's
+ * inverse), or null for any other key: the advisor's other keys (`:ix`, `:snaps`), requests, lists.
+ */
+export function parseAdvisorKey(key: string): { prefix: string; id: string } | null {
+  if (!key.endsWith("}")) return null;
+  const at = key.lastIndexOf("adv:{");
+  return at < 0 ? null : { prefix: key.slice(0, at), id: key.slice(at + 5, -1) };
+}
+
 // ---- candidate index membership ----------------------------------------------------------------
 
 /**
