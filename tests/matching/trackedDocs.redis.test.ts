@@ -150,6 +150,19 @@ describeWithServices("candidate documents kept under CLIENT TRACKING", [await pr
     expect(logged.sent).toContain("MGET");
   });
 
+  it("a lookup with no memory of its query's last merge uses the documents the connection kept: no read, no PING", async () => {
+    const logged = commandLog(tracking);
+    const { store, prefix } = await openStore(logged.client);
+    const first = await store.findCandidates(query("national"));
+    await store.findCandidates(query("national"));
+    // Another store on the same connection: its own lookup memory (empty), the connection's documents.
+    const other = createRedisMatchingStore(client, { prefix, tracking: logged.client });
+    logged.sent.length = 0;
+    const found = await other.findCandidates(query("national"));
+    expect(found.map((s) => s.profile.id)).toEqual(first.map((s) => s.profile.id));
+    expect(logged.sent.filter((c) => c === "MGET" || c === "PING")).toEqual([]);
+  });
+
   it("a document invalidated while its read is in flight is not kept: 300 reads racing 300 writes", async () => {
     const prefix = testKeyPrefix();
     const store = createRedisMatchingStore(client, { prefix });

@@ -47,8 +47,9 @@ interface LastLookup {
 }
 
 /**
- * Reads advisors' documents (StoreContext.loadCandidates). `pin`: the replies to commands sent on the
- * same connection just before, which a tracked read waits for instead of a PING of its own.
+ * Reads advisors' documents (StoreContext.loadCandidates). `pin`: settles once the replies of the
+ * heads the documents serve are in (sent on the same connection just before, or already received):
+ * a tracked read whose documents are all kept needs no command of its own.
  */
 type LoadCandidates = (advisorIds: string[], pin?: Promise<unknown>) => Promise<Array<Doc<AdvisorState> | null>>;
 
@@ -65,6 +66,9 @@ interface Cursor {
   next: number;
   trip: number;
 }
+
+/** A trip that reads no heads: every head its documents serve came in an earlier trip's replies. */
+const HEADS_IN: Promise<unknown> = Promise.resolve();
 
 /** A list whose read entries are all taken and that may hold more. */
 const isDry = (cursor: Cursor) => !cursor.done && cursor.next === cursor.rows.length;
@@ -165,7 +169,9 @@ export function createCandidateLookup(client: RedisClient, loadCandidates: LoadC
         // in that order, so Redis reads each document after the head it serves).
         if (toRead.length > 0 || blocked) {
           trip += 1;
-          const heads = blocked ? merge.refill(trip) : undefined;
+          // The documents must be at least as new as the heads they serve: this trip's heads when a
+          // list is read again, else heads whose replies are already in (HEADS_IN).
+          const heads = blocked ? merge.refill(trip) : HEADS_IN;
           const [, docs] = await Promise.all([heads, loadCandidates(toRead, heads)]);
           for (const [i, id] of toRead.entries()) read.set(id, { state: docs[i]?.value ?? null, trip });
         }

@@ -54,7 +54,8 @@ export interface StoreContext {
   /** loadAdvisors for the candidate lookup: shared, frozen states, decoded once per stored text (decodedCache.ts). */
   /**
    * loadAdvisors for the candidate lookup: each document at least as new as Redis's state at the
-   * call. `pin`: replies to commands sent on lookupClient just before the call (trackedDocs.ts).
+   * call, or with `pin`, at least as new as the replies to the commands on lookupClient it settles
+   * after (trackedDocs.ts).
    */
   loadCandidates(advisorIds: string[], pin?: Promise<unknown>): Promise<Array<Doc<AdvisorState> | null>>;
   /** The stored text a state from loadCandidates was decoded from (decodedCache.ts, textOf). */

@@ -40,9 +40,10 @@ export type ParseDocKey = (key: string) => { prefix: string; id: string } | null
 export interface TrackedDocs<T extends object> {
   /**
    * The documents of `ids` under `place`, in order (null where missing), each at least as new as
-   * Redis's state when the call was made. `pin`: the replies to commands sent on this connection
-   * just before the call (the lookup's heads): when every document is kept, they serve instead of a
-   * PING, and each document is then at least as new as Redis's state when those commands ran.
+   * Redis's state when the call was made. `pin`: settles once the replies to commands sent on this
+   * connection (the lookup's heads, sent just before the call or already answered) are in: when every
+   * document is kept it serves instead of a PING, and each document is then at least as new as
+   * Redis's state when those commands ran.
    */
   read(ids: string[], place: DocPlace, pin?: Promise<unknown>): Promise<Array<Doc<T> | null>>;
   /** How the documents were decoded: DecodedCache.textOf gives a returned document's stored text. */
