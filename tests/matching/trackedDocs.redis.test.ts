@@ -163,6 +163,25 @@ describeWithServices("candidate documents kept under CLIENT TRACKING", [await pr
     expect(logged.sent.filter((c) => c === "MGET" || c === "PING")).toEqual([]);
   });
 
+  it("only the documents read are tracked: a change to a list the lookup read pushes no invalidation, a document's does", async () => {
+    const own = await connectTestTracking();
+    try {
+      const pushed: string[] = [];
+      own.on("invalidate", (key: unknown) => pushed.push(String(key)));
+      const { store, prefix } = await openStore(own);
+      await store.findCandidates(query("branch"));
+      const keys = keySpace(prefix);
+      const list = keys.candidates("branch", BRANCH, "fund_sales", "en", 1);
+      expect(await client.exists(list)).toBe(1);
+      await client.zAdd(list, { score: 0, value: "adv_tracked_nobody" });
+      await client.set(keys.advisor(advisor(4).id), (await client.get(keys.advisor(advisor(4).id)))!);
+      await own.sendCommand(["PING"]);
+      expect(pushed).toEqual([keys.advisor(advisor(4).id)]);
+    } finally {
+      await own.quit();
+    }
+  });
+
   it("a document invalidated while its read is in flight is not kept: 300 reads racing 300 writes", async () => {
     const prefix = testKeyPrefix();
     const store = createRedisMatchingStore(client, { prefix });

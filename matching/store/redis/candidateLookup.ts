@@ -15,6 +15,11 @@
  * head's round trip, sent after it, or in a later one).
  * Measured at 100k advisors (national pool, 80 candidates): 1 round trip instead of 2, and the
  * selection's median about two thirds of what it was.
+ *
+ * Through a tracking connection (trackedDocs.ts) a document the connection kept is not read at all:
+ * once the heads' replies are in with no invalidation of it before them, it is at least as new as
+ * the heads, so a repeated lookup is the heads' round trip alone (national selection at 100k
+ * advisors about 0.7x of the time above).
  */
 import { LRUCache } from "lru-cache";
 import type { AdvisorState, CandidateQuery } from "../port.ts";

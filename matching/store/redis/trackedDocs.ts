@@ -1,9 +1,10 @@
 /**
  * Documents this process keeps and uses without reading them again until Redis says they changed:
  * server-assisted client-side caching. The connection (RedisHandle.tracking) runs CLIENT TRACKING
- * over RESP3, so Redis remembers the keys it read and, when one of them is written or deleted,
- * pushes an invalidation on that same connection. A push is written into the connection's stream
- * when the write happens, so it arrives before the reply to any command Redis ran after that write.
+ * over RESP3 (OPTIN: only the documents' reads are tracked), so Redis remembers the documents it
+ * read and, when one of them is written or deleted, pushes an invalidation on that same connection.
+ * A push is written into the connection's stream when the write happens, so it arrives before the
+ * reply to any command Redis ran after that write.
  *
  * Hence the promise of `read(ids)`: each document returned is at least as new as Redis's state when
  * the call was made (as a plain MGET sent then would be). The candidate lookup relies on it: it
@@ -96,14 +97,33 @@ export function createTrackedDocs<T extends object>(client: RedisClient, decoded
   // Whatever happened while the connection was down went unreported: forget everything.
   for (const event of ["connect", "ready", "end", "error", "reconnecting"]) client.on(event, () => invalidate(null));
 
+  // Track only the documents read (OPTIN, with CLIENT CACHING YES before each MGET), not the lists
+  // the lookup reads too: every change to a list would otherwise push an invalidation nobody needs.
+  // node-redis's handshake turns tracking on in the default mode, so each connection switches here,
+  // before any other command of ours is sent on it (commands wait for `ready`).
+  const optIn = () => {
+    void client.sendCommand(["CLIENT", "TRACKING", "OFF"]).catch(() => {});
+    void client.sendCommand(["CLIENT", "TRACKING", "ON", "OPTIN"]).catch(() => {});
+  };
+  client.on("ready", optIn);
+  if (client.isReady) optIn();
+
   /** One MGET; keeps what no invalidation overtook (only the last of overlapping reads of a key keeps it). */
   async function fetch(ids: string[], place: DocPlace): Promise<Array<Doc<T> | null>> {
     const keys = ids.map((id) => place.keyOf(id));
     for (const key of keys) inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
     let docs: Array<Doc<T> | null> | null = null;
+    // Sent right before the MGET (nothing can come between two calls in one turn): if it fails, the
+    // keys are not tracked and the documents are used but not kept.
+    const caching = client.sendCommand(["CLIENT", "CACHING", "YES"]).then(
+      () => true,
+      () => false,
+    );
+    let tracked = false;
     try {
       const raws = await readStrings(client, keys);
       docs = raws.map((raw, i) => decoded.decode(ids[i]!, raw));
+      tracked = await caching;
       return docs;
     } finally {
       for (const [i, key] of keys.entries()) {
@@ -114,7 +134,7 @@ export function createTrackedDocs<T extends object>(client: RedisClient, decoded
         }
         inFlight.delete(key);
         const doc = docs?.[i];
-        if (doc && !dirty.has(key)) kept.set(ids[i]!, { prefix: place.prefix, doc });
+        if (doc && tracked && !dirty.has(key)) kept.set(ids[i]!, { prefix: place.prefix, doc });
         dirty.delete(key);
       }
     }
