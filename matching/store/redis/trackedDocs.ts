@@ -69,63 +69,42 @@ export function trackedDocsOf<T extends object>(client: RedisClient, make: () =>
   return docs;
 }
 
-export function createTrackedDocs<T extends object>(client: RedisClient, decoded: DecodedCache<T>, parseKey: ParseDocKey, capacity: number): TrackedDocs<T> {
+/**
+ * The kept documents and the reads in flight, and how an invalidation changes them: nothing here
+ * talks to Redis.
+ */
+function keptDocuments<T extends object>(parseKey: ParseDocKey, capacity: number) {
   // By id, not by key: the ids come from the lists' replies and are hashed once for the merge, while
   // a key built per lookup would be hashed anew for every candidate (a fifth of a national lookup's
   // Node time). An entry of another prefix under the same id is a miss. Least recently used dropped
   // first; Redis may still track a dropped key, and its invalidation then finds nothing to drop.
   const kept = new LRUCache<string, { prefix: string; doc: Doc<T> }>({ max: capacity });
-  const keptDoc = (id: string, prefix: string) => {
-    const entry = kept.get(id);
-    return entry && entry.prefix === prefix ? entry.doc : undefined;
-  };
   // Keys with a read in flight, how many; and those of them invalidated since (not to be kept).
   const inFlight = new Map<string, number>();
   const dirty = new Set<string>();
-
-  const invalidate = (key: string | null) => {
-    if (key === null) {
-      kept.clear();
-      for (const k of inFlight.keys()) dirty.add(k);
-      return;
-    }
-    const doc = parseKey(key);
-    if (doc && kept.peek(doc.id)?.prefix === doc.prefix) kept.delete(doc.id);
-    if (inFlight.has(key)) dirty.add(key);
-  };
-  client.on("invalidate", (key: unknown) => invalidate(key === null || key === undefined ? null : String(key)));
-  // Whatever happened while the connection was down went unreported: forget everything.
-  for (const event of ["connect", "ready", "end", "error", "reconnecting"]) client.on(event, () => invalidate(null));
-
-  // Track only the documents read (OPTIN, with CLIENT CACHING YES before each MGET), not the lists
-  // the lookup reads too: every change to a list would otherwise push an invalidation nobody needs.
-  // node-redis's handshake turns tracking on in the default mode, so each connection switches here,
-  // before any other command of ours is sent on it (commands wait for `ready`).
-  const optIn = () => {
-    void client.sendCommand(["CLIENT", "TRACKING", "OFF"]).catch(() => {});
-    void client.sendCommand(["CLIENT", "TRACKING", "ON", "OPTIN"]).catch(() => {});
-  };
-  client.on("ready", optIn);
-  if (client.isReady) optIn();
-
-  /** One MGET; keeps what no invalidation overtook (only the last of overlapping reads of a key keeps it). */
-  async function fetch(ids: string[], place: DocPlace): Promise<Array<Doc<T> | null>> {
-    const keys = ids.map((id) => place.keyOf(id));
-    for (const key of keys) inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
-    let docs: Array<Doc<T> | null> | null = null;
-    // Sent right before the MGET (nothing can come between two calls in one turn): if it fails, the
-    // keys are not tracked and the documents are used but not kept.
-    const caching = client.sendCommand(["CLIENT", "CACHING", "YES"]).then(
-      () => true,
-      () => false,
-    );
-    let tracked = false;
-    try {
-      const raws = await readStrings(client, keys);
-      docs = raws.map((raw, i) => decoded.decode(ids[i]!, raw));
-      tracked = await caching;
-      return docs;
-    } finally {
+  return {
+    get(id: string, prefix: string): Doc<T> | undefined {
+      const entry = kept.get(id);
+      return entry && entry.prefix === prefix ? entry.doc : undefined;
+    },
+    /** Whether `doc` is still the one kept for `id` (no invalidation or eviction since). */
+    still: (id: string, doc: Doc<T> | null) => kept.peek(id)?.doc === doc,
+    /** A key's invalidation (null: everything's). */
+    invalidate(key: string | null) {
+      if (key === null) {
+        kept.clear();
+        for (const k of inFlight.keys()) dirty.add(k);
+        return;
+      }
+      const doc = parseKey(key);
+      if (doc && kept.peek(doc.id)?.prefix === doc.prefix) kept.delete(doc.id);
+      if (inFlight.has(key)) dirty.add(key);
+    },
+    begin(keys: string[]) {
+      for (const key of keys) inFlight.set(key, (inFlight.get(key) ?? 0) + 1);
+    },
+    /** A read ended: keeps what no invalidation overtook (only the last of overlapping reads of a key keeps it). */
+    end(keys: string[], ids: string[], docs: Array<Doc<T> | null> | null, prefix: string) {
       for (const [i, key] of keys.entries()) {
         const left = inFlight.get(key)! - 1;
         if (left > 0) {
@@ -134,9 +113,57 @@ export function createTrackedDocs<T extends object>(client: RedisClient, decoded
         }
         inFlight.delete(key);
         const doc = docs?.[i];
-        if (doc && tracked && !dirty.has(key)) kept.set(ids[i]!, { prefix: place.prefix, doc });
+        if (doc && !dirty.has(key)) kept.set(ids[i]!, { prefix, doc });
         dirty.delete(key);
       }
+    },
+    get size() {
+      return kept.size;
+    },
+  };
+}
+
+/**
+ * Wires the connection's events to the kept documents, and tracks only the documents read (OPTIN,
+ * with CLIENT CACHING YES before each MGET), not the lists the lookup reads too: every change to a
+ * list would otherwise push an invalidation nobody needs. node-redis's handshake turns tracking on in
+ * the default mode, so each connection switches here, before any other command of ours is sent on
+ * it (commands wait for `ready`).
+ */
+function listen(client: RedisClient, invalidate: (key: string | null) => void): void {
+  client.on("invalidate", (key: unknown) => invalidate(key === null || key === undefined ? null : String(key)));
+  // Whatever happened while the connection was down went unreported: forget everything.
+  for (const event of ["connect", "ready", "end", "error", "reconnecting"]) client.on(event, () => invalidate(null));
+  const optIn = () => {
+    void client.sendCommand(["CLIENT", "TRACKING", "OFF"]).catch(() => {});
+    void client.sendCommand(["CLIENT", "TRACKING", "ON", "OPTIN"]).catch(() => {});
+  };
+  client.on("ready", optIn);
+  if (client.isReady) optIn();
+}
+
+export function createTrackedDocs<T extends object>(client: RedisClient, decoded: DecodedCache<T>, parseKey: ParseDocKey, capacity: number): TrackedDocs<T> {
+  const kept = keptDocuments<T>(parseKey, capacity);
+  listen(client, kept.invalidate);
+
+  /** One MGET, its documents kept unless an invalidation overtook them. */
+  async function fetch(ids: string[], place: DocPlace): Promise<Array<Doc<T> | null>> {
+    const keys = ids.map((id) => place.keyOf(id));
+    kept.begin(keys);
+    // Sent right before the MGET (nothing can come between two calls in one turn): if it fails, the
+    // keys are not tracked and the documents are used but not kept.
+    const caching = client.sendCommand(["CLIENT", "CACHING", "YES"]).then(
+      () => true,
+      () => false,
+    );
+    let keep: Array<Doc<T> | null> | null = null;
+    try {
+      const raws = await readStrings(client, keys);
+      const docs = raws.map((raw, i) => decoded.decode(ids[i]!, raw));
+      if (await caching) keep = docs;
+      return docs;
+    } finally {
+      kept.end(keys, ids, keep, place.prefix);
     }
   }
 
@@ -147,7 +174,7 @@ export function createTrackedDocs<T extends object>(client: RedisClient, decoded
       const misses: string[] = [];
       const missAt: number[] = [];
       for (const [i, id] of ids.entries()) {
-        const doc = keptDoc(id, place.prefix);
+        const doc = kept.get(id, place.prefix);
         if (doc) {
           out[i] = doc;
           hits.push(i);
@@ -162,7 +189,7 @@ export function createTrackedDocs<T extends object>(client: RedisClient, decoded
         for (const [j, i] of missAt.entries()) out[i] = docs[j]!;
       } else if (hits.length > 0) await (pin ?? client.sendCommand(["PING"]));
       // A kept document invalidated meanwhile may be older than the call: read it again.
-      const overtaken = hits.filter((i) => kept.peek(ids[i]!)?.doc !== out[i]);
+      const overtaken = hits.filter((i) => !kept.still(ids[i]!, out[i]!));
       if (overtaken.length > 0) {
         const docs = await fetch(
           overtaken.map((i) => ids[i]!),
