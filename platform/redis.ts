@@ -19,8 +19,8 @@ export interface RedisHandle {
    * A second connection to the same Redis that is told when a key it read changes (CLIENT TRACKING
    * over RESP3: the invalidation arrives on this connection, ahead of any later reply), for documents
    * a process keeps and trusts until Redis says otherwise (the candidate lookup, matching/store/redis/
-   * trackedDocs.ts). Absent through Sentinel, whose clients move between masters: readers then read
-   * every document afresh.
+   * trackedDocs.ts, which switches it to OPTIN: only the reads it marks are tracked). Absent through
+   * Sentinel, whose clients move between masters: readers then read every document afresh.
    */
   tracking?: RedisClient;
 }
@@ -105,9 +105,11 @@ export async function connectRedis(url: string, onError: (error: Error) => void,
 }
 
 /**
- * QUIT, bounded, else the socket destroyed. node-redis queues QUIT past the command deadline and,
- * once quitting, stops reconnecting: a client closed while it was reconnecting (an idle connection
- * after a stall, say) would wait for a reply that can never come.
+ * Closes `client` within `timeoutMs`. node-redis queues QUIT past the command deadline and, once
+ * quitting, stops reconnecting: a client closed while it was reconnecting (an idle connection after
+ * an outage, say) would wait for a reply that can never come, so that one is destroyed at once; a
+ * ready one is sent QUIT, whose reply is waited for at most `timeoutMs` (a quitting client no longer
+ * reconnects, so nothing of it is left running).
  */
 export async function closeClient(client: RedisClient, timeoutMs: number): Promise<void> {
   if (!client.isOpen) return;
@@ -116,16 +118,11 @@ export async function closeClient(client: RedisClient, timeoutMs: number): Promi
     return;
   }
   let timer: NodeJS.Timeout | undefined;
-  const quit = client.quit().then(
-    () => true,
-    () => true,
-  );
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
   });
-  const quitted = await Promise.race([quit, late]);
+  await Promise.race([client.quit().catch(() => {}), late]);
   clearTimeout(timer);
-  if (!quitted && client.isOpen) client.destroy();
 }
 
 /** Where a Redis node is: a URL, or a host and port (a node a Sentinel named) with its password. */

@@ -133,7 +133,7 @@ function keptDocuments<T extends object>(parseKey: ParseDocKey, capacity: number
 function listen(client: RedisClient, invalidate: (key: string | null) => void): void {
   client.on("invalidate", (key: unknown) => invalidate(key === null || key === undefined ? null : String(key)));
   // Whatever happened while the connection was down went unreported: forget everything.
-  for (const event of ["connect", "ready", "end", "error", "reconnecting"]) client.on(event, () => invalidate(null));
+  for (const event of ["ready", "end", "error", "reconnecting"]) client.on(event, () => invalidate(null));
   const optIn = () => {
     void client.sendCommand(["CLIENT", "TRACKING", "OFF"]).catch(() => {});
     void client.sendCommand(["CLIENT", "TRACKING", "ON", "OPTIN"]).catch(() => {});
